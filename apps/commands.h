@@ -1,0 +1,19 @@
+// The trisim command tree. Each subcommand lives in its own cmd_*.cc with an
+// options struct, a Setup...Command that declares its flags, and a Run...
+// that does the work (CLI11 examples/subcom_in_files, micromamba).
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace trisim::app {
+
+struct Command {
+  CLI::App* app = nullptr;        // the subcommand, owned by the root app
+  std::function<int()> run;       // runs it after a successful parse
+};
+
+Command SetupErrorCommand(CLI::App& root);
+
+}  // namespace trisim::app

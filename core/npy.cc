@@ -1,0 +1,2 @@
+// Implementation pending (see core/npy.h).
+#include "core/npy.h"
