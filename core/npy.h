@@ -65,7 +65,8 @@ NpyArray AsBFloat16(NpyArray array);
 
 // Every element converted exactly to double (fp16/bf16/fp32 widen exactly;
 // integers up to 2^53 in magnitude are exact, int64 beyond that rounds to
-// nearest even).
+// nearest even). NaN stays NaN, but fp16/bf16 NaN payloads are not kept;
+// use the raw bytes when payloads matter.
 std::vector<double> ToDoubles(const NpyArray& array);
 
 // Builders for the exact cases: double -> float64 array, and integer data.
