@@ -1,0 +1,327 @@
+#include "core/plan.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "core/status.h"
+
+namespace trisim {
+
+View View::Block(int r, int c, int nr, int nc) const {
+  TRISIM_ASSERT(r >= 0 && c >= 0 && r + nr <= rows && c + nc <= cols);
+  return View{buffer, row + r, col + c, nr, nc};
+}
+
+bool View::Overlaps(const View& other) const {
+  return buffer == other.buffer && row < other.row + other.rows &&
+         other.row < row + rows && col < other.col + other.cols &&
+         other.col < col + cols;
+}
+
+bool View::Covers(const View& other) const {
+  return buffer == other.buffer && row <= other.row && col <= other.col &&
+         row + rows >= other.row + other.rows &&
+         col + cols >= other.col + other.cols;
+}
+
+bool Mask::Keeps(int i, int j) const {
+  switch (kind) {
+    case Kind::kNone:
+      return true;
+    case Kind::kBand:
+      return i >= j && i - j <= width;
+    case Kind::kBlockDiagonal:
+      return i / width == j / width;
+  }
+  return true;
+}
+
+std::string Mask::Name() const {
+  switch (kind) {
+    case Kind::kNone:
+      return "none";
+    case Kind::kBand:
+      return "band:" + std::to_string(width);
+    case Kind::kBlockDiagonal:
+      return "block:" + std::to_string(width);
+  }
+  return "none";
+}
+
+namespace {
+
+int ParsePositiveInt(const std::string& text, const std::string& what) {
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < 0 || value > 1 << 20) {
+    throw InputError(what + ": expected a non-negative integer, got '" + text +
+                     "'");
+  }
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+Mask ParseMask(const std::string& text) {
+  Mask mask;
+  if (text == "none") return mask;
+  const auto colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  if (colon != std::string::npos && (kind == "band" || kind == "block")) {
+    mask.width = ParsePositiveInt(text.substr(colon + 1), "--mask " + text);
+    mask.kind = kind == "band" ? Mask::Kind::kBand : Mask::Kind::kBlockDiagonal;
+    if (mask.kind == Mask::Kind::kBlockDiagonal && mask.width < 1) {
+      throw InputError("--mask " + text + ": block size must be >= 1");
+    }
+    return mask;
+  }
+  throw InputError("--mask: unknown mask '" + text +
+                   "' (allowed: none, band:W, block:B)");
+}
+
+const char* OpName(OpKind op) {
+  switch (op) {
+    case OpKind::kIdentity: return "identity";
+    case OpKind::kZero: return "zero";
+    case OpKind::kCopy: return "copy";
+    case OpKind::kLinComb: return "lincomb";
+    case OpKind::kMatMul: return "matmul";
+    case OpKind::kMask: return "mask";
+    case OpKind::kForwardRow: return "forward-row";
+  }
+  return "?";
+}
+
+std::vector<View> Step::Reads() const {
+  std::vector<View> reads = in;
+  if (op == OpKind::kForwardRow) reads.push_back(out.Block(0, 0, row, out.cols));
+  return reads;
+}
+
+long long Step::Flops() const {
+  switch (op) {
+    case OpKind::kMatMul: {
+      long long macs = 0;
+      for (size_t p = 0; p + 1 < in.size(); p += 2) {
+        macs += 1LL * in[p].rows * in[p].cols * in[p + 1].cols;
+      }
+      return macs;
+    }
+    case OpKind::kForwardRow:
+      return 1LL * row * row;
+    default:
+      return 1LL * out.rows * out.cols * std::max<size_t>(1, in.size());
+  }
+}
+
+std::vector<std::vector<int>> Plan::Dependencies() const {
+  std::vector<std::vector<int>> deps(steps.size());
+  for (size_t s = 0; s < steps.size(); ++s) {
+    for (const View& read : steps[s].Reads()) {
+      if (read.rows == 0 || read.cols == 0) continue;
+      for (int w = static_cast<int>(s) - 1; w >= 0; --w) {
+        const View& written = steps[w].out;
+        if (!written.Overlaps(read)) continue;
+        deps[s].push_back(w);
+        if (written.Covers(read)) break;
+      }
+    }
+    std::sort(deps[s].begin(), deps[s].end());
+    deps[s].erase(std::unique(deps[s].begin(), deps[s].end()), deps[s].end());
+  }
+  return deps;
+}
+
+std::string Plan::ViewName(const View& view) const {
+  const Buffer& b = buffers.at(view.buffer);
+  std::ostringstream os;
+  os << b.name;
+  if (view.rows != b.rows || view.cols != b.cols || view.row || view.col) {
+    os << '[' << view.row << ':' << view.row + view.rows << ", " << view.col
+       << ':' << view.col + view.cols << ']';
+  }
+  return os.str();
+}
+
+int Plan::CountSteps(OpKind op) const {
+  return static_cast<int>(std::count_if(
+      steps.begin(), steps.end(), [op](const Step& s) { return s.op == op; }));
+}
+
+std::string Plan::Describe() const {
+  std::ostringstream os;
+  os << "plan " << method << " (" << options << "), C = " << chunk << ": "
+     << steps.size() << " steps, " << CountSteps(OpKind::kMatMul)
+     << " matmuls, " << CountSteps(OpKind::kForwardRow)
+     << " forward-substitution rows\n";
+  const auto deps = Dependencies();
+  for (size_t s = 0; s < steps.size(); ++s) {
+    const Step& step = steps[s];
+    os << "  #" << s << ' ' << OpName(step.op) << "  " << ViewName(step.out)
+       << " (" << step.out.rows << 'x' << step.out.cols << ") <-";
+    if (step.op == OpKind::kMatMul) {
+      os << (step.sign < 0 ? " -" : " ");
+      for (size_t p = 0; p + 1 < step.in.size(); p += 2) {
+        os << (p ? " + " : "") << ViewName(step.in[p]) << " * "
+           << ViewName(step.in[p + 1]);
+      }
+    } else if (step.op == OpKind::kLinComb) {
+      for (size_t i = 0; i < step.in.size(); ++i) {
+        os << ' ' << (step.coef[i] < 0 ? "- " : (i ? "+ " : ""))
+           << std::abs(step.coef[i]) << '*' << ViewName(step.in[i]);
+      }
+    } else if (step.op == OpKind::kMask) {
+      os << ' ' << step.mask.Name() << '(' << ViewName(step.in[0]) << ')';
+    } else if (step.op == OpKind::kForwardRow) {
+      os << " row " << step.row << " from " << ViewName(step.in[0]);
+    } else {
+      for (const View& v : step.in) os << ' ' << ViewName(v);
+    }
+    os << "  [" << step.label << "]";
+    if (!deps[s].empty()) {
+      os << "  deps:";
+      for (int d : deps[s]) os << ' ' << d;
+    }
+    os << '\n';
+  }
+  return os.str();
+}
+
+PlanBuilder::PlanBuilder(std::string method, std::string options, int chunk) {
+  plan_.method = std::move(method);
+  plan_.options = std::move(options);
+  plan_.chunk = chunk;
+}
+
+View PlanBuilder::NewBuffer(const std::string& name, int rows, int cols,
+                            BufferRole role) {
+  std::string full;
+  for (const auto& scope : scopes_) full += scope;
+  full += name;
+  // Keep names unique: a second "T" in the same scope becomes "T#2".
+  int copies = 0;
+  for (const auto& b : plan_.buffers) {
+    if (b.name == full || b.name.rfind(full + "#", 0) == 0) ++copies;
+  }
+  if (copies > 0) full += "#" + std::to_string(copies + 1);
+  plan_.buffers.push_back(Buffer{full, rows, cols, role});
+  return View{static_cast<int>(plan_.buffers.size()) - 1, 0, 0, rows, cols};
+}
+
+View PlanBuilder::Identity(int n) {
+  for (const auto& [size, view] : identities_) {
+    if (size == n) return view;
+  }
+  const auto saved = scopes_;
+  scopes_.clear();
+  const View view =
+      NewBuffer("I" + std::to_string(n), n, n, BufferRole::kConstant);
+  scopes_ = saved;
+  SetIdentity(view, "constant identity");
+  identities_.emplace_back(n, view);
+  return view;
+}
+
+void PlanBuilder::PushScope(const std::string& prefix) {
+  scopes_.push_back(prefix);
+}
+void PlanBuilder::PopScope() { scopes_.pop_back(); }
+
+void PlanBuilder::Add(Step step) {
+  TRISIM_ASSERT(step.out.buffer >= 0);
+  plan_.steps.push_back(std::move(step));
+}
+
+void PlanBuilder::SetIdentity(View out, const std::string& label) {
+  TRISIM_ASSERT(out.rows == out.cols);
+  Step s;
+  s.op = OpKind::kIdentity;
+  s.out = out;
+  s.label = label;
+  Add(s);
+}
+
+void PlanBuilder::SetZero(View out, const std::string& label) {
+  Step s;
+  s.op = OpKind::kZero;
+  s.out = out;
+  s.label = label;
+  Add(s);
+}
+
+void PlanBuilder::Copy(View out, View in, const std::string& label) {
+  TRISIM_ASSERT(out.rows == in.rows && out.cols == in.cols);
+  Step s;
+  s.op = OpKind::kCopy;
+  s.out = out;
+  s.in = {in};
+  s.label = label;
+  Add(s);
+}
+
+void PlanBuilder::LinComb(View out, std::vector<double> coef,
+                          std::vector<View> in, const std::string& label) {
+  TRISIM_ASSERT(!in.empty() && in.size() <= 3 && coef.size() == in.size());
+  for (const View& v : in) {
+    TRISIM_ASSERT(v.rows == out.rows && v.cols == out.cols);
+  }
+  Step s;
+  s.op = OpKind::kLinComb;
+  s.out = out;
+  s.in = std::move(in);
+  s.coef = std::move(coef);
+  s.label = label;
+  Add(s);
+}
+
+void PlanBuilder::MatMul(View out, std::vector<View> factors, double sign,
+                         const std::string& label) {
+  TRISIM_ASSERT(!factors.empty() && factors.size() % 2 == 0);
+  TRISIM_ASSERT(sign == 1.0 || sign == -1.0);
+  for (size_t p = 0; p < factors.size(); p += 2) {
+    TRISIM_ASSERT(factors[p].cols == factors[p + 1].rows);
+    TRISIM_ASSERT(factors[p].rows == out.rows &&
+                  factors[p + 1].cols == out.cols);
+  }
+  Step s;
+  s.op = OpKind::kMatMul;
+  s.out = out;
+  s.in = std::move(factors);
+  s.sign = sign;
+  s.label = label;
+  Add(s);
+}
+
+void PlanBuilder::ApplyMask(View out, View in, Mask mask,
+                            const std::string& label) {
+  TRISIM_ASSERT(out.rows == in.rows && out.cols == in.cols);
+  Step s;
+  s.op = OpKind::kMask;
+  s.out = out;
+  s.in = {in};
+  s.mask = mask;
+  s.label = label;
+  Add(s);
+}
+
+void PlanBuilder::ForwardRow(View out, View l, int row,
+                             const std::string& label) {
+  TRISIM_ASSERT(out.rows == out.cols && l.rows == out.rows &&
+                l.cols == out.cols && row > 0 && row < out.rows);
+  Step s;
+  s.op = OpKind::kForwardRow;
+  s.out = out;
+  s.in = {l};
+  s.row = row;
+  s.label = label;
+  Add(s);
+}
+
+Plan PlanBuilder::Finish(View input, View output) {
+  plan_.input = input.buffer;
+  plan_.output = output.buffer;
+  return std::move(plan_);
+}
+
+}  // namespace trisim

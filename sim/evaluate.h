@@ -1,0 +1,43 @@
+// The main job: run a method's plan on many input samples and measure the
+// error of T and of the layer outputs against the fp64 references.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/methods.h"
+#include "core/metrics.h"
+#include "core/plan.h"
+#include "sim/executor.h"
+
+namespace trisim {
+
+struct EvaluationConfig {
+  std::string method = "mxr";
+  MethodOptions options;
+  int chunk = 64;           // 0: take it from the input (npy: only)
+  std::string input = "gdn";
+  int64_t samples = 100;
+  uint64_t seed = 0;
+  std::string precision = "fp64";
+};
+
+struct EvaluationReport {
+  Plan plan;
+  std::string input;        // canonical input spec
+  int chunk = 0;
+  int64_t samples = 0;      // samples actually run
+  bool has_gdn = false;     // W, U, O, S present
+  ErrorStats t, w, u, o, state;
+  std::vector<StepStats> steps;  // per plan step, over all samples
+};
+
+// Names of the precisions `Evaluate` accepts.
+std::vector<std::string> KnownPrecisions();
+
+// Throws InputError for bad configuration (method, options, input, samples,
+// precision). Numerical failures are reported in the statistics.
+EvaluationReport Evaluate(const EvaluationConfig& config);
+
+}  // namespace trisim
