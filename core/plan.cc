@@ -99,6 +99,10 @@ std::vector<View> Step::Reads() const {
   return reads;
 }
 
+View Step::Writes() const {
+  return op == OpKind::kForwardRow ? out.Block(row, 0, 1, row) : out;
+}
+
 long long Step::Flops() const {
   switch (op) {
     case OpKind::kMatMul: {
@@ -121,7 +125,7 @@ std::vector<std::vector<int>> Plan::Dependencies() const {
     for (const View& read : steps[s].Reads()) {
       if (read.rows == 0 || read.cols == 0) continue;
       for (int w = static_cast<int>(s) - 1; w >= 0; --w) {
-        const View& written = steps[w].out;
+        const View written = steps[w].Writes();
         if (!written.Overlaps(read)) continue;
         deps[s].push_back(w);
         if (written.Covers(read)) break;

@@ -83,6 +83,8 @@ struct Step {
 
   // Every region the step reads (kForwardRow also reads its own output).
   std::vector<View> Reads() const;
+  // The region the step writes (kForwardRow: row `row`, columns 0..row-1).
+  View Writes() const;
   // Multiply-accumulate count (kMatMul) or elementwise operation count.
   long long Flops() const;
 };
