@@ -10,8 +10,9 @@
 //  - double rounding (gemmlowp, TFLite reference ops by default):
 //      RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * 2^max(shift,0), m),
 //                          max(-shift, 0))
-//    i.e. round(x*m / 2^31) half away from zero, then round(. / 2^-shift)
-//    half away from zero.
+//    i.e. round(x*m / 2^31) to nearest with ties toward +inf (gemmlowp's
+//    nudge 1 - 2^30 for negative products sends negative ties toward zero),
+//    then round(. / 2^-shift) to nearest with ties away from zero.
 //  - single rounding (TFLite with TFLITE_SINGLE_ROUNDING):
 //      (x * m + 2^(30 - shift)) >> (31 - shift), i.e. floor(x*r + 1/2): one
 //    rounding, ties toward +inf.
