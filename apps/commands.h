@@ -15,5 +15,7 @@ struct Command {
 };
 
 Command SetupErrorCommand(CLI::App& root);
+Command SetupQuantizeCommand(CLI::App& root);    // apps/cmd_quantize.cc
+Command SetupDequantizeCommand(CLI::App& root);  // apps/cmd_quantize.cc
 
 }  // namespace trisim::app
