@@ -1,0 +1,105 @@
+// The cube (matrix) unit, bit-accurate scalar reference. This is the
+// specification the SIMD path (later) must match bit for bit.
+//
+// Float operands (fp16, bf16, hf32, fp32), fp32 accumulator:
+//   The fractal depth k0 = 32 bytes / operand size (16 for 16-bit operands,
+//   8 for fp32/hf32), as the 16 x 32-byte fractals of NPU.md.
+//   The accumulator starts at +0 and adds in k order, term after term (a
+//   step's several products share one accumulator). Inside the cube every
+//   fp32 rounding is round-to-nearest-even (the recipe's rounding mode
+//   governs conversions, not the adders):
+//     sequential  acc = RNE32(acc + a*b)        per k, product exact (fused)
+//     fractal     partial = RNE32(exact sum of the k0 products of a fractal)
+//                 acc = RNE32(acc + partial)    per fractal (the last one of
+//                 a term may be shorter)
+//   Leaving the accumulator (FIXPIPE): out = Round(sign * acc) to the output
+//   format with the recipe's rounding (sign is exact: a kernel negates an
+//   operand).
+//   Non-finite operands: products and sums follow IEEE (inf/NaN propagate).
+//
+// Integer operands (int4, int8, int16), int32/48/64 accumulator:
+//   Quantisation per operand (PrepareOperand): groups of the operand view
+//   (the whole view for a tensor scale; b x b tiles, or the view if smaller,
+//   for block:b); per group s = fp32(amax) / fp32(qmax) (one fp32 division,
+//   quant::ComputeScale, full fp32 mantissa), q = Round(fp32(fp32(x) / s))
+//   saturated to [-qmax, qmax] (qmax = 7, 127, 32767; 32639 for emulated
+//   int16, see below). Non-finite x saturate (counted), NaN -> 0.
+//   Products accumulate exactly in k order inside a k-group, the run of k
+//   where both operands' scales are constant (the whole K for tensor scales,
+//   the block for block scales), with the accumulator checked after every
+//   add: out of range wraps or saturates (recipe) and is counted.
+//   Emulated int16 (int8 cube): q = 256 hi + lo with lo in [-128, 127] and
+//   hi in [-127, 127] (hence qmax = 32639 = 127 * 256 + 127), four int8
+//   products hi*hi, hi*lo, lo*hi, lo*lo each in its own int32 accumulator,
+//   recombined exactly: 65536 hh + 256 (hl + lh) + ll.
+//   Each k-group's integer sum I leaves with the dequant scale
+//   d = TruncateMantissa(RNE32(s_a * s_b), scale_mantissa_bits):
+//     one k-group in the whole step: out = Round(sign * I * d)  (one rounding
+//                                    from the exact product, FIXPIPE dequant)
+//     several: p = Round32(I * d) each, sum = RNE32(sum + p) in order, then
+//              out = Round(sign * sum)
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "quant/format.h"
+#include "quant/round.h"
+#include "sim/arith.h"
+#include "sim/recipe.h"
+
+namespace trisim {
+
+// A matrix as the cube sees it.
+struct CubeOperand {
+  int rows = 0;
+  int cols = 0;
+  std::vector<double> values;   // float operands: rounded values, row-major
+  std::vector<int32_t> codes;   // integer operands: quantised values
+  int group_rows = 0;           // integer operands: scale group shape
+  int group_cols = 0;
+  std::vector<float> scales;    // (rows/group_rows) x (cols/group_cols)
+
+  float ScaleAt(int i, int j) const {
+    return scales[(i / group_rows) * (cols / group_cols) + j / group_cols];
+  }
+};
+
+// The cube's settings, from a recipe.
+struct CubeConfig {
+  quant::Format operand = quant::Format::kFp16;
+  quant::ScaleGrid operand_scale{quant::Granularity::kTensor, 0};
+  Int16Cube int16 = Int16Cube::kEmulated;
+  quant::Format accumulator = quant::Format::kFp32;
+  AccumulationOrder order = AccumulationOrder::kFractal;
+  quant::IntOverflow accumulator_overflow = quant::IntOverflow::kWrap;
+  int scale_mantissa_bits = 10;
+  Rounder rounder;  // conversions: operand rounding, quantisation, FIXPIPE
+
+  static CubeConfig FromRecipe(const Recipe& recipe, uint64_t seed);
+  bool Integer() const { return !quant::IsFloat(operand); }
+  // Largest code magnitude of an integer operand.
+  int32_t QMax() const;
+  // Fractal depth k0 for float operands.
+  int FractalDepth() const;
+};
+
+// Rounds or quantises `rows x cols` stored values (row-major with `stride`)
+// into an operand. `tensor` keys stochastic rounding.
+CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
+                           const CubeConfig& config, uint64_t tensor,
+                           quant::EventCounts* events);
+
+struct CubeTerm {
+  const CubeOperand* a;
+  const CubeOperand* b;
+};
+
+// out = sign * sum_p a_p b_p, each element rounded to `out_format` (a float
+// format); out is row-major with `out_stride`.
+void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
+                const CubeConfig& config, quant::Format out_format,
+                double* out, int out_stride, uint64_t tensor,
+                quant::EventCounts* events);
+
+}  // namespace trisim

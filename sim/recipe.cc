@@ -1,0 +1,310 @@
+#include "sim/recipe.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "core/status.h"
+
+namespace trisim {
+
+using quant::Format;
+using quant::Granularity;
+
+const char* AccumulationOrderName(AccumulationOrder order) {
+  return order == AccumulationOrder::kSequential ? "sequential" : "fractal";
+}
+
+namespace {
+
+Recipe FloatRecipe(const char* name, const char* description, Format operand,
+                   Format storage) {
+  Recipe r;
+  r.name = name;
+  r.description = description;
+  r.input = storage;
+  r.operand = operand;
+  r.accumulator = Format::kFp32;
+  r.storage = storage;
+  r.vector = Format::kFp32;
+  r.output = storage;
+  return r;
+}
+
+Recipe IntRecipe(const char* name, const char* description, Format operand,
+                 Granularity granularity, int block, Format accumulator,
+                 Format storage) {
+  Recipe r;
+  r.name = name;
+  r.description = description;
+  r.input = storage;
+  r.operand = operand;
+  r.operand_scale = {granularity, block};
+  r.accumulator = accumulator;
+  r.storage = storage;
+  r.vector = Format::kFp32;
+  r.output = storage;
+  return r;
+}
+
+std::vector<Recipe> MakeBuiltins() {
+  std::vector<Recipe> all;
+  Recipe fp64;
+  fp64.name = "fp64";
+  fp64.description = "exact reference: fp64 everywhere, no rounding";
+  fp64.exact = true;
+  fp64.input = fp64.operand = fp64.storage = fp64.vector = fp64.output =
+      Format::kFp32;  // unused
+  all.push_back(fp64);
+  all.push_back(FloatRecipe("fp32", "fp32 operands and intermediates, fp32 accumulate",
+                            Format::kFp32, Format::kFp32));
+  all.push_back(FloatRecipe(
+      "hf32", "HF32 cube (operands rounded to a 10-bit mantissa), fp32 intermediates",
+      Format::kHf32, Format::kFp32));
+  all.push_back(FloatRecipe(
+      "fp16", "fp16 operands, fp32 accumulate, fp16 intermediates",
+      Format::kFp16, Format::kFp16));
+  Recipe acc32 = FloatRecipe(
+      "fp16-acc32", "fp16 operands, fp32 accumulate, intermediates kept in fp32",
+      Format::kFp16, Format::kFp32);
+  acc32.input = Format::kFp16;
+  all.push_back(acc32);
+  all.push_back(FloatRecipe(
+      "bf16", "bf16 operands, fp32 accumulate, bf16 intermediates",
+      Format::kBf16, Format::kBf16));
+  all.push_back(IntRecipe(
+      "int8", "int8 operands (per-tensor scale), int32 accumulate, fp16 intermediates",
+      Format::kInt8, Granularity::kTensor, 0, Format::kInt32, Format::kFp16));
+  all.push_back(IntRecipe(
+      "int8-block16",
+      "int8 operands with a scale per 16x16 block (block-wise dynamic range), "
+      "int32 accumulate, fp16 intermediates",
+      Format::kInt8, Granularity::kBlock, 16, Format::kInt32, Format::kFp16));
+  Recipe emu = IntRecipe(
+      "int16-emu",
+      "int16 operands emulated on the int8 cube (4 Mmads per product), int32 "
+      "accumulate per piece, fp32 intermediates",
+      Format::kInt16, Granularity::kTensor, 0, Format::kInt32, Format::kFp32);
+  emu.int16 = Int16Cube::kEmulated;
+  all.push_back(emu);
+  Recipe native = IntRecipe(
+      "int16-acc64",
+      "hypothetical int16 cube with a 64-bit accumulator, fp32 intermediates",
+      Format::kInt16, Granularity::kTensor, 0, Format::kInt64, Format::kFp32);
+  native.int16 = Int16Cube::kNative;
+  all.push_back(native);
+  return all;
+}
+
+bool IsVectorFormat(Format f) { return f == Format::kFp16 || f == Format::kFp32; }
+
+}  // namespace
+
+const std::vector<Recipe>& BuiltinRecipes() {
+  static const std::vector<Recipe> kBuiltins = MakeBuiltins();
+  return kBuiltins;
+}
+
+void ValidateRecipe(const Recipe& r, const std::string& origin) {
+  if (r.exact) return;
+  auto fail = [&](const std::string& key, const std::string& why) {
+    throw InputError("recipe " + origin + ": " + key + ": " + why);
+  };
+  if (!quant::IsFloat(r.input)) fail("input", "must be a float format");
+  if (!quant::IsFloat(r.storage)) {
+    fail("storage", "must be a float format (integer results leave the "
+                    "accumulator through a dequant scale)");
+  }
+  if (!quant::IsFloat(r.output)) fail("output", "must be a float format");
+  if (!IsVectorFormat(r.vector)) {
+    fail("vector", std::string("the vector unit computes in fp16 or fp32, "
+                               "not ") + quant::FormatName(r.vector));
+  }
+  const Format op = r.operand;
+  const bool int_operand = !quant::IsFloat(op);
+  if (int_operand) {
+    if (op != Format::kInt4 && op != Format::kInt8 && op != Format::kInt16) {
+      fail("operand", std::string("integer cube operands are int4, int8 or "
+                                  "int16, not ") + quant::FormatName(op));
+    }
+    if (r.accumulator != Format::kInt32 && r.accumulator != Format::kInt48 &&
+        r.accumulator != Format::kInt64) {
+      fail("accumulator", "integer operands accumulate in int32, int48 or int64");
+    }
+    if (op == Format::kInt16 && r.int16 == Int16Cube::kEmulated &&
+        r.accumulator != Format::kInt32) {
+      fail("accumulator", "emulated int16 runs on the int8 cube, whose "
+                          "accumulator is int32");
+    }
+    if (r.operand_scale.granularity != Granularity::kTensor &&
+        r.operand_scale.granularity != Granularity::kBlock) {
+      fail("operand_scale", "integer operands take a tensor or block:b scale");
+    }
+  } else {
+    if (op == Format::kFp8E4M3 || op == Format::kFp8E5M2) {
+      fail("operand", "fp8 cube operands are not modelled");
+    }
+    if (r.accumulator != Format::kFp32) {
+      fail("accumulator", "float operands accumulate in fp32");
+    }
+  }
+  if (r.scale_mantissa_bits < 0 || r.scale_mantissa_bits > 23) {
+    fail("scale_mantissa_bits", "must be in [0, 23]");
+  }
+}
+
+std::string Recipe::ToToml() const {
+  std::ostringstream os;
+  os << "name = \"" << name << "\"\n";
+  os << "description = \"" << description << "\"\n";
+  if (exact) {
+    os << "exact = true\n";
+    return os.str();
+  }
+  os << "input = \"" << quant::FormatName(input) << "\"\n";
+  os << "operand = \"" << quant::FormatName(operand) << "\"\n";
+  os << "operand_scale = \"" << quant::ScaleGridName(operand_scale) << "\"\n";
+  os << "int16 = \"" << (int16 == Int16Cube::kEmulated ? "emulated" : "native")
+     << "\"\n";
+  os << "accumulator = \"" << quant::FormatName(accumulator) << "\"\n";
+  os << "order = \"" << AccumulationOrderName(order) << "\"\n";
+  os << "storage = \"" << quant::FormatName(storage) << "\"\n";
+  os << "vector = \"" << quant::FormatName(vector) << "\"\n";
+  os << "output = \"" << quant::FormatName(output) << "\"\n";
+  os << "rounding = \"" << quant::RoundingModeName(rounding) << "\"\n";
+  os << "accumulator_overflow = \""
+     << (accumulator_overflow == quant::IntOverflow::kWrap ? "wrap" : "saturate")
+     << "\"\n";
+  os << "float_overflow = \""
+     << (float_overflow == quant::FloatOverflow::kIeee ? "ieee" : "saturate")
+     << "\"\n";
+  os << "scale_mantissa_bits = " << scale_mantissa_bits << "\n";
+  return os.str();
+}
+
+Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
+  toml::table table;
+  try {
+    table = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    throw InputError("recipe " + origin + ": line " +
+                     std::to_string(e.source().begin.line) + ": " +
+                     std::string(e.description()));
+  }
+  Recipe r;
+  // `base` starts from a built-in; every other key overrides one field.
+  if (auto base = table["base"].value<std::string>()) {
+    r = LoadRecipe(*base);
+  }
+  r.name = origin;
+  for (const auto& [key_node, node] : table) {
+    const std::string key(key_node.str());
+    const std::string where = "recipe " + origin + ": line " +
+                              std::to_string(node.source().begin.line) +
+                              ": key '" + key + "'";
+    auto text_value = [&]() -> std::string {
+      if (auto v = node.value<std::string>()) return *v;
+      throw InputError(where + ": expected a string");
+    };
+    try {
+      if (key == "base") {
+        continue;
+      } else if (key == "name") {
+        r.name = text_value();
+      } else if (key == "description") {
+        r.description = text_value();
+      } else if (key == "exact") {
+        auto v = node.value<bool>();
+        if (!v) throw InputError(where + ": expected true or false");
+        r.exact = *v;
+      } else if (key == "input") {
+        r.input = quant::ParseFormat(text_value(), key);
+      } else if (key == "operand") {
+        r.operand = quant::ParseFormat(text_value(), key);
+      } else if (key == "operand_scale") {
+        r.operand_scale = quant::ParseScaleGrid(text_value(), key);
+      } else if (key == "int16") {
+        const std::string v = text_value();
+        if (v != "emulated" && v != "native") {
+          throw InputError(where + ": expected emulated or native, got '" + v + "'");
+        }
+        r.int16 = v == "emulated" ? Int16Cube::kEmulated : Int16Cube::kNative;
+      } else if (key == "accumulator") {
+        r.accumulator = quant::ParseFormat(text_value(), key);
+      } else if (key == "order") {
+        const std::string v = text_value();
+        if (v != "sequential" && v != "fractal") {
+          throw InputError(where + ": expected sequential or fractal, got '" + v + "'");
+        }
+        r.order = v == "sequential" ? AccumulationOrder::kSequential
+                                    : AccumulationOrder::kFractal;
+      } else if (key == "storage") {
+        r.storage = quant::ParseFormat(text_value(), key);
+      } else if (key == "vector") {
+        r.vector = quant::ParseFormat(text_value(), key);
+      } else if (key == "output") {
+        r.output = quant::ParseFormat(text_value(), key);
+      } else if (key == "rounding") {
+        r.rounding = quant::ParseRoundingMode(text_value(), key);
+      } else if (key == "accumulator_overflow") {
+        const std::string v = text_value();
+        if (v != "wrap" && v != "saturate") {
+          throw InputError(where + ": expected wrap or saturate, got '" + v + "'");
+        }
+        r.accumulator_overflow = v == "wrap" ? quant::IntOverflow::kWrap
+                                             : quant::IntOverflow::kSaturate;
+      } else if (key == "float_overflow") {
+        const std::string v = text_value();
+        if (v != "ieee" && v != "saturate") {
+          throw InputError(where + ": expected ieee or saturate, got '" + v + "'");
+        }
+        r.float_overflow = v == "ieee" ? quant::FloatOverflow::kIeee
+                                       : quant::FloatOverflow::kSaturate;
+      } else if (key == "scale_mantissa_bits") {
+        auto v = node.value<int64_t>();
+        if (!v) throw InputError(where + ": expected an integer");
+        r.scale_mantissa_bits = static_cast<int>(*v);
+      } else {
+        throw InputError(where + ": unknown key (known: base, name, description, "
+                         "exact, input, operand, operand_scale, int16, "
+                         "accumulator, order, storage, vector, output, rounding, "
+                         "accumulator_overflow, float_overflow, "
+                         "scale_mantissa_bits)");
+      }
+    } catch (const InputError& e) {
+      const std::string message = e.what();
+      // Errors from the format/rounding parsers name only the key: add where.
+      if (message.rfind("recipe ", 0) == 0) throw;
+      throw InputError(where + ": " + message);
+    }
+  }
+  ValidateRecipe(r, origin);
+  return r;
+}
+
+Recipe LoadRecipe(const std::string& name_or_path) {
+  for (const Recipe& r : BuiltinRecipes()) {
+    if (r.name == name_or_path) return r;
+  }
+  const bool is_path = name_or_path.find('/') != std::string::npos ||
+                       (name_or_path.size() > 5 &&
+                        name_or_path.substr(name_or_path.size() - 5) == ".toml");
+  if (!is_path) {
+    std::string known;
+    for (const Recipe& r : BuiltinRecipes()) {
+      known += (known.empty() ? "" : ", ") + r.name;
+    }
+    throw InputError("--precision: unknown recipe '" + name_or_path +
+                     "' (built in: " + known + "; or a path to a .toml file)");
+  }
+  std::ifstream in(name_or_path);
+  if (!in) {
+    throw InputError("--precision: cannot read recipe file '" + name_or_path + "'");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseRecipeToml(text.str(), name_or_path);
+}
+
+}  // namespace trisim
