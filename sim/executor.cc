@@ -219,6 +219,10 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
     }
   }
 
+  if (record != nullptr && record->keep_buffers) {
+    record->input_after_load.assign(input.data(), input.data() + input.size());
+  }
+
   for (size_t s = 0; s < plan_.steps.size(); ++s) {
     const Step& step = plan_.steps[s];
     StepStats here;

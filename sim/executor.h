@@ -45,6 +45,7 @@ struct RunRecord {
   // With keep_buffers: every step's output buffer after the step (the whole
   // buffer, row-major), for --dump-stages.
   bool keep_buffers = false;
+  std::vector<double> input_after_load;  // L in the input format
   std::vector<std::vector<double>> buffer_after_step;
   // With keep_buffers: the cube operands of every matmul step, in order
   // (a0, b0, a1, b1, ...), as the cube saw them.
