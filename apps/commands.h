@@ -15,5 +15,6 @@ struct Command {
 };
 
 Command SetupErrorCommand(CLI::App& root);
+Command SetupCostCommand(CLI::App& root);
 
 }  // namespace trisim::app

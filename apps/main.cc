@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
 
   const std::vector<trisim::app::Command> commands = {
       trisim::app::SetupErrorCommand(root),
+      trisim::app::SetupCostCommand(root),
   };
 
   try {
