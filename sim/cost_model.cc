@@ -254,12 +254,14 @@ void Lowering::FindReads() {
 
 // Placement: matmuls run on the cube, forward-substitution rows and masks on
 // the vector unit, constant fills (0, I) nowhere (constant tiles are kept
-// resident). Linear combinations and copies follow their data: on the cube
-// (as Mmads against resident scaled identities, accumulated in L0C) when no
-// input comes from the vector unit, else on the vector unit. With no
-// computed input they go where the plan's matrix work is.
+// resident). Linear combinations and copies go to the side that needs fewer
+// bytes brought through GM from the other side (on the cube they are Mmads
+// against resident scaled identities, accumulated in L0C); on a tie, where
+// the plan's matrix work is (the cube if it has matmuls).
 void Lowering::PlaceSteps() {
-  const bool has_matmul = plan_.CountSteps(OpKind::kMatMul) > 0;
+  const Unit default_side = plan_.CountSteps(OpKind::kMatMul) > 0
+                                ? Unit::kCube
+                                : Unit::kVector;
   units_.resize(plan_.steps.size());
   for (size_t s = 0; s < plan_.steps.size(); ++s) {
     switch (plan_.steps[s].op) {
@@ -276,16 +278,18 @@ void Lowering::PlaceSteps() {
         break;
       case OpKind::kLinComb:
       case OpKind::kCopy: {
-        bool from_cube = false, from_vector = false;
+        long long on_cube = 0, on_vector = 0;  // elements living there
         for (const Read& read : reads_[s]) {
           for (int p : read.producers) {
-            from_cube |= units_[p] == Unit::kCube;
-            from_vector |= units_[p] == Unit::kVector;
+            if (units_[p] == Unit::kCube) on_cube += Area(plan_.steps[p].out);
+            if (units_[p] == Unit::kVector) {
+              on_vector += Area(plan_.steps[p].out);
+            }
           }
         }
-        units_[s] = from_vector ? Unit::kVector
-                    : (from_cube || has_matmul) ? Unit::kCube
-                                                : Unit::kVector;
+        units_[s] = on_cube > on_vector   ? Unit::kCube
+                    : on_vector > on_cube ? Unit::kVector
+                                          : default_side;
         break;
       }
     }
@@ -643,56 +647,83 @@ long long Lowering::WorkingSet(Unit side, bool constant_part) const {
 }
 
 // ---------------------------------------------------------------------------
-// Scheduling one core group (1 cube core + r vector cores) over `chunks`
-// identical chunks. Pipes are in-order queues; chunk c's vector work runs
-// on vector core c mod r. Program order per chunk is the lowering's order,
-// except that input loads (prefetch) are issued `depth` chunks ahead per
-// core: the load of chunk q waits until chunk q - depth on the same core has
-// finished (its buffer slot is free), so with depth 2 the next chunk's loads
-// overlap the current chunk's compute.
+// Scheduling one core group (1 cube core + r vector cores) over identical
+// chunks. Pipes are in-order queues; chunk c's vector work runs on vector
+// core c mod r. Program order per chunk is the lowering's order, except that
+// input loads (prefetch) are issued `depth` chunks ahead per core: the load
+// of chunk q waits until chunk q - depth on the same core has finished (its
+// buffer slot is free), so with depth 2 the next chunk's loads overlap the
+// current chunk's compute.
+//
+// Every chunk is the same work, so the schedule becomes periodic. Chunks are
+// simulated until the cycles per chunk, measured over consecutive windows,
+// agree to kPeriodTolerance (or all chunks or kIssueBudget instructions are
+// done); the rest is extrapolated at that period.
+
+constexpr double kPeriodTolerance = 1e-3;
+constexpr long long kIssueBudget = 100000;
+constexpr int kTraceChunks = 8;  // chunks kept in the timeline
 
 struct Simulation {
-  std::vector<double> makespan;  // makespan[k]: first k chunks all done
-  std::vector<Instruction> timeline;
+  long long simulated = 0;  // chunks simulated
+  double makespan = 0;      // when all simulated chunks are done
+  double period = 0;        // steady-state cycles per chunk
+  std::vector<Instruction> timeline;  // the first kTraceChunks chunks
 };
 
-Simulation Simulate(const std::vector<Instr>& instrs, int chunks, int depth,
-                    int vectors) {
+Simulation Simulate(const std::vector<Instr>& instrs, long long chunks,
+                    int depth, int vectors) {
   const size_t n = instrs.size();
-  std::vector<double> finish(n * chunks, 0.0);
-  std::vector<double> chunk_end(chunks, 0.0);
+  const int window = 2 * depth * vectors;
+  // Finish times are needed only within a chunk and for the chunk_end of
+  // the chunk `lookahead` back: a ring of that many chunks suffices.
+  const int ring = depth * vectors + 2;
+  std::vector<double> finish(n * ring, 0.0);
+  std::vector<double> chunk_end(ring, 0.0);
   std::array<std::vector<double>, kPipeCount> pipe_free;
   for (auto& p : pipe_free) p.assign(vectors, 0.0);
+  std::vector<double> makespan{0.0};  // makespan[k]: first k chunks done
   Simulation sim;
-  sim.timeline.reserve(n * chunks);
+  long long issued = 0;
 
-  const auto issue = [&](int c, size_t i) {
+  const auto issue = [&](long long c, size_t i) {
     const Instr& in = instrs[i];
-    const int core = IsVectorCorePipe(in.pipe) ? c % vectors : 0;
+    const size_t slot = static_cast<size_t>(c % ring);
+    const int core = IsVectorCorePipe(in.pipe) ? static_cast<int>(c % vectors) : 0;
     double ready = 0.0;
     for (const Dep& d : in.deps) {
-      ready = std::max(ready, finish[c * n + d.instr] + d.latency);
+      ready = std::max(ready, finish[slot * n + d.instr] + d.latency);
     }
     if (in.prefetch) {
       const int lookahead = IsVectorCorePipe(in.pipe) ? depth * vectors : depth;
-      if (c >= lookahead) ready = std::max(ready, chunk_end[c - lookahead]);
+      if (c >= lookahead) {
+        ready = std::max(ready, chunk_end[(c - lookahead) % ring]);
+      }
     }
     double& free = pipe_free[static_cast<int>(in.pipe)][core];
     const double start = std::max(ready, free);
     free = start + in.cycles;
-    finish[c * n + i] = free;
-    chunk_end[c] = std::max(chunk_end[c], free);
-    sim.timeline.push_back(
-        Instruction{in.pipe, core, c, in.step, in.what, in.bytes, start, free});
+    finish[slot * n + i] = free;
+    chunk_end[slot] = std::max(chunk_end[slot], free);
+    ++issued;
+    if (c < kTraceChunks) {
+      sim.timeline.push_back(Instruction{in.pipe, core, static_cast<int>(c),
+                                         in.step, in.what, in.bytes, start,
+                                         free});
+    }
   };
 
-  std::array<int, 2> prefetched{0, 0};  // next chunk to prefetch: cube, vector
-  for (int c = 0; c < chunks; ++c) {
+  std::array<long long, 2> prefetched{0, 0};  // next to prefetch: cube, vector
+  double last_period = -1.0;
+  for (long long c = 0; c < chunks; ++c) {
     for (int side = 0; side < 2; ++side) {
       const int lookahead = side == 0 ? depth : depth * vectors;
-      for (int& q = prefetched[side]; q < chunks && q < c + lookahead; ++q) {
+      for (long long& q = prefetched[side]; q < chunks && q < c + lookahead;
+           ++q) {
+        chunk_end[q % ring] = 0.0;
         for (size_t i = 0; i < n; ++i) {
-          if (instrs[i].prefetch && IsVectorCorePipe(instrs[i].pipe) == (side == 1)) {
+          if (instrs[i].prefetch &&
+              IsVectorCorePipe(instrs[i].pipe) == (side == 1)) {
             issue(q, i);
           }
         }
@@ -701,11 +732,22 @@ Simulation Simulate(const std::vector<Instr>& instrs, int chunks, int depth,
     for (size_t i = 0; i < n; ++i) {
       if (!instrs[i].prefetch) issue(c, i);
     }
+    makespan.push_back(std::max(makespan.back(), chunk_end[c % ring]));
+    const long long done = c + 1;
+    if (done >= 2 * window && done % window == 0) {
+      const double period =
+          (makespan[done] - makespan[done - window]) / window;
+      const bool settled =
+          std::abs(period - last_period) <= kPeriodTolerance * period;
+      last_period = period;
+      if (settled || issued >= kIssueBudget) break;
+    }
   }
-  sim.makespan.assign(chunks + 1, 0.0);
-  for (int c = 0; c < chunks; ++c) {
-    sim.makespan[c + 1] = std::max(sim.makespan[c], chunk_end[c]);
-  }
+  sim.simulated = static_cast<long long>(makespan.size()) - 1;
+  sim.makespan = makespan.back();
+  const long long w = std::min<long long>(window, sim.simulated / 2);
+  sim.period = w > 0 ? (makespan[sim.simulated] - makespan[sim.simulated - w]) / w
+                     : makespan[sim.simulated];
   return sim;
 }
 
@@ -791,22 +833,15 @@ CostReport EstimateCost(const Plan& plan, const PipelinePrecision& precision,
           ? static_cast<int>(std::min<long long>(groups * vectors, report.chunks))
           : 0;
 
-  // Simulate enough chunks to reach the steady state, then extrapolate
-  // (every chunk is the same work, so the schedule is periodic).
-  const long long kMaxSimulated = 8LL * depth * vectors;
-  const int simulated =
-      static_cast<int>(std::min(report.chunks_per_group, kMaxSimulated));
-  Simulation sim = Simulate(instrs, simulated, depth, vectors);
-  const int window = std::max(1, simulated / 2);
-  report.chunk_cycles =
-      simulated > 1
-          ? (sim.makespan[simulated] - sim.makespan[simulated - window]) /
-                window
-          : sim.makespan[1];
+  // Simulate to the steady state, then extrapolate (sim.period).
+  Simulation sim =
+      Simulate(instrs, report.chunks_per_group, depth, vectors);
+  report.chunk_cycles = sim.period;
   const double schedule =
-      sim.makespan[simulated] +
-      static_cast<double>(report.chunks_per_group - simulated) *
-          report.chunk_cycles;
+      sim.makespan +
+      static_cast<double>(report.chunks_per_group - sim.simulated) *
+          sim.period;
+  report.simulated_chunks = sim.simulated;
 
   // Per-core busy cycles; GM is shared by the whole chip.
   const long long per_vector_core = CeilDiv(report.chunks_per_group, vectors);

@@ -129,6 +129,7 @@ struct CostReport {
   double total_cycles = 0;
   double time_us = 0;
   double chunk_cycles = 0;  // steady-state cycles per chunk on one group
+  long long simulated_chunks = 0;  // simulated; the rest extrapolated
   std::array<PipeUsage, kPipeCount> pipes{};
   Pipe bottleneck = Pipe::kCube;
   double gm_bytes_per_chunk = 0;
@@ -138,7 +139,7 @@ struct CostReport {
   std::vector<BufferUse> buffers;   // L1, UB working sets as scheduled
   std::vector<std::string> overflows;  // working sets that fit in no way
   std::vector<std::string> notes;      // e.g. double buffering turned off
-  std::vector<Instruction> timeline;   // simulated chunks of one core group
+  std::vector<Instruction> timeline;   // the first chunks of one core group
 };
 
 // Prices `plan` for the workload on the profile. Pure: same inputs, same
