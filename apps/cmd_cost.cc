@@ -356,12 +356,13 @@ Command SetupCostCommand(CLI::App& root) {
                 "Print JSON: total_cycles, time_us, bottleneck, pipes "
                 "{busy_cycles, utilization}, steps, and more");
   app->add_option("--trace", options->trace,
-                  "Write a Chrome trace-event JSON file of one core group's "
-                  "pipeline timeline (open in Perfetto or chrome://tracing)");
+                  "Write a Chrome trace-event JSON file of the pipeline timeline "
+                  "of one core group's first 8 chunks (open in Perfetto or "
+                  "chrome://tracing)");
   app->add_flag("--sweep", options->sweep,
                 "Price every method (default options) at chunks 16, 32, 64, "
                 "128 and print a table of times and the pricing run time; "
-                "ignores --method, --chunk and --trace");
+                "ignores --method and its options, --chunk and --trace");
   return {app, [options] { return RunCost(*options); }};
 }
 

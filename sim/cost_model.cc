@@ -176,6 +176,9 @@ class Lowering {
     PlaceSteps();
     FindConsumers();
     FindFinalAreas();
+    ready_.assign(plan_.steps.size(), kNoInstr);
+    to_gm_.assign(plan_.steps.size(), kNoInstr);
+    arrived_.assign(plan_.steps.size(), {kNoInstr, kNoInstr, kNoInstr});
     for (size_t s = 0; s < plan_.steps.size(); ++s) EmitStep(static_cast<int>(s));
     EmitOutputStores();
   }
@@ -399,11 +402,6 @@ std::vector<Dep> Lowering::Available(const Read& read, Unit side, int s) {
 }
 
 void Lowering::EmitStep(int s) {
-  if (ready_.empty()) {
-    ready_.assign(plan_.steps.size(), kNoInstr);
-    to_gm_.assign(plan_.steps.size(), kNoInstr);
-    arrived_.assign(plan_.steps.size(), {kNoInstr, kNoInstr, kNoInstr});
-  }
   switch (units_[s]) {
     case Unit::kCube:
       EmitCubeStep(s);
