@@ -13,69 +13,84 @@ namespace trisim {
 // Precision recipes as the cost model sees them. The one place that maps a
 // recipe name to pipeline facts; later derived from the quant recipe struct.
 
-PipelinePrecision PipelinePrecisionFor(const std::string& recipe) {
+namespace {
+
+double Bytes(quant::Format f) {
+  return quant::GetFormatInfo(f).storage_bits / 8.0;
+}
+
+}  // namespace
+
+PipelinePrecision PipelinePrecisionFor(const Recipe& recipe) {
+  using quant::Format;
   PipelinePrecision p;
-  p.recipe = recipe;
-  if (recipe == "fp64" || recipe == "fp32" || recipe == "hf32") {
-    // The cube has no fp64: an fp64 recipe is priced as fp32 (the closest a
-    // device kernel can get). Everything is 4 bytes.
-    p.cube = recipe == "hf32" ? CubeOperand::kHf32 : CubeOperand::kFp32;
+  p.recipe = recipe.name;
+  if (recipe.exact) {
+    // The cube has no fp64: the reference recipe is priced as fp32, the
+    // closest a device kernel can get. Everything is 4 bytes.
+    p.cube = CubeOperand::kFp32;
     p.input_bytes = p.operand_bytes = p.fixpipe_out_bytes = p.vector_bytes = 4;
-  } else if (recipe == "fp16" || recipe == "bf16" || recipe == "fp16-acc32") {
-    // fp16/bf16 operands, fp32 accumulator in L0C (NPU.md: f32f16f16), fp16
-    // intermediates out of FIXPIPE. fp16-acc32 keeps vector-side work in
-    // fp32 (4-byte elements); fp16 and bf16 keep it in 16 bits.
-    p.cube = CubeOperand::kFp16;
-    p.input_bytes = p.operand_bytes = p.fixpipe_out_bytes = 2;
-    p.vector_bytes = recipe == "fp16-acc32" ? 4 : 2;
-  } else if (recipe == "int8" || recipe == "int8-block16") {
-    // int8 operands, int32 accumulator, intermediates requantised to int8 on
-    // the way out of L0C (FIXPIPE's quant path); the vector unit works on
-    // dequantised fp16.
-    p.cube = CubeOperand::kInt8;
-    p.input_bytes = p.operand_bytes = p.fixpipe_out_bytes = 1;
+    p.output_bytes = 4;
+    return p;
+  }
+  p.input_bytes = Bytes(recipe.input);
+  p.operand_bytes = Bytes(recipe.operand);
+  p.output_bytes = Bytes(recipe.output);
+  // Vector-side data is the stored intermediates (the unit computes in
+  // `vector` precision, but moves and UB space follow the storage format).
+  p.vector_bytes = Bytes(recipe.storage);
+  p.fixpipe_out_bytes = Bytes(recipe.storage);
+  switch (recipe.operand) {
+    case Format::kFp32: p.cube = CubeOperand::kFp32; break;
+    case Format::kHf32: p.cube = CubeOperand::kHf32; break;
+    case Format::kFp16:
+    case Format::kBf16: p.cube = CubeOperand::kFp16; break;  // same fractal
+    case Format::kInt8: p.cube = CubeOperand::kInt8; break;
+    case Format::kInt4: p.cube = CubeOperand::kInt4; break;
+    case Format::kInt16:
+      if (recipe.int16 == Int16Cube::kEmulated) {
+        // int16 on an int8 cube (NPU.md: Mmad takes no int16): 4 int8 Mmads
+        // per product (schoolbook; Karatsuba's 3-Mmad form needs a 9-bit
+        // operand hi + lo that no int8 Mmad takes). hi*hi, hi*lo + lo*hi and
+        // lo*lo need different shifts: 3 accumulators, 3 FIXPIPE passes.
+        p.cube = CubeOperand::kInt16Emulated;
+        p.mmads_per_product = 4;
+        p.fixpipe_passes = 3;
+      } else {
+        p.cube = CubeOperand::kInt16Native;  // profile fractal_int16
+      }
+      break;
+    default:
+      throw InputError("recipe " + recipe.name + ": operand " +
+                       quant::FormatName(recipe.operand) +
+                       " has no cube fractal in the cost model");
+  }
+  if (recipe.IntegerOperands()) {
+    p.accumulator_bytes = recipe.accumulator == Format::kInt32 ? 4 : 8;
+    // Integer intermediates feed the next matmul: priced as requantised to
+    // the operand format on the way out of L0C (FIXPIPE's quant path, 64
+    // B/cycle), the cheapest way a kernel gets them back to the cube. The
+    // numeric model stores them in `storage` and quantises per use with a
+    // scale from amax (sim/cube.h): same data, ideal scales.
     p.fixpipe_quantises = true;
-    p.vector_bytes = 2;
-    // Per-16-block scales: products of different k blocks carry different
-    // scales, so they cannot share an accumulator. Each k block is its own
-    // Mmad and leaves L0C through FIXPIPE with its dequant scale (the
-    // partials summed by an accumulating write-out: a guess at the kernel).
-    if (recipe == "int8-block16") p.k_group = 16;
-  } else if (recipe == "int16-emu") {
-    // int16 on an int8 cube (NPU.md: Mmad takes no int16): a = 2^8 a_hi +
-    // a_lo in two int8 halves, 4 int8 Mmads per product (schoolbook). The
-    // 3-Mmad Karatsuba form needs (a_hi + a_lo), a 9-bit operand that no
-    // int8 Mmad takes, so it is not an option. The partial sums hi*hi,
-    // hi*lo + lo*hi and lo*lo need different shifts, so they sit in 3
-    // accumulators and leave L0C in 3 FIXPIPE passes.
-    p.cube = CubeOperand::kInt16Emulated;
-    p.input_bytes = p.operand_bytes = p.fixpipe_out_bytes = 2;
-    p.mmads_per_product = 4;
-    p.fixpipe_passes = 3;
-    p.fixpipe_quantises = true;
-    p.vector_bytes = 4;
-  } else if (recipe == "int16-acc64") {
-    // Hypothetical native int16 cube with a 64-bit accumulator (profile
-    // fractal_int16; L0C holds 8-byte elements).
-    p.cube = CubeOperand::kInt16Native;
-    p.input_bytes = p.operand_bytes = p.fixpipe_out_bytes = 2;
-    p.accumulator_bytes = 8;
-    p.fixpipe_quantises = true;
-    p.vector_bytes = 4;
-  } else {
-    std::string known;
-    for (const auto& name : CostPrecisions()) {
-      known += (known.empty() ? "" : ", ") + name;
+    p.fixpipe_out_bytes = Bytes(recipe.operand);
+    // Per-block scales: products of different k blocks carry different
+    // scales, so each k block is its own Mmad and FIXPIPE pass.
+    if (recipe.operand_scale.granularity == quant::Granularity::kBlock) {
+      p.k_group = static_cast<int>(recipe.operand_scale.block);
     }
-    throw InputError("--precision " + recipe + ": unknown recipe (known: " +
-                     known + ")");
   }
   return p;
 }
 
+PipelinePrecision PipelinePrecisionFor(const std::string& recipe_name) {
+  return PipelinePrecisionFor(LoadRecipe(recipe_name));
+}
+
 std::vector<std::string> CostPrecisions() {
-  return {"fp64", "fp32", "hf32", "fp16", "fp16-acc32", "bf16",
-          "int8", "int8-block16", "int16-emu", "int16-acc64"};
+  std::vector<std::string> names;
+  for (const Recipe& r : BuiltinRecipes()) names.push_back(r.name);
+  return names;
 }
 
 const char* CubeOperandName(CubeOperand operand) {

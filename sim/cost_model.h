@@ -19,6 +19,7 @@
 
 #include "core/plan.h"
 #include "sim/profile.h"
+#include "sim/recipe.h"
 
 namespace trisim {
 
@@ -54,9 +55,10 @@ struct PipelinePrecision {
   double output_bytes = 4;    // X written to GM (the benchmark's "fp32 out")
 };
 
-// The cost-relevant facts of a precision recipe: fp64 (priced as fp32),
-// fp32, hf32, fp16, fp16-acc32, bf16, int8, int8-block16, int16-emu,
-// int16-acc64. Throws InputError for other names.
+// The cost-relevant facts of a precision recipe (sim/recipe.h), derived
+// from its fields; fp64 is priced as fp32.
+PipelinePrecision PipelinePrecisionFor(const Recipe& recipe);
+// The same for a built-in name or a recipe file (LoadRecipe).
 PipelinePrecision PipelinePrecisionFor(const std::string& recipe_name);
 std::vector<std::string> CostPrecisions();
 
