@@ -1,4 +1,6 @@
 // trisim error: error statistics of an inversion method on many samples.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -7,7 +9,9 @@
 
 #include "apps/commands.h"
 #include "apps/method_options.h"
+#include "quant/format.h"
 #include "sim/evaluate.h"
+#include "sim/recipe.h"
 
 namespace trisim::app {
 namespace {
@@ -42,11 +46,27 @@ nlohmann::ordered_json StatsJson(const ErrorStats& s, bool backward) {
   return j;
 }
 
+// Bits between a step's largest |x| and the largest finite value of the
+// format its output is stored in; null (NaN) under the exact recipe or for an
+// all-zero output.
+double HeadroomBits(const EvaluationReport& r, size_t step) {
+  const StepStats& st = r.record.steps[step];
+  if (r.recipe.exact || st.max_abs == 0.0) return std::nan("");
+  const int buffer = r.plan.steps[step].out.buffer;
+  const quant::Format format =
+      buffer == r.plan.input ? r.recipe.input : r.recipe.storage;
+  return std::log2(quant::GetFormatInfo(format).max_finite / st.max_abs);
+}
+
+nlohmann::ordered_json NumberOrNull(double x) {
+  return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json();
+}
+
 void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
   nlohmann::ordered_json j;
   j["method"] = r.plan.method;
   j["method_options"] = r.plan.options;
-  j["precision"] = o.precision;
+  j["precision"] = r.recipe.name;
   j["chunk"] = r.chunk;
   j["input"] = r.input;
   j["samples"] = r.samples;
@@ -60,11 +80,16 @@ void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
   }
   auto& steps = j["steps"] = nlohmann::ordered_json::array();
   for (size_t s = 0; s < r.plan.steps.size(); ++s) {
+    const StepStats& st = r.record.steps[s];
     steps.push_back({{"index", s},
                      {"op", OpName(r.plan.steps[s].op)},
                      {"label", r.plan.steps[s].label},
-                     {"max_abs", r.steps[s].max_abs},
-                     {"nonfinite", r.steps[s].nonfinite}});
+                     {"max_abs", st.max_abs},
+                     {"headroom_bits", NumberOrNull(HeadroomBits(r, s))},
+                     {"saturated", st.events.saturated},
+                     {"overflowed", st.events.overflowed},
+                     {"wrapped", st.events.wrapped},
+                     {"nonfinite", st.nonfinite}});
   }
   std::cout << j.dump(2) << '\n';
 }
@@ -83,6 +108,70 @@ void PrintStats(const char* name, const ErrorStats& s, bool backward) {
   if (s.nonfinite() > 0) {
     std::printf("  %-3s %-9s %lld non-finite entries\n", name, "nonfinite",
                 static_cast<long long>(s.nonfinite()));
+  }
+}
+
+// Per-step range report: every step with --show-steps; otherwise, for a
+// rounding recipe, the steps with the least headroom and every step with a
+// saturation, overflow, wrap or non-finite value.
+void PrintStepTable(const ErrorOptions& o, const EvaluationReport& r) {
+  const Plan& p = r.plan;
+  std::vector<size_t> rows;
+  for (size_t s = 0; s < p.steps.size(); ++s) rows.push_back(s);
+  if (!o.show_steps) {
+    if (r.recipe.exact) return;
+    auto headroom = [&](size_t s) {
+      const double h = HeadroomBits(r, s);
+      return std::isnan(h) ? 1e9 : h;
+    };
+    auto eventful = [&](size_t s) {
+      const StepStats& st = r.record.steps[s];
+      return st.nonfinite + st.events.saturated + st.events.overflowed +
+                 st.events.wrapped > 0;
+    };
+    std::stable_sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
+      return headroom(a) < headroom(b);
+    });
+    std::vector<size_t> keep;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i < 5 || eventful(rows[i])) keep.push_back(rows[i]);
+    }
+    std::sort(keep.begin(), keep.end());
+    rows = keep;
+    std::printf("\nrange: the 5 steps with least headroom, and every step "
+                "with events (all: --show-steps)\n");
+  } else {
+    std::printf("\nper step (over all samples):\n");
+  }
+  std::printf("  %4s %-11s %10s %9s %9s %9s %8s %9s  %s\n", "#", "op",
+              "max|x|", "headroom", "saturated", "overflow", "wrapped",
+              "nonfinite", "label");
+  for (size_t s : rows) {
+    const StepStats& st = r.record.steps[s];
+    const double h = HeadroomBits(r, s);
+    char headroom[32];
+    if (std::isnan(h)) {
+      std::snprintf(headroom, sizeof headroom, "%9s", "-");
+    } else {
+      std::snprintf(headroom, sizeof headroom, "%8.1fb", h);
+    }
+    std::printf("  %4zu %-11s %10.3e %9s %9lld %9lld %8lld %9lld  %s\n", s,
+                OpName(p.steps[s].op), st.max_abs, headroom,
+                static_cast<long long>(st.events.saturated),
+                static_cast<long long>(st.events.overflowed),
+                static_cast<long long>(st.events.wrapped), st.nonfinite,
+                p.steps[s].label.c_str());
+  }
+  const auto& in = r.record.input_events;
+  const auto& out = r.record.output_events;
+  if (!r.recipe.exact) {
+    std::printf("  input A -> %s: %lld inexact, %lld overflowed; output X -> "
+                "%s: %lld overflowed\n",
+                quant::FormatName(r.recipe.input),
+                static_cast<long long>(in.inexact),
+                static_cast<long long>(in.overflowed),
+                quant::FormatName(r.recipe.output),
+                static_cast<long long>(out.overflowed));
   }
 }
 
@@ -105,17 +194,8 @@ void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
     PrintStats("O", r.o, false);
     PrintStats("S", r.state, false);
   }
-  if (o.show_steps) {
-    std::printf("\nper step (over all samples):\n  %4s %-12s %11s %9s  %s\n",
-                "#", "op", "max|x|", "nonfinite", "label");
-    for (size_t s = 0; s < p.steps.size(); ++s) {
-      std::printf("  %4zu %-12s %11.3e %9lld  %s\n", s, OpName(p.steps[s].op),
-                  r.steps[s].max_abs, r.steps[s].nonfinite,
-                  p.steps[s].label.c_str());
-    }
-  }
+  PrintStepTable(o, r);
 }
-
 int RunError(const ErrorOptions& o) {
   EvaluationConfig config;
   config.method = o.method.method;
@@ -167,11 +247,12 @@ Command SetupErrorCommand(CLI::App& root) {
   app->add_option("--seed", options->seed, "Random seed")
       ->capture_default_str();
   std::string precisions;
-  for (const auto& p : KnownPrecisions()) {
-    precisions += (precisions.empty() ? "" : " | ") + p;
+  for (const Recipe& recipe : BuiltinRecipes()) {
+    precisions += (precisions.empty() ? "" : " | ") + recipe.name;
   }
   app->add_option("--precision", options->precision,
-                  "Precision recipe: " + precisions)
+                  "Precision recipe: " + precisions +
+                      " | PATH.toml (see trisim recipes)")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print JSON (schema in README)");
   app->add_flag("--show-plan", options->show_plan,

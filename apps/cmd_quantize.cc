@@ -12,6 +12,7 @@
 #include "core/npy.h"
 #include "core/status.h"
 #include "quant/format.h"
+#include "quant/npy_codes.h"
 #include "quant/round.h"
 #include "quant/scale.h"
 #include "quant/tensor.h"
@@ -21,48 +22,12 @@ namespace {
 
 using quant::Format;
 
-// Output .npy dtype per format: ints in the narrowest numpy integer that
-// holds them (int4 as int8 values), fp16 as '<f2', bf16 as '<u2' raw bits,
-// fp8 as uint8 codes, fp32/hf32 as '<f4'.
-NpyDType StorageDType(Format f) {
-  switch (f) {
-    case Format::kFp32:
-    case Format::kHf32: return NpyDType::kFloat32;
-    case Format::kFp16: return NpyDType::kFloat16;
-    case Format::kBf16: return NpyDType::kBFloat16;
-    case Format::kFp8E4M3:
-    case Format::kFp8E5M2: return NpyDType::kUInt8;
-    case Format::kInt4:
-    case Format::kInt8: return NpyDType::kInt8;
-    case Format::kUInt8: return NpyDType::kUInt8;
-    case Format::kInt16: return NpyDType::kInt16;
-    case Format::kInt32: return NpyDType::kInt32;
-    case Format::kInt48:
-    case Format::kInt64: return NpyDType::kInt64;
-  }
-  TRISIM_ASSERT(false);
-}
+using quant::EncodeNpy;
+using quant::NpyDTypeFor;
 
 template <typename T>
 void Put(std::vector<uint8_t>* bytes, size_t i, T v) {
   std::memcpy(bytes->data() + i * sizeof(T), &v, sizeof(T));
-}
-
-NpyArray Encode(Format f, const std::vector<int64_t>& shape, const std::vector<int64_t>& ints,
-                const std::vector<uint32_t>& codes) {
-  const NpyDType dtype = StorageDType(f);
-  const size_t n = quant::IsFloat(f) ? codes.size() : ints.size();
-  std::vector<uint8_t> bytes(n * NpyItemSize(dtype));
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t v = quant::IsFloat(f) ? static_cast<int64_t>(codes[i]) : ints[i];
-    switch (NpyItemSize(dtype)) {
-      case 1: Put(&bytes, i, static_cast<uint8_t>(v)); break;
-      case 2: Put(&bytes, i, static_cast<uint16_t>(v)); break;
-      case 4: Put(&bytes, i, static_cast<uint32_t>(v)); break;
-      default: Put(&bytes, i, v); break;
-    }
-  }
-  return MakeNpy(dtype, shape, std::move(bytes));
 }
 
 // "S.npy" -> "S.<suffix>.npy" for the companion scale files.
@@ -163,7 +128,7 @@ int RunQuantize(const QuantizeOptions& o) {
   const quant::QuantizedTensor t = quant::Quantize(ToDoubles(in), rows, cols, q);
 
   // Everything is computed; now write.
-  WriteNpy(o.out, Encode(q.format, in.shape, t.ints, t.codes));
+  WriteNpy(o.out, EncodeNpy(q.format, in.shape, t.ints, t.codes));
   if (!o.scales_out.empty()) {
     const std::vector<int64_t> grid = {t.layout.grid_rows, t.layout.grid_cols};
     std::vector<uint8_t> s(t.scales.size() * 4), m(t.scales.size() * 4),
@@ -218,7 +183,7 @@ Format InputFormat(const std::string& given, NpyDType dtype, const std::string& 
 
 // Exact values of the input, checked against the declared format.
 std::vector<double> InputValues(const NpyArray& in, Format f, const std::string& path) {
-  const NpyDType want = StorageDType(f);
+  const NpyDType want = NpyDTypeFor(f);
   const bool ok = in.dtype == want || (f == Format::kBf16 && in.dtype == NpyDType::kUInt16) ||
                   (f == Format::kInt4 && in.dtype == NpyDType::kInt8);
   if (!ok) {
@@ -309,7 +274,7 @@ int RunDequantize(const DequantizeOptions& o) {
   }
   quant::EventCounts events;
   const std::vector<uint32_t> y = quant::Dequantize(q, layout, scales, zero_points, d, &events);
-  WriteNpy(o.out, Encode(d.out, in.shape, {}, y));
+  WriteNpy(o.out, EncodeNpy(d.out, in.shape, {}, y));
   std::printf("dequantize: %zu values %s -> %s (%s, scale %s, %d mantissa bits): %s\n", q.size(),
               quant::FormatName(in_format), quant::FormatName(d.out),
               quant::RoundingModeName(d.rounding.mode), quant::ScaleGridName(grid).c_str(),

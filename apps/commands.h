@@ -15,6 +15,8 @@ struct Command {
 };
 
 Command SetupErrorCommand(CLI::App& root);
+Command SetupOracleCommand(CLI::App& root);
+Command SetupRecipesCommand(CLI::App& root);
 Command SetupQuantizeCommand(CLI::App& root);    // apps/cmd_quantize.cc
 Command SetupDequantizeCommand(CLI::App& root);  // apps/cmd_quantize.cc
 

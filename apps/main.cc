@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
 
   const std::vector<trisim::app::Command> commands = {
       trisim::app::SetupErrorCommand(root),
+      trisim::app::SetupOracleCommand(root),
+      trisim::app::SetupRecipesCommand(root),
       trisim::app::SetupQuantizeCommand(root),
       trisim::app::SetupDequantizeCommand(root),
   };

@@ -119,6 +119,8 @@ quant::Exact ExactScaled(int64_t x, float scale) {
 
 double Rounder::Round(double x, quant::Format format, uint64_t tensor,
                       uint64_t index, quant::EventCounts* events) const {
+  quant::EventCounts ignored;
+  if (events == nullptr) events = &ignored;
   const uint64_t random =
       rounding.mode == quant::RoundingMode::kStochastic
           ? quant::StochasticBits(seed, tensor, index)
@@ -130,6 +132,8 @@ double Rounder::Round(double x, quant::Format format, uint64_t tensor,
 double Rounder::Round(const quant::Exact& x, quant::Format format,
                       uint64_t tensor, uint64_t index,
                       quant::EventCounts* events) const {
+  quant::EventCounts ignored;
+  if (events == nullptr) events = &ignored;
   const uint64_t random =
       rounding.mode == quant::RoundingMode::kStochastic
           ? quant::StochasticBits(seed, tensor, index)

@@ -5,20 +5,13 @@
 
 #include "core/gdn.h"
 #include "core/inputs.h"
+#include "core/random.h"
 #include "core/status.h"
 
 namespace trisim {
 
-std::vector<std::string> KnownPrecisions() { return {"fp64"}; }
-
 EvaluationReport Evaluate(const EvaluationConfig& config) {
-  const auto known = KnownPrecisions();
-  if (std::find(known.begin(), known.end(), config.precision) == known.end()) {
-    std::string list;
-    for (const auto& p : known) list += (list.empty() ? "" : ", ") + p;
-    throw InputError("--precision: unknown precision '" + config.precision +
-                     "' (known: " + list + ")");
-  }
+  const Recipe recipe = LoadRecipe(config.precision);
   if (config.samples < 1 || config.samples > 100000000) {
     throw InputError("--samples " + std::to_string(config.samples) +
                      ": must be in [1, 1e8]");
@@ -39,11 +32,13 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
     report.samples = std::min<int64_t>(report.samples, source->Available());
   }
 
-  Executor executor(report.plan);
+  report.recipe = recipe;
+  Executor executor(report.plan, recipe);
   for (int64_t i = 0; i < report.samples; ++i) {
     const ChunkSample sample = source->Sample(i);
     const Mat reference_t = ForwardSubstitutionInverse(sample.a);
-    const Mat t = executor.Run(sample.a, &report.steps);
+    const Mat t = executor.Run(sample.a, Mix64(config.seed ^ Mix64(i)),
+                               &report.record);
     report.t.Notify(CompareMatrices(reference_t, t));
     report.t.NotifyBackward(BackwardError(sample.a, t));
     if (sample.gdn) {

@@ -10,6 +10,7 @@
 #include "core/metrics.h"
 #include "core/plan.h"
 #include "sim/executor.h"
+#include "sim/recipe.h"
 
 namespace trisim {
 
@@ -30,11 +31,10 @@ struct EvaluationReport {
   int64_t samples = 0;      // samples actually run
   bool has_gdn = false;     // W, U, O, S present
   ErrorStats t, w, u, o, state;
-  std::vector<StepStats> steps;  // per plan step, over all samples
+  Recipe recipe;
+  RunRecord record;         // per-step stats and events over all samples
 };
 
-// Names of the precisions `Evaluate` accepts.
-std::vector<std::string> KnownPrecisions();
 
 // Throws InputError for bad configuration (method, options, input, samples,
 // precision). Numerical failures are reported in the statistics.

@@ -4,86 +4,239 @@
 #include <cmath>
 
 #include "core/status.h"
+#include "sim/arith.h"
+#include "sim/cube.h"
 
 namespace trisim {
+
+using quant::Format;
 
 void StepStats::Assimilate(const StepStats& other) {
   max_abs = std::max(max_abs, other.max_abs);
   nonfinite += other.nonfinite;
+  events.Assimilate(other.events);
 }
 
-Executor::Executor(const Plan& plan) : plan_(plan) {
+void RunRecord::Assimilate(const RunRecord& other) {
+  input_events.Assimilate(other.input_events);
+  output_events.Assimilate(other.output_events);
+  if (steps.size() < other.steps.size()) steps.resize(other.steps.size());
+  for (size_t s = 0; s < other.steps.size(); ++s) {
+    steps[s].Assimilate(other.steps[s]);
+  }
+}
+
+Executor::Executor(const Plan& plan, const Recipe& recipe)
+    : plan_(plan), recipe_(recipe) {
+  ValidateRecipe(recipe_, recipe_.name);
   buffers_.reserve(plan.buffers.size());
   for (const Buffer& b : plan.buffers) {
     buffers_.push_back(RowMat::Zero(b.rows, b.cols));
   }
 }
 
+Format Executor::BufferFormat(int buffer) const {
+  return buffer == plan_.input ? recipe_.input : recipe_.storage;
+}
+
 Eigen::Block<Executor::RowMat> Executor::Region(const View& v) {
   return buffers_[v.buffer].block(v.row, v.col, v.rows, v.cols);
 }
 
-Mat Executor::Run(const Mat& l, std::vector<StepStats>* stats) {
+void Executor::RunExact(const Step& step) {
+  auto out = Region(step.out);
+  switch (step.op) {
+    case OpKind::kIdentity:
+      out.setIdentity();
+      break;
+    case OpKind::kZero:
+      out.setZero();
+      break;
+    case OpKind::kCopy:
+      out = Region(step.in[0]).eval();
+      break;
+    case OpKind::kLinComb: {
+      RowMat sum = step.coef[0] * Region(step.in[0]);
+      for (size_t i = 1; i < step.in.size(); ++i) {
+        sum += step.coef[i] * Region(step.in[i]);
+      }
+      out = sum;
+      break;
+    }
+    case OpKind::kMatMul: {
+      RowMat acc = RowMat::Zero(step.out.rows, step.out.cols);
+      for (size_t p = 0; p + 1 < step.in.size(); p += 2) {
+        acc.noalias() += Region(step.in[p]) * Region(step.in[p + 1]);
+      }
+      out = step.sign * acc;
+      break;
+    }
+    case OpKind::kMask: {
+      RowMat masked = Region(step.in[0]);
+      for (int i = 0; i < masked.rows(); ++i) {
+        for (int j = 0; j < masked.cols(); ++j) {
+          if (!step.mask.Keeps(i, j)) masked(i, j) = 0.0;
+        }
+      }
+      out = masked;
+      break;
+    }
+    case OpKind::kForwardRow: {
+      const int r = step.row;
+      auto lrow = Region(step.in[0]).row(r);
+      for (int j = 0; j < r; ++j) {
+        double sum = -lrow(j);
+        for (int k = j + 1; k < r; ++k) sum -= lrow(k) * out(k, j);
+        out(r, j) = sum;
+      }
+      break;
+    }
+  }
+}
+
+void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
+                          StepStats* stats, RunRecord* record) {
+  auto out = Region(step.out);
+  const Format storage = BufferFormat(step.out.buffer);
+  const Format vector = recipe_.vector;
+  Rounder rounder;
+  rounder.rounding.mode = recipe_.rounding;
+  rounder.rounding.overflow = recipe_.float_overflow;
+  rounder.seed = seed;
+  quant::EventCounts* events = &stats->events;
+  // Stochastic-rounding streams: one tensor id per (step, use).
+  const uint64_t tensor = static_cast<uint64_t>(index) * 8;
+  auto to_vector = [&](double x, uint64_t i) {
+    return rounder.Round(x, vector, tensor + 1, i, events);
+  };
+
+  switch (step.op) {
+    case OpKind::kIdentity:
+    case OpKind::kZero:
+    case OpKind::kCopy:
+    case OpKind::kMask:
+      // Exact in every format: values move or become 0/1.
+      RunExact(step);
+      // A copy into a narrower buffer rounds (e.g. L in fp32, storage fp16).
+      if (step.op == OpKind::kCopy || step.op == OpKind::kMask) {
+        if (BufferFormat(step.in[0].buffer) != storage) {
+          for (int i = 0; i < out.rows(); ++i) {
+            for (int j = 0; j < out.cols(); ++j) {
+              out(i, j) = rounder.Round(out(i, j), storage, tensor,
+                                        i * out.cols() + j, events);
+            }
+          }
+        }
+      }
+      break;
+    case OpKind::kLinComb: {
+      RowMat result(out.rows(), out.cols());
+      for (int i = 0; i < out.rows(); ++i) {
+        for (int j = 0; j < out.cols(); ++j) {
+          const uint64_t e = static_cast<uint64_t>(i) * out.cols() + j;
+          double v = 0.0;
+          for (size_t t = 0; t < step.in.size(); ++t) {
+            const double x = to_vector(Region(step.in[t])(i, j), e * 8 + t);
+            const double term = to_vector(step.coef[t] * x, e * 8 + 3 + t);
+            v = t == 0 ? term : to_vector(v + term, e * 8 + 6);
+          }
+          result(i, j) = rounder.Round(v, storage, tensor, e, events);
+        }
+      }
+      out = result;
+      break;
+    }
+    case OpKind::kForwardRow: {
+      const int r = step.row;
+      auto l = Region(step.in[0]);
+      for (int j = 0; j < r; ++j) {
+        // Stochastic bits: (row element j, term k, rounding point) -> index.
+        auto at = [&](int k, int point) {
+          return (static_cast<uint64_t>(j) * r + k) * 4 + point;
+        };
+        double acc = to_vector(-l(r, j), at(j, 0));
+        for (int k = j + 1; k < r; ++k) {
+          const double lk = to_vector(l(r, k), at(k, 1));
+          const double product = to_vector(lk * out(k, j), at(k, 2));
+          acc = to_vector(acc - product, at(k, 3));
+        }
+        out(r, j) = rounder.Round(acc, storage, tensor, j, events);
+      }
+      break;
+    }
+    case OpKind::kMatMul: {
+      const CubeConfig config = CubeConfig::FromRecipe(recipe_, seed);
+      std::vector<CubeOperand> operands;
+      operands.reserve(step.in.size());
+      for (size_t p = 0; p < step.in.size(); ++p) {
+        const View& v = step.in[p];
+        const RowMat& buffer = buffers_[v.buffer];
+        operands.push_back(PrepareOperand(
+            buffer.data() + static_cast<size_t>(v.row) * buffer.cols() + v.col,
+            v.rows, v.cols, static_cast<int>(buffer.cols()), config,
+            tensor + 2 + p, events));
+      }
+      std::vector<CubeTerm> terms;
+      for (size_t p = 0; p + 1 < operands.size(); p += 2) {
+        terms.push_back({&operands[p], &operands[p + 1]});
+      }
+      // Computed into a temporary: the output may alias an input.
+      RowMat result(out.rows(), out.cols());
+      CubeMatMul(terms, step.sign, config, storage, result.data(),
+                 static_cast<int>(result.cols()), tensor, events);
+      out = result;
+      if (record != nullptr && record->keep_buffers) {
+        record->operands.push_back(std::move(operands));
+      }
+      break;
+    }
+  }
+}
+
+Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   TRISIM_ASSERT(l.rows() == plan_.chunk && l.cols() == plan_.chunk);
-  buffers_[plan_.input] = l;
-  if (stats != nullptr) stats->resize(plan_.steps.size());
+  if (record != nullptr) {
+    if (record->steps.size() < plan_.steps.size()) {
+      record->steps.resize(plan_.steps.size());
+    }
+    record->buffer_after_step.clear();
+    record->operands.clear();
+  }
+  Rounder rounder;
+  rounder.rounding.mode = recipe_.rounding;
+  rounder.rounding.overflow = recipe_.float_overflow;
+  rounder.seed = seed;
+
+  // Load A in the input format.
+  quant::EventCounts input_events;
+  RowMat& input = buffers_[plan_.input];
+  for (int i = 0; i < l.rows(); ++i) {
+    for (int j = 0; j < l.cols(); ++j) {
+      input(i, j) = recipe_.exact
+                        ? l(i, j)
+                        : rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
+                                        i * l.cols() + j, &input_events);
+    }
+  }
+
+  if (record != nullptr && record->keep_buffers) {
+    record->input_after_load.assign(input.data(), input.data() + input.size());
+  }
 
   for (size_t s = 0; s < plan_.steps.size(); ++s) {
     const Step& step = plan_.steps[s];
-    auto out = Region(step.out);
-    switch (step.op) {
-      case OpKind::kIdentity:
-        out.setIdentity();
-        break;
-      case OpKind::kZero:
-        out.setZero();
-        break;
-      case OpKind::kCopy:
-        out = Region(step.in[0]).eval();
-        break;
-      case OpKind::kLinComb: {
-        RowMat sum = step.coef[0] * Region(step.in[0]);
-        for (size_t i = 1; i < step.in.size(); ++i) {
-          sum += step.coef[i] * Region(step.in[i]);
-        }
-        out = sum;
-        break;
-      }
-      case OpKind::kMatMul: {
-        RowMat acc = RowMat::Zero(step.out.rows, step.out.cols);
-        for (size_t p = 0; p + 1 < step.in.size(); p += 2) {
-          acc.noalias() += Region(step.in[p]) * Region(step.in[p + 1]);
-        }
-        out = step.sign * acc;
-        break;
-      }
-      case OpKind::kMask: {
-        RowMat masked = Region(step.in[0]);
-        for (int i = 0; i < masked.rows(); ++i) {
-          for (int j = 0; j < masked.cols(); ++j) {
-            if (!step.mask.Keeps(i, j)) masked(i, j) = 0.0;
-          }
-        }
-        out = masked;
-        break;
-      }
-      case OpKind::kForwardRow: {
-        // N[r, :r] = -L[r, :r] - L[r, :r] N[:r, :r], N = X - I (strict part).
-        const int r = step.row;
-        auto lrow = Region(step.in[0]).row(r);
-        for (int j = 0; j < r; ++j) {
-          double sum = -lrow(j);
-          for (int k = j + 1; k < r; ++k) sum -= lrow(k) * out(k, j);
-          out(r, j) = sum;
-        }
-        break;
-      }
+    StepStats here;
+    if (recipe_.exact) {
+      RunExact(step);
+    } else {
+      RunRounded(step, s, seed, &here, record);
     }
-    if (stats != nullptr) {
-      StepStats here;
-      for (int i = 0; i < out.rows(); ++i) {
-        for (int j = 0; j < out.cols(); ++j) {
-          const double v = out(i, j);
+    if (record != nullptr) {
+      const View written = step.Writes();
+      auto region = Region(written);
+      for (int i = 0; i < region.rows(); ++i) {
+        for (int j = 0; j < region.cols(); ++j) {
+          const double v = region(i, j);
           if (std::isfinite(v)) {
             here.max_abs = std::max(here.max_abs, std::abs(v));
           } else {
@@ -91,10 +244,32 @@ Mat Executor::Run(const Mat& l, std::vector<StepStats>* stats) {
           }
         }
       }
-      (*stats)[s].Assimilate(here);
+      record->steps[s].Assimilate(here);
+      if (record->keep_buffers) {
+        const RowMat& b = buffers_[step.out.buffer];
+        record->buffer_after_step.emplace_back(b.data(), b.data() + b.size());
+      }
     }
   }
-  return buffers_[plan_.output];
+
+  // X leaves in the output format.
+  const RowMat& x = buffers_[plan_.output];
+  Mat result(x.rows(), x.cols());
+  quant::EventCounts output_events;
+  for (int i = 0; i < x.rows(); ++i) {
+    for (int j = 0; j < x.cols(); ++j) {
+      result(i, j) = recipe_.exact
+                         ? x(i, j)
+                         : rounder.Round(x(i, j), recipe_.output,
+                                         ~uint64_t{0} - 1, i * x.cols() + j,
+                                         &output_events);
+    }
+  }
+  if (record != nullptr) {
+    record->input_events.Assimilate(input_events);
+    record->output_events.Assimilate(output_events);
+  }
+  return result;
 }
 
 }  // namespace trisim

@@ -1,40 +1,85 @@
-// Runs a plan (core/plan.h) step by step. This is the one executor: it never
-// looks at the method name, only at the typed steps.
+// Runs a plan (core/plan.h) under a precision recipe (sim/recipe.h), step by
+// step, bit-accurately: this is the one executor. It never looks at the
+// method name, only at the typed steps.
+//
+// Buffer formats: the input L holds the recipe's input format; every other
+// buffer its storage format. Step semantics per unit:
+//  - kMatMul on the cube (sim/cube.h): operands rounded or quantised, fp32 or
+//    integer accumulation, one conversion to the storage format.
+//  - kLinComb, kForwardRow on the vector unit in the recipe's vector
+//    precision V, unfused: every multiply and every add rounds to V, then the
+//    result rounds to the storage format. kLinComb: v = c0 x0, v += c1 x1,
+//    ... in order. kForwardRow (FLA's row update): for each j < r,
+//    acc = -L[r,j]; acc -= L[r,k] N[k,j] for k = j+1 .. r-1 in order.
+//  - kCopy, kMask, kIdentity, kZero: exact.
+// Under the fp64 recipe nothing rounds (the reference).
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "core/matrix.h"
 #include "core/plan.h"
+#include "quant/round.h"
+#include "sim/cube.h"
+#include "sim/recipe.h"
 
 namespace trisim {
 
-// What one step produced, for range reports (max |x| shows where the powers
-// of L grow; non-finite counts show where a format ran out).
+// What one step produced, for range reports: max |x| shows where the powers
+// of L grow; events show where a format ran out (saturations, overflows,
+// accumulator wraps); non-finite counts show the damage.
 struct StepStats {
   double max_abs = 0.0;
   long long nonfinite = 0;
+  quant::EventCounts events;
 
   void Assimilate(const StepStats& other);
 };
 
+// Everything one run records besides X.
+struct RunRecord {
+  quant::EventCounts input_events;   // rounding A to the input format
+  quant::EventCounts output_events;  // rounding X to the output format
+  std::vector<StepStats> steps;      // one per plan step
+  // With keep_buffers: every step's output buffer after the step (the whole
+  // buffer, row-major), for --dump-stages.
+  bool keep_buffers = false;
+  std::vector<double> input_after_load;  // L in the input format
+  std::vector<std::vector<double>> buffer_after_step;
+  // With keep_buffers: the cube operands of every matmul step, in order
+  // (a0, b0, a1, b1, ...), as the cube saw them.
+  std::vector<std::vector<CubeOperand>> operands;
+
+  void Assimilate(const RunRecord& other);  // merges counts and stats
+};
+
 class Executor {
  public:
-  explicit Executor(const Plan& plan);
+  Executor(const Plan& plan, const Recipe& recipe);
 
   // Runs the plan on the strictly lower `l` (C x C, checked by the caller)
-  // in fp64 and returns X. If `stats` is non-null it gets one entry per step
-  // (merged with what it already holds, so one vector can gather a run).
-  Mat Run(const Mat& l, std::vector<StepStats>* stats = nullptr);
+  // and returns X in the recipe's output format (as doubles). `seed` keys
+  // stochastic rounding. If `record` is non-null it is filled (merged with
+  // what it holds).
+  Mat Run(const Mat& l, uint64_t seed = 0, RunRecord* record = nullptr);
 
   const Plan& plan() const { return plan_; }
+  const Recipe& recipe() const { return recipe_; }
+  // The format a buffer is stored in under this recipe.
+  quant::Format BufferFormat(int buffer) const;
 
  private:
   using RowMat =
       Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   Eigen::Block<RowMat> Region(const View& v);
 
+  void RunExact(const Step& step);
+  void RunRounded(const Step& step, size_t index, uint64_t seed,
+                  StepStats* stats, RunRecord* record);
+
   const Plan& plan_;
+  Recipe recipe_;
   std::vector<RowMat> buffers_;
 };
 

@@ -18,7 +18,7 @@ namespace {
 Mat Invert(const std::string& method, const MethodOptions& options,
            const Mat& l) {
   const Plan plan = BuildPlan(method, options, static_cast<int>(l.rows()));
-  Executor executor(plan);
+  Executor executor(plan, LoadRecipe("fp64"));
   return executor.Run(l);
 }
 

@@ -1,0 +1,41 @@
+// trisim recipes: the built-in precision recipes, and any recipe as TOML.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "apps/commands.h"
+#include "sim/recipe.h"
+
+namespace trisim::app {
+namespace {
+
+struct RecipesOptions {
+  std::string show;
+};
+
+int RunRecipes(const RecipesOptions& o) {
+  if (!o.show.empty()) {
+    std::fputs(LoadRecipe(o.show).ToToml().c_str(), stdout);
+    return 0;
+  }
+  for (const Recipe& r : BuiltinRecipes()) {
+    std::printf("  %-13s %s\n", r.name.c_str(), r.description.c_str());
+  }
+  std::printf("\nA recipe file (TOML) may start from a built-in with "
+              "base = \"NAME\" and override\nany field; `trisim recipes --show "
+              "NAME` prints one in that form.\n");
+  return 0;
+}
+
+}  // namespace
+
+Command SetupRecipesCommand(CLI::App& root) {
+  auto o = std::make_shared<RecipesOptions>();
+  CLI::App* app = root.add_subcommand(
+      "recipes", "List the built-in precision recipes, one line each");
+  app->add_option("--show", o->show,
+                  "Print one recipe (built-in name or PATH.toml) as TOML");
+  return {app, [o] { return RunRecipes(*o); }};
+}
+
+}  // namespace trisim::app

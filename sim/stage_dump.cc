@@ -1,0 +1,233 @@
+#include "sim/stage_dump.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/npy.h"
+#include "core/status.h"
+#include "quant/npy_codes.h"
+
+namespace trisim {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+const char* UnitOf(OpKind op) {
+  switch (op) {
+    case OpKind::kMatMul: return "cube";
+    case OpKind::kLinComb:
+    case OpKind::kForwardRow: return "vector";
+    default: return "move";
+  }
+}
+
+Json RecipeJson(const Recipe& r) {
+  Json j;
+  j["name"] = r.name;
+  j["exact"] = r.exact;
+  if (r.exact) return j;
+  j["input"] = quant::FormatName(r.input);
+  j["operand"] = quant::FormatName(r.operand);
+  j["operand_scale"] = quant::ScaleGridName(r.operand_scale);
+  j["int16"] = r.int16 == Int16Cube::kEmulated ? "emulated" : "native";
+  j["accumulator"] = quant::FormatName(r.accumulator);
+  j["order"] = AccumulationOrderName(r.order);
+  j["storage"] = quant::FormatName(r.storage);
+  j["vector"] = quant::FormatName(r.vector);
+  j["output"] = quant::FormatName(r.output);
+  j["rounding"] = quant::RoundingModeName(r.rounding);
+  j["accumulator_overflow"] =
+      r.accumulator_overflow == quant::IntOverflow::kWrap ? "wrap" : "saturate";
+  j["float_overflow"] =
+      r.float_overflow == quant::FloatOverflow::kIeee ? "ieee" : "saturate";
+  j["scale_mantissa_bits"] = r.scale_mantissa_bits;
+  return j;
+}
+
+Json ViewJson(const Plan& plan, const View& v, const std::string& file) {
+  return {{"buffer", plan.buffers[v.buffer].name},
+          {"rows", {v.row, v.row + v.rows}},
+          {"cols", {v.col, v.col + v.cols}},
+          {"file", file}};
+}
+
+std::string StepFile(size_t step, const std::string& buffer) {
+  char name[64];
+  std::snprintf(name, sizeof name, "step_%04zu_", step);
+  std::string safe = buffer;
+  for (char& c : safe) {
+    if (c == '#' || c == '/' || c == '.') c = '_';
+  }
+  return name + safe + ".npy";
+}
+
+}  // namespace
+
+void WriteStageDump(const std::string& dir, const Plan& plan,
+                    const Recipe& recipe, const Executor& executor,
+                    const RunRecord& record) {
+  TRISIM_ASSERT(record.keep_buffers);
+  TRISIM_ASSERT(record.buffer_after_step.size() == plan.steps.size());
+  const fs::path target(dir);
+  std::error_code ec;
+  if (fs::exists(target) && !fs::exists(target / "manifest.json") &&
+      !fs::is_empty(target, ec)) {
+    throw InputError("--dump-stages " + dir +
+                     ": exists and is not a trisim stage dump; refusing to "
+                     "overwrite it");
+  }
+  const fs::path partial = target.string() + ".partial";
+  fs::remove_all(partial, ec);
+  if (!fs::create_directories(partial, ec) || ec) {
+    throw InputError("--dump-stages " + dir + ": cannot create " +
+                     partial.string());
+  }
+  auto write = [&](const std::string& file, const NpyArray& array) {
+    WriteNpy((partial / file).string(), array);
+  };
+
+  Json manifest;
+  manifest["format_version"] = 1;
+  manifest["method"] = plan.method;
+  manifest["method_options"] = plan.options;
+  manifest["chunk"] = plan.chunk;
+  manifest["recipe"] = RecipeJson(recipe);
+  manifest["note"] =
+      "Buffer files are float64 holding the stored format's values exactly. "
+      "Semantics of each op: sim/cube.h (matmul) and sim/executor.h.";
+  Json buffers = Json::array();
+  for (size_t b = 0; b < plan.buffers.size(); ++b) {
+    buffers.push_back(
+        {{"name", plan.buffers[b].name},
+         {"rows", plan.buffers[b].rows},
+         {"cols", plan.buffers[b].cols},
+         {"format", recipe.exact ? "fp64"
+                                 : quant::FormatName(executor.BufferFormat(
+                                       static_cast<int>(b)))}});
+  }
+  manifest["buffers"] = buffers;
+
+  // The file holding each buffer's current state as the steps go.
+  std::vector<std::string> current(plan.buffers.size());
+  const int n = plan.chunk;
+  write("input_L.npy", FromDoubles(record.input_after_load, {n, n}));
+  current[plan.input] = "input_L.npy";
+  manifest["input"] = {{"buffer", plan.buffers[plan.input].name},
+                       {"file", "input_L.npy"}};
+
+  Json steps = Json::array();
+  size_t matmul_index = 0;
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    const Step& step = plan.steps[s];
+    Json j;
+    j["index"] = s;
+    j["name"] = step.label;
+    j["op"] = OpName(step.op);
+    j["unit"] = UnitOf(step.op);
+    Json inputs = Json::array();
+    for (const View& v : step.Reads()) {
+      inputs.push_back(ViewJson(plan, v, current[v.buffer]));
+    }
+    j["inputs"] = inputs;
+    const Buffer& out_buffer = plan.buffers[step.out.buffer];
+    const std::string out_file = StepFile(s, out_buffer.name);
+    write(out_file, FromDoubles(record.buffer_after_step[s],
+                                {out_buffer.rows, out_buffer.cols}));
+    current[step.out.buffer] = out_file;
+    j["output"] = ViewJson(plan, step.Writes(), out_file);
+    j["output_format"] =
+        recipe.exact ? "fp64" : quant::FormatName(executor.BufferFormat(step.out.buffer));
+    switch (step.op) {
+      case OpKind::kMatMul: {
+        j["sign"] = step.sign;
+        if (!recipe.exact) {
+          j["operand_format"] = quant::FormatName(recipe.operand);
+          j["accumulator"] = quant::FormatName(recipe.accumulator);
+          j["order"] = AccumulationOrderName(recipe.order);
+          j["scale_mantissa_bits"] = recipe.scale_mantissa_bits;
+          j["accumulator_overflow"] = recipe.accumulator_overflow ==
+                                              quant::IntOverflow::kWrap
+                                          ? "wrap"
+                                          : "saturate";
+          if (recipe.IntegerOperands()) {
+            TRISIM_ASSERT(matmul_index < record.operands.size());
+            const auto& operands = record.operands[matmul_index];
+            Json ops = Json::array();
+            for (size_t k = 0; k < operands.size(); ++k) {
+              const CubeOperand& op = operands[k];
+              char stem[64];
+              std::snprintf(stem, sizeof stem, "step_%04zu_op%zu", s, k);
+              std::vector<double> codes(op.codes.begin(), op.codes.end());
+              std::vector<int64_t> ints(op.codes.begin(), op.codes.end());
+              write(std::string(stem) + "_codes.npy",
+                    quant::EncodeNpy(quant::Format::kInt32, {op.rows, op.cols},
+                                     ints, {}));
+              std::vector<double> scales(op.scales.begin(), op.scales.end());
+              const int64_t grid_rows = op.rows / op.group_rows;
+              const int64_t grid_cols = op.cols / op.group_cols;
+              std::vector<uint32_t> scale_codes;
+              for (float f : op.scales) {
+                uint32_t bits;
+                std::memcpy(&bits, &f, sizeof bits);
+                scale_codes.push_back(bits);
+              }
+              write(std::string(stem) + "_scales.npy",
+                    quant::EncodeNpy(quant::Format::kFp32,
+                                     {grid_rows, grid_cols}, {}, scale_codes));
+              ops.push_back({{"codes", std::string(stem) + "_codes.npy"},
+                             {"scales", std::string(stem) + "_scales.npy"},
+                             {"group", {op.group_rows, op.group_cols}}});
+            }
+            j["operands"] = ops;
+          }
+        }
+        ++matmul_index;
+        break;
+      }
+      case OpKind::kLinComb:
+        j["coef"] = step.coef;
+        if (!recipe.exact) j["vector"] = quant::FormatName(recipe.vector);
+        break;
+      case OpKind::kForwardRow:
+        j["row"] = step.row;
+        if (!recipe.exact) j["vector"] = quant::FormatName(recipe.vector);
+        break;
+      case OpKind::kMask:
+        j["mask"] = step.mask.Name();
+        break;
+      default:
+        break;
+    }
+    if (!recipe.exact) {
+      j["rounding"] = quant::RoundingModeName(recipe.rounding);
+      j["float_overflow"] = recipe.float_overflow == quant::FloatOverflow::kIeee
+                                ? "ieee"
+                                : "saturate";
+    }
+    steps.push_back(j);
+  }
+  manifest["steps"] = steps;
+  manifest["output"] = {{"buffer", plan.buffers[plan.output].name},
+                        {"file", current[plan.output]},
+                        {"format", recipe.exact ? "fp64"
+                                                : quant::FormatName(recipe.output)}};
+  {
+    std::ofstream out(partial / "manifest.json");
+    out << manifest.dump(1) << '\n';
+    if (!out) throw InputError("--dump-stages " + dir + ": cannot write manifest");
+  }
+  fs::remove_all(target, ec);
+  fs::rename(partial, target, ec);
+  if (ec) {
+    throw InputError("--dump-stages " + dir + ": cannot rename " +
+                     partial.string() + ": " + ec.message());
+  }
+}
+
+}  // namespace trisim
