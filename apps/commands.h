@@ -19,5 +19,6 @@ Command SetupOracleCommand(CLI::App& root);
 Command SetupRecipesCommand(CLI::App& root);
 Command SetupQuantizeCommand(CLI::App& root);    // apps/cmd_quantize.cc
 Command SetupDequantizeCommand(CLI::App& root);  // apps/cmd_quantize.cc
+Command SetupCostCommand(CLI::App& root);
 
 }  // namespace trisim::app

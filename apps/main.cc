@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       trisim::app::SetupRecipesCommand(root),
       trisim::app::SetupQuantizeCommand(root),
       trisim::app::SetupDequantizeCommand(root),
+      trisim::app::SetupCostCommand(root),
   };
 
   try {

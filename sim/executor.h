@@ -78,7 +78,7 @@ class Executor {
   void RunRounded(const Step& step, size_t index, uint64_t seed,
                   StepStats* stats, RunRecord* record);
 
-  const Plan& plan_;
+  Plan plan_;  // owned: callers may pass a temporary
   Recipe recipe_;
   std::vector<RowMat> buffers_;
 };

@@ -87,12 +87,16 @@ std::vector<Recipe> MakeBuiltins() {
       "accumulate per piece, fp32 intermediates",
       Format::kInt16, Granularity::kTensor, 0, Format::kInt32, Format::kFp32);
   emu.int16 = Int16Cube::kEmulated;
+  // fp32 results: the dequant runs with a full fp32 scale (the 10-bit FIXPIPE
+  // scale would cost 2^-11 relative, more than int16's resolution).
+  emu.scale_mantissa_bits = 23;
   all.push_back(emu);
   Recipe native = IntRecipe(
       "int16-acc64",
       "hypothetical int16 cube with a 64-bit accumulator, fp32 intermediates",
       Format::kInt16, Granularity::kTensor, 0, Format::kInt64, Format::kFp32);
   native.int16 = Int16Cube::kNative;
+  native.scale_mantissa_bits = 23;
   all.push_back(native);
   return all;
 }

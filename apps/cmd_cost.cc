@@ -1,0 +1,369 @@
+// trisim cost: cycles and time of an inversion method on the NPU tile
+// pipeline model (sim/cost_model.h, sim/COST_MODEL.md).
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "apps/method_options.h"
+#include "core/status.h"
+#include "sim/cost_model.h"
+#include "sim/profile.h"
+
+namespace trisim::app {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct CostOptions {
+  MethodFlags method;
+  std::string precision = "fp16";
+  int chunk = 64;
+  long long batch = 32, heads = 4, seq = 4096;
+  std::string profile = kDefaultProfile;
+  bool single_buffer = false;
+  bool json = false;
+  std::string trace;
+  bool sweep = false;
+};
+
+// The chunk sizes DOMAIN.md names as the ones kernels use.
+constexpr int kSweepChunks[] = {16, 32, 64, 128};
+
+void CheckRange(const char* flag, long long value, long long max) {
+  if (value < 1 || value > max) {
+    throw InputError(std::string(flag) + " " + std::to_string(value) +
+                     ": must be in [1, " + std::to_string(max) + "]");
+  }
+}
+
+Json PipesJson(const CostReport& r) {
+  Json pipes = Json::object();
+  for (int p = 0; p < kPipeCount; ++p) {
+    pipes[PipeName(static_cast<Pipe>(p))] = {
+        {"busy_cycles", r.pipes[p].busy_cycles},
+        {"utilization", r.pipes[p].utilization}};
+  }
+  return pipes;
+}
+
+Json CyclesJson(const std::array<double, kPipeCount>& cycles) {
+  Json j = Json::object();
+  for (int p = 0; p < kPipeCount; ++p) {
+    if (cycles[p] > 0) j[PipeName(static_cast<Pipe>(p))] = cycles[p];
+  }
+  return j;
+}
+
+void PrintJson(const CostOptions& o, const Plan& plan, const CostReport& r) {
+  Json j;
+  j["method"] = plan.method;
+  j["method_options"] = plan.options;
+  j["precision"] = o.precision;
+  j["chunk"] = plan.chunk;
+  j["batch"] = o.batch;
+  j["heads"] = o.heads;
+  j["seq"] = o.seq;
+  j["profile"] = r.profile;
+  j["clock_mhz"] = r.clock_mhz;
+  j["total_cycles"] = r.total_cycles;
+  j["time_us"] = r.time_us;
+  j["bottleneck"] = PipeName(r.bottleneck);
+  j["pipes"] = PipesJson(r);
+  j["chunks"] = r.chunks;
+  j["chunks_per_group"] = r.chunks_per_group;
+  j["cube_cores_used"] = r.cube_cores_used;
+  j["vector_cores_used"] = r.vector_cores_used;
+  j["double_buffered"] = r.double_buffered;
+  j["chunk_cycles"] = r.chunk_cycles;
+  j["gm_bytes_per_chunk"] = r.gm_bytes_per_chunk;
+  auto& buffers = j["buffers"] = Json::object();
+  for (const BufferUse& b : r.buffers) {
+    buffers[b.name] = {{"bytes", b.bytes}, {"capacity", b.capacity}};
+  }
+  j["overflows"] = r.overflows;
+  j["notes"] = r.notes;
+  j["io_cycles"] = CyclesJson(r.io_cycles);
+  auto& steps = j["steps"] = Json::array();
+  for (const StepCost& s : r.steps) {
+    steps.push_back({{"index", s.index},
+                     {"op", OpName(plan.steps[s.index].op)},
+                     {"label", plan.steps[s.index].label},
+                     {"unit", UnitName(s.unit)},
+                     {"cycles", CyclesJson(s.cycles)},
+                     {"start", s.start},
+                     {"end", s.end}});
+  }
+  std::cout << j.dump(2) << '\n';
+}
+
+void PrintTable(const CostOptions& o, const Plan& plan, const CostReport& r) {
+  std::printf("trisim cost: %s (%s), precision %s, chunk %d, profile %s "
+              "(%.0f MHz)\n",
+              plan.method.c_str(), plan.options.c_str(), o.precision.c_str(),
+              plan.chunk, r.profile.c_str(), r.clock_mhz);
+  std::printf("workload: batch %lld x heads %lld x seq %lld = %lld chunks on "
+              "%d cube + %d vector cores (%lld chunks per core group), %s\n",
+              o.batch, o.heads, o.seq, r.chunks, r.cube_cores_used,
+              r.vector_cores_used, r.chunks_per_group,
+              r.double_buffered ? "double-buffered" : "single-buffered");
+  std::printf("total %.0f cycles = %.2f us; steady state %.1f cycles per "
+              "chunk per core group; bottleneck %s\n\n",
+              r.total_cycles, r.time_us, r.chunk_cycles,
+              PipeName(r.bottleneck));
+  std::printf("  %-12s %14s %12s\n", "pipe", "busy cycles", "utilisation");
+  for (int p = 0; p < kPipeCount; ++p) {
+    std::printf("  %-12s %14.0f %11.1f%%\n", PipeName(static_cast<Pipe>(p)),
+                r.pipes[p].busy_cycles, 100.0 * r.pipes[p].utilization);
+  }
+  for (const BufferUse& b : r.buffers) {
+    std::printf("  %s working set %.1f KB of %.1f KB\n", b.name.c_str(),
+                b.bytes / 1024.0, b.capacity / 1024.0);
+  }
+  std::printf("\nper step: cycles per chunk by pipe; start..end in the first "
+              "chunk\n  %4s %-11s %-6s", "#", "op", "unit");
+  for (int p = 0; p < kPipeCount - 1; ++p) {
+    std::printf(" %8s", PipeName(static_cast<Pipe>(p)));
+  }
+  std::printf(" %15s  %s\n", "start..end", "label");
+  const auto row = [](const std::array<double, kPipeCount>& cycles) {
+    for (int p = 0; p < kPipeCount - 1; ++p) {
+      if (cycles[p] > 0) {
+        std::printf(" %8.0f", cycles[p]);
+      } else {
+        std::printf(" %8s", "-");
+      }
+    }
+  };
+  std::printf("  %4s %-11s %-6s", "io", "load/store", "");
+  row(r.io_cycles);
+  std::printf(" %15s  %s\n", "", "chunk input L and output X");
+  for (const StepCost& s : r.steps) {
+    const Step& step = plan.steps[s.index];
+    std::printf("  %4d %-11s %-6s", s.index, OpName(step.op), UnitName(s.unit));
+    row(s.cycles);
+    char span[32];
+    std::snprintf(span, sizeof(span), "%.0f..%.0f", s.start, s.end);
+    std::printf(" %15s  %s\n", s.unit == Unit::kNone ? "" : span,
+                step.label.c_str());
+  }
+}
+
+// Chrome trace-event JSON (opens in Perfetto / chrome://tracing): one track
+// per pipe of one core group, timestamps in microseconds at the clock.
+void WriteTrace(const std::string& path, const Plan& plan,
+                const CostReport& r) {
+  std::ofstream out(path);
+  if (!out) throw InputError("--trace " + path + ": cannot write the file");
+  Json events = Json::array();
+  const auto track = [](Pipe pipe, int core) {
+    return IsVectorCorePipe(pipe) ? 100 * (core + 1) + static_cast<int>(pipe)
+                              : static_cast<int>(pipe);
+  };
+  std::vector<bool> named(1000, false);
+  for (const Instruction& in : r.timeline) {
+    const int tid = track(in.pipe, in.core);
+    if (!named[tid]) {
+      named[tid] = true;
+      const std::string core = IsVectorCorePipe(in.pipe)
+                                   ? "vector core " + std::to_string(in.core)
+                                   : std::string("cube core");
+      events.push_back({{"ph", "M"},
+                        {"name", "thread_name"},
+                        {"pid", 0},
+                        {"tid", tid},
+                        {"args", {{"name", core + " " + PipeName(in.pipe)}}}});
+      events.push_back({{"ph", "M"},
+                        {"name", "thread_sort_index"},
+                        {"pid", 0},
+                        {"tid", tid},
+                        {"args", {{"sort_index", tid}}}});
+    }
+    Json args = {{"chunk", in.chunk},
+                 {"instruction", in.what},
+                 {"cycles", in.end - in.start}};
+    if (in.bytes > 0) args["bytes"] = in.bytes;
+    if (in.step >= 0) args["step"] = in.step;
+    events.push_back(
+        {{"ph", "X"},
+         {"name", in.step >= 0 ? plan.steps[in.step].label : in.what},
+         {"cat", PipeName(in.pipe)},
+         {"pid", 0},
+         {"tid", tid},
+         {"ts", in.start / r.clock_mhz},
+         {"dur", (in.end - in.start) / r.clock_mhz},
+         {"args", args}});
+  }
+  Json trace = {{"traceEvents", events},
+                {"displayTimeUnit", "ns"},
+                {"otherData",
+                 {{"method", plan.method},
+                  {"chunk", plan.chunk},
+                  {"profile", r.profile},
+                  {"note", "simulated chunks of one core group (1 cube + "
+                           "its vector cores); ts in us at the profile clock"}}}};
+  out << trace.dump() << '\n';
+}
+
+void PrintWarnings(const CostReport& r) {
+  for (const auto& overflow : r.overflows) {
+    std::fprintf(stderr, "trisim: warning: buffer overflow: %s\n",
+                 overflow.c_str());
+  }
+  for (const auto& note : r.notes) {
+    std::fprintf(stderr, "trisim: note: %s\n", note.c_str());
+  }
+}
+
+Workload MakeWorkload(const CostOptions& o) {
+  CheckRange("--batch", o.batch, 1 << 20);
+  CheckRange("--heads", o.heads, 1 << 16);
+  CheckRange("--seq", o.seq, 1LL << 30);
+  Workload w;
+  w.batch = o.batch;
+  w.heads = o.heads;
+  w.seq = o.seq;
+  w.double_buffer = !o.single_buffer;
+  return w;
+}
+
+// Every method (default options) x chunk in kSweepChunks: a table of time
+// per configuration, and how long the pricing itself took.
+int RunSweep(const CostOptions& o) {
+  const Workload workload = MakeWorkload(o);
+  const PipelinePrecision precision = PipelinePrecisionFor(o.precision);
+  const HardwareProfile profile = LoadProfile(o.profile);
+  Json rows = Json::array();
+  int configurations = 0;
+  bool any_overflow = false;
+  const auto begin = std::chrono::steady_clock::now();
+  for (const MethodInfo& m : AllMethods()) {
+    Json row = {{"method", m.name}};
+    for (int chunk : kSweepChunks) {
+      const Plan plan = BuildPlan(m.name, MethodOptions{}, chunk);
+      const CostReport r = EstimateCost(plan, precision, workload, profile);
+      row[std::to_string(chunk)] = {{"time_us", r.time_us},
+                                    {"total_cycles", r.total_cycles},
+                                    {"bottleneck", PipeName(r.bottleneck)},
+                                    {"fits", r.overflows.empty()}};
+      any_overflow |= !r.overflows.empty();
+      ++configurations;
+    }
+    rows.push_back(row);
+  }
+  const double seconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - begin)
+                             .count();
+  if (o.json) {
+    Json j = {{"precision", o.precision},
+              {"batch", o.batch},
+              {"heads", o.heads},
+              {"seq", o.seq},
+              {"profile", profile.name},
+              {"methods", rows},
+              {"configurations", configurations},
+              {"seconds_per_configuration", seconds / configurations}};
+    std::cout << j.dump(2) << '\n';
+    return 0;
+  }
+  std::printf("trisim cost --sweep: time in us (bottleneck pipe), precision "
+              "%s, batch %lld x heads %lld x seq %lld, profile %s\n\n  %-9s",
+              o.precision.c_str(), o.batch, o.heads, o.seq,
+              profile.name.c_str(), "method");
+  for (int chunk : kSweepChunks) std::printf(" %20s", ("C=" + std::to_string(chunk)).c_str());
+  std::printf("\n");
+  for (const Json& row : rows) {
+    std::printf("  %-9s", row["method"].get<std::string>().c_str());
+    for (int chunk : kSweepChunks) {
+      const Json& cell = row[std::to_string(chunk)];
+      char text[40];
+      std::snprintf(text, sizeof(text), "%.1f (%s)%s",
+                    cell["time_us"].get<double>(),
+                    cell["bottleneck"].get<std::string>().c_str(),
+                    cell["fits"].get<bool>() ? "" : "!");
+      std::printf(" %20s", text);
+    }
+    std::printf("\n");
+  }
+  if (any_overflow) std::printf("\n!: a working set overflows L1 or UB");
+  std::printf("\npriced %d configurations in %.3f ms: %.1f us per "
+              "configuration (plan building included)\n",
+              configurations, seconds * 1e3, seconds / configurations * 1e6);
+  return 0;
+}
+
+int RunCost(const CostOptions& o) {
+  if (o.sweep) return RunSweep(o);
+  const Workload workload = MakeWorkload(o);
+  const PipelinePrecision precision = PipelinePrecisionFor(o.precision);
+  const HardwareProfile profile = LoadProfile(o.profile);
+  const Plan plan = BuildPlan(o.method.method, o.method.ToOptions(), o.chunk);
+  const CostReport report = EstimateCost(plan, precision, workload, profile);
+  PrintWarnings(report);
+  if (!o.trace.empty()) WriteTrace(o.trace, plan, report);
+  if (o.json) {
+    PrintJson(o, plan, report);
+  } else {
+    PrintTable(o, plan, report);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command SetupCostCommand(CLI::App& root) {
+  auto options = std::make_shared<CostOptions>();
+  CLI::App* app = root.add_subcommand(
+      "cost",
+      "Cycle-count cost of an inversion method on an NPU tile-pipeline model "
+      "(sim/COST_MODEL.md): total cycles and time, per-pipe busy cycles and "
+      "utilisation, the bottleneck pipe, a per-step breakdown");
+  AddMethodFlags(*app, options->method);
+  std::string precisions;
+  for (const auto& p : CostPrecisions()) {
+    precisions += (precisions.empty() ? "" : " | ") + p;
+  }
+  app->add_option("--precision", options->precision,
+                  "Precision recipe (fp64 is priced as fp32): " + precisions)
+      ->capture_default_str();
+  app->add_option("--chunk", options->chunk,
+                  "Chunk size C, a power of two in [1, 1024]")
+      ->capture_default_str();
+  app->add_option("--batch", options->batch, "Batch size B, in [1, 2^20]")
+      ->capture_default_str();
+  app->add_option("--heads", options->heads, "Heads H, in [1, 2^16]")
+      ->capture_default_str();
+  app->add_option("--seq", options->seq,
+                  "Sequence length T in tokens, in [1, 2^30]; B x H x "
+                  "ceil(T/C) chunks are spread over the cores")
+      ->capture_default_str();
+  std::string shipped;
+  for (const auto& name : ShippedProfiles()) {
+    shipped += (shipped.empty() ? "" : " | ") + name;
+  }
+  app->add_option("--profile", options->profile,
+                  "Hardware profile: a shipped name (" + shipped +
+                      ") or a TOML file in the same format")
+      ->capture_default_str();
+  app->add_flag("--single-buffer", options->single_buffer,
+                "Do not double-buffer chunk inputs (default: double-buffer "
+                "when two chunks fit in L1 and UB)");
+  app->add_flag("--json", options->json,
+                "Print JSON: total_cycles, time_us, bottleneck, pipes "
+                "{busy_cycles, utilization}, steps, and more");
+  app->add_option("--trace", options->trace,
+                  "Write a Chrome trace-event JSON file of the pipeline timeline "
+                  "of one core group's first 8 chunks (open in Perfetto or "
+                  "chrome://tracing)");
+  app->add_flag("--sweep", options->sweep,
+                "Price every method (default options) at chunks 16, 32, 64, "
+                "128 and print a table of times and the pricing run time; "
+                "ignores --method and its options, --chunk and --trace");
+  return {app, [options] { return RunCost(*options); }};
+}
+
+}  // namespace trisim::app

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# trisim cost on the command line: bad input gives a one-line error and a
+# non-zero exit; good input gives the JSON keys of issue 5 and a trace file.
+# Usage: bash cost_cli_test.sh TRISIM_BINARY
+set -uo pipefail
+trisim="$1"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error NEEDLE ARGS...: non-zero exit, one stderr line containing NEEDLE.
+expect_error() {
+  local needle="$1"; shift
+  "$trisim" cost "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  [ "$rc" -ne 0 ] || fail "cost $*: exit 0, expected an error"
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "cost $*: stderr is not one line: $(cat "$tmp/err")"
+  grep -qF -- "$needle" "$tmp/err" || fail "cost $*: stderr lacks '$needle': $(cat "$tmp/err")"
+}
+
+expect_error "--profile nope" --profile nope
+expect_error "--profile /no/such.toml" --profile /no/such.toml
+expect_error "--batch 0" --batch 0
+expect_error "--heads -3" --heads -3
+expect_error "--seq 0" --seq 0
+expect_error "--chunk 48" --chunk 48
+expect_error "--precision int3" --precision int3
+expect_error "unknown method" --method nope
+expect_error "--order does not apply" --method mxr --order 3
+expect_error "--trace $tmp/no/dir/t.json" --trace "$tmp/no/dir/t.json"
+
+# A user profile with a missing key names the key.
+grep -v '^mmad_start_cycles' "$(dirname "$0")/../sim/profiles/ascend-910b.toml" >"$tmp/p.toml"
+expect_error "'cube.mmad_start_cycles' is missing" --profile "$tmp/p.toml"
+
+# JSON keys (issue 5 item 4) and a Chrome trace.
+if "$trisim" cost --method fla --chunk 64 --json --trace "$tmp/trace.json" >"$tmp/cost.json" 2>"$tmp/err"; then
+  /usr/bin/python3 - "$tmp/cost.json" "$tmp/trace.json" <<'PY' || fail "JSON content"
+import json, sys
+j = json.load(open(sys.argv[1]))
+for key in ("total_cycles", "time_us", "bottleneck", "pipes", "steps"):
+    assert key in j, key
+assert j["total_cycles"] > 0 and j["time_us"] > 0
+assert j["bottleneck"] in j["pipes"]
+for pipe in j["pipes"].values():
+    assert set(pipe) == {"busy_cycles", "utilization"}, pipe
+    assert 0 <= pipe["utilization"] <= 1.0 + 1e-9, pipe
+assert len(j["steps"]) == 73 and j["steps"][0]["index"] == 0
+t = json.load(open(sys.argv[2]))
+events = [e for e in t["traceEvents"] if e["ph"] == "X"]
+assert events and all(e["dur"] >= 0 and e["ts"] >= 0 for e in events)
+assert {e["cat"] for e in events} >= {"M", "FIX", "V", "MTE3"}
+PY
+else
+  fail "cost --json: $(cat "$tmp/err")"
+fi
+
+# A shipped profile by name, and --help lists every flag.
+"$trisim" cost --profile ascend-910b3 --method vcs >/dev/null 2>&1 || fail "--profile ascend-910b3"
+"$trisim" cost --help >"$tmp/help" 2>&1 || fail "cost --help"
+for flag in --method --precision --chunk --batch --heads --seq --profile --json --trace --single-buffer --sweep; do
+  grep -qF -- "$flag" "$tmp/help" || fail "--help lacks $flag"
+done
+
+[ "$failures" -eq 0 ] && echo "cost_cli_test: all passed"
+exit "$failures"
