@@ -1,0 +1,1255 @@
+// Independent proof of the cube model (sim/cube.h, issue 4 item 8): a second
+// implementation of its float and integer matmul semantics, written
+// differently from sim/cube.cc, sim/arith.cc and quant/:
+//  - an exact value is a Dyadic: a sign, a natural number of any length in
+//    base-2^32 limbs and a binary exponent. Sums align both terms to the
+//    smaller exponent and add limb by limb (no fixed-point window, no sticky
+//    folding); products are schoolbook limb products.
+//  - rounding to fp32/fp16/bf16/hf32 is this file's own nearest-even
+//    routine: it reads the bit just below the quantum and ORs the rest
+//    (never quant::RoundToFloat / RoundToInt or sim/arith). It is itself
+//    checked against the hardware's double -> float and GCC's
+//    double -> _Float16 conversions and the fp32 -> bf16 bit trick.
+//  - integer scales are fp32(amax) / fp32(qmax) in plain float arithmetic
+//    (RNE on x86-64 SSE), codes a float division and an explicit half-even
+//    integer rounding; accumulators are __int128 with an explicit range check
+//    after every add; the dequant scale is truncated by masking its bits.
+// Every comparison is on bit patterns (so -0 != +0); NaN matches any NaN.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "quant/format.h"
+#include "quant/round.h"
+#include "quant/scale.h"
+#include "sim/cube.h"
+#include "sim/recipe.h"
+
+namespace trisim {
+namespace {
+
+using quant::Format;
+
+// ---------------------------------------------------------------------------
+// Exact dyadic numbers.
+
+using Limbs = std::vector<uint32_t>;  // little-endian base 2^32, no leading 0
+
+struct Dyadic {
+  bool neg = false;
+  Limbs mag;  // |value| = mag * 2^exp
+  int exp = 0;
+  bool IsZero() const { return mag.empty(); }
+};
+
+void Trim(Limbs* m) {
+  while (!m->empty() && m->back() == 0) m->pop_back();
+}
+
+Dyadic FromMagnitude(bool neg, unsigned __int128 m, int exp) {
+  Dyadic d;
+  d.neg = neg;
+  d.exp = exp;
+  for (; m != 0; m >>= 32) d.mag.push_back(static_cast<uint32_t>(m));
+  return d;
+}
+
+Dyadic FromInt(__int128 v) {
+  const auto u = static_cast<unsigned __int128>(v);
+  return FromMagnitude(v < 0, v < 0 ? ~u + 1 : u, 0);
+}
+
+// A finite double, read from its IEEE 754 binary64 fields.
+Dyadic FromDouble(double x) {
+  uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const bool neg = (bits >> 63) != 0;
+  const int field = static_cast<int>((bits >> 52) & 0x7ff);
+  const uint64_t fraction = bits & ((uint64_t{1} << 52) - 1);
+  if (field == 0x7ff) FAIL("FromDouble needs a finite value");
+  if (field == 0) return FromMagnitude(neg, fraction, -1074);
+  return FromMagnitude(neg, fraction | (uint64_t{1} << 52), field - 1075);
+}
+
+Limbs ShiftLeft(const Limbs& m, int s) {
+  Limbs out(s / 32, 0);
+  const int part = s % 32;
+  uint32_t carry = 0;
+  for (uint32_t limb : m) {
+    out.push_back(part == 0 ? limb : (limb << part) | carry);
+    carry = part == 0 ? 0 : limb >> (32 - part);
+  }
+  out.push_back(carry);
+  Trim(&out);
+  return out;
+}
+
+int Compare(const Limbs& a, const Limbs& b) {
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  for (size_t i = a.size(); i-- > 0;) {
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  return 0;
+}
+
+Limbs AddMagnitudes(const Limbs& a, const Limbs& b) {
+  Limbs out;
+  uint64_t carry = 0;
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const uint64_t s = carry + (i < a.size() ? a[i] : 0) + (i < b.size() ? b[i] : 0);
+    out.push_back(static_cast<uint32_t>(s));
+    carry = s >> 32;
+  }
+  out.push_back(static_cast<uint32_t>(carry));
+  Trim(&out);
+  return out;
+}
+
+// a - b for a >= b.
+Limbs SubtractMagnitudes(const Limbs& a, const Limbs& b) {
+  Limbs out;
+  int64_t borrow = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    int64_t d = static_cast<int64_t>(a[i]) - (i < b.size() ? b[i] : 0) - borrow;
+    borrow = d < 0 ? 1 : 0;
+    out.push_back(static_cast<uint32_t>(d + (borrow << 32)));
+  }
+  Trim(&out);
+  return out;
+}
+
+// The exact sum. Zero results follow IEEE 754 round-to-nearest: x + (-x) is
+// +0, and -0 + -0 is -0.
+Dyadic Add(const Dyadic& x, const Dyadic& y) {
+  if (x.IsZero() && y.IsZero()) {
+    Dyadic zero;
+    zero.neg = x.neg && y.neg;
+    return zero;
+  }
+  if (x.IsZero()) return y;
+  if (y.IsZero()) return x;
+  const int e = std::min(x.exp, y.exp);
+  const Limbs a = ShiftLeft(x.mag, x.exp - e);
+  const Limbs b = ShiftLeft(y.mag, y.exp - e);
+  Dyadic out;
+  out.exp = e;
+  if (x.neg == y.neg) {
+    out.neg = x.neg;
+    out.mag = AddMagnitudes(a, b);
+    return out;
+  }
+  const int c = Compare(a, b);
+  if (c == 0) return Dyadic{};
+  out.neg = c > 0 ? x.neg : y.neg;
+  out.mag = c > 0 ? SubtractMagnitudes(a, b) : SubtractMagnitudes(b, a);
+  return out;
+}
+
+Dyadic Mul(const Dyadic& x, const Dyadic& y) {
+  Dyadic out;
+  out.neg = x.neg != y.neg;
+  out.exp = x.exp + y.exp;
+  if (x.IsZero() || y.IsZero()) return out;
+  std::vector<uint64_t> acc(x.mag.size() + y.mag.size() + 1, 0);
+  for (size_t i = 0; i < x.mag.size(); ++i) {
+    uint64_t carry = 0;
+    for (size_t j = 0; j < y.mag.size(); ++j) {
+      const uint64_t t = acc[i + j] + static_cast<uint64_t>(x.mag[i]) * y.mag[j] + carry;
+      acc[i + j] = t & 0xffffffffu;
+      carry = t >> 32;
+    }
+    acc[i + y.mag.size()] += carry;
+  }
+  for (uint64_t limb : acc) out.mag.push_back(static_cast<uint32_t>(limb));
+  Trim(&out.mag);
+  return out;
+}
+
+int BitLength(const Limbs& m) {
+  return m.empty() ? 0 : 32 * static_cast<int>(m.size() - 1) + 32 - __builtin_clz(m.back());
+}
+
+int Bit(const Limbs& m, int i) {
+  if (i < 0 || i / 32 >= static_cast<int>(m.size())) return 0;
+  return (m[i / 32] >> (i % 32)) & 1;
+}
+
+bool AnyBitBelow(const Limbs& m, int i) {
+  for (int w = 0; w < static_cast<int>(m.size()) && 32 * w < i; ++w) {
+    const int bits = std::min(32, i - 32 * w);
+    const uint32_t mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+    if (m[w] & mask) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Rounding to a binary float format, nearest-even, IEEE overflow to inf.
+
+struct RefFloat {
+  int precision;  // significand bits, the hidden one included
+  int emin;       // exponent of the min normal
+  int emax;       // exponent of the max finite
+};
+constexpr RefFloat kRefFp32{24, -126, 127};
+constexpr RefFloat kRefFp16{11, -14, 15};
+constexpr RefFloat kRefBf16{8, -126, 127};
+constexpr RefFloat kRefHf32{11, -126, 127};
+
+const RefFloat& RefFormat(Format f) {
+  switch (f) {
+    case Format::kFp16: return kRefFp16;
+    case Format::kBf16: return kRefBf16;
+    case Format::kHf32: return kRefHf32;
+    case Format::kFp32: return kRefFp32;
+    default: FAIL("not a cube float format"); return kRefFp32;
+  }
+}
+
+double MaxFinite(const RefFloat& f) {
+  return std::ldexp(std::ldexp(1.0, f.precision) - 1, f.emax - f.precision + 1);
+}
+
+double RoundNearestEven(const Dyadic& x, const RefFloat& f) {
+  if (x.IsZero()) return x.neg ? -0.0 : 0.0;
+  const int top = x.exp + BitLength(x.mag) - 1;  // |x| in [2^top, 2^(top+1))
+  const int quantum = std::max(top, f.emin) - (f.precision - 1);
+  const int below = quantum - x.exp;  // bits of mag under the quantum
+  uint64_t n = 0;                     // floor(|x| / 2^quantum)
+  for (int b = 0; b < f.precision; ++b) {
+    n |= static_cast<uint64_t>(Bit(x.mag, below + b)) << b;
+  }
+  if (below > 0 && Bit(x.mag, below - 1) && (AnyBitBelow(x.mag, below - 1) || (n & 1))) {
+    ++n;
+  }
+  double v = std::ldexp(static_cast<double>(n), quantum);
+  if (v > MaxFinite(f)) v = HUGE_VAL;
+  return x.neg ? -v : v;
+}
+
+double RoundDouble(double x, const RefFloat& f) {
+  return std::isfinite(x) ? RoundNearestEven(FromDouble(x), f) : x;
+}
+
+// fp32 adder of the cube: RNE32(acc + p) from the exact sum; IEEE specials.
+double AddRound32(double acc, double p) {
+  if (!std::isfinite(acc) || !std::isfinite(p)) return acc + p;
+  return RoundNearestEven(Add(FromDouble(acc), FromDouble(p)), kRefFp32);
+}
+
+bool SameBits(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+std::string Show(double x) {
+  std::ostringstream os;
+  os << std::hexfloat << x << " (" << std::defaultfloat << x << ")";
+  return os.str();
+}
+
+// ---------------------------------------------------------------------------
+// Float cube reference.
+
+struct RefMatrix {
+  int rows = 0, cols = 0;
+  std::vector<double> v;  // row-major format values
+  double At(int i, int j) const { return v[static_cast<size_t>(i) * cols + j]; }
+};
+
+using RefFloatTerms = std::vector<std::pair<const RefMatrix*, const RefMatrix*>>;
+
+// The fp32 accumulator of output (i, j) before it leaves the cube. Products
+// of two fp32 values are exact in binary64 (48 bits, exponents -298..256).
+double RefFloatAccumulator(const RefFloatTerms& terms, int i, int j,
+                           AccumulationOrder order, int k0) {
+  double acc = 0.0;
+  for (const auto& [a, b] : terms) {
+    const int depth = a->cols;
+    if (order == AccumulationOrder::kSequential) {
+      for (int k = 0; k < depth; ++k) acc = AddRound32(acc, a->At(i, k) * b->At(k, j));
+      continue;
+    }
+    for (int k_begin = 0; k_begin < depth; k_begin += k0) {
+      Dyadic exact;
+      double special = 0.0;  // IEEE sum of the non-finite products
+      bool any_special = false;
+      for (int k = k_begin; k < std::min(depth, k_begin + k0); ++k) {
+        const double p = a->At(i, k) * b->At(k, j);
+        if (std::isfinite(p)) {
+          exact = Add(exact, FromDouble(p));
+        } else {
+          special += p;
+          any_special = true;
+        }
+      }
+      acc = AddRound32(acc, any_special ? special : RoundNearestEven(exact, kRefFp32));
+    }
+  }
+  return acc;
+}
+
+double RefFloatOut(const RefFloatTerms& terms, int i, int j, AccumulationOrder order,
+                   int k0, double sign, Format out) {
+  return RoundDouble(sign * RefFloatAccumulator(terms, i, j, order, k0), RefFormat(out));
+}
+
+int RefFractalDepth(Format operand) {
+  return operand == Format::kFp32 || operand == Format::kHf32 ? 8 : 16;
+}
+
+// ---------------------------------------------------------------------------
+// Integer cube reference.
+
+struct RefIntMatrix {
+  int rows = 0, cols = 0;
+  std::vector<int32_t> codes;
+  int group_rows = 0, group_cols = 0;
+  std::vector<float> scales;
+  int32_t Code(int i, int j) const { return codes[static_cast<size_t>(i) * cols + j]; }
+  float Scale(int i, int j) const {
+    return scales[(i / group_rows) * (cols / group_cols) + j / group_cols];
+  }
+};
+
+float RefScale(double amax, int32_t qmax) {
+  const float s = static_cast<float>(amax) / static_cast<float>(qmax);
+  return std::min(std::max(s, std::ldexp(1.0f, -126)), std::ldexp(1.0f, 127));
+}
+
+int32_t RoundHalfEvenSaturate(float v, int32_t qmax) {
+  if (std::isnan(v)) return 0;
+  if (v >= qmax) return qmax;
+  if (v <= -qmax) return -qmax;
+  const double f = std::floor(v), rest = v - f;  // exact: v is a float
+  const bool up = rest > 0.5 || (rest == 0.5 && std::fmod(f, 2.0) != 0);
+  return static_cast<int32_t>(up ? f + 1 : f);
+}
+
+// block = 0: one tensor scale; else b x b groups, each side capped at the view.
+RefIntMatrix RefQuantize(const double* data, int rows, int cols, int stride,
+                         int32_t qmax, int block) {
+  RefIntMatrix q;
+  q.rows = rows;
+  q.cols = cols;
+  q.group_rows = block ? std::min(block, rows) : rows;
+  q.group_cols = block ? std::min(block, cols) : cols;
+  q.codes.resize(static_cast<size_t>(rows) * cols);
+  for (int gi = 0; gi < rows; gi += q.group_rows) {
+    for (int gj = 0; gj < cols; gj += q.group_cols) {
+      double amax = 0;
+      for (int i = gi; i < gi + q.group_rows; ++i) {
+        for (int j = gj; j < gj + q.group_cols; ++j) {
+          const double x = data[static_cast<size_t>(i) * stride + j];
+          if (std::isfinite(x)) amax = std::max(amax, std::fabs(x));
+        }
+      }
+      const float s = RefScale(amax, qmax);
+      q.scales.push_back(s);
+      for (int i = gi; i < gi + q.group_rows; ++i) {
+        for (int j = gj; j < gj + q.group_cols; ++j) {
+          const double x = data[static_cast<size_t>(i) * stride + j];
+          q.codes[static_cast<size_t>(i) * cols + j] =
+              RoundHalfEvenSaturate(static_cast<float>(x) / s, qmax);
+        }
+      }
+    }
+  }
+  return q;
+}
+
+// An integer accumulator of `bits` bits checked after every add.
+struct RefAccumulator {
+  int bits = 32;
+  bool saturate = false;
+  int64_t events = 0;
+
+  __int128 Add(__int128 acc, __int128 p) {
+    const __int128 hi = (static_cast<__int128>(1) << (bits - 1)) - 1, lo = -hi - 1;
+    const __int128 v = acc + p;
+    if (v >= lo && v <= hi) return v;
+    ++events;
+    if (saturate) return v > hi ? hi : lo;
+    const __int128 span = static_cast<__int128>(1) << bits;
+    return ((v - lo) % span + span) % span + lo;
+  }
+};
+
+// Balanced split for the emulated int16: q = 256 hi + lo, lo in [-128, 127].
+void Split(int32_t q, int32_t* hi, int32_t* lo) {
+  *lo = ((q % 256) + 256 + 128) % 256 - 128;
+  *hi = (q - *lo) / 256;
+}
+
+float RefDequantScale(float sa, float sb, int mantissa_bits) {
+  const float p = sa * sb;
+  uint32_t w;
+  std::memcpy(&w, &p, sizeof w);
+  if (mantissa_bits < 23) w &= ~((uint32_t{1} << (23 - mantissa_bits)) - 1);
+  float d;
+  std::memcpy(&d, &w, sizeof d);
+  return d;
+}
+
+struct RefIntConfig {
+  bool emulated = false;   // int16 on the int8 cube
+  int accumulator_bits = 32;
+  bool saturate = false;
+  int scale_mantissa_bits = 10;
+};
+
+using RefIntTerms = std::vector<std::pair<const RefIntMatrix*, const RefIntMatrix*>>;
+
+// `*open_zero` (if given) is set for an exact integer zero in a one-k-group
+// step, whose sign is an open question (see OpenZero below).
+double RefIntOut(const RefIntTerms& terms, int i, int j, const RefIntConfig& c,
+                 double sign, Format out, int64_t* events, bool* open_zero = nullptr) {
+  std::vector<std::pair<__int128, float>> groups;  // (I, d) per k-group
+  for (const auto& [a, b] : terms) {
+    int k_begin = 0;
+    while (k_begin < a->cols) {
+      int k_end = k_begin + 1;
+      while (k_end < a->cols && k_end % a->group_cols != 0 && k_end % b->group_rows != 0) {
+        ++k_end;
+      }
+      __int128 sum = 0;
+      if (c.emulated) {
+        RefAccumulator acc{32, c.saturate};
+        __int128 hh = 0, hl = 0, lh = 0, ll = 0;
+        for (int k = k_begin; k < k_end; ++k) {
+          int32_t ah, al, bh, bl;
+          Split(a->Code(i, k), &ah, &al);
+          Split(b->Code(k, j), &bh, &bl);
+          hh = acc.Add(hh, ah * bh);
+          hl = acc.Add(hl, ah * bl);
+          lh = acc.Add(lh, al * bh);
+          ll = acc.Add(ll, al * bl);
+        }
+        sum = 65536 * hh + 256 * (hl + lh) + ll;
+        *events += acc.events;
+      } else {
+        RefAccumulator acc{c.accumulator_bits, c.saturate};
+        for (int k = k_begin; k < k_end; ++k) {
+          sum = acc.Add(sum, static_cast<int64_t>(a->Code(i, k)) * b->Code(k, j));
+        }
+        *events += acc.events;
+      }
+      groups.emplace_back(sum, RefDequantScale(a->Scale(i, k_begin), b->Scale(k_begin, j),
+                                               c.scale_mantissa_bits));
+      k_begin = k_end;
+    }
+  }
+  if (open_zero) *open_zero = groups.size() == 1 && groups[0].first == 0;
+  if (groups.size() == 1) {
+    Dyadic v = Mul(FromInt(groups[0].first), FromDouble(groups[0].second));
+    if (sign < 0) v.neg = !v.neg;
+    return RoundNearestEven(v, RefFormat(out));
+  }
+  double sum = 0.0;
+  for (const auto& [integer, d] : groups) {
+    sum = AddRound32(sum, RoundNearestEven(Mul(FromInt(integer), FromDouble(d)), kRefFp32));
+  }
+  return RoundDouble(sign * sum, RefFormat(out));
+}
+
+// Open question, reported to the lead: the sign of an exact integer zero in
+// a one-k-group step. The header's formula Round(sign * I * d) gives -0 for
+// sign -1 (IEEE 754: (-1) * (+0) = -0), as the float path's Round(sign * acc)
+// and the several-k-group Round(sign * sum) do; sim/cube.cc negates I as an
+// integer first and gives +0. Until that is settled, the random and
+// constructed integer cases compare such elements by value (they are counted
+// in the INFO), and "zero signs" below, tagged [!mayfail], checks the bits.
+bool SameIntResult(double got, double want, bool open_zero) {
+  return open_zero ? got == want && got == 0 : SameBits(got, want);
+}
+
+// ---------------------------------------------------------------------------
+// Test data.
+
+// A value of a float format from its code, by the IEEE formula.
+double DecodeRef(uint32_t code, Format f) {
+  const RefFloat& r = RefFormat(f);
+  const int m = r.precision - 1, e = f == Format::kFp16 ? 5 : 8;
+  const uint32_t frac = code & ((1u << m) - 1);
+  const int field = static_cast<int>((code >> m) & ((1u << e) - 1));
+  const double sign = (code >> (m + e)) & 1 ? -1.0 : 1.0;
+  if (field == (1 << e) - 1) return frac ? NAN : sign * HUGE_VAL;
+  if (field == 0) return sign * std::ldexp(frac, r.emin - m);
+  return sign * std::ldexp(frac + (1u << m), field - (1 << (e - 1)) + 1 - m);
+}
+
+// Operand input values: mostly moderate doubles that need rounding; also
+// exact midpoints between neighbours of the operand format (ties),
+// subnormals, signed zeros and, if `extreme`, values around the max finite
+// (including the midpoint above it, which rounds to inf) and the full
+// exponent range.
+double RandomInput(std::mt19937_64& rng, Format f, bool extreme) {
+  const RefFloat& r = RefFormat(f);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const double sign = rng() & 1 ? -1.0 : 1.0;
+  const int kind = static_cast<int>(rng() % 100);
+  const int moderate_exp = static_cast<int>(rng() % 13) - 6;
+  if (kind < 64) return sign * std::ldexp(1.0 + unit(rng), moderate_exp);
+  if (kind < 78) {  // midpoint between two neighbours of the format
+    const double v = RoundDouble(std::ldexp(1.0 + unit(rng), moderate_exp), r);
+    const double ulp = std::ldexp(1.0, std::ilogb(v) - (r.precision - 1));
+    return sign * (v + ulp / 2);
+  }
+  if (kind < 86) {  // subnormal range of the format, and ties there
+    const double min_sub = std::ldexp(1.0, r.emin - (r.precision - 1));
+    const double steps = static_cast<double>(rng() % (uint64_t{2} << r.precision)) / 2;
+    return sign * (kind < 82 ? steps * min_sub : unit(rng) * std::ldexp(1.0, r.emin));
+  }
+  if (kind < 90) return sign * 0.0;
+  // Extremes are rare (1%), so that part of a tile's outputs stay finite.
+  if (!extreme || rng() % 10 != 0) return sign * std::ldexp(1.0 + unit(rng), moderate_exp);
+  const double max = MaxFinite(r);
+  const double half_ulp = std::ldexp(1.0, r.emax - r.precision);
+  switch (kind % 5) {
+    case 0: return sign * max;
+    case 1: return sign * (max + half_ulp);  // tie: rounds to inf
+    case 2: return sign * (max + half_ulp * unit(rng));
+    case 3: return sign * (max - half_ulp * unit(rng));
+    default: return sign * std::ldexp(1.0 + unit(rng), static_cast<int>(rng() % (r.emax - r.emin + 1)) + r.emin);
+  }
+}
+
+std::vector<double> RandomInputs(std::mt19937_64& rng, int rows, int stride, Format f,
+                                 bool extreme) {
+  std::vector<double> data(static_cast<size_t>(rows) * stride);
+  for (double& x : data) x = RandomInput(rng, f, extreme);
+  return data;
+}
+
+RefMatrix RefRoundOperand(const std::vector<double>& data, int rows, int cols, int stride,
+                          Format f) {
+  RefMatrix m{rows, cols, {}};
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) {
+      m.v.push_back(RoundDouble(data[static_cast<size_t>(i) * stride + j], RefFormat(f)));
+    }
+  }
+  return m;
+}
+
+// Counts element mismatches; describes the first.
+struct Mismatches {
+  int count = 0;
+  std::string first;
+  void Check(bool same, const std::string& what) {
+    if (!same && count++ == 0) first = what;
+  }
+};
+
+std::string At(int i, int j) {
+  return "(" + std::to_string(i) + ", " + std::to_string(j) + ")";
+}
+
+// ---------------------------------------------------------------------------
+// Float operands.
+
+TEST_CASE("cube reference: its own rounding agrees with hardware conversions") {
+  // double -> fp32 (SSE cvtsd2ss, RNE) and double -> fp16 (GCC _Float16,
+  // libgcc soft-fp, RNE); fp32 -> bf16 / hf32 by the integer bit trick
+  // (add half an ulp minus one plus the kept lsb, then truncate).
+  std::mt19937_64 rng(1);
+  Mismatches bad;
+  for (int t = 0; t < 100000; ++t) {
+    uint64_t bits = rng();
+    if (t % 2) bits = (bits & 0x800fffffffffffffull) | ((uint64_t{1023 - 30 + rng() % 60}) << 52);
+    if (t % 7 == 0) bits = (bits & 0x800fffffffffffffull) | ((uint64_t{1023 - 150 + rng() % 30}) << 52);
+    if (t % 11 == 0) bits &= ~uint64_t{0xfffffffffff};  // short mantissas: many ties
+    double x;
+    std::memcpy(&x, &bits, sizeof x);
+    if (!std::isfinite(x)) continue;
+    bad.Check(SameBits(RoundDouble(x, kRefFp32), static_cast<float>(x)),
+              "fp32 " + Show(x));
+    bad.Check(SameBits(RoundDouble(x, kRefFp16), static_cast<double>(static_cast<_Float16>(x))),
+              "fp16 " + Show(x));
+    const float xf = static_cast<float>(x);
+    uint32_t w;
+    std::memcpy(&w, &xf, sizeof w);
+    if (std::isfinite(xf)) {
+      for (const auto& [f, drop] : {std::pair{kRefBf16, 16}, std::pair{kRefHf32, 13}}) {
+        const uint32_t rounded = (w + (1u << (drop - 1)) - 1 + ((w >> drop) & 1)) >> drop << drop;
+        float want;
+        std::memcpy(&want, &rounded, sizeof want);
+        bad.Check(SameBits(RoundDouble(xf, f), want), "bf16/hf32 " + Show(xf));
+      }
+    }
+  }
+  INFO("first: " << bad.first);
+  CHECK(bad.count == 0);
+}
+
+TEST_CASE("cube reference: float operands are rounded to nearest even") {
+  for (Format f : {Format::kFp16, Format::kBf16, Format::kHf32, Format::kFp32}) {
+    CubeConfig config;
+    config.operand = f;
+    std::mt19937_64 rng(static_cast<uint64_t>(f) + 10);
+    const int rows = 48, cols = 40, stride = 43;
+    std::vector<double> data = RandomInputs(rng, rows, stride, f, true);
+    data[0] = HUGE_VAL;
+    data[1] = -HUGE_VAL;
+    data[2] = NAN;
+    quant::EventCounts events;
+    const CubeOperand got = PrepareOperand(data.data(), rows, cols, stride, config, 0, &events);
+    const RefMatrix want = RefRoundOperand(data, rows, cols, stride, f);
+    INFO(quant::FormatName(f));
+    REQUIRE(got.rows == rows);
+    REQUIRE(got.cols == cols);
+    REQUIRE(got.values.size() == want.v.size());
+    Mismatches bad;
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < cols; ++j) {
+        const double x = data[static_cast<size_t>(i) * stride + j];
+        bad.Check(SameBits(got.values[static_cast<size_t>(i) * cols + j], want.At(i, j)),
+                  At(i, j) + " x " + Show(x) + " got " +
+                      Show(got.values[static_cast<size_t>(i) * cols + j]) + " want " +
+                      Show(want.At(i, j)));
+      }
+    }
+    INFO("mismatches " << bad.count << ", first " << bad.first);
+    CHECK(bad.count == 0);
+  }
+}
+
+struct FloatCase {
+  Format operand;
+  AccumulationOrder order;
+  int m, k, n;
+  int terms;
+  double sign;
+  Format out;
+  bool extreme;
+};
+
+std::string Describe(const FloatCase& c) {
+  std::ostringstream os;
+  os << quant::FormatName(c.operand) << " " << AccumulationOrderName(c.order) << " " << c.m
+     << "x" << c.k << "x" << c.n << " terms " << c.terms << " sign " << c.sign << " out "
+     << quant::FormatName(c.out) << (c.extreme ? " extreme" : "");
+  return os.str();
+}
+
+// Operands through PrepareOperand (checked against the reference rounding),
+// the product through CubeMatMul, against the reference on every element.
+void CheckFloatCase(const FloatCase& c, uint64_t seed) {
+  INFO(Describe(c));
+  CubeConfig config;
+  config.operand = c.operand;
+  config.order = c.order;
+  CHECK(config.FractalDepth() == RefFractalDepth(c.operand));
+  std::mt19937_64 rng(seed);
+  std::vector<CubeOperand> ops;
+  std::vector<RefMatrix> refs;
+  ops.reserve(2 * c.terms);
+  refs.reserve(2 * c.terms);
+  Mismatches bad_operands;
+  for (int t = 0; t < 2 * c.terms; ++t) {
+    const int rows = t % 2 ? c.k : c.m, cols = t % 2 ? c.n : c.k, stride = cols + t % 3;
+    const std::vector<double> data = RandomInputs(rng, rows, stride, c.operand, c.extreme);
+    ops.push_back(PrepareOperand(data.data(), rows, cols, stride, config, t, nullptr));
+    refs.push_back(RefRoundOperand(data, rows, cols, stride, c.operand));
+    for (size_t e = 0; e < refs.back().v.size(); ++e) {
+      bad_operands.Check(SameBits(ops.back().values[e], refs.back().v[e]), "operand element");
+    }
+  }
+  REQUIRE(bad_operands.count == 0);
+  std::vector<CubeTerm> terms;
+  RefFloatTerms ref_terms;
+  for (int t = 0; t < c.terms; ++t) {
+    terms.push_back({&ops[2 * t], &ops[2 * t + 1]});
+    ref_terms.emplace_back(&refs[2 * t], &refs[2 * t + 1]);
+  }
+  const int out_stride = c.n + 1;
+  std::vector<double> out(static_cast<size_t>(c.m) * out_stride, 12345.0);
+  quant::EventCounts events;
+  CubeMatMul(terms, c.sign, config, c.out, out.data(), out_stride, 0, &events);
+  Mismatches bad;
+  int finite = 0;
+  for (int i = 0; i < c.m; ++i) {
+    for (int j = 0; j < c.n; ++j) {
+      const double got = out[static_cast<size_t>(i) * out_stride + j];
+      const double want =
+          RefFloatOut(ref_terms, i, j, c.order, RefFractalDepth(c.operand), c.sign, c.out);
+      finite += std::isfinite(want);
+      bad.Check(SameBits(got, want), At(i, j) + " got " + Show(got) + " want " + Show(want));
+    }
+    // The padding column between rows is not written.
+    bad.Check(out[static_cast<size_t>(i) * out_stride + c.n] == 12345.0, "wrote past a row");
+  }
+  INFO("mismatches " << bad.count << " of " << c.m * c.n << ", first " << bad.first);
+  CHECK(bad.count == 0);
+  // A tile whose every output is inf/NaN would prove little.
+  CHECK(finite > 0);
+}
+
+TEST_CASE("cube reference: float cube agrees bit for bit on random tiles") {
+  using AO = AccumulationOrder;
+  const Format kOps[] = {Format::kFp16, Format::kBf16, Format::kHf32, Format::kFp32};
+  const Format kOuts[] = {Format::kFp16, Format::kBf16, Format::kFp32};
+  struct Shape { int m, k, n; };
+  // k = 40 and 44: the last fractal of a term is shorter (16-bit k0 = 16,
+  // fp32 k0 = 8).
+  const Shape kShapes[] = {{16, 16, 16}, {16, 32, 16}, {32, 48, 16}, {16, 40, 8}, {8, 44, 16}};
+  uint64_t seed = 100;
+  int index = 0;
+  for (Format op : kOps) {
+    for (AO order : {AO::kSequential, AO::kFractal}) {
+      for (const Shape& s : kShapes) {
+        for (bool extreme : {false, true}) {
+          const int terms = 1 + index % 3;
+          const double sign = index % 2 ? -1.0 : 1.0;
+          const Format out = kOuts[index % 3];
+          CheckFloatCase({op, order, s.m, s.k, s.n, terms, sign, out, extreme}, ++seed);
+          ++index;
+        }
+      }
+    }
+  }
+  // Full 64 x 64 x 64 tiles, the 16-bit formats.
+  for (Format op : {Format::kFp16, Format::kBf16}) {
+    for (AO order : {AO::kSequential, AO::kFractal}) {
+      CheckFloatCase({op, order, 64, 64, 64, 1, -1.0, Format::kFp16, false}, ++seed);
+    }
+  }
+}
+
+// One-row, one-column products of hand-picked operand values (already
+// values of the operand format), through hand-built operands.
+struct DotCase {
+  const char* what;
+  Format operand;
+  std::vector<double> a, b;  // a: 1 x K, b: K x 1
+};
+
+double Run(const DotCase& d, AccumulationOrder order, double sign, Format out) {
+  CubeConfig config;
+  config.operand = d.operand;
+  config.order = order;
+  const int depth = static_cast<int>(d.a.size());
+  CubeOperand a, b;
+  a.rows = 1;
+  a.cols = depth;
+  a.values = d.a;
+  b.rows = depth;
+  b.cols = 1;
+  b.values = d.b;
+  double result = 0;
+  quant::EventCounts events;
+  CubeMatMul({{&a, &b}}, sign, config, out, &result, 1, 0, &events);
+  return result;
+}
+
+double RunRef(const DotCase& d, AccumulationOrder order, double sign, Format out) {
+  const int depth = static_cast<int>(d.a.size());
+  const RefMatrix a{1, depth, d.a}, b{depth, 1, d.b};
+  return RefFloatOut({{&a, &b}}, 0, 0, order, RefFractalDepth(d.operand), sign, out);
+}
+
+// K entries: the given products first, zeros after.
+DotCase Dot(const char* what, Format f, std::vector<std::pair<double, double>> products,
+            int depth) {
+  DotCase d{what, f, {}, {}};
+  for (const auto& [x, y] : products) {
+    d.a.push_back(x);
+    d.b.push_back(y);
+  }
+  d.a.resize(depth, 0.0);
+  d.b.resize(depth, 0.0);
+  return d;
+}
+
+TEST_CASE("cube reference: float cube on constructed ties, cancellation and extremes") {
+  using AO = AccumulationOrder;
+  const double p = std::ldexp(1.0, -12), q = std::ldexp(1.0, -11);  // p*p = 2^-24: half an fp32 ulp of 1
+  const double big16 = 65504, big = std::ldexp(1.0, 100);
+  const double sub16 = std::ldexp(1.0, -24), sub_bf = std::ldexp(1.0, -133);
+  const double bf_max = DecodeRef(0x7f7f, Format::kBf16);
+  const Format h = Format::kFp16, bf = Format::kBf16;
+  DotCase spread = Dot("fp32 tie across two fractals: 1 + 2^-23, then + 2^-24", h,
+                       {{1, 1}, {q, p}}, 32);
+  spread.a[16] = p;
+  spread.b[16] = p;
+  DotCase inf_minus_inf = Dot("bf16 2^200 in one fractal, -2^200 in the next", bf, {{big, big}}, 32);
+  inf_minus_inf.a[16] = -big;
+  inf_minus_inf.b[16] = big;
+  const std::vector<DotCase> cases = {
+      Dot("fp32 tie, even below: 1 + 2^-24", h, {{1, 1}, {p, p}}, 16),
+      Dot("fp32 tie, even above: 1 + 2^-23 + 2^-24", h, {{1, 1}, {q, p}, {p, p}}, 16),
+      Dot("order matters: 1 + 2^-24 + 2^-24", h, {{1, 1}, {p, p}, {p, p}}, 16),
+      spread,
+      Dot("exact cancellation: big + 1 - big", h, {{big16, big16}, {1, 1}, {-big16, big16}}, 16),
+      Dot("cancellation to zero, sign -1 gives -0", h, {{3, 5}, {-5, 3}}, 16),
+      Dot("fp16 out: 65504 + 16 = 65520 ties to inf", h, {{big16, 1}, {16, 1}}, 16),
+      Dot("fp16 out: 65504 + 15 stays 65504", h, {{big16, 1}, {15, 1}}, 16),
+      Dot("fp16 out tie: 1 + 2^-11", h, {{1, 1}, {q, 1}}, 16),
+      Dot("fp16 out tie: 1 + 3 * 2^-11", h, {{1, 1}, {3 * q, 1}}, 16),
+      Dot("fp16 out subnormal tie: 2^-25", h, {{std::ldexp(1.0, -13), p}}, 16),
+      Dot("fp16 out subnormal tie: 3 * 2^-25", h, {{3 * std::ldexp(1.0, -13), p}}, 16),
+      Dot("fp16 subnormal operands", h, {{sub16, sub16}, {3 * sub16, -sub16}, {sub16, 1}}, 16),
+      Dot("fp16 max squared", h, {{big16, big16}, {big16, big16}, {big16, -1}}, 16),
+      Dot("bf16 products overflow fp32 but cancel exactly", bf,
+          {{big, big}, {1, 1}, {-big, big}}, 16),
+      inf_minus_inf,
+      Dot("bf16 max squared", bf, {{bf_max, bf_max}, {1, 1}}, 16),
+      Dot("bf16 products in fp32 subnormals", bf,
+          {{std::ldexp(1.0, -130), std::ldexp(1.0, -10)}, {std::ldexp(3.0, -140), 1}}, 16),
+      Dot("bf16 products below fp32 subnormals", bf, {{sub_bf, sub_bf}, {sub_bf, 1}}, 16),
+      Dot("fp16 inf operand", h, {{HUGE_VAL, 2}, {1, 1}}, 16),
+      Dot("fp16 inf times zero", h, {{HUGE_VAL, 0}, {1, 1}}, 16),
+      Dot("fp16 NaN operand", h, {{NAN, 1}, {1, 1}}, 16),
+      Dot("fp16 +inf and -inf products", h, {{HUGE_VAL, 1}, {-HUGE_VAL, 1}}, 16),
+  };
+  Mismatches bad;
+  for (const DotCase& d : cases) {
+    for (AO order : {AO::kSequential, AO::kFractal}) {
+      for (double sign : {1.0, -1.0}) {
+        for (Format out : {Format::kFp16, Format::kBf16, Format::kFp32}) {
+          const double got = Run(d, order, sign, out), want = RunRef(d, order, sign, out);
+          bad.Check(SameBits(got, want),
+                    std::string(d.what) + " " + AccumulationOrderName(order) + " sign " +
+                        std::to_string(sign) + " out " + quant::FormatName(out) + ": got " +
+                        Show(got) + " want " + Show(want));
+        }
+      }
+    }
+  }
+  INFO("mismatches " << bad.count << ", first " << bad.first);
+  CHECK(bad.count == 0);
+  // The constructions do what they say: the two orders differ exactly where
+  // one of them rounds between exact partial sums.
+  CHECK(Run(cases[2], AO::kSequential, 1, Format::kFp32) !=
+        Run(cases[2], AO::kFractal, 1, Format::kFp32));
+  CHECK(Run(cases[4], AO::kSequential, 1, Format::kFp32) !=
+        Run(cases[4], AO::kFractal, 1, Format::kFp32));
+  CHECK(std::isinf(Run(cases[14], AO::kSequential, 1, Format::kFp32)));
+  CHECK(std::isfinite(Run(cases[14], AO::kFractal, 1, Format::kFp32)));
+}
+
+// ---------------------------------------------------------------------------
+// Integer operands.
+
+struct IntSetup {
+  Format operand;
+  Int16Cube int16;
+  Format accumulator;
+  int block;  // 0: tensor scale
+};
+
+std::string Describe(const IntSetup& s) {
+  std::ostringstream os;
+  os << quant::FormatName(s.operand)
+     << (s.operand == Format::kInt16 ? (s.int16 == Int16Cube::kEmulated ? " emulated" : " native")
+                                     : "")
+     << " acc " << quant::FormatName(s.accumulator) << " "
+     << (s.block ? "block:" + std::to_string(s.block) : std::string("tensor"));
+  return os.str();
+}
+
+CubeConfig MakeConfig(const IntSetup& s, quant::IntOverflow overflow) {
+  CubeConfig config;
+  config.operand = s.operand;
+  config.int16 = s.int16;
+  config.accumulator = s.accumulator;
+  config.operand_scale = s.block ? quant::ScaleGrid{quant::Granularity::kBlock, s.block}
+                                 : quant::ScaleGrid{quant::Granularity::kTensor, 0};
+  config.accumulator_overflow = overflow;
+  config.scale_mantissa_bits = 10;
+  return config;
+}
+
+int32_t RefQMax(const IntSetup& s) {
+  switch (s.operand) {
+    case Format::kInt4: return 7;
+    case Format::kInt8: return 127;
+    default: return s.int16 == Int16Cube::kEmulated ? 127 * 256 + 127 : 32767;
+  }
+}
+
+RefIntConfig RefConfig(const IntSetup& s, quant::IntOverflow overflow) {
+  RefIntConfig c;
+  c.emulated = s.operand == Format::kInt16 && s.int16 == Int16Cube::kEmulated;
+  c.accumulator_bits = s.accumulator == Format::kInt64 ? 64 : s.accumulator == Format::kInt48 ? 48 : 32;
+  c.saturate = overflow == quant::IntOverflow::kSaturate;
+  c.scale_mantissa_bits = 10;
+  return c;
+}
+
+// Integer operand inputs, tile by 16 x 16 tile: each tile its own magnitude
+// 2^r, |r| <= spread (so block scales differ; a small spread for a tensor
+// scale, else most codes of the small tiles would be zero), one all-zero tile, one tile of exact
+// quantisation ties (its max is qmax * 2^e, the rest (n + 1/2) * 2^e, so
+// x / s = n + 1/2 exactly), and with `specials` a few NaN and +-inf.
+std::vector<double> RandomIntInputs(std::mt19937_64& rng, int rows, int cols, int stride,
+                                    int32_t qmax, int spread, bool specials) {
+  std::vector<double> data(static_cast<size_t>(rows) * stride, 0.0);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  int tile = 0;
+  for (int ti = 0; ti < rows; ti += 16) {
+    for (int tj = 0; tj < cols; tj += 16, ++tile) {
+      const int scale_exp = static_cast<int>(rng() % (2 * spread + 1)) - spread;
+      const int kind = tile % 4;  // 0, 3: random; 1: zero; 2: ties
+      for (int i = ti; i < std::min(rows, ti + 16); ++i) {
+        for (int j = tj; j < std::min(cols, tj + 16); ++j) {
+          double& x = data[static_cast<size_t>(i) * stride + j];
+          if (kind == 1) {
+            x = 0.0;
+          } else if (kind == 2) {
+            const int64_t n = static_cast<int64_t>(rng() % (2 * qmax)) - qmax;
+            x = i == ti && j == tj ? -qmax * std::ldexp(1.0, scale_exp)
+                                   : (n + 0.5) * std::ldexp(1.0, scale_exp);
+          } else {
+            x = unit(rng) * std::ldexp(1.0, scale_exp);
+          }
+        }
+      }
+    }
+  }
+  if (specials) {
+    const double kSpecial[] = {NAN, HUGE_VAL, -HUGE_VAL};
+    for (int s = 0; s < 3; ++s) {
+      data[static_cast<size_t>(rng() % rows) * stride + rng() % cols] = kSpecial[s];
+    }
+  }
+  return data;
+}
+
+// Quantises through PrepareOperand and checks codes, group shape and scales
+// against the reference; returns both.
+std::pair<CubeOperand, RefIntMatrix> Quantize(const std::vector<double>& data, int rows,
+                                              int cols, int stride, const IntSetup& s,
+                                              const CubeConfig& config, uint64_t tensor) {
+  quant::EventCounts events;
+  CubeOperand got = PrepareOperand(data.data(), rows, cols, stride, config, tensor, &events);
+  RefIntMatrix want = RefQuantize(data.data(), rows, cols, stride, RefQMax(s), s.block);
+  INFO(Describe(s) << " operand " << rows << "x" << cols);
+  CHECK(got.rows == rows);
+  CHECK(got.cols == cols);
+  REQUIRE(got.group_rows == want.group_rows);
+  REQUIRE(got.group_cols == want.group_cols);
+  REQUIRE(got.scales.size() == want.scales.size());
+  Mismatches bad;
+  for (size_t g = 0; g < want.scales.size(); ++g) {
+    bad.Check(SameBits(got.scales[g], want.scales[g]),
+              "scale " + std::to_string(g) + " got " + Show(got.scales[g]) + " want " +
+                  Show(want.scales[g]));
+  }
+  REQUIRE(got.codes.size() == want.codes.size());
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) {
+      const size_t e = static_cast<size_t>(i) * cols + j;
+      bad.Check(got.codes[e] == want.codes[e],
+                At(i, j) + " x " + Show(data[static_cast<size_t>(i) * stride + j]) + " got " +
+                    std::to_string(got.codes[e]) + " want " + std::to_string(want.codes[e]));
+    }
+  }
+  int64_t nonfinite = 0;
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) nonfinite += !std::isfinite(data[static_cast<size_t>(i) * stride + j]);
+  }
+  INFO("mismatches " << bad.count << ", first " << bad.first);
+  CHECK(bad.count == 0);
+  CHECK(events.nonfinite_in == nonfinite);
+  return {std::move(got), std::move(want)};
+}
+
+struct IntCase {
+  IntSetup setup;
+  quant::IntOverflow overflow;
+  int m, k, n;
+  int terms;
+  double sign;
+  Format out;
+  bool specials;
+};
+
+void CheckIntCase(const IntCase& c, uint64_t seed) {
+  const IntSetup& s = c.setup;
+  INFO(Describe(s) << " " << c.m << "x" << c.k << "x" << c.n << " terms " << c.terms
+                   << " sign " << c.sign << " out " << quant::FormatName(c.out)
+                   << (c.overflow == quant::IntOverflow::kWrap ? " wrap" : " saturate"));
+  const CubeConfig config = MakeConfig(s, c.overflow);
+  CHECK(config.QMax() == RefQMax(s));
+  std::mt19937_64 rng(seed);
+  std::vector<std::pair<CubeOperand, RefIntMatrix>> ops;
+  ops.reserve(2 * c.terms);
+  for (int t = 0; t < 2 * c.terms; ++t) {
+    const int rows = t % 2 ? c.k : c.m, cols = t % 2 ? c.n : c.k, stride = cols + t % 2;
+    const auto data =
+        RandomIntInputs(rng, rows, cols, stride, RefQMax(s), s.block ? 12 : 2, c.specials);
+    ops.push_back(Quantize(data, rows, cols, stride, s, config, t));
+  }
+  std::vector<CubeTerm> terms;
+  RefIntTerms ref_terms;
+  for (int t = 0; t < c.terms; ++t) {
+    terms.push_back({&ops[2 * t].first, &ops[2 * t + 1].first});
+    ref_terms.emplace_back(&ops[2 * t].second, &ops[2 * t + 1].second);
+  }
+  std::vector<double> out(static_cast<size_t>(c.m) * c.n);
+  quant::EventCounts events;
+  CubeMatMul(terms, c.sign, config, c.out, out.data(), c.n, 0, &events);
+  Mismatches bad;
+  int64_t ref_events = 0;
+  int open_zeros = 0;
+  for (int i = 0; i < c.m; ++i) {
+    for (int j = 0; j < c.n; ++j) {
+      bool open_zero = false;
+      const double want = RefIntOut(ref_terms, i, j, RefConfig(s, c.overflow), c.sign, c.out,
+                                    &ref_events, &open_zero);
+      const double got = out[static_cast<size_t>(i) * c.n + j];
+      open_zeros += open_zero;
+      bad.Check(SameIntResult(got, want, open_zero),
+                At(i, j) + " got " + Show(got) + " want " + Show(want));
+    }
+  }
+  INFO("mismatches " << bad.count << " of " << c.m * c.n << " (" << open_zeros
+                     << " open-sign zeros), first " << bad.first);
+  CHECK(bad.count == 0);
+  const bool wrap = c.overflow == quant::IntOverflow::kWrap;
+  CHECK(events.wrapped == (wrap ? ref_events : 0));
+  CHECK(events.saturated == (wrap ? 0 : ref_events));
+}
+
+TEST_CASE("cube reference: integer cube agrees bit for bit on random tiles") {
+  using quant::IntOverflow;
+  const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
+  const IntSetup kSetups[] = {
+      {Format::kInt8, emu, Format::kInt32, 0},     {Format::kInt8, emu, Format::kInt32, 16},
+      {Format::kInt4, emu, Format::kInt32, 0},     {Format::kInt4, emu, Format::kInt32, 16},
+      {Format::kInt16, emu, Format::kInt32, 0},    {Format::kInt16, emu, Format::kInt32, 16},
+      {Format::kInt16, native, Format::kInt32, 16}, {Format::kInt16, native, Format::kInt48, 0},
+      {Format::kInt16, native, Format::kInt64, 16},
+  };
+  struct Shape { int m, k, n; };
+  const Shape kShapes[] = {{16, 16, 16}, {16, 32, 16}, {32, 48, 16}, {64, 64, 64}};
+  const Format kOuts[] = {Format::kFp16, Format::kBf16, Format::kFp32};
+  uint64_t seed = 1000;
+  int index = 0;
+  for (const IntSetup& s : kSetups) {
+    for (const Shape& shape : kShapes) {
+      const IntOverflow overflow = index % 2 ? IntOverflow::kSaturate : IntOverflow::kWrap;
+      const int terms = shape.m == 64 ? 1 : 1 + index % 3;
+      CheckIntCase({s, overflow, shape.m, shape.k, shape.n, terms, index % 2 ? -1.0 : 1.0,
+                    kOuts[index % 3], index % 4 == 1},
+                   ++seed);
+      ++index;
+    }
+  }
+}
+
+// Hand-built integer operands: codes anywhere in the cube's input range
+// (int8 -128 included) and chosen scales.
+CubeOperand IntOperand(int rows, int cols, std::vector<int32_t> codes, int group_rows,
+                       int group_cols, std::vector<float> scales) {
+  CubeOperand op;
+  op.rows = rows;
+  op.cols = cols;
+  op.codes = std::move(codes);
+  op.group_rows = group_rows;
+  op.group_cols = group_cols;
+  op.scales = std::move(scales);
+  return op;
+}
+
+RefIntMatrix RefOf(const CubeOperand& op) {
+  return {op.rows, op.cols, op.codes, op.group_rows, op.group_cols, op.scales};
+}
+
+// Runs one term through both and compares outputs and overflow events.
+void CheckIntTerm(const IntSetup& s, quant::IntOverflow overflow, const CubeOperand& a,
+                  const CubeOperand& b, double sign, Format out, int64_t* events_seen) {
+  INFO(Describe(s) << (overflow == quant::IntOverflow::kWrap ? " wrap" : " saturate")
+                   << " sign " << sign << " out " << quant::FormatName(out));
+  const CubeConfig config = MakeConfig(s, overflow);
+  std::vector<double> got(static_cast<size_t>(a.rows) * b.cols);
+  quant::EventCounts events;
+  CubeMatMul({{&a, &b}}, sign, config, out, got.data(), b.cols, 0, &events);
+  const RefIntMatrix ra = RefOf(a), rb = RefOf(b);
+  Mismatches bad;
+  int64_t ref_events = 0;
+  int open_zeros = 0;
+  for (int i = 0; i < a.rows; ++i) {
+    for (int j = 0; j < b.cols; ++j) {
+      bool open_zero = false;
+      const double want = RefIntOut({{&ra, &rb}}, i, j, RefConfig(s, overflow), sign, out,
+                                    &ref_events, &open_zero);
+      const double g = got[static_cast<size_t>(i) * b.cols + j];
+      open_zeros += open_zero;
+      bad.Check(SameIntResult(g, want, open_zero),
+                At(i, j) + " got " + Show(g) + " want " + Show(want));
+    }
+  }
+  INFO("mismatches " << bad.count << " (" << open_zeros << " open-sign zeros), first "
+                     << bad.first);
+  CHECK(bad.count == 0);
+  const bool wrap = overflow == quant::IntOverflow::kWrap;
+  CHECK(events.wrapped == (wrap ? ref_events : 0));
+  CHECK(events.saturated == (wrap ? 0 : ref_events));
+  *events_seen += ref_events;
+}
+
+TEST_CASE("cube reference: int32/int48 accumulator overflow wraps or saturates, counted") {
+  using quant::IntOverflow;
+  const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
+  std::mt19937_64 rng(7);
+  const float sa = 0.0371f, sb = 1.7e-3f;  // RNE32(sa * sb) has low bits to truncate
+  // int8: (-128)(-128) = 2^14 per product; 140000 of them pass 2^31.
+  // Column 0 codes -128 (overflow up), column 1 127 (down), column 2 random
+  // with a positive drift (overflows part way, then wraps back and forth).
+  const int long_k = 140000;
+  std::vector<int32_t> a_codes(long_k, -128), b_codes;
+  for (int k = 0; k < long_k; ++k) {
+    b_codes.push_back(-128);
+    b_codes.push_back(127);
+    b_codes.push_back(static_cast<int32_t>(rng() % 256) - 128 - 20);
+  }
+  int64_t events = 0;
+  const CubeOperand a8 = IntOperand(1, long_k, a_codes, 1, long_k, {sa});
+  const CubeOperand b8 = IntOperand(long_k, 3, b_codes, long_k, 3, {sb});
+  for (IntOverflow overflow : {IntOverflow::kWrap, IntOverflow::kSaturate}) {
+    CheckIntTerm({Format::kInt8, emu, Format::kInt32, 0}, overflow, a8, b8, -1.0,
+                 Format::kFp32, &events);
+  }
+  // Native int16 into int32 overflows within three products; into int48
+  // within about 2^17 of them (32767^2 ~ 2^30).
+  std::vector<int32_t> a16(4 * 64), b16(64 * 4);
+  for (int32_t& c : a16) c = 32767 - static_cast<int32_t>(rng() % 4000);
+  for (int32_t& c : b16) c = static_cast<int32_t>(rng() % 65535) - 32767;
+  const CubeOperand a16op = IntOperand(4, 64, a16, 4, 64, {sa});
+  const CubeOperand b16op = IntOperand(64, 4, b16, 64, 4, {sb});
+  auto clamp_emulated = [](std::vector<int32_t> codes) {
+    for (int32_t& c : codes) c = std::clamp(c, -32639, 32639);
+    return codes;
+  };
+  const CubeOperand a_emu = IntOperand(4, 64, clamp_emulated(a16), 4, 64, {sa});
+  const CubeOperand b_emu = IntOperand(64, 4, clamp_emulated(b16), 64, 4, {sb});
+  std::vector<int32_t> a48(long_k, 32767), b48(long_k, -32767);
+  const CubeOperand a48op = IntOperand(1, long_k, a48, 1, long_k, {sa});
+  const CubeOperand b48op = IntOperand(long_k, 1, b48, long_k, 1, {sb});
+  for (IntOverflow overflow : {IntOverflow::kWrap, IntOverflow::kSaturate}) {
+    CheckIntTerm({Format::kInt16, native, Format::kInt32, 0}, overflow, a16op, b16op, 1.0,
+                 Format::kFp16, &events);
+    CheckIntTerm({Format::kInt16, native, Format::kInt48, 0}, overflow, a48op, b48op, 1.0,
+                 Format::kFp32, &events);
+    // Emulated int16 (codes within +-32639): four int32 accumulators of
+    // <= 128 * 128 per product, recombined in 64 bits: no overflow at this
+    // depth, and |I| > 2^31.
+    CheckIntTerm({Format::kInt16, emu, Format::kInt32, 0}, overflow, a_emu, b_emu, -1.0,
+                 Format::kFp32, &events);
+  }
+  CHECK(events > 0);  // the overflow paths were taken
+}
+
+TEST_CASE("cube reference: integer codes in the full int8 range, block scales, fp16 ties") {
+  using quant::IntOverflow;
+  const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
+  std::mt19937_64 rng(11);
+  int64_t events = 0;
+  // int8 codes -128..127 with a scale per 16 x 16 block, each block's scale
+  // different (2^r times a random mantissa), 2 k-groups of 16.
+  {
+    const int m = 32, k = 32, n = 16;
+    std::vector<int32_t> ac(m * k), bc(k * n);
+    for (int32_t& c : ac) c = static_cast<int32_t>(rng() % 256) - 128;
+    for (int32_t& c : bc) c = static_cast<int32_t>(rng() % 256) - 128;
+    for (int j = 0; j < k; ++j) ac[j] = -128;  // a full -128 row
+    auto scales = [&](int count) {
+      std::vector<float> s;
+      for (int g = 0; g < count; ++g) {
+        s.push_back(std::ldexp(1.0f + static_cast<float>(rng() % 1000) / 1000, static_cast<int>(rng() % 40) - 20));
+      }
+      return s;
+    };
+    const CubeOperand a = IntOperand(m, k, ac, 16, 16, scales(4));
+    const CubeOperand b = IntOperand(k, n, bc, 16, 16, scales(2));
+    for (Format out : {Format::kFp16, Format::kBf16, Format::kFp32}) {
+      CheckIntTerm({Format::kInt8, emu, Format::kInt32, 16}, IntOverflow::kWrap, a, b, -1.0,
+                   out, &events);
+    }
+  }
+  // Integers 2048..10239 times scale 1 into fp16: ties are the odd ones
+  // below 4096, those = 2 mod 4 below 8192 and = 4 mod 8 above; a
+  // one-k-group step rounds once.
+  {
+    const int m = 8192;
+    std::vector<int32_t> ac(m);
+    for (int i = 0; i < m; ++i) ac[i] = 2048 + i;
+    const CubeOperand a = IntOperand(m, 1, ac, m, 1, {1.0f});
+    const CubeOperand b = IntOperand(1, 1, {1}, 1, 1, {1.0f});
+    for (Format out : {Format::kFp16, Format::kBf16}) {
+      for (double sign : {1.0, -1.0}) {
+        CheckIntTerm({Format::kInt16, native, Format::kInt32, 0}, IntOverflow::kWrap, a, b,
+                     sign, out, &events);
+      }
+    }
+  }
+  CHECK(events == 0);
+}
+
+// Cases where the header leaves room or sim/cube.cc departs from it,
+// reported to the lead; tagged [!mayfail] until settled. Zero signs (see
+// SameIntResult above) are checked bit for bit against the header's
+// formulas read with IEEE 754 sign rules.
+TEST_CASE("cube reference: open questions", "[!mayfail]") {
+  const IntSetup s{Format::kInt8, Int16Cube::kEmulated, Format::kInt32, 0};
+  const CubeConfig config = MakeConfig(s, quant::IntOverflow::kWrap);
+  auto run = [&](const CubeOperand& a, const CubeOperand& b, double sign) {
+    double got = 1;
+    quant::EventCounts events;
+    CubeMatMul({{&a, &b}}, sign, config, Format::kFp16, &got, 1, 0, &events);
+    const RefIntMatrix ra = RefOf(a), rb = RefOf(b);
+    int64_t ref_events = 0;
+    const double want = RefIntOut({{&ra, &rb}}, 0, 0, RefConfig(s, quant::IntOverflow::kWrap),
+                                  sign, Format::kFp16, &ref_events);
+    INFO("got " << Show(got) << " want " << Show(want));
+    CHECK(SameBits(got, want));
+  };
+  SECTION("one k-group, I = 0, sign -1: Round(sign * I * d) = -0") {
+    const CubeOperand a = IntOperand(1, 16, std::vector<int32_t>(16, 0), 1, 16, {1.0f});
+    const CubeOperand b = IntOperand(16, 1, std::vector<int32_t>(16, 5), 16, 1, {0.5f});
+    run(a, b, -1.0);
+  }
+  SECTION("two k-groups whose partials are -0: sum = RNE32(+0 + -0) = +0") {
+    // Scales 2^-126 each: RNE32(s_a * s_b) = 0, so p = Round32(I * 0) = -0
+    // for I < 0. The header does not say where `sum` starts; the float
+    // accumulator starts at +0, so +0 is assumed here.
+    const float tiny = std::ldexp(1.0f, -126);
+    const CubeOperand a = IntOperand(1, 32, std::vector<int32_t>(32, -3), 1, 16, {tiny, tiny});
+    const CubeOperand b = IntOperand(32, 1, std::vector<int32_t>(32, 2), 16, 1, {tiny, tiny});
+    run(a, b, 1.0);
+  }
+  SECTION("int8 code -128 at depth 132000: the accumulator must wrap") {
+    // 132000 * 128^2 > 2^31 - 1 >= 132000 * 127^2: a bound on |sum| from
+    // qmax = 127 (not 128) would skip the per-add check. -128 is an int8
+    // the cube accepts, though PrepareOperand never produces it.
+    const int depth = 132000;
+    const CubeOperand a = IntOperand(1, depth, std::vector<int32_t>(depth, -128), 1, depth, {1.0f});
+    const CubeOperand b = IntOperand(depth, 1, std::vector<int32_t>(depth, -128), depth, 1, {1.0f});
+    int64_t events = 0;
+    CheckIntTerm(s, quant::IntOverflow::kWrap, a, b, 1.0, Format::kFp32, &events);
+    CHECK(events == 1);
+  }
+}
+
+TEST_CASE("cube reference: integer quantisation with a block larger than the view") {
+  // block:16 on an 8 x 32 view: groups of min(16, 8) x 16, per the header
+  // ("b x b tiles, or the view if smaller").
+  const IntSetup s{Format::kInt8, Int16Cube::kEmulated, Format::kInt32, 16};
+  const CubeConfig config = MakeConfig(s, quant::IntOverflow::kWrap);
+  std::mt19937_64 rng(13);
+  const auto data = RandomIntInputs(rng, 8, 32, 32, 127, 12, false);
+  Quantize(data, 8, 32, 32, s, config, 0);
+}
+
+}  // namespace
+}  // namespace trisim
