@@ -257,8 +257,11 @@ int64_t KGroupSum(const CubeOperand& a, const CubeOperand& b, int i, int j,
   }
   // When no partial sum can leave the accumulator's range, skip the
   // per-add check: the exact int64 sum is the accumulator's value.
-  const int64_t qmax = config.QMax();
-  const __int128 bound = static_cast<__int128>(qmax) * qmax * (k_end - k_begin);
+  // Any code of the operand format (int8 admits -128) bounds the products.
+  const int64_t code_max =
+      -quant::GetFormatInfo(config.operand).min_int;
+  const __int128 bound =
+      static_cast<__int128>(code_max) * code_max * (k_end - k_begin);
   if (bound <= AccumulatorMax(acc_format)) {
     int64_t acc = 0;
     for (int k = k_begin; k < k_end; ++k) {
@@ -287,7 +290,7 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
       const uint64_t index = static_cast<uint64_t>(i) * n + j;
-      double sum = 0.0;
+      double sum = 0.0;  // +0, like the fp32 accumulator
       int partials = 0;
       double result = 0.0;
       for (const CubeTerm& t : terms) {
@@ -297,17 +300,19 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
           const float product_scale = t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j);
           const float d = quant::TruncateMantissa(product_scale,
                                                   config.scale_mantissa_bits);
-          const int64_t signed_total = sign < 0 ? -total : total;
           if (groups_per_element == 1) {
-            result = config.rounder.Round(ExactScaled(signed_total, d),
-                                          out_format, tensor, index, events);
+            // sign * (I * d) with IEEE sign rules: -0 when I = 0, sign < 0.
+            quant::Exact value = ExactScaled(total, d);
+            if (sign < 0) value.negative = !value.negative;
+            result = config.rounder.Round(value, out_format, tensor, index,
+                                          events);
           } else {
             // Stochastic bits of partial p of element `index`: a distinct
             // counter per (element, partial).
             const double p = config.rounder.Round(
                 ExactScaled(total, d), Format::kFp32, tensor,
                 index * groups_per_element + partials, events);
-            sum = partials == 0 ? p : Rne32(sum + p);
+            sum = Rne32(sum + p);
             ++partials;
           }
         }

@@ -36,8 +36,10 @@
 //   d = TruncateMantissa(RNE32(s_a * s_b), scale_mantissa_bits):
 //     one k-group in the whole step: out = Round(sign * I * d)  (one rounding
 //                                    from the exact product, FIXPIPE dequant)
-//     several: p = Round32(I * d) each, sum = RNE32(sum + p) in order, then
-//              out = Round(sign * sum)
+//     several: p = Round32(I * d) each, sum = RNE32(sum + p) in order from
+//              sum = +0, then out = Round(sign * sum)
+//   Signs follow IEEE 754 on the exact values: sign * (+0) = -0 for sign < 0,
+//   in the float and the integer path alike.
 #pragma once
 
 #include <cstdint>

@@ -299,8 +299,9 @@ Recipe LoadRecipe(const std::string& name_or_path) {
     for (const Recipe& r : BuiltinRecipes()) {
       known += (known.empty() ? "" : ", ") + r.name;
     }
-    throw InputError("--precision: unknown recipe '" + name_or_path +
-                     "' (built in: " + known + "; or a path to a .toml file)");
+    throw InputError("--precision " + name_or_path +
+                     ": unknown recipe (built in: " + known +
+                     "; or a path to a .toml file)");
   }
   std::ifstream in(name_or_path);
   if (!in) {

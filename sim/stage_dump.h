@@ -1,6 +1,6 @@
 // --dump-stages: every step's output as .npy plus manifest.json, enough for
 // an independent program to replay any step and check it bit for bit
-// (tests/oracle_numpy_test.py does so with numpy).
+// (tests/cube_numpy_test.py does so with numpy).
 //
 // Layout of DIR:
 //   manifest.json             see README "Stage dumps"

@@ -460,15 +460,12 @@ double RefIntOut(const RefIntTerms& terms, int i, int j, const RefIntConfig& c,
   return RoundDouble(sign * sum, RefFormat(out));
 }
 
-// Open question, reported to the lead: the sign of an exact integer zero in
-// a one-k-group step. The header's formula Round(sign * I * d) gives -0 for
-// sign -1 (IEEE 754: (-1) * (+0) = -0), as the float path's Round(sign * acc)
-// and the several-k-group Round(sign * sum) do; sim/cube.cc negates I as an
-// integer first and gives +0. Until that is settled, the random and
-// constructed integer cases compare such elements by value (they are counted
-// in the INFO), and "zero signs" below, tagged [!mayfail], checks the bits.
+// The sign of an exact integer zero in a one-k-group step follows IEEE 754
+// (sim/cube.h): Round(sign * I * d) = -0 for I = 0, sign -1. Such elements
+// are counted in the INFO and compared bit for bit like every other.
 bool SameIntResult(double got, double want, bool open_zero) {
-  return open_zero ? got == want && got == 0 : SameBits(got, want);
+  (void)open_zero;
+  return SameBits(got, want);
 }
 
 // ---------------------------------------------------------------------------
@@ -1196,11 +1193,9 @@ TEST_CASE("cube reference: integer codes in the full int8 range, block scales, f
   CHECK(events == 0);
 }
 
-// Cases where the header leaves room or sim/cube.cc departs from it,
-// reported to the lead; tagged [!mayfail] until settled. Zero signs (see
-// SameIntResult above) are checked bit for bit against the header's
-// formulas read with IEEE 754 sign rules.
-TEST_CASE("cube reference: open questions", "[!mayfail]") {
+// Cases where the header once left room (zero signs, where the several-k-group
+// sum starts) and a bound that once skipped the overflow check for -128.
+TEST_CASE("cube reference: zero signs and the int8 -128 bound") {
   const IntSetup s{Format::kInt8, Int16Cube::kEmulated, Format::kInt32, 0};
   const CubeConfig config = MakeConfig(s, quant::IntOverflow::kWrap);
   auto run = [&](const CubeOperand& a, const CubeOperand& b, double sign) {

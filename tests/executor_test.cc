@@ -199,7 +199,7 @@ TEST_CASE("recipe files: fields, base, and errors naming key and line") {
                     Catch::Contains("f.toml: line"));
   CHECK_THROWS_WITH(ParseRecipeToml("scale_mantissa_bits = \"ten\"\n", "f.toml"),
                     Catch::Contains("expected an integer"));
-  CHECK_THROWS_WITH(LoadRecipe("int7"), Catch::Contains("unknown recipe 'int7'"));
+  CHECK_THROWS_WITH(LoadRecipe("int7"), Catch::Contains("--precision int7: unknown recipe"));
   CHECK_THROWS_WITH(LoadRecipe("/no/such.toml"), Catch::Contains("cannot read"));
 }
 
