@@ -23,7 +23,7 @@ struct ErrorOptions {
   std::string input = "gdn";
   int64_t samples = 100;
   uint64_t seed = 0;
-  std::string precision = "fp64";
+  std::string precision = "fp16";
   bool json = false;
   bool show_plan = false;
   bool show_steps = false;

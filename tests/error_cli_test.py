@@ -40,7 +40,7 @@ def check_stats(obj, name, backward):
 # JSON schema on a GDN input: T, W, U, O present.
 r = run("error", "--method", "neumann", "--order", "2", "--steps", "1",
         "--chunk", "32", "--input", "gdn:rho=0.5", "--samples", "7",
-        "--seed", "3", "--json")
+        "--seed", "3", "--precision", "fp64", "--json")
 check(r.returncode == 0, f"gdn json run exit {r.returncode}: {r.stderr}")
 d = json.loads(r.stdout)
 for key, value in [("method", "neumann"), ("precision", "fp64"), ("chunk", 32),
@@ -56,18 +56,40 @@ check(d["T"]["frob_rel"]["max"] > 1e-6, "neumann N=2 S=1 is inexact")
 # Same seed, same numbers; matrix-only input has T alone.
 r2 = run("error", "--method", "neumann", "--order", "2", "--steps", "1",
          "--chunk", "32", "--input", "gdn:rho=0.5", "--samples", "7",
-         "--seed", "3", "--json")
+         "--seed", "3", "--precision", "fp64", "--json")
 check(r2.stdout == r.stdout, "identical output for identical arguments")
 r = run("error", "--method", "vcs", "--input", "uniform:0.5", "--chunk", "16",
-        "--samples", "3", "--json")
+        "--samples", "3", "--precision", "fp64", "--json")
 d = json.loads(r.stdout)
 check("T" in d and not any(m in d for m in "WUO"), "uniform input: T only")
 check(d["T"]["frob_rel"]["max"] < 1e-14, "vcs exact in fp64")
 
-# Readable table by default.
+# Readable table by default (fp16: with the per-step range report).
 r = run("error", "--samples", "3", "--chunk", "16")
 check(r.returncode == 0 and "frob_rel" in r.stdout and "p99" in r.stdout,
       "table output")
+check("precision fp16" in r.stdout and "headroom" in r.stdout,
+      "default precision fp16 with a range report")
+
+# A recipe file, and the per-step JSON of a rounding recipe.
+with tempfile.TemporaryDirectory() as tmp:
+    recipe = os.path.join(tmp, "mine.toml")
+    with open(recipe, "w") as f:
+        f.write('base = "int8"\noperand_scale = "block:16"\n')
+    r = run("error", "--method", "neumann", "--precision", recipe,
+            "--samples", "2", "--json")
+    check(r.returncode == 0, f"recipe file: {r.stderr}")
+    if r.returncode == 0:
+        d = json.loads(r.stdout)
+        check(d["precision"] == recipe, f"precision names the file: {d['precision']}")
+        step = d["steps"][2]
+        for key in ["index", "op", "label", "max_abs", "headroom_bits",
+                    "saturated", "overflowed", "wrapped", "nonfinite"]:
+            check(key in step, f"step key {key}")
+    with open(recipe, "w") as f:
+        f.write('operand = "int8"\nvector = "int8"\n')
+    r = run("error", "--precision", recipe, "--samples", "1")
+    check(r.returncode != 0 and "vector" in r.stderr, f"bad recipe: {r.stderr!r}")
 
 # npy: input, chunk from the file.
 with tempfile.TemporaryDirectory() as tmp:
