@@ -211,6 +211,15 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
       if (auto v = node.value<std::string>()) return *v;
       throw InputError(where + ": expected a string");
     };
+    // A two-way choice: true for `first`, false for `second`.
+    auto choice = [&](const char* first, const char* second) -> bool {
+      const std::string v = text_value();
+      if (v != first && v != second) {
+        throw InputError(where + ": expected " + first + " or " + second +
+                         ", got '" + v + "'");
+      }
+      return v == first;
+    };
     try {
       if (key == "base") {
         continue;
@@ -229,20 +238,13 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
       } else if (key == "operand_scale") {
         r.operand_scale = quant::ParseScaleGrid(text_value(), key);
       } else if (key == "int16") {
-        const std::string v = text_value();
-        if (v != "emulated" && v != "native") {
-          throw InputError(where + ": expected emulated or native, got '" + v + "'");
-        }
-        r.int16 = v == "emulated" ? Int16Cube::kEmulated : Int16Cube::kNative;
+        r.int16 = choice("emulated", "native") ? Int16Cube::kEmulated
+                                                : Int16Cube::kNative;
       } else if (key == "accumulator") {
         r.accumulator = quant::ParseFormat(text_value(), key);
       } else if (key == "order") {
-        const std::string v = text_value();
-        if (v != "sequential" && v != "fractal") {
-          throw InputError(where + ": expected sequential or fractal, got '" + v + "'");
-        }
-        r.order = v == "sequential" ? AccumulationOrder::kSequential
-                                    : AccumulationOrder::kFractal;
+        r.order = choice("sequential", "fractal") ? AccumulationOrder::kSequential
+                                                  : AccumulationOrder::kFractal;
       } else if (key == "storage") {
         r.storage = quant::ParseFormat(text_value(), key);
       } else if (key == "vector") {
@@ -252,19 +254,13 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
       } else if (key == "rounding") {
         r.rounding = quant::ParseRoundingMode(text_value(), key);
       } else if (key == "accumulator_overflow") {
-        const std::string v = text_value();
-        if (v != "wrap" && v != "saturate") {
-          throw InputError(where + ": expected wrap or saturate, got '" + v + "'");
-        }
-        r.accumulator_overflow = v == "wrap" ? quant::IntOverflow::kWrap
-                                             : quant::IntOverflow::kSaturate;
+        r.accumulator_overflow = choice("wrap", "saturate")
+                                     ? quant::IntOverflow::kWrap
+                                     : quant::IntOverflow::kSaturate;
       } else if (key == "float_overflow") {
-        const std::string v = text_value();
-        if (v != "ieee" && v != "saturate") {
-          throw InputError(where + ": expected ieee or saturate, got '" + v + "'");
-        }
-        r.float_overflow = v == "ieee" ? quant::FloatOverflow::kIeee
-                                       : quant::FloatOverflow::kSaturate;
+        r.float_overflow = choice("ieee", "saturate")
+                               ? quant::FloatOverflow::kIeee
+                               : quant::FloatOverflow::kSaturate;
       } else if (key == "scale_mantissa_bits") {
         auto v = node.value<int64_t>();
         if (!v) throw InputError(where + ": expected an integer");
