@@ -163,12 +163,10 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
               const CubeOperand& op = operands[k];
               char stem[64];
               std::snprintf(stem, sizeof stem, "step_%04zu_op%zu", s, k);
-              std::vector<double> codes(op.codes.begin(), op.codes.end());
               std::vector<int64_t> ints(op.codes.begin(), op.codes.end());
               write(std::string(stem) + "_codes.npy",
                     quant::EncodeNpy(quant::Format::kInt32, {op.rows, op.cols},
                                      ints, {}));
-              std::vector<double> scales(op.scales.begin(), op.scales.end());
               const int64_t grid_rows = op.rows / op.group_rows;
               const int64_t grid_cols = op.cols / op.group_cols;
               std::vector<uint32_t> scale_codes;
