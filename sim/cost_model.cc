@@ -28,7 +28,7 @@ PipelinePrecision PipelinePrecisionFor(const Recipe& recipe) {
   if (recipe.exact) {
     // The cube has no fp64: the reference recipe is priced as fp32, the
     // closest a device kernel can get. Everything is 4 bytes.
-    p.cube = CubeOperand::kFp32;
+    p.cube = CubeDataType::kFp32;
     p.input_bytes = p.operand_bytes = p.fixpipe_out_bytes = p.vector_bytes = 4;
     p.output_bytes = 4;
     return p;
@@ -41,23 +41,23 @@ PipelinePrecision PipelinePrecisionFor(const Recipe& recipe) {
   p.vector_bytes = Bytes(recipe.storage);
   p.fixpipe_out_bytes = Bytes(recipe.storage);
   switch (recipe.operand) {
-    case Format::kFp32: p.cube = CubeOperand::kFp32; break;
-    case Format::kHf32: p.cube = CubeOperand::kHf32; break;
+    case Format::kFp32: p.cube = CubeDataType::kFp32; break;
+    case Format::kHf32: p.cube = CubeDataType::kHf32; break;
     case Format::kFp16:
-    case Format::kBf16: p.cube = CubeOperand::kFp16; break;  // same fractal
-    case Format::kInt8: p.cube = CubeOperand::kInt8; break;
-    case Format::kInt4: p.cube = CubeOperand::kInt4; break;
+    case Format::kBf16: p.cube = CubeDataType::kFp16; break;  // same fractal
+    case Format::kInt8: p.cube = CubeDataType::kInt8; break;
+    case Format::kInt4: p.cube = CubeDataType::kInt4; break;
     case Format::kInt16:
       if (recipe.int16 == Int16Cube::kEmulated) {
         // int16 on an int8 cube (NPU.md: Mmad takes no int16): 4 int8 Mmads
         // per product (schoolbook; Karatsuba's 3-Mmad form needs a 9-bit
         // operand hi + lo that no int8 Mmad takes). hi*hi, hi*lo + lo*hi and
         // lo*lo need different shifts: 3 accumulators, 3 FIXPIPE passes.
-        p.cube = CubeOperand::kInt16Emulated;
+        p.cube = CubeDataType::kInt16Emulated;
         p.mmads_per_product = 4;
         p.fixpipe_passes = 3;
       } else {
-        p.cube = CubeOperand::kInt16Native;  // profile fractal_int16
+        p.cube = CubeDataType::kInt16Native;  // profile fractal_int16
       }
       break;
     default:
@@ -93,15 +93,15 @@ std::vector<std::string> CostPrecisions() {
   return names;
 }
 
-const char* CubeOperandName(CubeOperand operand) {
+const char* CubeDataTypeName(CubeDataType operand) {
   switch (operand) {
-    case CubeOperand::kFp16: return "fp16";
-    case CubeOperand::kFp32: return "fp32";
-    case CubeOperand::kHf32: return "hf32";
-    case CubeOperand::kInt8: return "int8";
-    case CubeOperand::kInt4: return "int4";
-    case CubeOperand::kInt16Emulated: return "int16-emulated";
-    case CubeOperand::kInt16Native: return "int16";
+    case CubeDataType::kFp16: return "fp16";
+    case CubeDataType::kFp32: return "fp32";
+    case CubeDataType::kHf32: return "hf32";
+    case CubeDataType::kInt8: return "int8";
+    case CubeDataType::kInt4: return "int4";
+    case CubeDataType::kInt16Emulated: return "int16-emulated";
+    case CubeDataType::kInt16Native: return "int16";
   }
   return "?";
 }
@@ -136,15 +136,15 @@ bool IsVectorCorePipe(Pipe pipe) {
 
 namespace {
 
-const Fractal& FractalFor(const HardwareProfile& hw, CubeOperand operand) {
+const Fractal& FractalFor(const HardwareProfile& hw, CubeDataType operand) {
   switch (operand) {
-    case CubeOperand::kFp16: return hw.fractal_fp16;
-    case CubeOperand::kFp32: return hw.fractal_fp32;
-    case CubeOperand::kHf32: return hw.fractal_hf32;
-    case CubeOperand::kInt8: return hw.fractal_int8;
-    case CubeOperand::kInt4: return hw.fractal_int4;
-    case CubeOperand::kInt16Emulated: return hw.fractal_int8;
-    case CubeOperand::kInt16Native: return hw.fractal_int16;
+    case CubeDataType::kFp16: return hw.fractal_fp16;
+    case CubeDataType::kFp32: return hw.fractal_fp32;
+    case CubeDataType::kHf32: return hw.fractal_hf32;
+    case CubeDataType::kInt8: return hw.fractal_int8;
+    case CubeDataType::kInt4: return hw.fractal_int4;
+    case CubeDataType::kInt16Emulated: return hw.fractal_int8;
+    case CubeDataType::kInt16Native: return hw.fractal_int16;
   }
   return hw.fractal_fp16;
 }

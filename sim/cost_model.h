@@ -28,7 +28,7 @@ namespace trisim {
 
 // Operand class of the cube: selects the fractal (profile [cube]) and how
 // many Mmads one product takes.
-enum class CubeOperand {
+enum class CubeDataType {
   kFp16,           // fp16 and bf16: 16x16x16
   kFp32,           // 16x16x4
   kHf32,           // fp32 with mantissa rounded to 10 bits: 16x16x8
@@ -37,11 +37,11 @@ enum class CubeOperand {
   kInt16Emulated,  // int16 split into int8 halves: 4 int8 Mmads per product
   kInt16Native,    // hypothetical int16 cube (profile fractal_int16)
 };
-const char* CubeOperandName(CubeOperand operand);
+const char* CubeDataTypeName(CubeDataType operand);
 
 struct PipelinePrecision {
   std::string recipe;
-  CubeOperand cube = CubeOperand::kFp16;
+  CubeDataType cube = CubeDataType::kFp16;
   double input_bytes = 2;     // L as it arrives in GM
   double operand_bytes = 2;   // a cube operand element in L1/L0A/L0B
   int mmads_per_product = 1;  // int16 emulation: 4

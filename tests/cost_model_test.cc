@@ -290,7 +290,7 @@ TEST_CASE("precision: recipe names") {
   }
   CHECK_THROWS_AS(PipelinePrecisionFor("int3"), InputError);
   const PipelinePrecision fp64 = PipelinePrecisionFor("fp64");
-  CHECK(fp64.cube == CubeOperand::kFp32);
+  CHECK(fp64.cube == CubeDataType::kFp32);
   CHECK(fp64.operand_bytes == 4);
 }
 
