@@ -47,14 +47,17 @@ nlohmann::ordered_json StatsJson(const ErrorStats& s, bool backward) {
 }
 
 // Bits between a step's largest |x| and the largest finite value of the
-// format its output is stored in; null (NaN) under the exact recipe or for an
-// all-zero output.
+// format its output is stored in; null (NaN) under the exact recipe, for
+// integer storage, or for an all-zero output.
 double HeadroomBits(const EvaluationReport& r, size_t step) {
   const StepStats& st = r.record.steps[step];
   if (r.recipe.exact || st.max_abs == 0.0) return std::nan("");
   const int buffer = r.plan.steps[step].out.buffer;
   const quant::Format format =
       buffer == r.plan.input ? r.recipe.input : r.recipe.storage;
+  // Integer storage rescales every write: its range is the scale's, not the
+  // format's (saturations are counted instead).
+  if (!quant::IsFloat(format)) return std::nan("");
   return std::log2(quant::GetFormatInfo(format).max_finite / st.max_abs);
 }
 

@@ -328,6 +328,28 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
 
 }  // namespace
 
+bool CubeAccumulators(const std::vector<CubeTerm>& terms, double sign,
+                      const CubeConfig& config, std::vector<int64_t>* integer,
+                      std::vector<float>* scale) {
+  if (!config.Integer() || terms.size() != 1) return false;
+  const CubeOperand& a = *terms[0].a;
+  const CubeOperand& b = *terms[0].b;
+  if (std::min(a.group_cols, b.group_rows) != a.cols) return false;
+  EventCounts ignored;
+  integer->resize(static_cast<size_t>(a.rows) * b.cols);
+  scale->resize(integer->size());
+  for (int i = 0; i < a.rows; ++i) {
+    for (int j = 0; j < b.cols; ++j) {
+      const int64_t total = KGroupSum(a, b, i, j, 0, a.cols, config, &ignored);
+      const size_t index = static_cast<size_t>(i) * b.cols + j;
+      (*integer)[index] = sign < 0 ? -total : total;
+      (*scale)[index] = quant::TruncateMantissa(
+          a.ScaleAt(i, 0) * b.ScaleAt(0, j), config.scale_mantissa_bits);
+    }
+  }
+  return true;
+}
+
 void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
                 const CubeConfig& config, Format out_format, double* out,
                 int out_stride, uint64_t tensor, EventCounts* events) {

@@ -97,6 +97,15 @@ struct CubeTerm {
   const CubeOperand* b;
 };
 
+// For the FIXPIPE requantisation path: true when the step is an integer
+// matmul whose every element is one k-group (one int accumulator, one
+// dequant scale d), and then fills integer[i*n+j] = sign * I and
+// scale[i*n+j] = d. Accumulator events are not counted here (CubeMatMul
+// counts them).
+bool CubeAccumulators(const std::vector<CubeTerm>& terms, double sign,
+                      const CubeConfig& config, std::vector<int64_t>* integer,
+                      std::vector<float>* scale);
+
 // out = sign * sum_p a_p b_p, each element rounded to `out_format` (a float
 // format); out is row-major with `out_stride`.
 void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,

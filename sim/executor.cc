@@ -6,6 +6,7 @@
 #include "core/status.h"
 #include "sim/arith.h"
 #include "sim/cube.h"
+#include "quant/scale.h"
 
 namespace trisim {
 
@@ -29,6 +30,13 @@ void RunRecord::Assimilate(const RunRecord& other) {
 Executor::Executor(const Plan& plan, const Recipe& recipe)
     : plan_(plan), recipe_(recipe) {
   ValidateRecipe(recipe_, recipe_.name);
+  if (!recipe_.exact && !quant::IsFloat(recipe_.storage) &&
+      plan_.CountSteps(OpKind::kForwardRow) > 0) {
+    throw InputError("recipe " + recipe_.name + " cannot run " + plan_.method +
+                     ": storage " + quant::FormatName(recipe_.storage) +
+                     " cannot hold forward-substitution rows (each row would "
+                     "need its own scale); use a float storage format");
+  }
   buffers_.reserve(plan.buffers.size());
   for (const Buffer& b : plan.buffers) {
     buffers_.push_back(RowMat::Zero(b.rows, b.cols));
@@ -94,6 +102,77 @@ void Executor::RunExact(const Step& step) {
   }
 }
 
+void Executor::StoreInteger(const View& out, const RowMat& values,
+                            const std::vector<int64_t>* integer,
+                            const std::vector<float>* dequant, uint64_t seed,
+                            uint64_t tensor, StepStats* stats,
+                            RunRecord* record, size_t step_index) {
+  const quant::Format storage = BufferFormat(out.buffer);
+  const quant::FormatInfo& info = quant::GetFormatInfo(storage);
+  int group_rows = out.rows, group_cols = out.cols;
+  if (recipe_.operand_scale.granularity == quant::Granularity::kBlock) {
+    const int b = static_cast<int>(recipe_.operand_scale.block);
+    group_rows = std::min(b, out.rows);
+    group_cols = std::min(b, out.cols);
+    TRISIM_ASSERT(out.rows % group_rows == 0 && out.cols % group_cols == 0);
+  }
+  const int grid_cols = out.cols / group_cols;
+  const int grid_rows = out.rows / group_rows;
+  std::vector<float> scales(static_cast<size_t>(grid_rows) * grid_cols);
+  const quant::ScaleSpec spec;  // symmetric fp32, full mantissa
+  for (int gi = 0; gi < grid_rows; ++gi) {
+    for (int gj = 0; gj < grid_cols; ++gj) {
+      double amax = 0.0;
+      for (int i = gi * group_rows; i < (gi + 1) * group_rows; ++i) {
+        for (int j = gj * group_cols; j < (gj + 1) * group_cols; ++j) {
+          if (std::isfinite(values(i, j))) {
+            amax = std::max(amax, std::abs(values(i, j)));
+          }
+        }
+      }
+      scales[gi * grid_cols + gj] =
+          quant::ComputeScale(-amax, amax, storage, spec).scale;
+    }
+  }
+  const quant::IntRounding rounding{recipe_.rounding,
+                                    quant::IntOverflow::kSaturate};
+  auto region = Region(out);
+  for (int i = 0; i < out.rows; ++i) {
+    for (int j = 0; j < out.cols; ++j) {
+      const size_t e = static_cast<size_t>(i) * out.cols + j;
+      const float s = scales[(i / group_rows) * grid_cols + j / group_cols];
+      const uint64_t random =
+          recipe_.rounding == quant::RoundingMode::kStochastic
+              ? quant::StochasticBits(seed, tensor + 7, e)
+              : 0;
+      int64_t q;
+      if (integer != nullptr) {
+        // FIXPIPE requantisation: q = Round(I * fp32(d / s)), the exact
+        // product rounded once, saturated (quant::RequantizeFloatScale's
+        // semantics, here for any accumulator width).
+        const float m = (*dequant)[e] / s;
+        q = quant::RoundToInt(ExactScaled((*integer)[e], m), storage, rounding,
+                              random, &stats->events);
+      } else {
+        // Vector-unit quantisation: q = Round(fp32(fp32(x) / s)).
+        const float y = static_cast<float>(values(i, j)) / s;
+        q = quant::RoundToInt(static_cast<double>(y), storage, rounding,
+                              random, &stats->events);
+      }
+      TRISIM_ASSERT(q >= info.min_int && q <= info.max_int);
+      region(i, j) = static_cast<double>(q) * s;
+    }
+  }
+  if (record != nullptr && record->keep_buffers) {
+    if (record->stored_scales.size() <= step_index) {
+      record->stored_scales.resize(step_index + 1);
+    }
+    record->stored_scales[step_index] = {group_rows, group_cols,
+                                         std::move(scales),
+                                         integer != nullptr};
+  }
+}
+
 void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
                           StepStats* stats, RunRecord* record) {
   auto out = Region(step.out);
@@ -117,9 +196,14 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
     case OpKind::kMask:
       // Exact in every format: values move or become 0/1.
       RunExact(step);
-      // A copy into a narrower buffer rounds (e.g. L in fp32, storage fp16).
+      // A copy into a narrower buffer rounds (e.g. L in fp32, storage fp16);
+      // into integer storage it quantises.
       if (step.op == OpKind::kCopy || step.op == OpKind::kMask) {
-        if (BufferFormat(step.in[0].buffer) != storage) {
+        if (!quant::IsFloat(storage) &&
+            BufferFormat(step.in[0].buffer) != storage) {
+          StoreInteger(step.out, RowMat(out), nullptr, nullptr, seed, tensor,
+                       stats, record, index);
+        } else if (BufferFormat(step.in[0].buffer) != storage) {
           for (int i = 0; i < out.rows(); ++i) {
             for (int j = 0; j < out.cols(); ++j) {
               out(i, j) = rounder.Round(out(i, j), storage, tensor,
@@ -140,10 +224,17 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
             const double term = to_vector(step.coef[t] * x, e * 8 + 3 + t);
             v = t == 0 ? term : to_vector(v + term, e * 8 + 6);
           }
-          result(i, j) = rounder.Round(v, storage, tensor, e, events);
+          result(i, j) = quant::IsFloat(storage)
+                             ? rounder.Round(v, storage, tensor, e, events)
+                             : v;  // quantised below, per group
         }
       }
-      out = result;
+      if (quant::IsFloat(storage)) {
+        out = result;
+      } else {
+        StoreInteger(step.out, result, nullptr, nullptr, seed, tensor, stats,
+                     record, index);
+      }
       break;
     }
     case OpKind::kForwardRow: {
@@ -182,9 +273,24 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
       }
       // Computed into a temporary: the output may alias an input.
       RowMat result(out.rows(), out.cols());
-      CubeMatMul(terms, step.sign, config, storage, result.data(),
-                 static_cast<int>(result.cols()), tensor, events);
-      out = result;
+      if (quant::IsFloat(storage)) {
+        CubeMatMul(terms, step.sign, config, storage, result.data(),
+                   static_cast<int>(result.cols()), tensor, events);
+        out = result;
+      } else {
+        // Integer storage: the fp32 results give each group's amax; single
+        // k-group elements then requantise from the exact accumulator.
+        CubeMatMul(terms, step.sign, config, quant::Format::kFp32,
+                   result.data(), static_cast<int>(result.cols()), tensor,
+                   events);
+        std::vector<int64_t> integer;
+        std::vector<float> dequant;
+        const bool requant =
+            CubeAccumulators(terms, step.sign, config, &integer, &dequant);
+        StoreInteger(step.out, result, requant ? &integer : nullptr,
+                     requant ? &dequant : nullptr, seed, tensor, stats, record,
+                     index);
+      }
       if (record != nullptr && record->keep_buffers) {
         record->operands.push_back(std::move(operands));
       }

@@ -12,6 +12,16 @@
 //    ... in order. kForwardRow (FLA's row update): for each j < r,
 //    acc = -L[r,j]; acc -= L[r,k] N[k,j] for k = j+1 .. r-1 in order.
 //  - kCopy, kMask, kIdentity, kZero: exact.
+// Integer storage (int8/int16 intermediates, integer-operand recipes): every
+// computed result is stored as q * s with a symmetric fp32 scale s per group
+// of the written view (the recipe's operand_scale granularity) from the
+// amax of its fp32 results. Cube results whose elements are one k-group
+// leave the accumulator by requantisation, q = Round(I * fp32(d / s)), one
+// rounding from the exact accumulator (FIXPIPE int32 -> int8/int16); others
+// (several k-groups, vector results, copies from a float buffer) are
+// quantised from their fp32 value, q = Round(fp32(fp32(x) / s)). Forward-
+// substitution rows cannot be stored this way (each row would need its own
+// scale): such plans are rejected.
 // Under the fp64 recipe nothing rounds (the reference).
 #pragma once
 
@@ -47,6 +57,14 @@ struct RunRecord {
   bool keep_buffers = false;
   std::vector<double> input_after_load;  // L in the input format
   std::vector<std::vector<double>> buffer_after_step;
+  // With keep_buffers and integer storage: the scales each step stored its
+  // output with (indexed by step; empty for steps that stored none).
+  struct StoredScales {
+    int group_rows = 0, group_cols = 0;
+    std::vector<float> scales;  // (rows/group_rows) x (cols/group_cols)
+    bool requantised = false;   // from the accumulator (FIXPIPE) or not
+  };
+  std::vector<StoredScales> stored_scales;
   // With keep_buffers: the cube operands of every matmul step, in order
   // (a0, b0, a1, b1, ...), as the cube saw them.
   std::vector<std::vector<CubeOperand>> operands;
@@ -77,6 +95,15 @@ class Executor {
   void RunExact(const Step& step);
   void RunRounded(const Step& step, size_t index, uint64_t seed,
                   StepStats* stats, RunRecord* record);
+  // Integer storage: stores `values` (the step's results before storage
+  // rounding, row-major over `out`) as q * s, s per group of the written
+  // view from its amax; with `integer`/`dequant` (single k-group cube
+  // results) q is requantised from the exact accumulator.
+  void StoreInteger(const View& out, const RowMat& values,
+                    const std::vector<int64_t>* integer,
+                    const std::vector<float>* dequant, uint64_t seed,
+                    uint64_t tensor, StepStats* stats, RunRecord* record,
+                    size_t step_index);
 
   Plan plan_;  // owned: callers may pass a temporary
   Recipe recipe_;

@@ -116,9 +116,12 @@ void ValidateRecipe(const Recipe& r, const std::string& origin) {
     throw InputError("recipe " + origin + ": " + key + ": " + why);
   };
   if (!quant::IsFloat(r.input)) fail("input", "must be a float format");
-  if (!quant::IsFloat(r.storage)) {
-    fail("storage", "must be a float format (integer results leave the "
-                    "accumulator through a dequant scale)");
+  if (!quant::IsFloat(r.storage) && r.storage != Format::kInt8 &&
+      r.storage != Format::kInt16) {
+    fail("storage", "must be a float format, int8 or int16");
+  }
+  if (!quant::IsFloat(r.storage) && quant::IsFloat(r.operand)) {
+    fail("storage", "integer intermediates need integer cube operands");
   }
   if (!quant::IsFloat(r.output)) fail("output", "must be a float format");
   if (!IsVectorFormat(r.vector)) {

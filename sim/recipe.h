@@ -17,8 +17,10 @@
 //  accumulator fp32 for float operands; int32/int48/int64 for integers.
 //  order       fp32 accumulation order (sim/cube.h): sequential | fractal.
 //  storage     format of every intermediate buffer and of X before output.
-//              A float format: integer results leave the accumulator through
-//              a dequant scale (FIXPIPE int32 -> fp16/fp32).
+//              A float format (integer results then leave the accumulator
+//              through a dequant scale, FIXPIPE int32 -> fp16/fp32), or, with
+//              integer operands, int8/int16: results are requantised with a
+//              per-group scale (FIXPIPE int32 -> int8/int16; sim/executor.h).
 //  vector      precision of vector-unit steps (fp16 | fp32): every multiply
 //              and add rounds to it, then the result rounds to `storage`.
 //  output      format X is written in.

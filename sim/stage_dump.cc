@@ -143,6 +143,26 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     j["output"] = ViewJson(plan, step.Writes(), out_file);
     j["output_format"] =
         recipe.exact ? "fp64" : quant::FormatName(executor.BufferFormat(step.out.buffer));
+    if (s < record.stored_scales.size() && !record.stored_scales[s].scales.empty()) {
+      // Integer storage: the scales this step stored its output with.
+      const auto& stored = record.stored_scales[s];
+      std::vector<uint32_t> bits;
+      for (float f : stored.scales) {
+        uint32_t b;
+        std::memcpy(&b, &f, sizeof b);
+        bits.push_back(b);
+      }
+      char file[64];
+      std::snprintf(file, sizeof file, "step_%04zu_out_scales.npy", s);
+      write(file, quant::EncodeNpy(
+                      quant::Format::kFp32,
+                      {step.out.rows / stored.group_rows,
+                       step.out.cols / stored.group_cols},
+                      {}, bits));
+      j["output_scales"] = {{"file", file},
+                            {"group", {stored.group_rows, stored.group_cols}},
+                            {"requantised", stored.requantised}};
+    }
     switch (step.op) {
       case OpKind::kMatMul: {
         j["sign"] = step.sign;

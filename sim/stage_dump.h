@@ -9,6 +9,8 @@
 //                             holding the stored format's values exactly)
 //   step_NNNN_opK_codes.npy   integer cube operands: codes (int32) of
 //   step_NNNN_opK_scales.npy  operand K and their fp32 scales (one per group)
+//   step_NNNN_out_scales.npy  integer storage: the fp32 scales the step's
+//                             output was stored with (one per group)
 #pragma once
 
 #include <string>

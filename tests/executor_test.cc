@@ -205,3 +205,56 @@ TEST_CASE("recipe files: fields, base, and errors naming key and line") {
 
 }  // namespace
 }  // namespace trisim
+
+namespace trisim {
+namespace {
+
+TEST_CASE("integer storage: requantised intermediates, and plans it cannot run") {
+  const Recipe int8_storage = ParseRecipeToml(
+      "base = \"int8\"\nstorage = \"int8\"\n", "int8-storage.toml");
+  auto source = MakeInputSource("gdn:rho=0.5", 32, 6);
+  const Mat l = source->Sample(0).a;
+  const Mat reference = ForwardSubstitutionInverse(l);
+  const Plan plan = BuildPlan("mbh", {}, 32);
+  Executor executor(plan, int8_storage);
+  RunRecord record;
+  record.keep_buffers = true;
+  const Mat x = executor.Run(l, 0, &record);
+  // int8 intermediates: error of a few int8 LSBs relative to amax.
+  const double error = RelFrob(reference, x);
+  INFO("frob rel " << error);
+  CHECK(error < 0.05);
+  CHECK(error > 1e-4);
+  // Every computed intermediate is q * s with |q| <= 127.
+  int checked = 0;
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    if (s >= record.stored_scales.size() || record.stored_scales[s].scales.empty()) {
+      continue;
+    }
+    const auto& stored = record.stored_scales[s];
+    const View w = plan.steps[s].Writes();
+    const auto& buffer = record.buffer_after_step[s];
+    const int cols = plan.buffers[w.buffer].cols;
+    for (int i = 0; i < w.rows; ++i) {
+      for (int j = 0; j < w.cols; ++j) {
+        const float scale = stored.scales[(i / stored.group_rows) *
+                                              (w.cols / stored.group_cols) +
+                                          j / stored.group_cols];
+        const double q = buffer[(w.row + i) * cols + w.col + j] / scale;
+        CHECK(q == std::round(q));
+        CHECK(std::abs(q) <= 127);
+      }
+    }
+    ++checked;
+  }
+  CHECK(checked >= 5);
+  // Forward substitution writes one row per step: no per-row scales.
+  CHECK_THROWS_WITH(Executor(BuildPlan("fla", {}, 32), int8_storage),
+                    Catch::Contains("forward-substitution rows"));
+  CHECK_THROWS_WITH(
+      ParseRecipeToml("base = \"fp16\"\nstorage = \"int8\"\n", "bad.toml"),
+      Catch::Contains("integer intermediates need integer cube operands"));
+}
+
+}  // namespace
+}  // namespace trisim
