@@ -26,6 +26,7 @@ struct CostOptions {
   long long batch = 32, heads = 4, seq = 4096;
   std::string profile = kDefaultProfile;
   bool single_buffer = false;
+  bool no_batch = false;
   bool json = false;
   std::string trace;
   bool sweep = false;
@@ -228,6 +229,7 @@ Workload MakeWorkload(const CostOptions& o) {
   w.heads = o.heads;
   w.seq = o.seq;
   w.double_buffer = !o.single_buffer;
+  w.batch_parallel_steps = !o.no_batch;
   return w;
 }
 
@@ -352,6 +354,10 @@ Command SetupCostCommand(CLI::App& root) {
   app->add_flag("--single-buffer", options->single_buffer,
                 "Do not double-buffer chunk inputs (default: double-buffer "
                 "when two chunks fit in L1 and UB)");
+  app->add_flag("--no-batch", options->no_batch,
+                "Price every plan step as its own instruction sequence "
+                "(default: parallel copies of a step, e.g. one round on "
+                "independent blocks, are one batched instruction per pipe)");
   app->add_flag("--json", options->json,
                 "Print JSON: total_cycles, time_us, bottleneck, pipes "
                 "{busy_cycles, utilization}, steps, and more");
