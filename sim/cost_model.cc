@@ -425,6 +425,10 @@ void Lowering::FindFinalAreas() {
 // first, which is plan order when nothing batches.
 void Lowering::FindBatches(bool batch) {
   const size_t n = plan_.steps.size();
+  if (!batch) {  // every step alone, in plan order
+    for (size_t s = 0; s < n; ++s) groups_.push_back({static_cast<int>(s)});
+    return;
+  }
   std::vector<std::vector<int>> deps = plan_.Dependencies();
   for (size_t s = 0; s < n; ++s) {
     for (const Read& read : reads_[s]) {
@@ -441,11 +445,11 @@ void Lowering::FindBatches(bool batch) {
   std::vector<int> group_of(n, -1);
   for (size_t s = 0; s < n; ++s) {
     const int step = static_cast<int>(s);
-    if (batch && units_[s] != Unit::kNone) {
+    if (units_[s] != Unit::kNone) {
       for (size_t g = 0; g < groups.size(); ++g) {
         const int first = groups[g].front();
-        if (round[first] == round[s] && groups[g].size() < BatchCapacity(first) &&
-            ParallelCopies(first, step)) {
+        if (round[first] == round[s] && ParallelCopies(first, step) &&
+            groups[g].size() < BatchCapacity(first)) {
           groups[g].push_back(step);
           group_of[s] = static_cast<int>(g);
           break;
