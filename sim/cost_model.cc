@@ -1,8 +1,8 @@
 #include "sim/cost_model.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <numeric>
