@@ -228,7 +228,11 @@ class Lowering {
     ready_.assign(plan_.steps.size(), kNoInstr);
     to_gm_.assign(plan_.steps.size(), kNoInstr);
     arrived_.assign(plan_.steps.size(), {kNoInstr, kNoInstr, kNoInstr});
-    for (const std::vector<int>& group : groups_) EmitGroup(group);
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      batch_ = group_batch_[g];
+      EmitGroup(groups_[g]);
+    }
+    batch_ = -1;
     EmitOutputStores();
   }
 
@@ -285,6 +289,7 @@ class Lowering {
   Unit fill_store_side_ = Unit::kCube;
   std::vector<std::vector<int>> groups_;   // every step once, in issue order
   std::vector<std::vector<int>> batches_;  // the groups of 2 or more
+  std::vector<int> group_batch_;  // per group: index into batches_, or -1
   int batch_ = -1;  // the batch being emitted (index into batches_), or -1
 
   std::vector<Instr> instrs_;
@@ -427,6 +432,7 @@ void Lowering::FindBatches(bool batch) {
   const size_t n = plan_.steps.size();
   if (!batch) {  // every step alone, in plan order
     for (size_t s = 0; s < n; ++s) groups_.push_back({static_cast<int>(s)});
+    group_batch_.assign(n, -1);
     return;
   }
   std::vector<std::vector<int>> deps = plan_.Dependencies();
@@ -487,6 +493,8 @@ void Lowering::FindBatches(bool batch) {
   }
   TRISIM_ASSERT(groups_.size() == groups.size());
   for (const std::vector<int>& group : groups_) {
+    group_batch_.push_back(group.size() > 1 ? static_cast<int>(batches_.size())
+                                            : -1);
     if (group.size() > 1) batches_.push_back(group);
   }
 }
@@ -635,12 +643,8 @@ std::vector<Dep> Lowering::Available(const std::vector<int>& group, size_t r,
   return deps;
 }
 
+// One group (a step, or a batch: batch_ is set) on its unit.
 void Lowering::EmitGroup(const std::vector<int>& group) {
-  batch_ = group.size() > 1
-               ? static_cast<int>(std::find(batches_.begin(), batches_.end(),
-                                            group) -
-                                  batches_.begin())
-               : -1;
   switch (units_[group.front()]) {
     case Unit::kCube:
       Arrive(group, Unit::kCube);
@@ -653,7 +657,6 @@ void Lowering::EmitGroup(const std::vector<int>& group) {
     case Unit::kNone:
       break;
   }
-  batch_ = -1;
 }
 
 // A matmul (out = sign * sum_p A_p B_p) or an elementwise combination
