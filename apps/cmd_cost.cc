@@ -26,6 +26,7 @@ struct CostOptions {
   long long batch = 32, heads = 4, seq = 4096;
   std::string profile = kDefaultProfile;
   bool single_buffer = false;
+  bool no_batch = false;
   bool json = false;
   std::string trace;
   bool sweep = false;
@@ -79,6 +80,8 @@ void PrintJson(const CostOptions& o, const Plan& plan, const CostReport& r) {
   j["cube_cores_used"] = r.cube_cores_used;
   j["vector_cores_used"] = r.vector_cores_used;
   j["double_buffered"] = r.double_buffered;
+  j["batch_parallel_steps"] = !o.no_batch;
+  j["batches"] = r.batches;
   j["chunk_cycles"] = r.chunk_cycles;
   j["gm_bytes_per_chunk"] = r.gm_bytes_per_chunk;
   auto& buffers = j["buffers"] = Json::object();
@@ -94,6 +97,7 @@ void PrintJson(const CostOptions& o, const Plan& plan, const CostReport& r) {
                      {"op", OpName(plan.steps[s.index].op)},
                      {"label", plan.steps[s.index].label},
                      {"unit", UnitName(s.unit)},
+                     {"batch", s.batch >= 0 ? Json(s.batch) : Json()},
                      {"cycles", CyclesJson(s.cycles)},
                      {"start", s.start},
                      {"end", s.end}});
@@ -111,6 +115,16 @@ void PrintTable(const CostOptions& o, const Plan& plan, const CostReport& r) {
               o.batch, o.heads, o.seq, r.chunks, r.cube_cores_used,
               r.vector_cores_used, r.chunks_per_group,
               r.double_buffered ? "double-buffered" : "single-buffered");
+  if (o.no_batch) {
+    std::printf("batching off (--no-batch): every step is priced alone\n");
+  } else {
+    size_t batched = 0;
+    for (const auto& b : r.batches) batched += b.size();
+    std::printf("batching: %zu steps in %zu batches of parallel copies, one "
+                "instruction per pipe each (column b; --no-batch to price "
+                "every step alone)\n",
+                batched, r.batches.size());
+  }
   std::printf("total %.0f cycles = %.2f us; steady state %.1f cycles per "
               "chunk per core group; bottleneck %s\n\n",
               r.total_cycles, r.time_us, r.chunk_cycles,
@@ -124,8 +138,9 @@ void PrintTable(const CostOptions& o, const Plan& plan, const CostReport& r) {
     std::printf("  %s working set %.1f KB of %.1f KB\n", b.name.c_str(),
                 b.bytes / 1024.0, b.capacity / 1024.0);
   }
-  std::printf("\nper step: cycles per chunk by pipe; start..end in the first "
-              "chunk\n  %4s %-11s %-6s", "#", "op", "unit");
+  std::printf("\nper step: cycles per chunk by pipe (a batch's split evenly); "
+              "start..end in the first chunk\n  %4s %-11s %-6s %3s", "#", "op",
+              "unit", "b");
   for (int p = 0; p < kPipeCount - 1; ++p) {
     std::printf(" %8s", PipeName(static_cast<Pipe>(p)));
   }
@@ -139,12 +154,14 @@ void PrintTable(const CostOptions& o, const Plan& plan, const CostReport& r) {
       }
     }
   };
-  std::printf("  %4s %-11s %-6s", "io", "load/store", "");
+  std::printf("  %4s %-11s %-6s %3s", "io", "load/store", "", "");
   row(r.io_cycles);
   std::printf(" %15s  %s\n", "", "chunk input L and output X");
   for (const StepCost& s : r.steps) {
     const Step& step = plan.steps[s.index];
-    std::printf("  %4d %-11s %-6s", s.index, OpName(step.op), UnitName(s.unit));
+    const std::string batch = s.batch >= 0 ? std::to_string(s.batch) : "";
+    std::printf("  %4d %-11s %-6s %3s", s.index, OpName(step.op),
+                UnitName(s.unit), batch.c_str());
     row(s.cycles);
     char span[32];
     std::snprintf(span, sizeof(span), "%.0f..%.0f", s.start, s.end);
@@ -187,10 +204,18 @@ void WriteTrace(const std::string& path, const Plan& plan,
                  {"instruction", in.what},
                  {"cycles", in.end - in.start}};
     if (in.bytes > 0) args["bytes"] = in.bytes;
-    if (in.step >= 0) args["step"] = in.step;
+    std::string name = in.what;
+    if (in.step >= 0) {
+      args["step"] = in.step;
+      name = plan.steps[in.step].label;
+    }
+    if (in.batch >= 0) {
+      args["batch"] = r.batches[in.batch];
+      name += " (x" + std::to_string(r.batches[in.batch].size()) + ")";
+    }
     events.push_back(
         {{"ph", "X"},
-         {"name", in.step >= 0 ? plan.steps[in.step].label : in.what},
+         {"name", name},
          {"cat", PipeName(in.pipe)},
          {"pid", 0},
          {"tid", tid},
@@ -228,6 +253,7 @@ Workload MakeWorkload(const CostOptions& o) {
   w.heads = o.heads;
   w.seq = o.seq;
   w.double_buffer = !o.single_buffer;
+  w.batch_parallel_steps = !o.no_batch;
   return w;
 }
 
@@ -352,6 +378,10 @@ Command SetupCostCommand(CLI::App& root) {
   app->add_flag("--single-buffer", options->single_buffer,
                 "Do not double-buffer chunk inputs (default: double-buffer "
                 "when two chunks fit in L1 and UB)");
+  app->add_flag("--no-batch", options->no_batch,
+                "Price every plan step as its own instruction sequence "
+                "(default: parallel copies of a step, e.g. one round on "
+                "independent blocks, are one batched instruction per pipe)");
   app->add_flag("--json", options->json,
                 "Print JSON: total_cycles, time_us, bottleneck, pipes "
                 "{busy_cycles, utilization}, steps, and more");

@@ -1,9 +1,12 @@
 #include "sim/cost_model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <numeric>
+#include <queue>
 
 #include "core/status.h"
 
@@ -129,6 +132,24 @@ const char* UnitName(Unit unit) {
   return "?";
 }
 
+std::string ParallelCopyLabel(const std::string& label) {
+  size_t start = 0;
+  for (;;) {
+    size_t i = start;
+    if (i >= label.size() || !std::isalpha(static_cast<unsigned char>(label[i]))) {
+      break;
+    }
+    while (i < label.size() &&
+           (std::isalnum(static_cast<unsigned char>(label[i])) ||
+            label[i] == '_')) {
+      ++i;
+    }
+    if (i >= label.size() || label[i] != '.') break;
+    start = i + 1;
+  }
+  return label.substr(start);
+}
+
 bool IsVectorCorePipe(Pipe pipe) {
   return pipe == Pipe::kVecMte2 || pipe == Pipe::kVector ||
          pipe == Pipe::kMte3;
@@ -166,7 +187,8 @@ struct Dep {
 struct Instr {
   Pipe pipe;
   double cycles;
-  int step;          // -1: chunk input/output
+  int step;          // -1: chunk input/output; a batch's first step
+  int batch;         // index into Lowering::batches(), or -1
   const char* what;  // static text, for traces
   double bytes;      // moved (0 for compute)
   double gm_bytes;   // of which through GM (for the shared bound)
@@ -182,24 +204,42 @@ struct Read {
   bool constant = false;       // a constant buffer (0 / I), kept resident
 };
 
+// How a cube step is cut to fit L0 (the other half of each L0 buffer is the
+// ping-pong partner): outputs larger than half of L0C are split along n;
+// per product term, operands larger than half of L0A/L0B along k, and at
+// k-group boundaries for per-block scales.
+struct CubeTiling {
+  long long n_tile = 0;             // output columns per L0C tile
+  std::vector<long long> k_slice;   // per term: k per Mmad
+  std::vector<long long> k_groups;  // per term: partial accumulators
+  double l0a_bytes = 0, l0b_bytes = 0, l0c_bytes = 0;  // largest slice/tile
+};
+
 class Lowering {
  public:
   Lowering(const Plan& plan, const PipelinePrecision& precision,
-           const HardwareProfile& hw)
+           const HardwareProfile& hw, bool batch)
       : plan_(plan), pr_(precision), hw_(hw) {
     FindReads();
     PlaceSteps();
     FindConsumers();
     FindFinalAreas();
+    FindBatches(batch);
     ready_.assign(plan_.steps.size(), kNoInstr);
     to_gm_.assign(plan_.steps.size(), kNoInstr);
     arrived_.assign(plan_.steps.size(), {kNoInstr, kNoInstr, kNoInstr});
-    for (size_t s = 0; s < plan_.steps.size(); ++s) EmitStep(static_cast<int>(s));
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      batch_ = group_batch_[g];
+      EmitGroup(groups_[g]);
+    }
+    batch_ = -1;
     EmitOutputStores();
   }
 
   const std::vector<Instr>& instrs() const { return instrs_; }
   const std::vector<Unit>& units() const { return units_; }
+  // Groups of 2 or more steps lowered as one batch (Instr::batch indexes it).
+  const std::vector<std::vector<int>>& batches() const { return batches_; }
   // One chunk's working set per side (bytes) and the part that is constant
   // across chunks (not double-buffered).
   long long WorkingSet(Unit side, bool constant_part) const;
@@ -210,9 +250,9 @@ class Lowering {
   int Emit(Pipe pipe, double cycles, int step, const char* what,
            std::vector<Dep> deps, double bytes = 0, double gm_bytes = 0,
            bool prefetch = false) {
-    instrs_.push_back(
-        Instr{pipe, cycles, step, what, bytes, gm_bytes, prefetch,
-              std::move(deps)});
+    instrs_.push_back(Instr{pipe, cycles, step, step >= 0 ? batch_ : -1,
+                            what, bytes, gm_bytes, prefetch,
+                            std::move(deps)});
     return static_cast<int>(instrs_.size()) - 1;
   }
 
@@ -220,16 +260,22 @@ class Lowering {
   void PlaceSteps();
   void FindConsumers();
   void FindFinalAreas();
-  void EmitStep(int s);
-  void EmitCubeStep(int s);
-  void EmitVectorStep(int s);
+  void FindBatches(bool batch);
+  bool ParallelCopies(int a, int b) const;
+  CubeTiling Tiling(int s) const;
+  size_t BatchCapacity(int s) const;
+  void EmitGroup(const std::vector<int>& group);
+  void EmitCubeStep(const std::vector<int>& group);
+  void EmitVectorStep(const std::vector<int>& group);
   void EmitOutputStores();
 
-  // Dependencies that make `read` available on `side` for step `s`
-  // (emitting input loads and cross-core transfers on first use).
-  std::vector<Dep> Available(const Read& read, Unit side, int s);
+  // Dependencies that make read `r` of every step of `group` available on
+  // `side` (emitting the input load on first use). Arrive() must have
+  // brought the group's operands from the other side.
+  std::vector<Dep> Available(const std::vector<int>& group, size_t r,
+                             Unit side);
   int InputLoad(Unit side);
-  Dep Transfer(int producer, Unit to, int s);
+  void Arrive(const std::vector<int>& group, Unit side);
 
   const Plan& plan_;
   const PipelinePrecision& pr_;
@@ -241,6 +287,10 @@ class Lowering {
   std::vector<long long> final_area_;     // per step: output elements it leaves
   long long fill_final_area_ = 0;         // output elements written by fills
   Unit fill_store_side_ = Unit::kCube;
+  std::vector<std::vector<int>> groups_;   // every step once, in issue order
+  std::vector<std::vector<int>> batches_;  // the groups of 2 or more
+  std::vector<int> group_batch_;  // per group: index into batches_, or -1
+  int batch_ = -1;  // the batch being emitted (index into batches_), or -1
 
   std::vector<Instr> instrs_;
   std::vector<int> ready_;     // per step: its output is usable on its side
@@ -364,6 +414,153 @@ void Lowering::FindFinalAreas() {
   fill_store_side_ = vector_area > cube_area ? Unit::kVector : Unit::kCube;
 }
 
+// Batching: a kernel issues parallel copies of one step (e.g. the same mch
+// round on four independent diagonal blocks) as one batched instruction per
+// pipe: one Mmad sequence over more fractals, one FIXPIPE transfer, one
+// vector instruction over more repeats, one cross-core flag. Each batched
+// instruction costs one start (head, latency) plus the items' work summed.
+//
+// Two steps are parallel copies when ParallelCopies() holds (same unit, op,
+// shapes, coefficients, destinations and ParallelCopyLabel) and they are in
+// the same round: the length of the longest dependency chain leading to
+// them (Plan::Dependencies() joined with this lowering's per-read
+// producers). Steps of one round never depend on each other, and every
+// dependency goes from an earlier round to a later one, so the groups can be
+// issued in dependency order: the ready group with the lowest step index
+// first, which is plan order when nothing batches.
+void Lowering::FindBatches(bool batch) {
+  const size_t n = plan_.steps.size();
+  if (!batch) {  // every step alone, in plan order
+    for (size_t s = 0; s < n; ++s) groups_.push_back({static_cast<int>(s)});
+    group_batch_.assign(n, -1);
+    return;
+  }
+  std::vector<std::vector<int>> deps = plan_.Dependencies();
+  for (size_t s = 0; s < n; ++s) {
+    for (const Read& read : reads_[s]) {
+      deps[s].insert(deps[s].end(), read.producers.begin(),
+                     read.producers.end());
+    }
+  }
+  std::vector<int> round(n, 0);
+  for (size_t s = 0; s < n; ++s) {
+    for (int d : deps[s]) round[s] = std::max(round[s], round[d] + 1);
+  }
+
+  std::vector<std::vector<int>> groups;
+  std::vector<int> group_of(n, -1);
+  for (size_t s = 0; s < n; ++s) {
+    const int step = static_cast<int>(s);
+    if (units_[s] != Unit::kNone) {
+      for (size_t g = 0; g < groups.size(); ++g) {
+        const int first = groups[g].front();
+        if (round[first] == round[s] && ParallelCopies(first, step) &&
+            groups[g].size() < BatchCapacity(first)) {
+          groups[g].push_back(step);
+          group_of[s] = static_cast<int>(g);
+          break;
+        }
+      }
+    }
+    if (group_of[s] < 0) {
+      group_of[s] = static_cast<int>(groups.size());
+      groups.push_back({step});
+    }
+  }
+
+  // Issue order: Kahn's algorithm, lowest first step first.
+  std::vector<std::vector<int>> successors(groups.size());
+  std::vector<int> pending(groups.size(), 0);
+  for (size_t s = 0; s < n; ++s) {
+    for (int d : deps[s]) {
+      TRISIM_ASSERT(group_of[d] != group_of[s]);
+      successors[group_of[d]].push_back(group_of[s]);
+      ++pending[group_of[s]];
+    }
+  }
+  using Entry = std::pair<int, int>;  // first step, group
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> ready;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (pending[g] == 0) ready.push({groups[g].front(), static_cast<int>(g)});
+  }
+  while (!ready.empty()) {
+    const int g = ready.top().second;
+    ready.pop();
+    groups_.push_back(groups[g]);
+    for (int next : successors[g]) {
+      if (--pending[next] == 0) ready.push({groups[next].front(), next});
+    }
+  }
+  TRISIM_ASSERT(groups_.size() == groups.size());
+  for (const std::vector<int>& group : groups_) {
+    group_batch_.push_back(group.size() > 1 ? static_cast<int>(batches_.size())
+                                            : -1);
+    if (group.size() > 1) batches_.push_back(group);
+  }
+}
+
+// Same unit, op, output and operand shapes, coefficients / sign / mask /
+// row, destinations (cube, vector, part of X) and label up to scopes: the
+// same instruction sequence on different data.
+bool Lowering::ParallelCopies(int a, int b) const {
+  const Step& x = plan_.steps[a];
+  const Step& y = plan_.steps[b];
+  const auto same_shape = [](const View& u, const View& v) {
+    return u.rows == v.rows && u.cols == v.cols;
+  };
+  if (x.op != y.op || units_[a] != units_[b] || !same_shape(x.out, y.out) ||
+      x.in.size() != y.in.size() || x.coef != y.coef || x.sign != y.sign ||
+      x.row != y.row || x.mask.kind != y.mask.kind ||
+      x.mask.width != y.mask.width || needed_on_[a] != needed_on_[b] ||
+      (final_area_[a] > 0) != (final_area_[b] > 0)) {
+    return false;
+  }
+  for (size_t i = 0; i < x.in.size(); ++i) {
+    if (!same_shape(x.in[i], y.in[i])) return false;
+  }
+  return ParallelCopyLabel(x.label) == ParallelCopyLabel(y.label);
+}
+
+CubeTiling Lowering::Tiling(int s) const {
+  const Step& step = plan_.steps[s];
+  const double ob = pr_.operand_bytes;
+  const long long m = step.out.rows, n = step.out.cols;
+  CubeTiling t;
+  const long long n_tiles =
+      CeilDiv(m * n * pr_.accumulator_bytes, hw_.l0c_bytes / 2);
+  t.n_tile = CeilDiv(n, n_tiles);
+  t.l0c_bytes = 1.0 * m * t.n_tile * pr_.accumulator_bytes;
+  const bool matmul = step.op == OpKind::kMatMul;
+  const size_t terms = matmul ? step.in.size() / 2 : step.in.size();
+  for (size_t i = 0; i < terms; ++i) {
+    const long long k = step.in[matmul ? 2 * i : i].cols;
+    const long long k_tiles = std::max(
+        CeilDiv(static_cast<long long>(m * k * ob), hw_.l0a_bytes / 2),
+        CeilDiv(static_cast<long long>(k * t.n_tile * ob), hw_.l0b_bytes / 2));
+    const long long groups = pr_.k_group > 0 ? CeilDiv(k, pr_.k_group) : 1;
+    const long long ks = CeilDiv(k, std::max(k_tiles, groups));
+    t.k_slice.push_back(ks);
+    t.k_groups.push_back(groups);
+    t.l0a_bytes = std::max(t.l0a_bytes, m * ks * ob);
+    if (matmul) t.l0b_bytes = std::max(t.l0b_bytes, ks * t.n_tile * ob);
+  }
+  return t;
+}
+
+// Copies of step s one batched instruction sequence can take. On the cube
+// the batch's operand slices and accumulator tiles must fit the halves of
+// L0A/L0B/L0C one step is tiled to; vector data is in UB already.
+size_t Lowering::BatchCapacity(int s) const {
+  if (units_[s] != Unit::kCube) return plan_.steps.size();
+  const CubeTiling t = Tiling(s);
+  double capacity = (hw_.l0c_bytes / 2) / t.l0c_bytes;
+  capacity = std::min(capacity, (hw_.l0a_bytes / 2) / t.l0a_bytes);
+  if (t.l0b_bytes > 0) {
+    capacity = std::min(capacity, (hw_.l0b_bytes / 2) / t.l0b_bytes);
+  }
+  return static_cast<size_t>(std::max(1.0, std::floor(capacity)));
+}
+
 int Lowering::InputLoad(Unit side) {
   int& load = input_load_[static_cast<int>(side)];
   if (load == kNoInstr) {
@@ -380,49 +577,82 @@ int Lowering::InputLoad(Unit side) {
   return load;
 }
 
-// The other side reads `producer`'s result: it left through GM when the
-// producer ran (to_gm_), a cross-core flag tells the consumer, and MTE2
-// brings it in. Emitted once per producer and side.
-Dep Lowering::Transfer(int producer, Unit to, int s) {
-  int& arrived = arrived_[producer][static_cast<int>(to)];
-  if (arrived == kNoInstr) {
-    TRISIM_ASSERT(to_gm_[producer] != kNoInstr);
-    const bool cube = to == Unit::kCube;
-    // The producer's whole result, in the format it left in.
-    const double bytes =
-        static_cast<double>(Area(plan_.steps[producer].out)) *
-        (cube ? pr_.operand_bytes : pr_.fixpipe_out_bytes);
-    const TransferPath& path = cube ? hw_.gm_to_l1 : hw_.gm_to_ub;
-    arrived = Emit(cube ? Pipe::kCubeMte2 : Pipe::kVecMte2,
-                   path.Cycles(bytes), s,
-                   cube ? "vector result: GM -> L1" : "cube result: GM -> UB",
-                   {{to_gm_[producer], hw_.cross_core_flag_cycles}}, bytes,
-                   bytes);
+// The group reads results of the other side: they left through GM when
+// their producers ran (to_gm_), a cross-core flag tells the consumer, and
+// MTE2 brings them in, once per producer and side. Results that left in one
+// instruction (one batch) arrive in one move after one flag.
+void Lowering::Arrive(const std::vector<int>& group, Unit side) {
+  std::vector<std::pair<int, std::vector<int>>> moves;  // to_gm_ -> producers
+  for (int s : group) {
+    for (const Read& read : reads_[s]) {
+      for (int p : read.producers) {
+        if (units_[p] == Unit::kNone || units_[p] == side ||
+            arrived_[p][static_cast<int>(side)] != kNoInstr) {
+          continue;
+        }
+        TRISIM_ASSERT(to_gm_[p] != kNoInstr);
+        auto move = std::find_if(moves.begin(), moves.end(), [&](const auto& m) {
+          return m.first == to_gm_[p];
+        });
+        if (move == moves.end()) {
+          moves.push_back({to_gm_[p], {}});
+          move = moves.end() - 1;
+        }
+        if (std::find(move->second.begin(), move->second.end(), p) ==
+            move->second.end()) {
+          move->second.push_back(p);
+        }
+      }
+    }
   }
-  return {arrived, 0.0};
+  const bool cube = side == Unit::kCube;
+  const TransferPath& path = cube ? hw_.gm_to_l1 : hw_.gm_to_ub;
+  for (const auto& [from, producers] : moves) {
+    // The producers' whole results, in the format they left in.
+    double bytes = 0;
+    for (int p : producers) {
+      bytes += static_cast<double>(Area(plan_.steps[p].out)) *
+               (cube ? pr_.operand_bytes : pr_.fixpipe_out_bytes);
+    }
+    const int arrived =
+        Emit(cube ? Pipe::kCubeMte2 : Pipe::kVecMte2, path.Cycles(bytes),
+             group.front(),
+             cube ? "vector result: GM -> L1" : "cube result: GM -> UB",
+             {{from, hw_.cross_core_flag_cycles}}, bytes, bytes);
+    for (int p : producers) arrived_[p][static_cast<int>(side)] = arrived;
+  }
 }
 
-std::vector<Dep> Lowering::Available(const Read& read, Unit side, int s) {
+std::vector<Dep> Lowering::Available(const std::vector<int>& group, size_t r,
+                                     Unit side) {
   std::vector<Dep> deps;
-  if (read.from_input) deps.push_back({InputLoad(side), 0.0});
-  for (int p : read.producers) {
-    if (units_[p] == Unit::kNone) continue;  // constant tile, resident
-    if (units_[p] == side) {
-      deps.push_back({ready_[p], 0.0});
-    } else {
-      deps.push_back(Transfer(p, side, s));
+  const auto add = [&](int instr) {
+    const bool seen = std::any_of(deps.begin(), deps.end(), [&](const Dep& d) {
+      return d.instr == instr;
+    });
+    if (!seen) deps.push_back({instr, 0.0});
+  };
+  for (int s : group) {
+    const Read& read = reads_[s][r];
+    if (read.from_input) add(InputLoad(side));
+    for (int p : read.producers) {
+      if (units_[p] == Unit::kNone) continue;  // constant tile, resident
+      add(units_[p] == side ? ready_[p] : arrived_[p][static_cast<int>(side)]);
     }
   }
   return deps;
 }
 
-void Lowering::EmitStep(int s) {
-  switch (units_[s]) {
+// One group (a step, or a batch: batch_ is set) on its unit.
+void Lowering::EmitGroup(const std::vector<int>& group) {
+  switch (units_[group.front()]) {
     case Unit::kCube:
-      EmitCubeStep(s);
+      Arrive(group, Unit::kCube);
+      EmitCubeStep(group);
       break;
     case Unit::kVector:
-      EmitVectorStep(s);
+      Arrive(group, Unit::kVector);
+      EmitVectorStep(group);
       break;
     case Unit::kNone:
       break;
@@ -431,69 +661,67 @@ void Lowering::EmitStep(int s) {
 
 // A matmul (out = sign * sum_p A_p B_p) or an elementwise combination
 // (out = sum_i c_i in_i, each term an Mmad of in_i against a resident c_i I
-// in L0B) on the cube: per term and k slice, MTE1 moves of the operands into
-// L0A/L0B and Mmads; the products accumulate in L0C and leave once through
-// FIXPIPE, to L1 for cube consumers and to GM for vector consumers or the
-// final output. Operands larger than half an L0 buffer (the other half is
-// the ping-pong partner) are split along k; outputs larger than half of L0C
-// along n.
-void Lowering::EmitCubeStep(int s) {
-  const Step& step = plan_.steps[s];
+// in L0B) on the cube, for every step of `group` at once: per term and k
+// slice, MTE1 moves of the operands into L0A/L0B and Mmads (Tiling()); the
+// products accumulate in L0C and leave once through FIXPIPE, to L1 for cube
+// consumers and to GM for vector consumers or the final output. A batch of
+// k copies moves k times the bytes and runs k times the fractals per
+// instruction, with one start cost each.
+void Lowering::EmitCubeStep(const std::vector<int>& group) {
+  const Step& step = plan_.steps[group.front()];
+  const int s = group.front();
+  const double copies = static_cast<double>(group.size());
   struct Term {
-    const Read* a;
-    const Read* b;  // null: a resident scaled identity
+    size_t a;  // index into reads_
+    int b;     // index into reads_, or -1: a resident scaled identity
   };
   std::vector<Term> terms;
-  const std::vector<Read>& reads = reads_[s];
   // Reads() lists the inputs in order (kForwardRow's extra read is last).
-  TRISIM_ASSERT(reads.size() >= step.in.size());
+  TRISIM_ASSERT(reads_[s].size() >= step.in.size());
   if (step.op == OpKind::kMatMul) {
     for (size_t p = 0; p + 1 < step.in.size(); p += 2) {
-      terms.push_back({&reads[p], &reads[p + 1]});
+      terms.push_back({p, static_cast<int>(p + 1)});
     }
   } else {
-    for (size_t i = 0; i < step.in.size(); ++i) {
-      terms.push_back({&reads[i], nullptr});
-    }
+    for (size_t i = 0; i < step.in.size(); ++i) terms.push_back({i, -1});
   }
 
   const Fractal& f = FractalFor(hw_, pr_.cube);
+  const CubeTiling tiling = Tiling(s);
   const long long m = step.out.rows, n = step.out.cols;
   const double ob = pr_.operand_bytes;
-  const long long n_tiles =
-      CeilDiv(m * n * pr_.accumulator_bytes, hw_.l0c_bytes / 2);
-  const long long n_tile = CeilDiv(n, n_tiles);
 
   std::vector<std::vector<Dep>> a_deps, b_deps;
   for (const Term& t : terms) {
-    a_deps.push_back(Available(*t.a, Unit::kCube, s));
-    b_deps.push_back(t.b ? Available(*t.b, Unit::kCube, s)
-                         : std::vector<Dep>{});
+    a_deps.push_back(Available(group, t.a, Unit::kCube));
+    b_deps.push_back(t.b >= 0 ? Available(group, t.b, Unit::kCube)
+                              : std::vector<Dep>{});
   }
 
-  int partials = 0;  // accumulators per output tile (int8-block16, int16-emu)
-  for (long long j = 0; j < n; j += n_tile) {
-    const long long nt = std::min(n_tile, n - j);
+  // Accumulators per output tile: one per k group (int8-block16) and
+  // FIXPIPE pass (int16-emu).
+  long long partials = 1;
+  if (pr_.k_group > 0) {
+    partials = std::accumulate(tiling.k_groups.begin(), tiling.k_groups.end(),
+                               0LL);
+  }
+  partials *= pr_.fixpipe_passes;
+
+  for (long long j = 0; j < n; j += tiling.n_tile) {
+    const long long nt = std::min(tiling.n_tile, n - j);
     int last_mmad = kNoInstr;
-    partials = 0;
     for (size_t t = 0; t < terms.size(); ++t) {
-      const long long k = terms[t].a->view.cols;
-      const long long k_tiles = std::max(
-          CeilDiv(static_cast<long long>(m * k * ob), hw_.l0a_bytes / 2),
-          CeilDiv(static_cast<long long>(k * nt * ob), hw_.l0b_bytes / 2));
-      const long long groups = pr_.k_group > 0 ? CeilDiv(k, pr_.k_group) : 1;
-      partials += static_cast<int>(groups);
-      const long long slices = std::max(k_tiles, groups);
-      const long long ks = CeilDiv(k, slices);
+      const long long k = step.in[terms[t].a].cols;
+      const long long ks = tiling.k_slice[t];
       for (long long k0 = 0; k0 < k; k0 += ks) {
         const long long kk = std::min(ks, k - k0);
         std::vector<Dep> deps;
-        const double a_bytes = m * kk * ob;
+        const double a_bytes = copies * m * kk * ob;
         deps.push_back({Emit(Pipe::kMte1, hw_.l1_to_l0a.Cycles(a_bytes), s,
                              "L1 -> L0A", a_deps[t], a_bytes),
                         0.0});
-        if (terms[t].b != nullptr) {
-          const double b_bytes = kk * nt * ob;
+        if (terms[t].b >= 0) {
+          const double b_bytes = copies * kk * nt * ob;
           deps.push_back({Emit(Pipe::kMte1, hw_.l1_to_l0b.Cycles(b_bytes), s,
                                "L1 -> L0B", b_deps[t], b_bytes),
                           0.0});
@@ -503,13 +731,11 @@ void Lowering::EmitCubeStep(int s) {
         for (int rep = 0; rep < pr_.mmads_per_product; ++rep) {
           last_mmad = Emit(Pipe::kCube,
                            hw_.mmad_start_cycles +
-                               fractals * hw_.mmad_cycles_per_fractal,
+                               copies * fractals * hw_.mmad_cycles_per_fractal,
                            s, "Mmad", deps);
         }
       }
     }
-    if (pr_.k_group == 0) partials = 1;
-    partials *= pr_.fixpipe_passes;
 
     // Leaving L0C: one FIXPIPE per destination and partial accumulator.
     const double tile = static_cast<double>(m * nt);
@@ -519,23 +745,29 @@ void Lowering::EmitCubeStep(int s) {
                    : path.Cycles(bytes);
     };
     const bool quant = pr_.fixpipe_quantises;
-    for (int pass = 0; pass < partials; ++pass) {
+    // Only the part of X each step leaves final is written; the output
+    // dtype is dequantised, so the plain path.
+    double out_bytes = 0;
+    for (int g : group) {
+      out_bytes += tile * final_area_[g] /
+                   static_cast<double>(Area(plan_.steps[g].out)) *
+                   pr_.output_bytes;
+    }
+    for (long long pass = 0; pass < partials; ++pass) {
       const std::vector<Dep> after{{last_mmad, 0.0}};
-      const double bytes = tile * pr_.fixpipe_out_bytes;
+      const double bytes = copies * tile * pr_.fixpipe_out_bytes;
       if (needed_on_[s][static_cast<int>(Unit::kCube)]) {
-        ready_[s] = Emit(Pipe::kFix, fix(hw_.fixpipe_l1, bytes, quant), s,
-                         "FIXPIPE L0C -> L1", after, bytes);
+        const int fixed = Emit(Pipe::kFix, fix(hw_.fixpipe_l1, bytes, quant),
+                               s, "FIXPIPE L0C -> L1", after, bytes);
+        for (int g : group) ready_[g] = fixed;
       }
       if (needed_on_[s][static_cast<int>(Unit::kVector)]) {
-        to_gm_[s] = Emit(Pipe::kFix, fix(hw_.fixpipe_gm, bytes, quant), s,
-                         "FIXPIPE L0C -> GM (for vector)", after, bytes, bytes);
+        const int fixed =
+            Emit(Pipe::kFix, fix(hw_.fixpipe_gm, bytes, quant), s,
+                 "FIXPIPE L0C -> GM (for vector)", after, bytes, bytes);
+        for (int g : group) to_gm_[g] = fixed;
       }
-      if (final_area_[s] > 0) {
-        // Only the part of X this step leaves final is written; the output
-        // dtype is dequantised, so the plain path.
-        const double out_bytes = tile * final_area_[s] /
-                                 static_cast<double>(Area(step.out)) *
-                                 pr_.output_bytes;
+      if (out_bytes > 0) {
         Emit(Pipe::kFix, hw_.fixpipe_gm.Cycles(out_bytes), s,
              "FIXPIPE L0C -> GM (output)", after, out_bytes, out_bytes);
       }
@@ -544,16 +776,20 @@ void Lowering::EmitCubeStep(int s) {
 }
 
 // Vector-unit ops; each dependent instruction pays its full latency
-// (NPU.md: forward substitution is latency-bound).
-void Lowering::EmitVectorStep(int s) {
-  const Step& step = plan_.steps[s];
+// (NPU.md: forward substitution is latency-bound). A batch of k copies is
+// one instruction per op over the copies' repeats summed.
+void Lowering::EmitVectorStep(const std::vector<int>& group) {
+  const Step& step = plan_.steps[group.front()];
+  const int s = group.front();
+  const long long copies = static_cast<long long>(group.size());
   std::vector<Dep> deps;
-  for (const Read& read : reads_[s]) {
-    for (const Dep& d : Available(read, Unit::kVector, s)) deps.push_back(d);
+  for (size_t r = 0; r < reads_[s].size(); ++r) {
+    for (const Dep& d : Available(group, r, Unit::kVector)) deps.push_back(d);
   }
   const auto repeats = [&](long long elements) {
-    return CeilDiv(static_cast<long long>(std::ceil(elements * pr_.vector_bytes)),
-                   hw_.vector_repeat_bytes);
+    return copies * CeilDiv(static_cast<long long>(
+                                std::ceil(elements * pr_.vector_bytes)),
+                            hw_.vector_repeat_bytes);
   };
   int last = kNoInstr;
   const auto op = [&](const VectorOpClass& cls, long long elements,
@@ -600,12 +836,13 @@ void Lowering::EmitVectorStep(int s) {
     default:
       TRISIM_ASSERT(false);
   }
-  ready_[s] = last;
+  for (int g : group) ready_[g] = last;
   if (needed_on_[s][static_cast<int>(Unit::kCube)]) {
     // Handed to the cube in the cube's operand format.
-    const double bytes = area * pr_.operand_bytes;
-    to_gm_[s] = Emit(Pipe::kMte3, hw_.ub_to_gm.Cycles(bytes), s,
-                     "UB -> GM (for cube)", {{last, 0.0}}, bytes, bytes);
+    const double bytes = copies * area * pr_.operand_bytes;
+    const int stored = Emit(Pipe::kMte3, hw_.ub_to_gm.Cycles(bytes), s,
+                            "UB -> GM (for cube)", {{last, 0.0}}, bytes, bytes);
+    for (int g : group) to_gm_[g] = stored;
   }
 }
 
@@ -721,8 +958,8 @@ Simulation Simulate(const std::vector<Instr>& instrs, long long chunks,
     ++issued;
     if (c < kTraceChunks) {
       sim.timeline.push_back(Instruction{in.pipe, core, static_cast<int>(c),
-                                         in.step, in.what, in.bytes, start,
-                                         free});
+                                         in.step, in.batch, in.what, in.bytes,
+                                         start, free});
     }
   };
 
@@ -784,7 +1021,7 @@ CostReport EstimateCost(const Plan& plan, const PipelinePrecision& precision,
   report.profile = hw.name;
   report.clock_mhz = hw.clock_mhz;
 
-  const Lowering lowering(plan, precision, hw);
+  const Lowering lowering(plan, precision, hw, workload.batch_parallel_steps);
   const std::vector<Instr>& instrs = lowering.instrs();
 
   // Working sets against buffer sizes: double-buffered if two chunks fit,
@@ -883,24 +1120,39 @@ CostReport EstimateCost(const Plan& plan, const PipelinePrecision& precision,
     }
   }
 
-  // Per-step breakdown: cycles per chunk by pipe, and when the step ran in
-  // the first chunk.
+  // Per-step breakdown: cycles per chunk by pipe (a batch's split evenly
+  // over its steps), and when the step ran in the first chunk.
+  report.batches = lowering.batches();
   report.steps.resize(plan.steps.size());
   for (size_t s = 0; s < plan.steps.size(); ++s) {
     report.steps[s].index = static_cast<int>(s);
     report.steps[s].unit = lowering.units()[s];
     report.steps[s].start = -1;
   }
+  for (size_t b = 0; b < report.batches.size(); ++b) {
+    for (int s : report.batches[b]) report.steps[s].batch = static_cast<int>(b);
+  }
+  const auto members = [&](int step, int batch) {
+    return batch >= 0 ? report.batches[batch] : std::vector<int>{step};
+  };
   for (const Instr& in : instrs) {
-    auto& cycles =
-        in.step >= 0 ? report.steps[in.step].cycles : report.io_cycles;
-    cycles[static_cast<int>(in.pipe)] += in.cycles;
+    if (in.step < 0) {
+      report.io_cycles[static_cast<int>(in.pipe)] += in.cycles;
+      continue;
+    }
+    const std::vector<int> steps = members(in.step, in.batch);
+    for (int s : steps) {
+      report.steps[s].cycles[static_cast<int>(in.pipe)] +=
+          in.cycles / static_cast<double>(steps.size());
+    }
   }
   for (const Instruction& in : sim.timeline) {
     if (in.chunk != 0 || in.step < 0) continue;
-    StepCost& step = report.steps[in.step];
-    step.start = step.start < 0 ? in.start : std::min(step.start, in.start);
-    step.end = std::max(step.end, in.end);
+    for (int s : members(in.step, in.batch)) {
+      StepCost& step = report.steps[s];
+      step.start = step.start < 0 ? in.start : std::min(step.start, in.start);
+      step.end = std::max(step.end, in.end);
+    }
   }
   for (StepCost& step : report.steps) step.start = std::max(step.start, 0.0);
   report.timeline = std::move(sim.timeline);

@@ -7,6 +7,9 @@
 //     lowered to per-pipe instructions for one chunk (loads into L1/UB,
 //     L1 -> L0A/L0B moves, Mmads per fractal group, FIXPIPE out, vector ops,
 //     cube <-> vector transfers through GM with their cross-core flags).
+//     Parallel copies of one step (same op, shapes and label, one round of
+//     the dependency graph) are lowered together as one batched instruction
+//     per pipe, as a kernel issues them (ParallelCopyLabel, COST_MODEL.md).
 //  2. Scheduling: pipes run in order; each instruction waits for the
 //     instructions it depends on; double buffering prefetches the next
 //     chunk's input while the current one computes. Chunks are spread over
@@ -70,7 +73,15 @@ struct Workload {
   long long heads = 4;
   long long seq = 4096;  // tokens; chunks per head = ceil(seq / chunk)
   bool double_buffer = true;
+  // Price parallel copies of a step as one batched instruction per pipe
+  // (one start cost, the items' work summed); false: every step alone.
+  bool batch_parallel_steps = true;
 };
+
+// The label that identifies parallel copies of a step: `label` without
+// leading scope prefixes ("blk3.", "inner2.", "outer." : a letter, then
+// letters, digits or '_', then '.'). "blk3.Y = L^2" -> "Y = L^2".
+std::string ParallelCopyLabel(const std::string& label);
 
 enum class Pipe {
   kCubeMte2,  // GM -> L1 (cube core)
@@ -99,8 +110,10 @@ struct PipeUsage {
 struct StepCost {
   int index = 0;
   Unit unit = Unit::kNone;
-  std::array<double, kPipeCount> cycles{};  // per chunk, by pipe
+  std::array<double, kPipeCount> cycles{};  // per chunk, by pipe; a batch's
+                                            // cycles split evenly
   double start = 0, end = 0;  // first chunk on an idle core group, cycles
+  int batch = -1;             // index into CostReport::batches, or -1
 };
 
 // One scheduled instruction (for traces and tests).
@@ -108,7 +121,8 @@ struct Instruction {
   Pipe pipe = Pipe::kCube;
   int core = 0;   // vector core within the group (0 for cube pipes)
   int chunk = 0;
-  int step = -1;  // plan step, -1 for chunk input/output
+  int step = -1;  // plan step (a batch's first), -1 for chunk input/output
+  int batch = -1;  // index into CostReport::batches, or -1
   const char* what = "";  // static text
   double bytes = 0;
   double start = 0, end = 0;
@@ -137,6 +151,10 @@ struct CostReport {
   double gm_bytes_per_chunk = 0;
 
   std::vector<StepCost> steps;      // one per plan step
+  // Steps priced together as one batched instruction sequence (2 or more
+  // parallel copies each, ascending step indices); empty when batching is
+  // off or the plan has no parallel copies.
+  std::vector<std::vector<int>> batches;
   std::array<double, kPipeCount> io_cycles{};  // chunk input loads, output stores
   std::vector<BufferUse> buffers;   // L1, UB working sets as scheduled
   std::vector<std::string> overflows;  // working sets that fit in no way

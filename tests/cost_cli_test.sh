@@ -57,10 +57,40 @@ else
   fail "cost --json: $(cat "$tmp/err")"
 fi
 
+# Batching on (default) and off: mxr's diagonal-block rounds batch, and
+# --no-batch prices every step alone, more slowly.
+if "$trisim" cost --method mxr --chunk 64 --json >"$tmp/on.json" 2>"$tmp/err" &&
+   "$trisim" cost --method mxr --chunk 64 --json --no-batch >"$tmp/off.json" 2>>"$tmp/err"; then
+  /usr/bin/python3 - "$tmp/on.json" "$tmp/off.json" <<'PY' || fail "batch JSON"
+import json, sys
+on, off = (json.load(open(f)) for f in sys.argv[1:3])
+assert on["batch_parallel_steps"] and not off["batch_parallel_steps"]
+assert len(on["batches"]) == 13 and off["batches"] == [], on["batches"]
+assert on["steps"][2]["batch"] == 0 and off["steps"][2]["batch"] is None
+assert on["total_cycles"] < off["total_cycles"]
+PY
+else
+  fail "cost --no-batch: $(cat "$tmp/err")"
+fi
+
+# The sweep prices a configuration (plan building included) well under 1 ms
+# (about 0.2 ms here): the best of three runs, so a busy shared machine
+# does not fail it.
+for run in 1 2 3; do
+  "$trisim" cost --sweep --json >"$tmp/sweep$run.json" 2>"$tmp/err" || fail "cost --sweep: $(cat "$tmp/err")"
+done
+/usr/bin/python3 - "$tmp"/sweep[123].json <<'PY' || fail "sweep speed"
+import json, sys
+runs = [json.load(open(f)) for f in sys.argv[1:]]
+assert all(j["configurations"] == 32 for j in runs)
+best = min(j["seconds_per_configuration"] for j in runs)
+assert best < 1e-3, best
+PY
+
 # A shipped profile by name, and --help lists every flag.
 "$trisim" cost --profile ascend-910b3 --method vcs >/dev/null 2>&1 || fail "--profile ascend-910b3"
 "$trisim" cost --help >"$tmp/help" 2>&1 || fail "cost --help"
-for flag in --method --precision --chunk --batch --heads --seq --profile --json --trace --single-buffer --sweep; do
+for flag in --method --precision --chunk --batch --heads --seq --profile --json --trace --single-buffer --no-batch --sweep; do
   grep -qF -- "$flag" "$tmp/help" || fail "--help lacks $flag"
 done
 

@@ -294,6 +294,43 @@ TEST_CASE("precision: recipe names") {
   CHECK(fp64.operand_bytes == 4);
 }
 
+TEST_CASE("precision: byte counts follow the recipe's fields") {
+  // COST_MODEL.md section 2: in = input, operand = operand, vector and
+  // FIXPIPE out = storage (integer operands: requantised to the operand),
+  // X = output.
+  struct Row {
+    const char* recipe;
+    double in, operand, fix_out, vector, out;
+    int accumulator;
+  };
+  const Row rows[] = {
+      {"fp64", 4, 4, 4, 4, 4, 4},        {"fp32", 4, 4, 4, 4, 4, 4},
+      {"hf32", 4, 4, 4, 4, 4, 4},        {"fp16", 2, 2, 2, 2, 2, 4},
+      {"bf16", 2, 2, 2, 2, 2, 4},        {"fp16-acc32", 2, 2, 4, 4, 4, 4},
+      {"int8", 2, 1, 1, 2, 2, 4},        {"int8-block16", 2, 1, 1, 2, 2, 4},
+      {"int16-emu", 4, 2, 2, 4, 4, 4},   {"int16-acc64", 4, 2, 2, 4, 4, 8},
+  };
+  for (const Row& row : rows) {
+    INFO(row.recipe);
+    const PipelinePrecision p = PipelinePrecisionFor(row.recipe);
+    CHECK(p.input_bytes == row.in);
+    CHECK(p.operand_bytes == row.operand);
+    CHECK(p.fixpipe_out_bytes == row.fix_out);
+    CHECK(p.vector_bytes == row.vector);
+    CHECK(p.output_bytes == row.out);
+    CHECK(p.accumulator_bytes == row.accumulator);
+  }
+  CHECK(PipelinePrecisionFor("int8").fixpipe_quantises);
+  CHECK_FALSE(PipelinePrecisionFor("fp16").fixpipe_quantises);
+  CHECK(PipelinePrecisionFor("int8-block16").k_group == 16);
+  CHECK(PipelinePrecisionFor("int16-emu").fixpipe_passes == 3);
+  CHECK(PipelinePrecisionFor("int16-acc64").cube == CubeOperand::kInt16Native);
+  // The output format is the recipe's: fp32 out costs twice fp16's bytes.
+  Recipe out32 = LoadRecipe("fp16");
+  out32.output = quant::Format::kFp32;
+  CHECK(PipelinePrecisionFor(out32).output_bytes == 4);
+}
+
 TEST_CASE("EstimateCost is a pure function of its inputs") {
   const Plan plan = BuildPlan("fla", MethodOptions{}, 64);
   const PipelinePrecision p = PipelinePrecisionFor("fp16");

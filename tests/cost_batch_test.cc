@@ -1,0 +1,271 @@
+// Cost model batching (sim/cost_model.h, COST_MODEL.md section 3): parallel
+// copies of a step are one batched instruction per pipe, with one start cost
+// and the items' work summed; dependent steps never batch; with batching off
+// (or nothing to batch) the model prices the plan step by step.
+#include <algorithm>
+#include <cstring>
+
+#include <catch2/catch.hpp>
+
+#include "core/methods.h"
+#include "sim/cost_model.h"
+#include "sim/profile.h"
+
+namespace trisim {
+namespace {
+
+const HardwareProfile& Default() {
+  static const HardwareProfile hw = LoadProfile(kDefaultProfile);
+  return hw;
+}
+
+Workload OneChunk(int chunk, bool batch) {
+  Workload w;
+  w.batch = 1;
+  w.heads = 1;
+  w.seq = chunk;
+  w.batch_parallel_steps = batch;
+  return w;
+}
+
+Workload Benchmark(bool batch) {
+  Workload w;  // the authors' shape: batch 32, heads 4, T = 4096
+  w.batch_parallel_steps = batch;
+  return w;
+}
+
+CostReport Price(const Plan& plan, const std::string& precision,
+                 const Workload& workload) {
+  return EstimateCost(plan, PipelinePrecisionFor(precision), workload,
+                      Default());
+}
+
+// Chunk-0 instructions named `what` whose step is in [first, last].
+std::vector<Instruction> Named(const CostReport& r, const char* what,
+                               int first = 0, int last = 1 << 30) {
+  std::vector<Instruction> found;
+  for (const Instruction& in : r.timeline) {
+    if (in.chunk == 0 && std::strcmp(in.what, what) == 0 &&
+        in.step >= first && in.step <= last) {
+      found.push_back(in);
+    }
+  }
+  return found;
+}
+
+double Cycles(const std::vector<Instruction>& instructions) {
+  double sum = 0;
+  for (const Instruction& in : instructions) sum += in.end - in.start;
+  return sum;
+}
+
+TEST_CASE("batching: ParallelCopyLabel strips scope prefixes only") {
+  CHECK(ParallelCopyLabel("blk3.Y = L^2") == "Y = L^2");
+  CHECK(ParallelCopyLabel("inner2.outer.X L^4") == "X L^4");
+  CHECK(ParallelCopyLabel("x_1.y = 1.5 z") == "y = 1.5 z");
+  // No scope: a space, a digit or an operator comes before any '.'.
+  CHECK(ParallelCopyLabel("X = X (I + L^2)") == "X = X (I + L^2)");
+  CHECK(ParallelCopyLabel("merge 32 L21 X11") == "merge 32 L21 X11");
+  CHECK(ParallelCopyLabel("3.blk") == "3.blk");
+  CHECK(ParallelCopyLabel("") == "");
+}
+
+TEST_CASE("batching: mxr's diagonal-block rounds pay one FIXPIPE start each") {
+  // mxr at C = 64: mch on four 16 x 16 diagonal blocks (steps 2..45, 11 per
+  // block, block i at offset 11 i), then merges 32 (two pairs) and 64.
+  const Plan plan = BuildPlan("mxr", MethodOptions{}, 64);
+  const CostReport batched = Price(plan, "fp16", OneChunk(64, true));
+  const CostReport alone = Price(plan, "fp16", OneChunk(64, false));
+  CHECK(alone.batches.empty());
+
+  std::vector<std::vector<int>> expected;
+  for (int s = 2; s <= 12; ++s) expected.push_back({s, s + 11, s + 22, s + 33});
+  expected.push_back({46, 48});  // merge 32: L21 X11 of both pairs
+  expected.push_back({47, 49});  // merge 32: X21 of both pairs
+  CHECK(batched.batches == expected);
+  for (int s : {50, 51}) CHECK(batched.steps[s].batch == -1);  // merge 64
+
+  // Every diagonal step leaves L0C for L1 (the next round reads it): 44
+  // FIXPIPE passes alone, 11 batched, each one start plus four 16 x 16 fp16
+  // tiles at 128 B/cycle.
+  const TransferPath& fix = Default().fixpipe_l1;
+  const auto batched_fix = Named(batched, "FIXPIPE L0C -> L1", 2, 45);
+  const auto alone_fix = Named(alone, "FIXPIPE L0C -> L1", 2, 45);
+  CHECK(alone_fix.size() == 44);
+  CHECK(batched_fix.size() == 11);
+  for (const Instruction& in : batched_fix) {
+    CHECK(in.bytes == 4 * 16 * 16 * 2);
+    CHECK(in.end - in.start == Approx(fix.Cycles(4 * 16 * 16 * 2)));
+  }
+  CHECK(Cycles(alone_fix) - Cycles(batched_fix) ==
+        Approx(33 * fix.start_cycles));
+  // Mmads: one head per batch, the fractals summed.
+  const auto batched_mmad = Named(batched, "Mmad", 2, 45);
+  CHECK(Named(alone, "Mmad", 2, 45).size() == 4 * batched_mmad.size());
+  const auto fix_pipe = static_cast<int>(Pipe::kFix);
+  CHECK(batched.steps[4].cycles[fix_pipe] <
+        alone.steps[4].cycles[fix_pipe]);
+  CHECK(batched.total_cycles < alone.total_cycles);
+}
+
+TEST_CASE("batching: dependent steps are never batched") {
+  // Same op, shapes and label, but a chain: nothing may batch.
+  PlanBuilder chain("test-chain", "", 16);
+  const View l = chain.NewBuffer("L", 16, 16, BufferRole::kInput);
+  const View x = chain.NewBuffer("X", 16, 16, BufferRole::kOutput);
+  chain.MatMul(x, {l, l}, 1.0, "square");
+  chain.MatMul(x, {x, x}, 1.0, "square");
+  chain.MatMul(x, {x, x}, 1.0, "square");
+  const Plan dependent = chain.Finish(l, x);
+  const CostReport r = Price(dependent, "fp16", Benchmark(true));
+  CHECK(r.batches.empty());
+  CHECK(r.total_cycles == Price(dependent, "fp16", Benchmark(false)).total_cycles);
+
+  // Y2 is independent of both Y1 steps, but only the first Y1 step is in its
+  // round: {0, 2} batch, step 1 (which needs step 0) stays alone.
+  PlanBuilder mixed("test-mixed", "", 16);
+  const View l2 = mixed.NewBuffer("L", 16, 16, BufferRole::kInput);
+  const View y1 = mixed.NewBuffer("Y1", 16, 16);
+  const View y2 = mixed.NewBuffer("Y2", 16, 16);
+  const View out = mixed.NewBuffer("X", 16, 16, BufferRole::kOutput);
+  mixed.MatMul(y1, {l2, l2}, 1.0, "square");
+  mixed.MatMul(y1, {y1, y1}, 1.0, "square");
+  mixed.MatMul(y2, {l2, l2}, 1.0, "square");
+  mixed.MatMul(out, {y1, y2}, 1.0, "X = Y1 Y2");
+  const CostReport m = Price(mixed.Finish(l2, out), "fp16", Benchmark(true));
+  CHECK(m.batches == std::vector<std::vector<int>>{{0, 2}});
+  // Copies that leave L0C for different places are different instruction
+  // sequences: without the last step, Y2 goes to GM and Y1 to L1.
+  PlanBuilder apart("test-apart", "", 16);
+  const View l3 = apart.NewBuffer("L", 16, 16, BufferRole::kInput);
+  const View z1 = apart.NewBuffer("Y1", 16, 16);
+  const View z2 = apart.NewBuffer("Y2", 16, 16, BufferRole::kOutput);
+  apart.MatMul(z1, {l3, l3}, 1.0, "square");
+  apart.MatMul(z1, {z1, z1}, 1.0, "square");
+  apart.MatMul(z2, {l3, l3}, 1.0, "square");
+  CHECK(Price(apart.Finish(l3, z2), "fp16", Benchmark(true)).batches.empty());
+}
+
+TEST_CASE("batching: no batch of a shipped plan holds a step and its ancestor") {
+  // Checked against Plan::Dependencies() closed transitively, independently
+  // of the model's rounds.
+  for (const MethodInfo& method : AllMethods()) {
+    for (int chunk : {16, 32, 64, 128}) {
+      INFO(method.name << " C = " << chunk);
+      const Plan plan = BuildPlan(method.name, MethodOptions{}, chunk);
+      const auto deps = plan.Dependencies();
+      const size_t n = plan.steps.size();
+      std::vector<std::vector<bool>> ancestor(n, std::vector<bool>(n, false));
+      for (size_t s = 0; s < n; ++s) {
+        for (int d : deps[s]) {
+          ancestor[s][d] = true;
+          for (size_t a = 0; a < n; ++a) {
+            if (ancestor[d][a]) ancestor[s][a] = true;
+          }
+        }
+      }
+      const CostReport r = Price(plan, "fp16", Benchmark(true));
+      for (const auto& batch : r.batches) {
+        REQUIRE(batch.size() >= 2);
+        for (int a : batch) {
+          for (int b : batch) CHECK_FALSE(ancestor[a][b]);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("batching: off, or nothing to batch, prices the plan step by step") {
+  // Labels made unique leave no parallel copies: batching on must then give
+  // exactly the --no-batch total (same instructions in plan order).
+  for (const MethodInfo& method : AllMethods()) {
+    for (int chunk : {16, 64, 128}) {
+      for (const char* precision : {"fp16", "int8"}) {
+        INFO(method.name << " C = " << chunk << " " << precision);
+        const Plan plan = BuildPlan(method.name, MethodOptions{}, chunk);
+        Plan unique = plan;
+        for (size_t s = 0; s < unique.steps.size(); ++s) {
+          unique.steps[s].label += " #" + std::to_string(s);
+        }
+        const CostReport alone = Price(plan, precision, Benchmark(false));
+        const CostReport none = Price(unique, precision, Benchmark(true));
+        CHECK(none.batches.empty());
+        CHECK(none.total_cycles == alone.total_cycles);
+        // Batching only removes start costs and flags.
+        const CostReport batched = Price(plan, precision, Benchmark(true));
+        CHECK(batched.total_cycles <= alone.total_cycles);
+      }
+    }
+  }
+}
+
+TEST_CASE("batching: a cube batch fits half of L0A, L0B and L0C") {
+  // Six independent 64 x 64 x 64 fp16 products: 8 KB operands (L0A/L0B
+  // halves: 32 KB) and 16 KB fp32 accumulators (L0C half: 64 KB) allow 4
+  // per batch.
+  PlanBuilder b("test-six", "", 64);
+  const View l = b.NewBuffer("L", 64, 64, BufferRole::kInput);
+  const View x = b.NewBuffer("X", 64, 64, BufferRole::kOutput);
+  for (int i = 0; i < 6; ++i) {
+    b.MatMul(b.NewBuffer("P", 64, 64), {l, l}, 1.0, "product");
+  }
+  b.SetIdentity(x, "X = I");
+  const CostReport r = Price(b.Finish(l, x), "fp16", OneChunk(64, true));
+  CHECK(r.batches ==
+        std::vector<std::vector<int>>{{0, 1, 2, 3}, {4, 5}});
+  for (const Instruction& in : Named(r, "L1 -> L0A")) {
+    CHECK(in.bytes <= Default().l0a_bytes / 2);
+  }
+  const auto mmads = Named(r, "Mmad");
+  REQUIRE(mmads.size() == 2);
+  CHECK(mmads[0].end - mmads[0].start ==
+        Approx(Default().mmad_start_cycles +
+               4 * 64 * Default().mmad_cycles_per_fractal));
+}
+
+TEST_CASE("batching: a vector batch is one instruction over more repeats") {
+  // Two independent 16 x 16 scalings on the vector unit (no matmul in the
+  // plan): one muls and one add each, 2 repeats of 256 B per copy in fp16.
+  PlanBuilder b("test-scale", "", 32);
+  const View l = b.NewBuffer("L", 32, 32, BufferRole::kInput);
+  const View x = b.NewBuffer("X", 32, 32, BufferRole::kOutput);
+  b.LinComb(x.Block(0, 0, 16, 16), {2.0}, {l.Block(0, 0, 16, 16)}, "scale");
+  b.LinComb(x.Block(16, 16, 16, 16), {2.0}, {l.Block(16, 16, 16, 16)}, "scale");
+  const Plan plan = b.Finish(l, x);
+  const HardwareProfile& hw = Default();
+  const auto vector = static_cast<int>(Pipe::kVector);
+  const auto busy = [&](bool batch) {
+    const CostReport r = Price(plan, "fp16", OneChunk(32, batch));
+    return r.steps[0].cycles[vector] + r.steps[1].cycles[vector];
+  };
+  CHECK(busy(true) == Approx(hw.vector_mul.Cycles(4) + hw.vector_add.Cycles(4)));
+  CHECK(busy(false) ==
+        Approx(2 * (hw.vector_mul.Cycles(2) + hw.vector_add.Cycles(2))));
+}
+
+TEST_CASE("batching: results of one batch cross to the cube after one flag") {
+  // Row 1 of two 16 x 16 diagonal blocks on the vector unit (parallel
+  // copies), then one cube matmul reading both blocks: one UB -> GM store,
+  // one flag, one GM -> L1 move, bytes summed.
+  PlanBuilder b("test-cross", "", 32);
+  const View l = b.NewBuffer("L", 32, 32, BufferRole::kInput);
+  const View x = b.NewBuffer("X", 32, 32);
+  const View y = b.NewBuffer("Y", 32, 32, BufferRole::kOutput);
+  b.SetIdentity(x, "X = I");
+  b.ForwardRow(x.Block(0, 0, 16, 16), l.Block(0, 0, 16, 16), 1, "row 1");
+  b.ForwardRow(x.Block(16, 16, 16, 16), l.Block(16, 16, 16, 16), 1, "row 1");
+  b.MatMul(y, {x, l}, 1.0, "Y = X L");
+  const Plan plan = b.Finish(l, y);
+  const CostReport batched = Price(plan, "fp16", OneChunk(32, true));
+  const CostReport alone = Price(plan, "fp16", OneChunk(32, false));
+  CHECK(batched.batches == std::vector<std::vector<int>>{{1, 2}});
+  CHECK(Named(alone, "UB -> GM (for cube)").size() == 2);
+  CHECK(Named(batched, "UB -> GM (for cube)").size() == 1);
+  const auto moves = Named(batched, "vector result: GM -> L1");
+  REQUIRE(moves.size() == 1);
+  CHECK(moves[0].bytes == 2 * 16 * 16 * 2);
+  CHECK(Named(alone, "vector result: GM -> L1").size() == 2);
+}
+
+}  // namespace
+}  // namespace trisim
