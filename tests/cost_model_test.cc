@@ -324,7 +324,7 @@ TEST_CASE("precision: byte counts follow the recipe's fields") {
   CHECK_FALSE(PipelinePrecisionFor("fp16").fixpipe_quantises);
   CHECK(PipelinePrecisionFor("int8-block16").k_group == 16);
   CHECK(PipelinePrecisionFor("int16-emu").fixpipe_passes == 3);
-  CHECK(PipelinePrecisionFor("int16-acc64").cube == CubeOperand::kInt16Native);
+  CHECK(PipelinePrecisionFor("int16-acc64").cube == CubeDataType::kInt16Native);
   // The output format is the recipe's: fp32 out costs twice fp16's bytes.
   Recipe out32 = LoadRecipe("fp16");
   out32.output = quant::Format::kFp32;
