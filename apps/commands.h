@@ -20,5 +20,6 @@ Command SetupRecipesCommand(CLI::App& root);
 Command SetupQuantizeCommand(CLI::App& root);    // apps/cmd_quantize.cc
 Command SetupDequantizeCommand(CLI::App& root);  // apps/cmd_quantize.cc
 Command SetupCostCommand(CLI::App& root);
+Command SetupBenchCommand(CLI::App& root);      // apps/cmd_bench.cc
 
 }  // namespace trisim::app

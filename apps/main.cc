@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       trisim::app::SetupQuantizeCommand(root),
       trisim::app::SetupDequantizeCommand(root),
       trisim::app::SetupCostCommand(root),
+      trisim::app::SetupBenchCommand(root),
   };
 
   try {

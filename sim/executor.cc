@@ -6,6 +6,7 @@
 #include "core/status.h"
 #include "sim/arith.h"
 #include "sim/cube.h"
+#include "sim/fast_path.h"
 
 namespace trisim {
 
@@ -106,8 +107,15 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
   quant::EventCounts* events = &stats->events;
   // Stochastic-rounding streams: one tensor id per (step, use).
   const uint64_t tensor = static_cast<uint64_t>(index) * 8;
+  // The fast path rounds bit-identically (quant/round_simd.h).
+  const bool fast = !ScalarReference();
   auto to_vector = [&](double x, uint64_t i) {
-    return rounder.Round(x, vector, tensor + 1, i, events);
+    return fast ? rounder.RoundFast(x, vector, tensor + 1, i, events)
+                : rounder.Round(x, vector, tensor + 1, i, events);
+  };
+  auto to_storage = [&](double x, uint64_t i) {
+    return fast ? rounder.RoundFast(x, storage, tensor, i, events)
+                : rounder.Round(x, storage, tensor, i, events);
   };
 
   switch (step.op) {
@@ -122,8 +130,7 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
         if (BufferFormat(step.in[0].buffer) != storage) {
           for (int i = 0; i < out.rows(); ++i) {
             for (int j = 0; j < out.cols(); ++j) {
-              out(i, j) = rounder.Round(out(i, j), storage, tensor,
-                                        i * out.cols() + j, events);
+              out(i, j) = to_storage(out(i, j), i * out.cols() + j);
             }
           }
         }
@@ -140,7 +147,7 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
             const double term = to_vector(step.coef[t] * x, e * 8 + 3 + t);
             v = t == 0 ? term : to_vector(v + term, e * 8 + 6);
           }
-          result(i, j) = rounder.Round(v, storage, tensor, e, events);
+          result(i, j) = to_storage(v, e);
         }
       }
       out = result;
@@ -160,7 +167,7 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
           const double product = to_vector(lk * out(k, j), at(k, 2));
           acc = to_vector(acc - product, at(k, 3));
         }
-        out(r, j) = rounder.Round(acc, storage, tensor, j, events);
+        out(r, j) = to_storage(acc, j);
       }
       break;
     }
@@ -206,16 +213,18 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   rounder.rounding.mode = recipe_.rounding;
   rounder.rounding.overflow = recipe_.float_overflow;
   rounder.seed = seed;
+  const bool fast = !ScalarReference();
 
   // Load A in the input format.
   quant::EventCounts input_events;
   RowMat& input = buffers_[plan_.input];
   for (int i = 0; i < l.rows(); ++i) {
     for (int j = 0; j < l.cols(); ++j) {
-      input(i, j) = recipe_.exact
-                        ? l(i, j)
-                        : rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
-                                        i * l.cols() + j, &input_events);
+      input(i, j) = recipe_.exact ? l(i, j)
+                    : fast ? rounder.RoundFast(l(i, j), recipe_.input, ~uint64_t{0},
+                                               i * l.cols() + j, &input_events)
+                           : rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
+                                           i * l.cols() + j, &input_events);
     }
   }
 
@@ -258,11 +267,13 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   quant::EventCounts output_events;
   for (int i = 0; i < x.rows(); ++i) {
     for (int j = 0; j < x.cols(); ++j) {
-      result(i, j) = recipe_.exact
-                         ? x(i, j)
-                         : rounder.Round(x(i, j), recipe_.output,
-                                         ~uint64_t{0} - 1, i * x.cols() + j,
-                                         &output_events);
+      result(i, j) = recipe_.exact ? x(i, j)
+                     : fast ? rounder.RoundFast(x(i, j), recipe_.output,
+                                                ~uint64_t{0} - 1, i * x.cols() + j,
+                                                &output_events)
+                            : rounder.Round(x(i, j), recipe_.output,
+                                            ~uint64_t{0} - 1, i * x.cols() + j,
+                                            &output_events);
     }
   }
   if (record != nullptr) {
