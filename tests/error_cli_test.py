@@ -102,7 +102,7 @@ BAD = [
     (["--method", "qr"], "unknown method 'qr'"),
     (["--chunk", "48"], "--chunk 48"),
     (["--input", "nope"], "unknown input 'nope'"),
-    (["--precision", "int3"], "unknown precision 'int3'"),
+    (["--precision", "int3"], "unknown recipe 'int3'"),
     (["--samples", "0"], "--samples 0"),
     (["--method", "neumann", "--mask", "band:x"], "--mask"),
     (["--method", "neumann", "--residual", "jacobi"], "--residual"),
