@@ -138,6 +138,33 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
       break;
     case OpKind::kLinComb: {
       RowMat result(out.rows(), out.cols());
+      if (fast) {
+        // Row by row through the SIMD rounding: the same roundings with the
+        // same stochastic indices as the element loop below.
+        const size_t cols = static_cast<size_t>(out.cols());
+        std::vector<double> x(cols), v(cols);
+        for (int i = 0; i < out.rows(); ++i) {
+          const uint64_t e0 = static_cast<uint64_t>(i) * cols;
+          for (size_t t = 0; t < step.in.size(); ++t) {
+            const auto in_row = Region(step.in[t]).row(i);
+            for (size_t j = 0; j < cols; ++j) x[j] = in_row(j);
+            rounder.RoundValues(x.data(), cols, vector, tensor + 1, e0 * 8 + t, 8,
+                                x.data(), events);
+            for (size_t j = 0; j < cols; ++j) x[j] = step.coef[t] * x[j];
+            rounder.RoundValues(x.data(), cols, vector, tensor + 1,
+                                e0 * 8 + 3 + t, 8, t == 0 ? v.data() : x.data(),
+                                events);
+            if (t == 0) continue;
+            for (size_t j = 0; j < cols; ++j) v[j] = v[j] + x[j];
+            rounder.RoundValues(v.data(), cols, vector, tensor + 1, e0 * 8 + 6, 8,
+                                v.data(), events);
+          }
+          rounder.RoundValues(v.data(), cols, storage, tensor, e0, 1,
+                              &result(i, 0), events);
+        }
+        out = result;
+        break;
+      }
       for (int i = 0; i < out.rows(); ++i) {
         for (int j = 0; j < out.cols(); ++j) {
           const uint64_t e = static_cast<uint64_t>(i) * out.cols() + j;
