@@ -27,6 +27,8 @@ struct ErrorOptions {
   bool json = false;
   bool show_plan = false;
   bool show_steps = false;
+  int threads = 0;
+  bool scalar = false;
 };
 
 nlohmann::ordered_json DistributionJson(const Distribution& d) {
@@ -210,6 +212,8 @@ int RunError(const ErrorOptions& o) {
   config.samples = o.samples;
   config.seed = o.seed;
   config.precision = o.precision;
+  config.threads = o.threads;
+  config.scalar = o.scalar;
   const EvaluationReport report = Evaluate(config);
   if (report.samples < o.samples) {
     std::fprintf(stderr,
@@ -262,6 +266,14 @@ Command SetupErrorCommand(CLI::App& root) {
                 "Print the plan's steps with shapes and dependencies");
   app->add_flag("--show-steps", options->show_steps,
                 "Print max |x| and non-finite counts per plan step");
+  app->add_option("--threads", options->threads,
+                  "Samples run in parallel on this many threads (0: all "
+                  "cores); results are identical for any count")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app->add_flag("--scalar", options->scalar,
+                "Run the scalar reference instead of the SIMD fast path "
+                "(bit-identical, slower; for debugging)");
   return {app, [options] { return RunError(*options); }};
 }
 

@@ -21,5 +21,6 @@ Command SetupQuantizeCommand(CLI::App& root);    // apps/cmd_quantize.cc
 Command SetupDequantizeCommand(CLI::App& root);  // apps/cmd_quantize.cc
 Command SetupCostCommand(CLI::App& root);
 Command SetupRecommendCommand(CLI::App& root);
+Command SetupBenchCommand(CLI::App& root);      // apps/cmd_bench.cc
 
 }  // namespace trisim::app

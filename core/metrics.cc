@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace trisim {
@@ -42,18 +43,67 @@ double BackwardError(const Mat& l, const Mat& x) {
   return std::isfinite(norm) ? norm : std::numeric_limits<double>::infinity();
 }
 
+uint64_t Distribution::BucketKey(double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  // Order-preserving map of doubles to unsigned integers, then the top
+  // 1 + 11 + kMantissaBits bits.
+  bits = (bits >> 63) ? ~bits : bits | (uint64_t{1} << 63);
+  return bits >> (52 - kMantissaBits);
+}
+
+void Distribution::AddToHistogram(double value, int64_t count) {
+  Bucket& b = buckets_[BucketKey(value)];
+  b.max = b.count == 0 ? value : std::max(b.max, value);
+  b.count += count;
+}
+
+void Distribution::SpillToHistogram() {
+  for (double v : values_) AddToHistogram(v, 1);
+  std::vector<double>().swap(values_);
+}
+
+void Distribution::Add(double value) {
+  ++count_;
+  if (count_ <= kExactCapacity) {
+    values_.push_back(value);
+    return;
+  }
+  if (!values_.empty()) SpillToHistogram();
+  AddToHistogram(value, 1);
+}
+
 void Distribution::Assimilate(const Distribution& other) {
-  values_.insert(values_.end(), other.values_.begin(), other.values_.end());
+  count_ += other.count_;
+  if (count_ <= kExactCapacity) {
+    values_.insert(values_.end(), other.values_.begin(), other.values_.end());
+    return;
+  }
+  if (!values_.empty()) SpillToHistogram();
+  for (double v : other.values_) AddToHistogram(v, 1);
+  for (const auto& [key, b] : other.buckets_) {
+    Bucket& mine = buckets_[key];
+    mine.max = mine.count == 0 ? b.max : std::max(mine.max, b.max);
+    mine.count += b.count;
+  }
 }
 
 double Distribution::Percentile(double p) const {
-  if (values_.empty()) return 0.0;
-  std::vector<double> sorted = values_;
-  const auto n = static_cast<int64_t>(sorted.size());
+  if (count_ == 0) return 0.0;
+  const int64_t n = count_;
   int64_t rank = static_cast<int64_t>(std::ceil(p * static_cast<double>(n)));
   rank = std::clamp<int64_t>(rank, 1, n);
-  std::nth_element(sorted.begin(), sorted.begin() + (rank - 1), sorted.end());
-  return sorted[rank - 1];
+  if (Exact()) {
+    std::vector<double> sorted = values_;
+    std::nth_element(sorted.begin(), sorted.begin() + (rank - 1), sorted.end());
+    return sorted[rank - 1];
+  }
+  int64_t seen = 0;
+  for (const auto& [key, b] : buckets_) {
+    seen += b.count;
+    if (seen >= rank) return b.max;
+  }
+  return buckets_.rbegin()->second.max;
 }
 
 void ErrorStats::Notify(const MatrixError& error) {

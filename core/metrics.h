@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "core/matrix.h"
@@ -24,19 +25,48 @@ MatrixError CompareMatrices(const Mat& reference, const Mat& got);
 // Backward error ||I - (I + L) X||_F of an inverse X of I + L.
 double BackwardError(const Mat& l, const Mat& x);
 
-// A distribution of one measure over samples.
+// A distribution of one measure over samples, in bounded memory.
+//
+// Up to kExactCapacity values it stores every value and percentiles are
+// exact nearest-rank. Beyond that (a one-pass exact percentile needs memory
+// linear in the count, Munro & Paterson 1980) it keeps a sparse histogram
+// keyed by each value's sign, exponent and top kMantissaBits fraction bits,
+// with the count and the largest value of every bucket: Percentile(p) then
+// returns the largest sample in the bucket holding the exact nearest-rank
+// value, so it is a sample value at or above the exact answer and within a
+// relative 2^-kMantissaBits of it (same sign, same binade, same top bits);
+// Max() stays exact. Memory: one 24-byte bucket per occupied (binade, top
+// bits) pair, at most 2^kMantissaBits per binade the values span, whatever
+// the sample count. Both states are functions of the multiset of values, so
+// the result does not depend on the order of Add/Assimilate (thread count).
 class Distribution {
  public:
-  void Add(double value) { values_.push_back(value); }
+  static constexpr int64_t kExactCapacity = int64_t{1} << 16;
+  static constexpr int kMantissaBits = 12;
+
+  void Add(double value);
   void Assimilate(const Distribution& other);
-  int64_t Count() const { return static_cast<int64_t>(values_.size()); }
+  int64_t Count() const { return count_; }
+  // True while every value is stored (percentiles exact).
+  bool Exact() const { return count_ <= kExactCapacity; }
   // Nearest-rank percentile: the smallest value with at least p of the
-  // samples at or below it (p in [0, 1]); 0 when empty.
+  // samples at or below it (p in [0, 1]); 0 when empty. Exact while
+  // Exact(), else within the relative bound above.
   double Percentile(double p) const;
   double Max() const { return Percentile(1.0); }
 
  private:
-  std::vector<double> values_;
+  struct Bucket {
+    int64_t count = 0;
+    double max = 0.0;
+  };
+  static uint64_t BucketKey(double value);
+  void AddToHistogram(double value, int64_t count);
+  void SpillToHistogram();
+
+  int64_t count_ = 0;
+  std::vector<double> values_;           // while Exact()
+  std::map<uint64_t, Bucket> buckets_;   // after
 };
 
 // Statistics of one matrix (T, W, U, O, ...) over samples.

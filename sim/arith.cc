@@ -1,9 +1,11 @@
 #include "sim/arith.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "core/status.h"
+#include "quant/round_simd.h"
 
 namespace trisim {
 
@@ -140,6 +142,40 @@ double Rounder::Round(const quant::Exact& x, quant::Format format,
           : 0;
   return quant::DecodeFloat(
       quant::RoundToFloat(x, format, rounding, random, events), format);
+}
+
+void Rounder::RoundValues(const double* x, size_t n, quant::Format format,
+                          uint64_t tensor, uint64_t index0,
+                          uint64_t index_step, double* out,
+                          quant::EventCounts* events) const {
+  quant::EventCounts ignored;
+  if (events == nullptr) events = &ignored;
+  if (rounding.mode != quant::RoundingMode::kStochastic) {
+    quant::RoundToFloatValues(x, n, format, rounding, nullptr, out, events);
+    return;
+  }
+  constexpr size_t kBlock = 256;
+  uint64_t random[kBlock];
+  for (size_t start = 0; start < n; start += kBlock) {
+    const size_t len = std::min(kBlock, n - start);
+    for (size_t i = 0; i < len; ++i) {
+      random[i] = quant::StochasticBits(seed, tensor,
+                                        index0 + (start + i) * index_step);
+    }
+    quant::RoundToFloatValues(x + start, len, format, rounding, random,
+                              out + start, events);
+  }
+}
+
+double Rounder::RoundFast(double x, quant::Format format, uint64_t tensor,
+                          uint64_t index, quant::EventCounts* events) const {
+  quant::EventCounts ignored;
+  if (events == nullptr) events = &ignored;
+  const uint64_t random =
+      rounding.mode == quant::RoundingMode::kStochastic
+          ? quant::StochasticBits(seed, tensor, index)
+          : 0;
+  return quant::RoundToFloatValue(x, format, rounding, random, events);
 }
 
 }  // namespace trisim

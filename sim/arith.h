@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "quant/format.h"
@@ -49,6 +50,14 @@ struct Rounder {
                uint64_t index, quant::EventCounts* events) const;
   double Round(const quant::Exact& x, quant::Format format, uint64_t tensor,
                uint64_t index, quant::EventCounts* events) const;
+
+  // Fast path (quant/round_simd.h), bit-identical to the Round above:
+  // out[i] = Round(x[i], format, tensor, index0 + i * index_step) for i < n.
+  void RoundValues(const double* x, size_t n, quant::Format format,
+                   uint64_t tensor, uint64_t index0, uint64_t index_step,
+                   double* out, quant::EventCounts* events) const;
+  double RoundFast(double x, quant::Format format, uint64_t tensor,
+                   uint64_t index, quant::EventCounts* events) const;
 };
 
 }  // namespace trisim

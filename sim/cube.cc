@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/status.h"
 #include "quant/requant.h"
 #include "quant/scale.h"
+#include "sim/cube_simd.h"
+#include "sim/fast_path.h"
 
 namespace trisim {
 
@@ -82,53 +85,10 @@ inline int64_t AccumulateInt(int64_t acc, int64_t add, Format format,
   return static_cast<int64_t>(static_cast<__int128>(wrapped));
 }
 
-}  // namespace
-
-CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed) {
-  CubeConfig c;
-  c.operand = recipe.operand;
-  c.operand_scale = recipe.operand_scale;
-  c.int16 = recipe.int16;
-  c.accumulator = recipe.accumulator;
-  c.order = recipe.order;
-  c.accumulator_overflow = recipe.accumulator_overflow;
-  c.scale_mantissa_bits = recipe.scale_mantissa_bits;
-  c.rounder.rounding.mode = recipe.rounding;
-  c.rounder.rounding.overflow = recipe.float_overflow;
-  c.rounder.seed = seed;
-  return c;
-}
-
-int32_t CubeConfig::QMax() const {
-  if (operand == Format::kInt16 && int16 == Int16Cube::kEmulated) {
-    return kEmulatedInt16Max;
-  }
-  return static_cast<int32_t>(quant::GetFormatInfo(operand).max_int);
-}
-
-int CubeConfig::FractalDepth() const {
-  return 32 / (quant::GetFormatInfo(operand).storage_bits / 8);
-}
-
-CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
-                           const CubeConfig& config, uint64_t tensor,
-                           EventCounts* events) {
-  CubeOperand op;
-  op.rows = rows;
-  op.cols = cols;
-  if (!config.Integer()) {
-    op.values.resize(static_cast<size_t>(rows) * cols);
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        const uint64_t index = static_cast<uint64_t>(i) * cols + j;
-        op.values[index] = config.rounder.Round(data[i * stride + j],
-                                                config.operand, tensor, index,
-                                                events);
-      }
-    }
-    return op;
-  }
-  // Integer: groups, scales from amax, then codes.
+// Integer operands: groups, and their scales from amax (see cube.h).
+void ComputeOperandScales(const double* data, int rows, int cols, int stride,
+                          const CubeConfig& config, CubeOperand* out) {
+  CubeOperand& op = *out;
   int block_rows = rows, block_cols = cols;
   if (config.operand_scale.granularity == quant::Granularity::kBlock) {
     const int b = static_cast<int>(config.operand_scale.block);
@@ -165,6 +125,57 @@ CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
       op.scales[gi * grid_cols + gj] = scale;
     }
   }
+}
+
+}  // namespace
+
+CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed) {
+  CubeConfig c;
+  c.operand = recipe.operand;
+  c.operand_scale = recipe.operand_scale;
+  c.int16 = recipe.int16;
+  c.accumulator = recipe.accumulator;
+  c.order = recipe.order;
+  c.accumulator_overflow = recipe.accumulator_overflow;
+  c.scale_mantissa_bits = recipe.scale_mantissa_bits;
+  c.rounder.rounding.mode = recipe.rounding;
+  c.rounder.rounding.overflow = recipe.float_overflow;
+  c.rounder.seed = seed;
+  c.scalar = ScalarReference();
+  return c;
+}
+
+int32_t CubeConfig::QMax() const {
+  if (operand == Format::kInt16 && int16 == Int16Cube::kEmulated) {
+    return kEmulatedInt16Max;
+  }
+  return static_cast<int32_t>(quant::GetFormatInfo(operand).max_int);
+}
+
+int CubeConfig::FractalDepth() const {
+  return 32 / (quant::GetFormatInfo(operand).storage_bits / 8);
+}
+
+CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
+                                    int stride, const CubeConfig& config,
+                                    uint64_t tensor, EventCounts* events) {
+  CubeOperand op;
+  op.rows = rows;
+  op.cols = cols;
+  if (!config.Integer()) {
+    op.values.resize(static_cast<size_t>(rows) * cols);
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < cols; ++j) {
+        const uint64_t index = static_cast<uint64_t>(i) * cols + j;
+        op.values[index] = config.rounder.Round(data[i * stride + j],
+                                                config.operand, tensor, index,
+                                                events);
+      }
+    }
+    return op;
+  }
+  ComputeOperandScales(data, rows, cols, stride, config, &op);
+  const int32_t qmax = config.QMax();
   const quant::IntRounding int_rounding{config.rounder.rounding.mode,
                                         quant::IntOverflow::kSaturate};
   op.codes.resize(static_cast<size_t>(rows) * cols);
@@ -350,9 +361,10 @@ bool CubeAccumulators(const std::vector<CubeTerm>& terms, double sign,
   return true;
 }
 
-void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
-                const CubeConfig& config, Format out_format, double* out,
-                int out_stride, uint64_t tensor, EventCounts* events) {
+void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
+                         const CubeConfig& config, Format out_format,
+                         double* out, int out_stride, uint64_t tensor,
+                         EventCounts* events) {
   TRISIM_ASSERT(!terms.empty());
   for (const CubeTerm& t : terms) {
     TRISIM_ASSERT(t.a->cols == t.b->rows && t.a->rows == terms[0].a->rows &&
@@ -363,6 +375,374 @@ void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
   } else {
     FloatMatMul(terms, sign, config, out_format, out, out_stride, tensor, events);
   }
+}
+
+// ------------------------------------------------------------- fast path
+// Bit-identical to the reference above (tests/simd_cube_test.cc); each
+// Fast* returns false, having done nothing, where it does not apply, and the
+// caller runs the reference.
+namespace {
+
+// quant::RoundToInt(double(y), format, {mode, saturate}) for a finite |y| <
+// 2^62 and a non-stochastic mode, by truncation and the exact remainder.
+inline int64_t RoundIntFast(float y, quant::RoundingMode mode, int64_t lo,
+                            int64_t hi, EventCounts* events) {
+  const double yd = y;
+  int64_t q = static_cast<int64_t>(yd);  // toward zero
+  const double frac = yd - static_cast<double>(q);  // exact
+  const int64_t away = yd < 0 ? -1 : 1;
+  const double afrac = std::abs(frac);
+  switch (mode) {
+    case quant::RoundingMode::kNearestEven:
+      if (afrac > 0.5 || (afrac == 0.5 && (q & 1))) q += away;
+      break;
+    case quant::RoundingMode::kNearestAway:
+      if (afrac >= 0.5) q += away;
+      break;
+    case quant::RoundingMode::kTowardZero:
+      break;
+    case quant::RoundingMode::kTowardPosInf:
+      if (frac > 0) ++q;
+      break;
+    case quant::RoundingMode::kTowardNegInf:
+      if (frac < 0) --q;
+      break;
+    case quant::RoundingMode::kToOdd:
+      if (frac != 0 && !(q & 1)) q += away;
+      break;
+    case quant::RoundingMode::kStochastic:
+      break;  // not taken (callers use the reference)
+  }
+  events->inexact += frac != 0;
+  if (q < lo) {
+    ++events->saturated;
+    return lo;
+  }
+  if (q > hi) {
+    ++events->saturated;
+    return hi;
+  }
+  return q;
+}
+
+// x * scale rounded to odd at 53 bits, as a double: the exact product when
+// it has at most 53 significant bits (then every mode, stochastic too,
+// rounds it like the reference), else a value whose rounding to any format
+// of <= 51 bits in a non-stochastic mode equals the exact product's
+// (Boldo & Melquiond, round-to-odd). Requires |x| < 2^39.
+inline double ScaledRoundToOdd(int64_t x, float scale, bool* exact) {
+  const quant::Exact s = quant::ExactFromDouble(scale);  // <= 24-bit mantissa
+  const bool negative = (x < 0) != s.negative;
+  const uint64_t ax = x < 0 ? static_cast<uint64_t>(-x) : static_cast<uint64_t>(x);
+  uint64_t m = ax * s.mantissa;
+  int e = s.exponent;
+  *exact = true;
+  if (m >> 53) {
+    const int shift = 64 - __builtin_clzll(m) - 53;
+    const bool sticky = (m & ((uint64_t{1} << shift) - 1)) != 0;
+    m = (m >> shift) | (sticky ? 1 : 0);
+    e += shift;
+    *exact = !sticky;
+  }
+  const double v = std::ldexp(static_cast<double>(m), e);
+  return negative ? -v : v;
+}
+
+bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
+                   const CubeConfig& config, Format out_format, double* out,
+                   int out_stride, uint64_t tensor, EventCounts* events) {
+  if (config.rounder.rounding.mode == quant::RoundingMode::kStochastic) {
+    return false;
+  }
+  const bool emulated =
+      config.operand == Format::kInt16 && config.int16 == Int16Cube::kEmulated;
+  if (!emulated && config.QMax() > 127) return false;
+  const int m = terms[0].a->rows;
+  const int n = terms[0].b->cols;
+  int groups_per_element = 0;
+  for (const CubeTerm& t : terms) {
+    const int g = std::min(t.a->group_cols, t.b->group_rows);
+    // |totals| < 2^39 for ScaledRoundToOdd: 32639^2 g < 2^39 for g <= 512.
+    if (g > 65536 || (emulated && g > 512)) return false;
+    // No partial sum can leave the accumulator: the reference adds exactly.
+    // Any code of the format (int8 admits -128), as the reference's bound.
+    const __int128 qmax =
+        emulated ? 128 : -quant::GetFormatInfo(config.operand).min_int;
+    const __int128 bound = qmax * qmax * g;
+    const int64_t acc_max =
+        emulated ? AccumulatorMax(Format::kInt32) : AccumulatorMax(config.accumulator);
+    if (bound > acc_max || bound > INT32_MAX) return false;
+    groups_per_element += t.a->cols / g;
+  }
+  for (const CubeTerm& t : terms) {
+    for (int32_t q : t.a->codes) if (q < -32768 || q > 32767) return false;
+    for (int32_t q : t.b->codes) if (q < -32768 || q > 32767) return false;
+  }
+
+  const size_t mn = static_cast<size_t>(m) * n;
+  std::vector<int64_t> totals(mn);
+  std::vector<int32_t> c(mn), c2(mn);
+  std::vector<double> values(mn), sum(groups_per_element == 1 ? 0 : mn, 0.0);
+  std::vector<double> row(n);
+  std::vector<int8_t> a_lo, a_hi, b_lo, b_hi;
+  auto split = [&](const std::vector<int32_t>& codes, std::vector<int8_t>* lo,
+                   std::vector<int8_t>* hi) {
+    lo->resize(codes.size());
+    hi->resize(codes.size());
+    for (size_t i = 0; i < codes.size(); ++i) {
+      const int32_t q = codes[i];
+      const int32_t l = ((q + 128) & 255) - 128;
+      (*lo)[i] = static_cast<int8_t>(emulated ? l : q);
+      (*hi)[i] = static_cast<int8_t>(emulated ? (q - l) / 256 : 0);
+    }
+  };
+  int partials = 0;
+  for (const CubeTerm& t : terms) {
+    const int k_total = t.a->cols;
+    const int g = std::min(t.a->group_cols, t.b->group_rows);
+    split(t.a->codes, &a_lo, &a_hi);
+    split(t.b->codes, &b_lo, &b_hi);
+    for (int k = 0; k < k_total; k += g) {
+      const int8_t* alo = a_lo.data() + k;
+      const int8_t* blo = b_lo.data() + static_cast<size_t>(k) * n;
+      Int8MatMul(alo, k_total, blo, n, c.data(), n, m, n, g);
+      if (emulated) {
+        const int8_t* ahi = a_hi.data() + k;
+        const int8_t* bhi = b_hi.data() + static_cast<size_t>(k) * n;
+        for (size_t e = 0; e < mn; ++e) totals[e] = c[e];  // ll
+        Int8MatMul(ahi, k_total, bhi, n, c2.data(), n, m, n, g);
+        for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 65536;
+        Int8MatMul(ahi, k_total, blo, n, c2.data(), n, m, n, g);
+        for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 256;
+        Int8MatMul(alo, k_total, bhi, n, c2.data(), n, m, n, g);
+        for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 256;
+      } else {
+        for (size_t e = 0; e < mn; ++e) totals[e] = c[e];
+      }
+      // Dequant: total * d, one rounding (round-to-odd keeps it single).
+      for (int i = 0; i < m; ++i) {
+        for (int j = 0; j < n; ++j) {
+          const size_t e = static_cast<size_t>(i) * n + j;
+          const float d = quant::TruncateMantissa(
+              t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j), config.scale_mantissa_bits);
+          bool exact;
+          values[e] = ScaledRoundToOdd(totals[e], d, &exact);
+          // sign * (I * d) with IEEE signs (-0 for I = 0, sign < 0); round-
+          // to-odd is symmetric, so negating after it is exact.
+          if (groups_per_element == 1 && sign < 0) values[e] = -values[e];
+        }
+      }
+      if (groups_per_element == 1) {
+        for (int i = 0; i < m; ++i) {
+          config.rounder.RoundValues(values.data() + static_cast<size_t>(i) * n, n,
+                                     out_format, tensor, static_cast<uint64_t>(i) * n,
+                                     1, out + static_cast<size_t>(i) * out_stride,
+                                     events);
+        }
+      } else {
+        // Partial p of element `index` (fp32), then sum = RNE32(sum + p).
+        config.rounder.RoundValues(values.data(), mn, Format::kFp32, tensor, 0, 0,
+                                   values.data(), events);
+        for (size_t e = 0; e < mn; ++e) {
+          sum[e] = Rne32(sum[e] + values[e]);  // from +0, as the reference
+        }
+        ++partials;
+      }
+    }
+  }
+  if (groups_per_element != 1) {
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < n; ++j) row[j] = sign * sum[static_cast<size_t>(i) * n + j];
+      config.rounder.RoundValues(row.data(), n, out_format, tensor,
+                                 static_cast<uint64_t>(i) * n, 1,
+                                 out + static_cast<size_t>(i) * out_stride, events);
+    }
+  }
+  return true;
+}
+
+// Span of significant bits of a fractal segment: top exponent minus the
+// exponent of the lowest set bit over its non-zero values (kNoSpan if all
+// are zero). Products of two segments are then multiples of 2^(Ua + Ub)
+// below 2^(Ta + Tb + 2), so k0 of them and every partial sum are exact in
+// double when spanA + spanB + 2 + log2(k0) <= 53.
+constexpr int kNoSpan = -100000;
+struct Span {
+  int top = -100000;
+  int low = 100000;
+  void Add(double v) {
+    if (v == 0.0) return;
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    const int ebits = static_cast<int>((bits >> 52) & 0x7ff);
+    const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
+    top = std::max(top, ebits - 1023);
+    low = std::min(low, ebits - 1075 + __builtin_ctzll(mant));
+  }
+  int Width() const { return top < low ? kNoSpan : top - low; }
+};
+
+bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
+                     const CubeConfig& config, Format out_format, double* out,
+                     int out_stride, uint64_t tensor, EventCounts* events) {
+  if (config.order != AccumulationOrder::kFractal) return false;
+  for (const CubeTerm& t : terms) {
+    for (const CubeOperand* op : {t.a, t.b}) {
+      for (double v : op->values) {
+        // Non-finite values keep IEEE propagation in the reference; double
+        // subnormals never occur in these formats but would break Span.
+        if (!std::isfinite(v) || (v != 0.0 && std::abs(v) < 0x1p-1022)) return false;
+      }
+    }
+  }
+  const int m = terms[0].a->rows;
+  const int n = terms[0].b->cols;
+  const int k0 = config.FractalDepth();
+  int log2_k0 = 0;
+  while ((1 << log2_k0) < k0) ++log2_k0;
+  const int limit = 51 - log2_k0;
+  std::vector<float> acc(static_cast<size_t>(m) * n, 0.0f);
+  std::vector<double> chunk(k0);
+  for (const CubeTerm& t : terms) {
+    const int k_total = t.a->cols;
+    const int fractals = (k_total + k0 - 1) / k0;
+    const double* a = t.a->values.data();
+    const double* b = t.b->values.data();
+    std::vector<int> b_width(fractals, kNoSpan);
+    for (int f = 0; f < fractals; ++f) {
+      for (int j = 0; j < n; ++j) {
+        Span span;
+        for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
+          span.Add(b[static_cast<size_t>(k) * n + j]);
+        }
+        b_width[f] = std::max(b_width[f], span.Width());
+      }
+    }
+    auto row_ok = [&](int i) {
+      for (int f = 0; f < fractals; ++f) {
+        Span span;
+        for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
+          span.Add(a[static_cast<size_t>(i) * k_total + k]);
+        }
+        const int wa = span.Width();
+        if (wa != kNoSpan && b_width[f] != kNoSpan && wa + b_width[f] > limit) {
+          return false;
+        }
+      }
+      return true;
+    };
+    int i = 0;
+    while (i < m) {
+      int run = i;
+      while (run < m && row_ok(run)) ++run;
+      if (run > i) {
+        FractalMatUpdate(a + static_cast<size_t>(i) * k_total, k_total, b, n,
+                         acc.data() + static_cast<size_t>(i) * n, n, run - i, n,
+                         k_total, k0);
+        i = run;
+        continue;
+      }
+      // A row whose sums may not be exact in double: the reference's
+      // exact accumulation, element by element.
+      const double* a_row = a + static_cast<size_t>(i) * k_total;
+      for (int j = 0; j < n; ++j) {
+        double value = acc[static_cast<size_t>(i) * n + j];
+        for (int k_start = 0; k_start < k_total; k_start += k0) {
+          const int len = std::min(k0, k_total - k_start);
+          for (int k = 0; k < len; ++k) {
+            chunk[k] = a_row[k_start + k] * b[static_cast<size_t>(k_start + k) * n + j];
+          }
+          value = Rne32(value + ExactSumRne32(chunk.data(), len));
+        }
+        acc[static_cast<size_t>(i) * n + j] = static_cast<float>(value);
+      }
+      ++i;
+    }
+  }
+  std::vector<double> row(n);
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) row[j] = sign * acc[static_cast<size_t>(i) * n + j];
+    config.rounder.RoundValues(row.data(), n, out_format, tensor,
+                               static_cast<uint64_t>(i) * n, 1,
+                               out + static_cast<size_t>(i) * out_stride, events);
+  }
+  return true;
+}
+
+}  // namespace
+
+CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
+                           const CubeConfig& config, uint64_t tensor,
+                           EventCounts* events) {
+  if (config.scalar) {
+    return PrepareOperandReference(data, rows, cols, stride, config, tensor, events);
+  }
+  CubeOperand op;
+  op.rows = rows;
+  op.cols = cols;
+  if (!config.Integer()) {
+    op.values.resize(static_cast<size_t>(rows) * cols);
+    for (int i = 0; i < rows; ++i) {
+      config.rounder.RoundValues(data + static_cast<size_t>(i) * stride, cols,
+                                 config.operand, tensor,
+                                 static_cast<uint64_t>(i) * cols, 1,
+                                 op.values.data() + static_cast<size_t>(i) * cols,
+                                 events);
+    }
+    return op;
+  }
+  const quant::RoundingMode mode = config.rounder.rounding.mode;
+  if (mode == quant::RoundingMode::kStochastic) {
+    return PrepareOperandReference(data, rows, cols, stride, config, tensor, events);
+  }
+  ComputeOperandScales(data, rows, cols, stride, config, &op);
+  const int32_t qmax = config.QMax();
+  const quant::FormatInfo& info = quant::GetFormatInfo(config.operand);
+  const quant::IntRounding int_rounding{mode, quant::IntOverflow::kSaturate};
+  EventCounts ignored;
+  EventCounts* ev = events ? events : &ignored;
+  op.codes.resize(static_cast<size_t>(rows) * cols);
+  const bool per_tensor = op.scales.size() == 1;
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) {
+      const size_t index = static_cast<size_t>(i) * cols + j;
+      const float s = per_tensor ? op.scales[0] : op.ScaleAt(i, j);
+      const float y = static_cast<float>(data[static_cast<size_t>(i) * stride + j]) / s;
+      int64_t q;
+      if (std::abs(y) < 0x1p62f) {
+        q = RoundIntFast(y, mode, info.min_int, info.max_int, ev);
+      } else {  // non-finite or huge: the reference
+        q = quant::RoundToInt(static_cast<double>(y), config.operand, int_rounding,
+                              0, ev);
+      }
+      if (q > qmax || q < -qmax) {
+        q = q > 0 ? qmax : -qmax;
+        if (events) ++events->saturated;
+      }
+      op.codes[index] = static_cast<int32_t>(q);
+    }
+  }
+  if (!events) (void)ignored;
+  return op;
+}
+
+void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
+                const CubeConfig& config, Format out_format, double* out,
+                int out_stride, uint64_t tensor, EventCounts* events) {
+  TRISIM_ASSERT(!terms.empty());
+  for (const CubeTerm& t : terms) {
+    TRISIM_ASSERT(t.a->cols == t.b->rows && t.a->rows == terms[0].a->rows &&
+                  t.b->cols == terms[0].b->cols);
+  }
+  if (!config.scalar) {
+    const bool done =
+        config.Integer()
+            ? FastIntMatMul(terms, sign, config, out_format, out, out_stride, tensor, events)
+            : FastFloatMatMul(terms, sign, config, out_format, out, out_stride, tensor,
+                              events);
+    if (done) return;
+  }
+  CubeMatMulReference(terms, sign, config, out_format, out, out_stride, tensor, events);
 }
 
 }  // namespace trisim

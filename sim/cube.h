@@ -1,5 +1,8 @@
-// The cube (matrix) unit, bit-accurate scalar reference. This is the
-// specification the SIMD path (later) must match bit for bit.
+// The cube (matrix) unit. PrepareOperandReference and CubeMatMulReference
+// (cube.cc) are the bit-accurate scalar reference: the specification below.
+// PrepareOperand and CubeMatMul run the SIMD fast path (sim/cube_simd.h,
+// quant/round_simd.h), bit-identical in values and event counts, unless
+// CubeConfig::scalar asks for the reference (tests/simd_cube_test.cc).
 //
 // Float operands (fp16, bf16, hf32, fp32), fp32 accumulator:
 //   The fractal depth k0 = 32 bytes / operand size (16 for 16-bit operands,
@@ -77,6 +80,7 @@ struct CubeConfig {
   quant::IntOverflow accumulator_overflow = quant::IntOverflow::kWrap;
   int scale_mantissa_bits = 10;
   Rounder rounder;  // conversions: operand rounding, quantisation, FIXPIPE
+  bool scalar = false;  // run the scalar reference (FromRecipe: --scalar)
 
   static CubeConfig FromRecipe(const Recipe& recipe, uint64_t seed);
   bool Integer() const { return !quant::IsFloat(operand); }
@@ -91,6 +95,9 @@ struct CubeConfig {
 CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
                            const CubeConfig& config, uint64_t tensor,
                            quant::EventCounts* events);
+CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
+                                    int stride, const CubeConfig& config,
+                                    uint64_t tensor, quant::EventCounts* events);
 
 struct CubeTerm {
   const CubeOperand* a;
@@ -112,5 +119,9 @@ void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
                 const CubeConfig& config, quant::Format out_format,
                 double* out, int out_stride, uint64_t tensor,
                 quant::EventCounts* events);
+void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
+                         const CubeConfig& config, quant::Format out_format,
+                         double* out, int out_stride, uint64_t tensor,
+                         quant::EventCounts* events);
 
 }  // namespace trisim

@@ -7,6 +7,11 @@
 #include "core/inputs.h"
 #include "core/random.h"
 #include "core/status.h"
+#include "sim/fast_path.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace trisim {
 
@@ -33,21 +38,50 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
   }
 
   report.recipe = recipe;
-  Executor executor(report.plan, recipe);
-  for (int64_t i = 0; i < report.samples; ++i) {
-    const ChunkSample sample = source->Sample(i);
-    const Mat reference_t = ForwardSubstitutionInverse(sample.a);
-    const Mat t = executor.Run(sample.a, Mix64(config.seed ^ Mix64(i)),
-                               &report.record);
-    report.t.Notify(CompareMatrices(reference_t, t));
-    report.t.NotifyBackward(BackwardError(sample.a, t));
-    if (sample.gdn) {
-      const GdnOutputs ref = ChunkOutputs(*sample.gdn, sample.a, reference_t);
-      const GdnOutputs got = ChunkOutputs(*sample.gdn, sample.a, t);
-      report.w.Notify(CompareMatrices(ref.w, got.w));
-      report.u.Notify(CompareMatrices(ref.u, got.u));
-      report.o.Notify(CompareMatrices(ref.o, got.o));
-      report.state.Notify(CompareMatrices(ref.next_state, got.next_state));
+  SetScalarReference(config.scalar);
+  int threads = config.threads;
+#ifdef _OPENMP
+  if (threads <= 0) threads = omp_get_max_threads();
+#else
+  threads = 1;
+#endif
+  // Samples are independent: each thread runs its own executor; every
+  // sample's statistics merge into the report in sample order (the ordered
+  // region), so the report is the same for any thread count. Memory does
+  // not grow with the sample count (core/metrics.h Distribution).
+#pragma omp parallel num_threads(threads)
+  {
+    Executor executor(report.plan, recipe);
+#pragma omp for ordered schedule(dynamic, 1)
+    for (int64_t i = 0; i < report.samples; ++i) {
+      const ChunkSample sample = source->Sample(i);
+      const Mat reference_t = ForwardSubstitutionInverse(sample.a);
+      RunRecord record;
+      const Mat t = executor.Run(sample.a, Mix64(config.seed ^ Mix64(i)),
+                                 &record);
+      const MatrixError t_error = CompareMatrices(reference_t, t);
+      const double backward = BackwardError(sample.a, t);
+      MatrixError w, u, o, state;
+      if (sample.gdn) {
+        const GdnOutputs ref = ChunkOutputs(*sample.gdn, sample.a, reference_t);
+        const GdnOutputs got = ChunkOutputs(*sample.gdn, sample.a, t);
+        w = CompareMatrices(ref.w, got.w);
+        u = CompareMatrices(ref.u, got.u);
+        o = CompareMatrices(ref.o, got.o);
+        state = CompareMatrices(ref.next_state, got.next_state);
+      }
+#pragma omp ordered
+      {
+        report.record.Assimilate(record);
+        report.t.Notify(t_error);
+        report.t.NotifyBackward(backward);
+        if (sample.gdn) {
+          report.w.Notify(w);
+          report.u.Notify(u);
+          report.o.Notify(o);
+          report.state.Notify(state);
+        }
+      }
     }
   }
   return report;

@@ -22,6 +22,8 @@ struct EvaluationConfig {
   int64_t samples = 100;
   uint64_t seed = 0;
   std::string precision = "fp64";
+  int threads = 0;          // samples in parallel; 0: all cores (OpenMP)
+  bool scalar = false;      // scalar reference instead of the fast path
 };
 
 struct EvaluationReport {

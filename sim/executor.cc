@@ -7,6 +7,7 @@
 #include "sim/arith.h"
 #include "sim/cube.h"
 #include "quant/scale.h"
+#include "sim/fast_path.h"
 
 namespace trisim {
 
@@ -185,8 +186,15 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
   quant::EventCounts* events = &stats->events;
   // Stochastic-rounding streams: one tensor id per (step, use).
   const uint64_t tensor = static_cast<uint64_t>(index) * 8;
+  // The fast path rounds bit-identically (quant/round_simd.h).
+  const bool fast = !ScalarReference();
   auto to_vector = [&](double x, uint64_t i) {
-    return rounder.Round(x, vector, tensor + 1, i, events);
+    return fast ? rounder.RoundFast(x, vector, tensor + 1, i, events)
+                : rounder.Round(x, vector, tensor + 1, i, events);
+  };
+  auto to_storage = [&](double x, uint64_t i) {
+    return fast ? rounder.RoundFast(x, storage, tensor, i, events)
+                : rounder.Round(x, storage, tensor, i, events);
   };
 
   switch (step.op) {
@@ -206,8 +214,7 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
         } else if (BufferFormat(step.in[0].buffer) != storage) {
           for (int i = 0; i < out.rows(); ++i) {
             for (int j = 0; j < out.cols(); ++j) {
-              out(i, j) = rounder.Round(out(i, j), storage, tensor,
-                                        i * out.cols() + j, events);
+              out(i, j) = to_storage(out(i, j), i * out.cols() + j);
             }
           }
         }
@@ -215,6 +222,44 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
       break;
     case OpKind::kLinComb: {
       RowMat result(out.rows(), out.cols());
+      if (fast) {
+        // Row by row through the SIMD rounding: the same roundings with the
+        // same stochastic indices as the element loop below.
+        const size_t cols = static_cast<size_t>(out.cols());
+        std::vector<double> x(cols), v(cols);
+        for (int i = 0; i < out.rows(); ++i) {
+          const uint64_t e0 = static_cast<uint64_t>(i) * cols;
+          for (size_t t = 0; t < step.in.size(); ++t) {
+            const auto in_row = Region(step.in[t]).row(i);
+            for (size_t j = 0; j < cols; ++j) x[j] = in_row(j);
+            rounder.RoundValues(x.data(), cols, vector, tensor + 1, e0 * 8 + t, 8,
+                                x.data(), events);
+            for (size_t j = 0; j < cols; ++j) x[j] = step.coef[t] * x[j];
+            rounder.RoundValues(x.data(), cols, vector, tensor + 1,
+                                e0 * 8 + 3 + t, 8, t == 0 ? v.data() : x.data(),
+                                events);
+            if (t == 0) continue;
+            for (size_t j = 0; j < cols; ++j) v[j] = v[j] + x[j];
+            rounder.RoundValues(v.data(), cols, vector, tensor + 1, e0 * 8 + 6, 8,
+                                v.data(), events);
+          }
+          if (quant::IsFloat(storage)) {
+            rounder.RoundValues(v.data(), cols, storage, tensor, e0, 1,
+                                &result(i, 0), events);
+          } else {
+            for (size_t j = 0; j < cols; ++j) result(i, j) = v[j];
+          }
+        }
+      }
+      if (fast) {
+        if (quant::IsFloat(storage)) {
+          out = result;
+        } else {
+          StoreInteger(step.out, result, nullptr, nullptr, seed, tensor, stats,
+                       record, index);
+        }
+        break;
+      }
       for (int i = 0; i < out.rows(); ++i) {
         for (int j = 0; j < out.cols(); ++j) {
           const uint64_t e = static_cast<uint64_t>(i) * out.cols() + j;
@@ -224,9 +269,8 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
             const double term = to_vector(step.coef[t] * x, e * 8 + 3 + t);
             v = t == 0 ? term : to_vector(v + term, e * 8 + 6);
           }
-          result(i, j) = quant::IsFloat(storage)
-                             ? rounder.Round(v, storage, tensor, e, events)
-                             : v;  // quantised below, per group
+          // Integer storage is quantised below, per group.
+          result(i, j) = quant::IsFloat(storage) ? to_storage(v, e) : v;
         }
       }
       if (quant::IsFloat(storage)) {
@@ -251,7 +295,7 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
           const double product = to_vector(lk * out(k, j), at(k, 2));
           acc = to_vector(acc - product, at(k, 3));
         }
-        out(r, j) = rounder.Round(acc, storage, tensor, j, events);
+        out(r, j) = to_storage(acc, j);
       }
       break;
     }
@@ -312,16 +356,18 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   rounder.rounding.mode = recipe_.rounding;
   rounder.rounding.overflow = recipe_.float_overflow;
   rounder.seed = seed;
+  const bool fast = !ScalarReference();
 
   // Load A in the input format.
   quant::EventCounts input_events;
   RowMat& input = buffers_[plan_.input];
   for (int i = 0; i < l.rows(); ++i) {
     for (int j = 0; j < l.cols(); ++j) {
-      input(i, j) = recipe_.exact
-                        ? l(i, j)
-                        : rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
-                                        i * l.cols() + j, &input_events);
+      input(i, j) = recipe_.exact ? l(i, j)
+                    : fast ? rounder.RoundFast(l(i, j), recipe_.input, ~uint64_t{0},
+                                               i * l.cols() + j, &input_events)
+                           : rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
+                                           i * l.cols() + j, &input_events);
     }
   }
 
@@ -364,11 +410,13 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   quant::EventCounts output_events;
   for (int i = 0; i < x.rows(); ++i) {
     for (int j = 0; j < x.cols(); ++j) {
-      result(i, j) = recipe_.exact
-                         ? x(i, j)
-                         : rounder.Round(x(i, j), recipe_.output,
-                                         ~uint64_t{0} - 1, i * x.cols() + j,
-                                         &output_events);
+      result(i, j) = recipe_.exact ? x(i, j)
+                     : fast ? rounder.RoundFast(x(i, j), recipe_.output,
+                                                ~uint64_t{0} - 1, i * x.cols() + j,
+                                                &output_events)
+                            : rounder.Round(x(i, j), recipe_.output,
+                                            ~uint64_t{0} - 1, i * x.cols() + j,
+                                            &output_events);
     }
   }
   if (record != nullptr) {

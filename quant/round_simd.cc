@@ -1,0 +1,106 @@
+// Dynamic dispatch of quant/round_simd-inl.h, and the one-value fast path.
+#include "quant/round_simd.h"
+
+#include <cstring>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "quant/round_simd.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "quant/round_simd-inl.h"
+
+#if HWY_ONCE
+namespace trisim::quant {
+
+HWY_EXPORT(RoundValues);
+
+bool FastRoundingCovers(Format format, const FloatRounding& rounding) {
+  const FormatInfo& f = GetFormatInfo(format);
+  return f.is_float && f.specials == Specials::kIeee && f.mantissa_bits <= 23 &&
+         rounding.subnormals_out == Subnormals::kKeep;
+}
+
+double RoundToFloatValueReference(double x, Format format,
+                                  const FloatRounding& rounding,
+                                  uint64_t random, EventCounts* events) {
+  return DecodeFloat(RoundToFloat(x, format, rounding, random, events), format);
+}
+
+double RoundToFloatValue(double x, Format format, const FloatRounding& rounding,
+                         uint64_t random, EventCounts* events) {
+  if (!FastRoundingCovers(format, rounding)) {
+    return RoundToFloatValueReference(x, format, rounding, random, events);
+  }
+  const FormatInfo& f = GetFormatInfo(format);
+  uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const uint64_t a = bits & ~(uint64_t{1} << 63);
+  const uint64_t sign = bits ^ a;
+  if (a == 0) return x;  // +-0, exact
+  const int fl = static_cast<int>(a >> 52) - 1023;
+  const bool tiny_sr = rounding.mode == RoundingMode::kStochastic &&
+                       fl < f.emin - f.mantissa_bits - 11;
+  if (fl > f.emax - 1 || a < (uint64_t{1} << 52) || tiny_sr) {
+    return RoundToFloatValueReference(x, format, rounding, random, events);
+  }
+  const int exp = fl < f.emin ? f.emin : fl;
+  int s = exp - fl + 52 - f.mantissa_bits;
+  if (s > 63) s = 63;
+  const uint64_t mant = (a & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
+  uint64_t n = mant >> s;
+  const uint64_t rem = mant - (n << s);
+  const uint64_t half = uint64_t{1} << (s - 1);
+  bool up = false;
+  switch (rounding.mode) {
+    case RoundingMode::kNearestEven:
+      up = rem > half || (rem == half && (n & 1));
+      break;
+    case RoundingMode::kNearestAway:
+      up = rem >= half;
+      break;
+    case RoundingMode::kTowardZero:
+      break;
+    case RoundingMode::kTowardPosInf:
+      up = rem != 0 && sign == 0;
+      break;
+    case RoundingMode::kTowardNegInf:
+      up = rem != 0 && sign != 0;
+      break;
+    case RoundingMode::kToOdd:
+      if (rem != 0) n |= 1;
+      break;
+    case RoundingMode::kStochastic:
+      up = random < (rem << (64 - s));
+      break;
+  }
+  events->inexact += rem != 0;
+  n += up;
+  const uint64_t scale_bits = static_cast<uint64_t>(exp - f.mantissa_bits + 1023)
+                              << 52;
+  double scale;
+  std::memcpy(&scale, &scale_bits, sizeof scale);
+  const double value = static_cast<double>(n) * scale;  // exact
+  uint64_t out;
+  std::memcpy(&out, &value, sizeof out);
+  out |= sign;
+  double result;
+  std::memcpy(&result, &out, sizeof result);
+  return result;
+}
+
+void RoundToFloatValues(const double* x, size_t n, Format format,
+                        const FloatRounding& rounding, const uint64_t* random,
+                        double* out, EventCounts* events) {
+  if (!FastRoundingCovers(format, rounding)) {
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = RoundToFloatValueReference(x[i], format, rounding,
+                                          random ? random[i] : 0, events);
+    }
+    return;
+  }
+  HWY_DYNAMIC_DISPATCH(RoundValues)(x, n, format, rounding, random, out, events);
+}
+
+}  // namespace trisim::quant
+#endif  // HWY_ONCE

@@ -1,0 +1,313 @@
+// Per-target kernels of sim/cube_simd.h, included once per Highway target by
+// sim/cube_simd.cc (foreach_target.h), hence the toggle guard.
+#if defined(TRISIM_SIM_CUBE_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef TRISIM_SIM_CUBE_SIMD_INL_H_
+#undef TRISIM_SIM_CUBE_SIMD_INL_H_
+#else
+#define TRISIM_SIM_CUBE_SIMD_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "hwy/aligned_allocator.h"
+#include "hwy/highway.h"
+#include "sim/cube_simd.h"
+
+#if HWY_TARGET == HWY_AVX3_DL
+#include <immintrin.h>
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace trisim {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Scratch buffers reused across calls (one set per thread).
+struct Int8Scratch {
+  hwy::AlignedFreeUniquePtr<uint8_t[]> b;
+  size_t b_bytes = 0;
+  std::vector<int32_t> a;
+  std::vector<int32_t> colsum;
+  uint8_t* B(size_t bytes) {
+    if (bytes > b_bytes) {
+      b = hwy::AllocateAligned<uint8_t>(bytes);
+      b_bytes = bytes;
+    }
+    return b.get();
+  }
+};
+inline Int8Scratch& Scratch() {
+  static thread_local Int8Scratch s;
+  return s;
+}
+
+#if HWY_TARGET == HWY_AVX3_DL
+#define TRISIM_VNNI_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
+
+// R rows x J vectors of 16 int32 lanes, over kq quads of k.
+// ap: (a + 128) as u8 quads, one int32 per quad, row stride kq.
+// bp: [kq][npad][4] int8. Output minus 128 colsum.
+template <int R, int J>
+TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int32_t* ap, int kq,
+                                           const uint8_t* bp, int npad,
+                                           const int32_t* colsum, int32_t* c,
+                                           int ldc, int n_left) {
+  __m512i acc[R][J];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < J; ++v) acc[r][v] = _mm512_setzero_si512();
+  for (int q = 0; q < kq; ++q) {
+    __m512i bv[J];
+    for (int v = 0; v < J; ++v) {
+      bv[v] = _mm512_load_si512(bp + (static_cast<size_t>(q) * npad + 16 * v) * 4);
+    }
+    for (int r = 0; r < R; ++r) {
+      const __m512i av = _mm512_set1_epi32(ap[static_cast<size_t>(r) * kq + q]);
+      for (int v = 0; v < J; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, bv[v]);
+    }
+  }
+  for (int v = 0; v < J; ++v) {
+    const __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512(colsum + 16 * v), 7);
+    const int left = std::min(16, n_left - 16 * v);
+    const __mmask16 mask = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
+    for (int r = 0; r < R; ++r) {
+      _mm512_mask_storeu_epi32(c + static_cast<size_t>(r) * ldc + 16 * v, mask,
+                               _mm512_sub_epi32(acc[r][v], corr));
+    }
+  }
+}
+
+template <int R>
+TRISIM_VNNI_ATTR HWY_INLINE void VnniRows(const int32_t* ap, int kq,
+                                          const uint8_t* bp, int npad,
+                                          const int32_t* colsum, int32_t* c,
+                                          int ldc, int n) {
+  int jb = 0;
+  for (; jb + 64 <= npad; jb += 64) {
+    VnniBlock<R, 4>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc, n - jb);
+  }
+  switch ((npad - jb) / 16) {
+    case 3: VnniBlock<R, 3>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc, n - jb); break;
+    case 2: VnniBlock<R, 2>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc, n - jb); break;
+    case 1: VnniBlock<R, 1>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc, n - jb); break;
+    default: break;
+  }
+}
+
+TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
+                                                  const int8_t* b, int ldb,
+                                                  int32_t* c, int ldc, int m,
+                                                  int n, int k) {
+  const int kq = (k + 3) / 4;
+  const int npad = (n + 15) / 16 * 16;
+  Int8Scratch& s = Scratch();
+  uint8_t* bp = s.B(static_cast<size_t>(kq) * npad * 4 + 64);
+  std::memset(bp, 0, static_cast<size_t>(kq) * npad * 4);
+  s.colsum.assign(npad, 0);
+  for (int kk = 0; kk < k; ++kk) {
+    const int8_t* brow = b + static_cast<size_t>(kk) * ldb;
+    uint8_t* dst = bp + static_cast<size_t>(kk / 4) * npad * 4 + kk % 4;
+    for (int j = 0; j < n; ++j) {
+      dst[4 * j] = static_cast<uint8_t>(brow[j]);
+      s.colsum[j] += brow[j];
+    }
+  }
+  s.a.assign(static_cast<size_t>(m) * kq, 0x80808080);
+  for (int i = 0; i < m; ++i) {
+    uint8_t* dst = reinterpret_cast<uint8_t*>(s.a.data() + static_cast<size_t>(i) * kq);
+    const int8_t* arow = a + static_cast<size_t>(i) * lda;
+    for (int kk = 0; kk < k; ++kk) dst[kk] = static_cast<uint8_t>(arow[kk] + 128);
+  }
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    VnniRows<4>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad,
+                s.colsum.data(), c + static_cast<size_t>(i) * ldc, ldc, n);
+  }
+  for (; i < m; ++i) {
+    VnniRows<1>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad,
+                s.colsum.data(), c + static_cast<size_t>(i) * ldc, ldc, n);
+  }
+}
+
+// The peak loop: 8 independent accumulators of vpdpbusd zmm.
+TRISIM_VNNI_ATTR HWY_NOINLINE int64_t VnniPeakLoop(int64_t iters) {
+  __m512i acc[8];
+  for (int r = 0; r < 8; ++r) acc[r] = _mm512_set1_epi32(r);
+  __m512i x = _mm512_set1_epi32(0x01010101), y = _mm512_set1_epi32(0x02020202);
+  for (int64_t t = 0; t < iters; ++t) {
+    for (int r = 0; r < 8; ++r) acc[r] = _mm512_dpbusd_epi32(acc[r], x, y);
+    __asm__ volatile("" : "+v"(x), "+v"(y));
+  }
+  __m512i sum = acc[0];
+  for (int r = 1; r < 8; ++r) sum = _mm512_add_epi32(sum, acc[r]);
+  return _mm512_reduce_add_epi32(sum);
+}
+#endif  // HWY_TARGET == HWY_AVX3_DL
+
+#if HWY_TARGET != HWY_SCALAR
+// Portable: int16 pairs (k even, k odd) with the widening multiply-add,
+// lane j of a product = a[k] b[k][j] + a[k+1] b[k+1][j].
+HWY_NOINLINE void Int8MatMulWiden(const int8_t* a, int lda, const int8_t* b,
+                                  int ldb, int32_t* c, int ldc, int m, int n,
+                                  int k) {
+  const hn::ScalableTag<int32_t> d32;
+  const hn::Repartition<int16_t, decltype(d32)> d16;
+  const int lanes = static_cast<int>(hn::Lanes(d32));
+  const int kp = (k + 1) / 2;
+  const int npad = (n + lanes - 1) / lanes * lanes;
+  Int8Scratch& s = Scratch();
+  int16_t* bp = reinterpret_cast<int16_t*>(
+      s.B(static_cast<size_t>(kp) * npad * 4 + 64));
+  std::memset(bp, 0, static_cast<size_t>(kp) * npad * 4);
+  for (int kk = 0; kk < k; ++kk) {
+    const int8_t* brow = b + static_cast<size_t>(kk) * ldb;
+    int16_t* dst = bp + static_cast<size_t>(kk / 2) * npad * 2 + kk % 2;
+    for (int j = 0; j < n; ++j) dst[2 * j] = brow[j];
+  }
+  s.a.assign(static_cast<size_t>(m) * kp, 0);
+  for (int i = 0; i < m; ++i) {
+    int16_t* dst = reinterpret_cast<int16_t*>(s.a.data() + static_cast<size_t>(i) * kp);
+    for (int kk = 0; kk < k; ++kk) dst[kk] = a[static_cast<size_t>(i) * lda + kk];
+  }
+  HWY_ALIGN int32_t tmp[hn::MaxLanes(d32)];
+  for (int i = 0; i < m; ++i) {
+    const int32_t* ap = s.a.data() + static_cast<size_t>(i) * kp;
+    for (int j = 0; j < npad; j += lanes) {
+      auto sum0 = hn::Zero(d32);
+      auto sum1 = hn::Zero(d32);
+      for (int q = 0; q < kp; ++q) {
+        const auto bv = hn::Load(d16, bp + (static_cast<size_t>(q) * npad + j) * 2);
+        const auto av = hn::BitCast(d16, hn::Set(d32, ap[q]));
+        sum0 = hn::ReorderWidenMulAccumulate(d32, av, bv, sum0, sum1);
+      }
+      const auto total = hn::RearrangeToOddPlusEven(sum0, sum1);
+      int32_t* dst = c + static_cast<size_t>(i) * ldc + j;
+      if (j + lanes <= n) {
+        hn::StoreU(total, d32, dst);
+      } else {
+        hn::Store(total, d32, tmp);
+        for (int t = 0; t < n - j; ++t) dst[t] = tmp[t];
+      }
+    }
+  }
+}
+#endif
+
+HWY_NOINLINE void Int8MatMulT(const int8_t* a, int lda, const int8_t* b,
+                              int ldb, int32_t* c, int ldc, int m, int n,
+                              int k) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) c[static_cast<size_t>(i) * ldc + j] = 0;
+    return;
+  }
+#if HWY_TARGET == HWY_AVX3_DL
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  if (vnni) return Int8MatMulVnni(a, lda, b, ldb, c, ldc, m, n, k);
+#endif
+#if HWY_TARGET == HWY_SCALAR
+  Int8MatMulReference(a, lda, b, ldb, c, ldc, m, n, k);
+#else
+  Int8MatMulWiden(a, lda, b, ldb, c, ldc, m, n, k);
+#endif
+}
+
+HWY_NOINLINE double Int8PeakGopsT(int64_t iters, int64_t* sink) {
+#if HWY_TARGET == HWY_AVX3_DL
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  if (vnni) {
+    *sink += VnniPeakLoop(iters);
+    return 8.0 * 64 * 2;  // ops per iteration: 8 instr x 64 MACs x 2
+  }
+#endif
+#if HWY_TARGET != HWY_SCALAR
+  const hn::ScalableTag<int32_t> d32;
+  const hn::Repartition<int16_t, decltype(d32)> d16;
+  auto x = hn::Set(d16, 3), y = hn::Set(d16, 5);
+  hn::Vec<decltype(d32)> acc[8], odd[8];
+  for (int r = 0; r < 8; ++r) acc[r] = odd[r] = hn::Zero(d32);
+  for (int64_t t = 0; t < iters; ++t) {
+    for (int r = 0; r < 8; ++r) acc[r] = hn::ReorderWidenMulAccumulate(d32, x, y, acc[r], odd[r]);
+    __asm__ volatile("" : "+x"(x), "+x"(y));
+  }
+  for (int r = 1; r < 8; ++r) acc[0] = hn::Add(acc[0], hn::Add(acc[r], odd[r]));
+  *sink += hn::GetLane(acc[0]);
+  return 8.0 * hn::Lanes(d16) * 2;
+#else
+  (void)iters;
+  (void)sink;
+  return 0.0;
+#endif
+}
+
+// ---------------------------------------------------------------- float
+
+// R rows x J vectors of doubles; see FractalMatUpdate.
+template <int R, int J>
+HWY_INLINE void FractalBlock(const double* a, int lda, const double* b, int ldb,
+                             float* acc, int ldacc, int k, int fractal) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> df;
+  const size_t lanes = hn::Lanes(dd);
+  for (int k0 = 0; k0 < k; k0 += fractal) {
+    const int k1 = std::min(k, k0 + fractal);
+    hn::Vec<decltype(dd)> s[R][J];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < J; ++v) s[r][v] = hn::Zero(dd);
+    for (int kk = k0; kk < k1; ++kk) {
+      hn::Vec<decltype(dd)> bv[J];
+      for (int v = 0; v < J; ++v) bv[v] = hn::LoadU(dd, b + static_cast<size_t>(kk) * ldb + v * lanes);
+      for (int r = 0; r < R; ++r) {
+        const auto av = hn::Set(dd, a[static_cast<size_t>(r) * lda + kk]);
+        for (int v = 0; v < J; ++v) s[r][v] = hn::MulAdd(av, bv[v], s[r][v]);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int v = 0; v < J; ++v) {
+        float* p = acc + static_cast<size_t>(r) * ldacc + v * lanes;
+        hn::StoreU(hn::Add(hn::LoadU(df, p), hn::DemoteTo(df, s[r][v])), df, p);
+      }
+    }
+  }
+}
+
+template <int R>
+HWY_INLINE void FractalRows(const double* a, int lda, const double* b, int ldb,
+                            float* acc, int ldacc, int n, int k, int fractal) {
+  const hn::ScalableTag<double> dd;
+  const int lanes = static_cast<int>(hn::Lanes(dd));
+  int j = 0;
+  for (; j + 4 * lanes <= n; j += 4 * lanes) {
+    FractalBlock<R, 4>(a, lda, b + j, ldb, acc + j, ldacc, k, fractal);
+  }
+  for (; j + lanes <= n; j += lanes) {
+    FractalBlock<R, 1>(a, lda, b + j, ldb, acc + j, ldacc, k, fractal);
+  }
+  if (j < n) {
+    FractalMatUpdateReference(a, lda, b + j, ldb, acc + j, ldacc, R, n - j, k,
+                              fractal);
+  }
+}
+
+HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
+                                    int ldb, float* acc, int ldacc, int m,
+                                    int n, int k, int fractal) {
+  int i = 0;
+  for (; i + 2 <= m; i += 2) {
+    FractalRows<2>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
+                   acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
+  }
+  for (; i < m; ++i) {
+    FractalRows<1>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
+                   acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace trisim
+HWY_AFTER_NAMESPACE();
+
+#endif  // TRISIM_SIM_CUBE_SIMD_INL_H_

@@ -1,0 +1,194 @@
+// The cube's fast path (sim/cube_simd.h kernels, PrepareOperand/CubeMatMul
+// without `scalar`) against the scalar reference, bit for bit in values and
+// event counts, on every compiled Highway target.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "hwy/highway.h"
+#include "hwy/targets.h"
+#include "sim/cube.h"
+#include "sim/cube_simd.h"
+#include "sim/recipe.h"
+
+namespace trisim {
+namespace {
+
+bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+TEST_CASE("int8 matmul kernel equals the reference on every target") {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> code(-128, 127);
+  std::vector<int8_t> a(140 * 140 + 8), b(140 * 140 + 8);
+  for (auto& v : a) v = static_cast<int8_t>(code(rng));
+  for (auto& v : b) v = static_cast<int8_t>(code(rng));
+  std::vector<int8_t> extreme_a(a.size(), -128), extreme_b(b.size(), -128);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      // Sizes 0..2N+1 around the vector widths (N = 16, 64), misaligned.
+      const int sizes[] = {0, 1, 3, 4, 5, 15, 16, 17, 31, 33, 63, 64, 65, 129};
+      for (int m : {0, 1, 3, 4, 5, 64}) {
+        for (int n : sizes) {
+          for (int k : sizes) {
+            for (int offset : {0, 1, 3}) {
+              for (bool extreme : {false, true}) {
+                const int8_t* pa = (extreme ? extreme_a : a).data() + offset;
+                const int8_t* pb = (extreme ? extreme_b : b).data() + offset;
+                const int lda = k + 2, ldb = n + 1, ldc = n + 3;
+                std::vector<int32_t> got(static_cast<size_t>(m) * ldc + 1, 7),
+                    want(got.size(), 7);
+                Int8MatMul(pa, lda, pb, ldb, got.data(), ldc, m, n, k);
+                Int8MatMulReference(pa, lda, pb, ldb, want.data(), ldc, m, n, k);
+                INFO("m " << m << " n " << n << " k " << k << " offset "
+                          << offset << " extreme " << extreme);
+                REQUIRE(got == want);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+// Inputs for the cube: random with a spread of magnitudes, plus extremes
+// (inf, NaN, huge, tiny, ties) in some matrices.
+std::vector<double> CubeInput(int rows, int cols, int stride, uint64_t seed,
+                              bool extreme) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::vector<double> v(static_cast<size_t>(rows) * stride + 3);
+  for (auto& x : v) {
+    x = u(rng) * std::ldexp(1.0, static_cast<int>(rng() % 12) - 6);
+    if (rng() % 7 == 0) x = 0.0;
+  }
+  if (extreme && !v.empty()) {
+    const double specials[] = {std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity(),
+                               std::nan(""), 1e30, -7e4, 65520.0, 0x1p-30,
+                               0x1.0008p0, -2.5, 3e-8};
+    for (double s : specials) v[rng() % v.size()] = s;
+  }
+  return v;
+}
+
+void CheckCube(const Recipe& recipe, quant::RoundingMode mode, int m, int k,
+               int n, int offset, bool extreme, uint64_t seed) {
+  Recipe r = recipe;
+  r.rounding = mode;
+  CubeConfig config = CubeConfig::FromRecipe(r, seed);
+  const int lda = k + 1, ldb = n + 2;
+  const std::vector<double> a = CubeInput(m, k, lda, seed, extreme);
+  const std::vector<double> b = CubeInput(k, n, ldb, seed + 1, false);
+  const std::vector<double> a2 = CubeInput(m, k, lda, seed + 2, false);
+  const std::vector<double> b2 = CubeInput(k, n, ldb, seed + 3, extreme);
+  quant::EventCounts ev_fast, ev_ref;
+  config.scalar = false;
+  const CubeOperand fa = PrepareOperand(a.data() + offset, m, k, lda, config, 3, &ev_fast);
+  const CubeOperand fb = PrepareOperand(b.data() + offset, k, n, ldb, config, 4, &ev_fast);
+  const CubeOperand fa2 = PrepareOperand(a2.data(), m, k, lda, config, 5, &ev_fast);
+  const CubeOperand fb2 = PrepareOperand(b2.data(), k, n, ldb, config, 6, &ev_fast);
+  config.scalar = true;
+  const CubeOperand ra = PrepareOperand(a.data() + offset, m, k, lda, config, 3, &ev_ref);
+  const CubeOperand rb = PrepareOperand(b.data() + offset, k, n, ldb, config, 4, &ev_ref);
+  const CubeOperand ra2 = PrepareOperand(a2.data(), m, k, lda, config, 5, &ev_ref);
+  const CubeOperand rb2 = PrepareOperand(b2.data(), k, n, ldb, config, 6, &ev_ref);
+  INFO("recipe " << r.name << " mode " << quant::RoundingModeName(mode) << " m "
+                 << m << " k " << k << " n " << n << " offset " << offset
+                 << " extreme " << extreme);
+  REQUIRE(SameBits(fa.values, ra.values));
+  REQUIRE(fa.codes == ra.codes);
+  REQUIRE(fa.scales == ra.scales);
+  REQUIRE(SameBits(fb2.values, rb2.values));
+  REQUIRE(fb2.codes == rb2.codes);
+  REQUIRE(ev_fast == ev_ref);
+  for (int terms = 1; terms <= 2; ++terms) {
+    for (double sign : {1.0, -1.0}) {
+      std::vector<CubeTerm> fast_terms = {{&fa, &fb}}, ref_terms = {{&ra, &rb}};
+      if (terms == 2) {
+        fast_terms.push_back({&fa2, &fb2});
+        ref_terms.push_back({&ra2, &rb2});
+      }
+      std::vector<double> got(static_cast<size_t>(m) * (n + 1), 9.0),
+          want(got.size(), 9.0);
+      config.scalar = false;
+      CubeMatMul(fast_terms, sign, config, r.storage, got.data(), n + 1, 7, &ev_fast);
+      config.scalar = true;
+      CubeMatMul(ref_terms, sign, config, r.storage, want.data(), n + 1, 7, &ev_ref);
+      INFO("terms " << terms << " sign " << sign);
+      REQUIRE(SameBits(got, want));
+      REQUIRE(ev_fast == ev_ref);
+    }
+  }
+}
+
+TEST_CASE("cube fast path equals the reference on every target") {
+  const char* recipes[] = {"fp16", "bf16", "fp32", "hf32", "fp16-acc32",
+                           "int8", "int8-block16", "int16-emu", "int16-acc64"};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      uint64_t seed = 1;
+      for (const char* name : recipes) {
+        const Recipe recipe = LoadRecipe(name);
+        const bool block = recipe.operand_scale.granularity ==
+                           quant::Granularity::kBlock;
+        for (int mode = 0; mode < quant::kNumRoundingModes; ++mode) {
+          for (int size : {1, 7, 16, 17, 33, 64}) {
+            if (block && size % 16 != 0 && size > 16) continue;
+            for (bool extreme : {false, true}) {
+              CheckCube(recipe, static_cast<quant::RoundingMode>(mode), size,
+                        size, size, (size % 3), extreme, ++seed);
+            }
+          }
+          if (!block) CheckCube(recipe, static_cast<quant::RoundingMode>(mode),
+                                5, 40, 19, 1, false, ++seed);
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST_CASE("fractal kernel equals its scalar form on every target") {
+  std::mt19937_64 rng(9);
+  std::uniform_int_distribution<int> mant(-2047, 2047);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      for (int m : {0, 1, 2, 3, 5}) {
+        for (int n : {0, 1, 7, 8, 9, 16, 31, 32, 33, 65}) {
+          for (int k : {0, 1, 15, 16, 17, 40}) {
+            // fp16-like values: 11-bit mantissas, exponents in a narrow band
+            // so the double sums are exact (the kernel's precondition).
+            std::vector<double> a(static_cast<size_t>(m) * (k + 1) + 1),
+                b(static_cast<size_t>(k) * (n + 2) + 1);
+            for (auto& x : a) x = std::ldexp(mant(rng), static_cast<int>(rng() % 8) - 14);
+            for (auto& x : b) x = std::ldexp(mant(rng), static_cast<int>(rng() % 8) - 14);
+            std::vector<float> got(static_cast<size_t>(m) * (n + 3) + 1, 0.5f),
+                want(got);
+            FractalMatUpdate(a.data() + 1, k + 1, b.data() + 1, n + 2, got.data(),
+                             n + 3, m, n, k, 16);
+            FractalMatUpdateReference(a.data() + 1, k + 1, b.data() + 1, n + 2,
+                                      want.data(), n + 3, m, n, k, 16);
+            INFO("m " << m << " n " << n << " k " << k);
+            REQUIRE(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+          }
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+}  // namespace
+}  // namespace trisim

@@ -1,0 +1,148 @@
+// quant/round_simd.h against the reference quant::RoundToFloat +
+// DecodeFloat, bit for bit (values and event counts), on every compiled
+// Highway target.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "hwy/highway.h"
+#include "hwy/targets.h"
+#include "quant/round.h"
+#include "quant/round_simd.h"
+
+namespace trisim::quant {
+namespace {
+
+uint64_t Bits(double x) {
+  uint64_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+
+// Random and extreme inputs: every binade from subnormal doubles to
+// overflow, ties and near-ties of every target format, specials.
+std::vector<double> Inputs(uint64_t seed, size_t count) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> v = {0.0, -0.0,
+                           std::numeric_limits<double>::infinity(),
+                           -std::numeric_limits<double>::infinity(),
+                           std::nan(""), -std::nan("0x123"),
+                           std::numeric_limits<double>::denorm_min(),
+                           -std::numeric_limits<double>::min(),
+                           std::numeric_limits<double>::max(),
+                           65504.0, 65520.0, -65519.999, 0x1p-24, 0x1p-25,
+                           0x1.8p-25, 0x1p-149, 0x1p-150, 0x1.8p-150,
+                           0x1p127, 0x1.fffffep127, 0x1.ffffffp127, 3e38};
+  while (v.size() < count) {
+    const int kind = static_cast<int>(rng() % 4);
+    double x;
+    if (kind == 0) {  // any double bit pattern
+      const uint64_t b = rng();
+      std::memcpy(&x, &b, sizeof x);
+    } else if (kind == 1) {  // exponents around the formats' ranges
+      const int e = static_cast<int>(rng() % 360) - 180;
+      x = std::ldexp(1.0 + static_cast<double>(rng() >> 11) * 0x1p-53, e);
+    } else {  // ties and near-ties: few significant bits
+      const int bits = kind == 2 ? 12 : 26;
+      const int e = static_cast<int>(rng() % 80) - 40;
+      x = std::ldexp(static_cast<double>(rng() >> (64 - bits)), e - bits);
+      x += (rng() % 3 == 0) ? std::ldexp(1.0, e - 60) : 0.0;
+    }
+    if (rng() & 1) x = -x;
+    v.push_back(x);
+  }
+  return v;
+}
+
+// Every fp16 and bf16 code decoded, and fp32 midpoints between them.
+std::vector<double> Exhaustive16() {
+  std::vector<double> v;
+  for (uint32_t c = 0; c < 65536; ++c) {
+    v.push_back(DecodeFloat(c, Format::kFp16));
+    v.push_back(DecodeFloat(c, Format::kBf16));
+    const double mid = DecodeFloat(c, Format::kFp16) +
+                       std::ldexp(1.0, -25 + static_cast<int>(c % 40));
+    v.push_back(mid);
+  }
+  return v;
+}
+
+void CheckRange(const std::vector<double>& in, size_t start, size_t n,
+                Format format, const FloatRounding& r) {
+  std::vector<uint64_t> random(in.size());
+  for (size_t i = 0; i < random.size(); ++i) random[i] = StochasticBits(7, 3, i);
+  std::vector<double> got(n + 1, 1.0), want(n);
+  EventCounts got_events, want_events;
+  RoundToFloatValues(in.data() + start, n, format, r, random.data() + start,
+                     got.data(), &got_events);
+  for (size_t i = 0; i < n; ++i) {
+    want[i] = RoundToFloatValueReference(in[start + i], format, r,
+                                         random[start + i], &want_events);
+    if (Bits(got[i]) != Bits(want[i])) {
+      INFO("format " << FormatName(format) << " mode "
+                     << RoundingModeName(r.mode) << " x = " << in[start + i]
+                     << " got " << got[i] << " want " << want[i]);
+      CHECK(Bits(got[i]) == Bits(want[i]));
+      return;
+    }
+  }
+  CHECK(got[n] == 1.0);  // nothing written past n
+  CHECK(got_events == want_events);
+  // The one-value path too.
+  EventCounts one_events;
+  for (size_t i = 0; i < n; ++i) {
+    const double y =
+        RoundToFloatValue(in[start + i], format, r, random[start + i], &one_events);
+    if (Bits(y) != Bits(want[i])) {
+      INFO("one value: x = " << in[start + i]);
+      CHECK(Bits(y) == Bits(want[i]));
+      return;
+    }
+  }
+  CHECK(one_events == want_events);
+}
+
+const Format kFormats[] = {Format::kFp32, Format::kFp16, Format::kBf16,
+                           Format::kHf32, Format::kFp8E5M2, Format::kFp8E4M3};
+
+TEST_CASE("SIMD rounding equals the reference on every target") {
+  const std::vector<double> random_inputs = Inputs(42, 20000);
+  const std::vector<double> exhaustive = Exhaustive16();
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      for (Format format : kFormats) {
+        for (int m = 0; m < kNumRoundingModes; ++m) {
+          for (FloatOverflow overflow :
+               {FloatOverflow::kIeee, FloatOverflow::kSaturate}) {
+            FloatRounding r;
+            r.mode = static_cast<RoundingMode>(m);
+            r.overflow = overflow;
+            CheckRange(random_inputs, 0, random_inputs.size(), format, r);
+            // Sizes 0..2N+1 at misaligned starts.
+            for (size_t n = 0; n <= 2 * 8 + 1; ++n) {
+              for (size_t start : {size_t{1}, size_t{3}, size_t{5}}) {
+                CheckRange(random_inputs, start, n, format, r);
+              }
+            }
+            if (format != Format::kFp8E4M3) {
+              CheckRange(exhaustive, 1, exhaustive.size() - 1, format, r);
+            }
+          }
+          FloatRounding flush;
+          flush.mode = static_cast<RoundingMode>(m);
+          flush.subnormals_out = Subnormals::kFlush;
+          CheckRange(random_inputs, 1, 999, format, flush);
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+}  // namespace
+}  // namespace trisim::quant
