@@ -86,6 +86,17 @@ with tempfile.TemporaryDirectory() as tmp:
         for key in ["index", "op", "label", "max_abs", "headroom_bits",
                     "saturated", "overflowed", "wrapped", "nonfinite"]:
             check(key in step, f"step key {key}")
+    # Integer intermediates with stochastic rounding: the fast path and
+    # threads give the same bits as the scalar reference on one thread.
+    with open(recipe, "w") as f:
+        f.write('base = "int8-block16"\nstorage = "int8"\nrounding = "stochastic"\n')
+    for method in ["neumann", "dn-split"]:
+        fast = run("error", "--method", method, "--precision", recipe,
+                   "--samples", "4", "--threads", "2", "--json")
+        scalar = run("error", "--method", method, "--precision", recipe,
+                     "--samples", "4", "--threads", "1", "--scalar", "--json")
+        check(fast.returncode == 0 and fast.stdout == scalar.stdout,
+              f"int8 storage {method}: fast/threads == scalar")
     with open(recipe, "w") as f:
         f.write('operand = "int8"\nvector = "int8"\n')
     r = run("error", "--precision", recipe, "--samples", "1")
