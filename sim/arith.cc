@@ -119,14 +119,17 @@ quant::Exact ExactScaled(int64_t x, float scale) {
   return quant::ExactProduct(v, s);
 }
 
+uint64_t Rounder::RandomBits(uint64_t tensor, uint64_t index) const {
+  return rounding.mode == quant::RoundingMode::kStochastic
+             ? quant::StochasticBits(seed, tensor, index)
+             : 0;
+}
+
 double Rounder::Round(double x, quant::Format format, uint64_t tensor,
                       uint64_t index, quant::EventCounts* events) const {
   quant::EventCounts ignored;
   if (events == nullptr) events = &ignored;
-  const uint64_t random =
-      rounding.mode == quant::RoundingMode::kStochastic
-          ? quant::StochasticBits(seed, tensor, index)
-          : 0;
+  const uint64_t random = RandomBits(tensor, index);
   return quant::DecodeFloat(
       quant::RoundToFloat(x, format, rounding, random, events), format);
 }
@@ -136,10 +139,7 @@ double Rounder::Round(const quant::Exact& x, quant::Format format,
                       quant::EventCounts* events) const {
   quant::EventCounts ignored;
   if (events == nullptr) events = &ignored;
-  const uint64_t random =
-      rounding.mode == quant::RoundingMode::kStochastic
-          ? quant::StochasticBits(seed, tensor, index)
-          : 0;
+  const uint64_t random = RandomBits(tensor, index);
   return quant::DecodeFloat(
       quant::RoundToFloat(x, format, rounding, random, events), format);
 }
@@ -159,8 +159,7 @@ void Rounder::RoundValues(const double* x, size_t n, quant::Format format,
   for (size_t start = 0; start < n; start += kBlock) {
     const size_t len = std::min(kBlock, n - start);
     for (size_t i = 0; i < len; ++i) {
-      random[i] = quant::StochasticBits(seed, tensor,
-                                        index0 + (start + i) * index_step);
+      random[i] = RandomBits(tensor, index0 + (start + i) * index_step);
     }
     quant::RoundToFloatValues(x + start, len, format, rounding, random,
                               out + start, events);
@@ -171,10 +170,7 @@ double Rounder::RoundFast(double x, quant::Format format, uint64_t tensor,
                           uint64_t index, quant::EventCounts* events) const {
   quant::EventCounts ignored;
   if (events == nullptr) events = &ignored;
-  const uint64_t random =
-      rounding.mode == quant::RoundingMode::kStochastic
-          ? quant::StochasticBits(seed, tensor, index)
-          : 0;
+  const uint64_t random = RandomBits(tensor, index);
   return quant::RoundToFloatValue(x, format, rounding, random, events);
 }
 

@@ -58,6 +58,10 @@ struct Rounder {
                    double* out, quant::EventCounts* events) const;
   double RoundFast(double x, quant::Format format, uint64_t tensor,
                    uint64_t index, quant::EventCounts* events) const;
+
+  // The stochastic-rounding bits of element `index` of `tensor` (0 for the
+  // deterministic modes, which ignore them).
+  uint64_t RandomBits(uint64_t tensor, uint64_t index) const;
 };
 
 }  // namespace trisim
