@@ -49,7 +49,7 @@ inline Int8Scratch& Scratch() {
 
 // R rows x J vectors of 16 int32 lanes, over kq quads of k.
 // ap: (a + 128) as u8 quads, one int32 per quad, row stride kq.
-// bp: [kq][npad][4] int8. Output minus 128 colsum.
+// bp: [kq][npad][4] int8. Output minus colsum (= 128 sum_k b[k][j]).
 template <int R, int J>
 TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int32_t* ap, int kq,
                                            const uint8_t* bp, int npad,
@@ -69,7 +69,7 @@ TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int32_t* ap, int kq,
     }
   }
   for (int v = 0; v < J; ++v) {
-    const __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512(colsum + 16 * v), 7);
+    const __m512i corr = _mm512_loadu_si512(colsum + 16 * v);
     const int left = std::min(16, n_left - 16 * v);
     const __mmask16 mask = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
     for (int r = 0; r < R; ++r) {
@@ -104,30 +104,80 @@ TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
   const int npad = (n + 15) / 16 * 16;
   Int8Scratch& s = Scratch();
   uint8_t* bp = s.B(static_cast<size_t>(kq) * npad * 4 + 64);
-  std::memset(bp, 0, static_cast<size_t>(kq) * npad * 4);
-  s.colsum.assign(npad, 0);
-  for (int kk = 0; kk < k; ++kk) {
-    const int8_t* brow = b + static_cast<size_t>(kk) * ldb;
-    uint8_t* dst = bp + static_cast<size_t>(kk / 4) * npad * 4 + kk % 4;
-    for (int j = 0; j < n; ++j) {
-      dst[4 * j] = static_cast<uint8_t>(brow[j]);
-      s.colsum[j] += brow[j];
+  s.colsum.resize(npad);
+  int32_t* corr = s.colsum.data();
+  const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80));
+  // Pack B into k-quads, 64 columns (four 16-lane vectors) at a time: rows
+  // 4q..4q+3 interleave bytewise (unpack epi8, then epi16), which leaves
+  // columns 16L + 4x.. in 128-bit lane L of vector x; a 4x4 transpose of
+  // 128-bit lanes puts columns 16x..16x+15 in vector x. Rows past k and
+  // columns past n are zero. The correction 128 sum_k b[k][j] comes from
+  // vpdpbusd of 0x80 bytes against the packed quads (exact: |.| <= 2^30).
+  for (int jb = 0; jb < npad; jb += 64) {
+    const int left = n - jb;
+    const __mmask64 mask =
+        left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+    const int nv = std::min(4, (npad - jb) / 16);
+    __m512i cs[4];
+    for (int v = 0; v < 4; ++v) cs[v] = _mm512_setzero_si512();
+    for (int q = 0; q < kq; ++q) {
+      __m512i r[4];
+      for (int t = 0; t < 4; ++t) {
+        const int kk = 4 * q + t;
+        r[t] = kk < k ? _mm512_maskz_loadu_epi8(
+                            mask, b + static_cast<size_t>(kk) * ldb + jb)
+                      : _mm512_setzero_si512();
+      }
+      const __m512i lo01 = _mm512_unpacklo_epi8(r[0], r[1]);
+      const __m512i hi01 = _mm512_unpackhi_epi8(r[0], r[1]);
+      const __m512i lo23 = _mm512_unpacklo_epi8(r[2], r[3]);
+      const __m512i hi23 = _mm512_unpackhi_epi8(r[2], r[3]);
+      const __m512i t0 = _mm512_unpacklo_epi16(lo01, lo23);
+      const __m512i t1 = _mm512_unpackhi_epi16(lo01, lo23);
+      const __m512i t2 = _mm512_unpacklo_epi16(hi01, hi23);
+      const __m512i t3 = _mm512_unpackhi_epi16(hi01, hi23);
+      const __m512i u0 = _mm512_shuffle_i32x4(t0, t1, 0x44);
+      const __m512i u1 = _mm512_shuffle_i32x4(t0, t1, 0xEE);
+      const __m512i u2 = _mm512_shuffle_i32x4(t2, t3, 0x44);
+      const __m512i u3 = _mm512_shuffle_i32x4(t2, t3, 0xEE);
+      __m512i v[4];
+      v[0] = _mm512_shuffle_i32x4(u0, u2, 0x88);
+      v[1] = _mm512_shuffle_i32x4(u0, u2, 0xDD);
+      v[2] = _mm512_shuffle_i32x4(u1, u3, 0x88);
+      v[3] = _mm512_shuffle_i32x4(u1, u3, 0xDD);
+      uint8_t* dst = bp + (static_cast<size_t>(q) * npad + jb) * 4;
+      for (int x = 0; x < nv; ++x) {
+        _mm512_store_si512(dst + 64 * x, v[x]);
+        cs[x] = _mm512_dpbusd_epi32(cs[x], k80, v[x]);
+      }
     }
+    for (int x = 0; x < nv; ++x) _mm512_storeu_si512(corr + jb + 16 * x, cs[x]);
   }
-  s.a.assign(static_cast<size_t>(m) * kq, 0x80808080);
+  // A as u8 (a XOR 0x80 = a + 128), rows padded to whole quads with 0x80
+  // (their B rows are zero).
+  s.a.resize(static_cast<size_t>(m) * kq);
+  const int row_bytes = kq * 4;
   for (int i = 0; i < m; ++i) {
     uint8_t* dst = reinterpret_cast<uint8_t*>(s.a.data() + static_cast<size_t>(i) * kq);
     const int8_t* arow = a + static_cast<size_t>(i) * lda;
-    for (int kk = 0; kk < k; ++kk) dst[kk] = static_cast<uint8_t>(arow[kk] + 128);
+    for (int cb = 0; cb < row_bytes; cb += 64) {
+      const int in_left = k - cb, out_left = row_bytes - cb;
+      const __mmask64 in_mask =
+          in_left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << in_left) - 1);
+      const __mmask64 out_mask =
+          out_left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << out_left) - 1);
+      const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8(in_mask, arow + cb), k80);
+      _mm512_mask_storeu_epi8(dst + cb, out_mask, x);
+    }
   }
   int i = 0;
   for (; i + 4 <= m; i += 4) {
     VnniRows<4>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad,
-                s.colsum.data(), c + static_cast<size_t>(i) * ldc, ldc, n);
+                corr, c + static_cast<size_t>(i) * ldc, ldc, n);
   }
   for (; i < m; ++i) {
     VnniRows<1>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad,
-                s.colsum.data(), c + static_cast<size_t>(i) * ldc, ldc, n);
+                corr, c + static_cast<size_t>(i) * ldc, ldc, n);
   }
 }
 
