@@ -87,7 +87,8 @@ inline int64_t AccumulateInt(int64_t acc, int64_t add, Format format,
 
 // Integer operands: groups, and their scales from amax (see cube.h).
 void ComputeOperandScales(const double* data, int rows, int cols, int stride,
-                          const CubeConfig& config, CubeOperand* out) {
+                          const CubeConfig& config, CubeOperand* out,
+                          bool fast = false) {
   CubeOperand& op = *out;
   int block_rows = rows, block_cols = cols;
   if (config.operand_scale.granularity == quant::Granularity::kBlock) {
@@ -107,6 +108,12 @@ void ComputeOperandScales(const double* data, int rows, int cols, int stride,
     for (int gj = 0; gj < grid_cols; ++gj) {
       double amax = 0.0;
       for (int i = gi * block_rows; i < (gi + 1) * block_rows; ++i) {
+        if (fast) {  // the same max, SIMD (sim/cube_simd.h)
+          amax = std::max(amax, AbsMaxFinite(data + static_cast<size_t>(i) * stride +
+                                                 gj * block_cols,
+                                             block_cols));
+          continue;
+        }
         for (int j = gj * block_cols; j < (gj + 1) * block_cols; ++j) {
           const double v = data[i * stride + j];
           if (std::isfinite(v)) amax = std::max(amax, std::abs(v));
@@ -383,48 +390,6 @@ void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
 // caller runs the reference.
 namespace {
 
-// quant::RoundToInt(double(y), format, {mode, saturate}) for a finite |y| <
-// 2^62 and a non-stochastic mode, by truncation and the exact remainder.
-inline int64_t RoundIntFast(float y, quant::RoundingMode mode, int64_t lo,
-                            int64_t hi, EventCounts* events) {
-  const double yd = y;
-  int64_t q = static_cast<int64_t>(yd);  // toward zero
-  const double frac = yd - static_cast<double>(q);  // exact
-  const int64_t away = yd < 0 ? -1 : 1;
-  const double afrac = std::abs(frac);
-  switch (mode) {
-    case quant::RoundingMode::kNearestEven:
-      if (afrac > 0.5 || (afrac == 0.5 && (q & 1))) q += away;
-      break;
-    case quant::RoundingMode::kNearestAway:
-      if (afrac >= 0.5) q += away;
-      break;
-    case quant::RoundingMode::kTowardZero:
-      break;
-    case quant::RoundingMode::kTowardPosInf:
-      if (frac > 0) ++q;
-      break;
-    case quant::RoundingMode::kTowardNegInf:
-      if (frac < 0) --q;
-      break;
-    case quant::RoundingMode::kToOdd:
-      if (frac != 0 && !(q & 1)) q += away;
-      break;
-    case quant::RoundingMode::kStochastic:
-      break;  // not taken (callers use the reference)
-  }
-  events->inexact += frac != 0;
-  if (q < lo) {
-    ++events->saturated;
-    return lo;
-  }
-  if (q > hi) {
-    ++events->saturated;
-    return hi;
-  }
-  return q;
-}
-
 // x * scale rounded to odd at 53 bits, as a double: the exact product when
 // it has at most 53 significant bits (then every mode, stochastic too,
 // rounds it like the reference), else a value whose rounding to any format
@@ -695,34 +660,20 @@ CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
   if (mode == quant::RoundingMode::kStochastic) {
     return PrepareOperandReference(data, rows, cols, stride, config, tensor, events);
   }
-  ComputeOperandScales(data, rows, cols, stride, config, &op);
-  const int32_t qmax = config.QMax();
-  const quant::FormatInfo& info = quant::GetFormatInfo(config.operand);
-  const quant::IntRounding int_rounding{mode, quant::IntOverflow::kSaturate};
+  ComputeOperandScales(data, rows, cols, stride, config, &op, /*fast=*/true);
   EventCounts ignored;
   EventCounts* ev = events ? events : &ignored;
   op.codes.resize(static_cast<size_t>(rows) * cols);
-  const bool per_tensor = op.scales.size() == 1;
+  // Row segments of one scale group, quantised by the SIMD kernel.
+  const int grid_cols = op.group_cols > 0 ? cols / op.group_cols : 0;
   for (int i = 0; i < rows; ++i) {
-    for (int j = 0; j < cols; ++j) {
-      const size_t index = static_cast<size_t>(i) * cols + j;
-      const float s = per_tensor ? op.scales[0] : op.ScaleAt(i, j);
-      const float y = static_cast<float>(data[static_cast<size_t>(i) * stride + j]) / s;
-      int64_t q;
-      if (std::abs(y) < 0x1p62f) {
-        q = RoundIntFast(y, mode, info.min_int, info.max_int, ev);
-      } else {  // non-finite or huge: the reference
-        q = quant::RoundToInt(static_cast<double>(y), config.operand, int_rounding,
-                              0, ev);
-      }
-      if (q > qmax || q < -qmax) {
-        q = q > 0 ? qmax : -qmax;
-        if (events) ++events->saturated;
-      }
-      op.codes[index] = static_cast<int32_t>(q);
+    for (int gj = 0; gj < grid_cols; ++gj) {
+      const int j = gj * op.group_cols;
+      QuantizeCodes(data + static_cast<size_t>(i) * stride + j, op.group_cols,
+                    op.ScaleAt(i, j), config.operand, mode, config.QMax(),
+                    op.codes.data() + static_cast<size_t>(i) * cols + j, ev);
     }
   }
-  if (!events) (void)ignored;
   return op;
 }
 

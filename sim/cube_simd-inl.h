@@ -8,6 +8,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -354,6 +355,124 @@ HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
     FractalRows<1>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
                    acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
   }
+}
+
+// ---------------------------------------------------------- quantisation
+
+HWY_NOINLINE double AbsMaxFiniteT(const double* x, size_t n) {
+  const hn::ScalableTag<double> dd;
+  const size_t lanes = hn::Lanes(dd);
+  const auto inf = hn::Set(dd, HUGE_VAL);
+  auto m0 = hn::Zero(dd), m1 = hn::Zero(dd);
+  size_t i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    const auto a0 = hn::Abs(hn::LoadU(dd, x + i));
+    const auto a1 = hn::Abs(hn::LoadU(dd, x + i + lanes));
+    // NaN and inf fail a0 < inf and are skipped.
+    m0 = hn::Max(m0, hn::IfThenElseZero(hn::Lt(a0, inf), a0));
+    m1 = hn::Max(m1, hn::IfThenElseZero(hn::Lt(a1, inf), a1));
+  }
+  for (; i + lanes <= n; i += lanes) {
+    const auto a0 = hn::Abs(hn::LoadU(dd, x + i));
+    m0 = hn::Max(m0, hn::IfThenElseZero(hn::Lt(a0, inf), a0));
+  }
+  double amax = hn::GetLane(hn::MaxOfLanes(dd, hn::Max(m0, m1)));
+  for (; i < n; ++i) {
+    const double a = std::abs(x[i]);
+    if (a < HUGE_VAL) amax = std::max(amax, a);
+  }
+  return amax;
+}
+
+template <quant::RoundingMode kMode>
+HWY_INLINE void QuantizeCodesMode(const double* HWY_RESTRICT x, size_t n,
+                                  float scale, quant::Format format,
+                                  int32_t qmax, int32_t* HWY_RESTRICT codes,
+                                  quant::EventCounts* events) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> df;
+  const hn::Rebind<int32_t, decltype(dd)> di;
+  const size_t lanes = hn::Lanes(dd);
+  const quant::FormatInfo& info = quant::GetFormatInfo(format);
+  const auto vs = hn::Set(df, scale);
+  const auto limit = hn::Set(df, 4194304.0f);  // 2^22
+  const auto half = hn::Set(df, 0.5f);
+  const auto fzero = hn::Zero(df);
+  const auto izero = hn::Zero(di);
+  const auto ione = hn::Set(di, 1);
+  const auto lo = hn::Set(di, static_cast<int32_t>(info.min_int));
+  const auto hi = hn::Set(di, static_cast<int32_t>(info.max_int));
+  const auto qhi = hn::Set(di, qmax);
+  const auto qlo = hn::Set(di, -qmax);
+  int64_t inexact = 0, saturated = 0;
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    // fp32(x) (cvtpd2ps, RNE) and the one IEEE fp32 division.
+    const auto y = hn::Div(hn::DemoteTo(df, hn::LoadU(dd, x + i)), vs);
+    if (HWY_UNLIKELY(!hn::AllTrue(df, hn::Lt(hn::Abs(y), limit)))) {
+      QuantizeCodesReference(x + i, lanes, scale, format, kMode, qmax,
+                             codes + i, events);
+      continue;
+    }
+    const auto t = hn::Trunc(y);
+    const auto frac = hn::Sub(y, t);  // exact: |y| < 2^22
+    const auto afrac = hn::Abs(frac);
+    auto q = hn::ConvertTo(di, t);
+    const auto away = hn::IfThenElse(hn::RebindMask(di, hn::Lt(y, fzero)),
+                                     hn::Set(di, -1), ione);
+    const auto odd = hn::RebindMask(df, hn::Ne(hn::And(q, ione), izero));
+    const auto inexact_m = hn::Ne(frac, fzero);
+    if (kMode == quant::RoundingMode::kNearestEven) {
+      const auto up = hn::Or(hn::Gt(afrac, half), hn::And(hn::Eq(afrac, half), odd));
+      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+    } else if (kMode == quant::RoundingMode::kNearestAway) {
+      const auto up = hn::Ge(afrac, half);
+      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+    } else if (kMode == quant::RoundingMode::kTowardPosInf) {
+      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, hn::Gt(frac, fzero)), ione));
+    } else if (kMode == quant::RoundingMode::kTowardNegInf) {
+      q = hn::Sub(q, hn::IfThenElseZero(hn::RebindMask(di, hn::Lt(frac, fzero)), ione));
+    } else if (kMode == quant::RoundingMode::kToOdd) {
+      const auto up = hn::AndNot(odd, inexact_m);
+      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+    }
+    inexact += static_cast<int64_t>(hn::CountTrue(df, inexact_m));
+    // The format's saturation (RoundToInt), then the operand's qmax.
+    saturated += static_cast<int64_t>(
+        hn::CountTrue(di, hn::Or(hn::Lt(q, lo), hn::Gt(q, hi))));
+    q = hn::Min(hn::Max(q, lo), hi);
+    saturated += static_cast<int64_t>(
+        hn::CountTrue(di, hn::Or(hn::Lt(q, qlo), hn::Gt(q, qhi))));
+    q = hn::Min(hn::Max(q, qlo), qhi);
+    hn::StoreU(q, di, codes + i);
+  }
+  events->inexact += inexact;
+  events->saturated += saturated;
+  if (i < n) {
+    QuantizeCodesReference(x + i, n - i, scale, format, kMode, qmax, codes + i,
+                           events);
+  }
+}
+
+HWY_NOINLINE void QuantizeCodesT(const double* x, size_t n, float scale,
+                                 quant::Format format, quant::RoundingMode mode,
+                                 int32_t qmax, int32_t* codes,
+                                 quant::EventCounts* events) {
+  switch (mode) {
+#define TRISIM_QUANT_CASE(M)                                               \
+  case M:                                                                  \
+    return QuantizeCodesMode<M>(x, n, scale, format, qmax, codes, events);
+    TRISIM_QUANT_CASE(quant::RoundingMode::kNearestEven)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kNearestAway)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kTowardZero)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kTowardPosInf)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kTowardNegInf)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kToOdd)
+#undef TRISIM_QUANT_CASE
+    case quant::RoundingMode::kStochastic:
+      break;
+  }
+  QuantizeCodesReference(x, n, scale, format, mode, qmax, codes, events);
 }
 
 }  // namespace HWY_NAMESPACE
