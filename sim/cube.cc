@@ -439,86 +439,153 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
     if (bound > acc_max || bound > INT32_MAX) return false;
     groups_per_element += t.a->cols / g;
   }
-  for (const CubeTerm& t : terms) {
-    for (int32_t q : t.a->codes) if (q < -32768 || q > 32767) return false;
-    for (int32_t q : t.b->codes) if (q < -32768 || q > 32767) return false;
+  // Codes split into int8 pieces (lo = the code itself unless emulated);
+  // any code outside int16 sends the call to the reference.
+  struct Scratch {
+    std::vector<int64_t> totals;
+    std::vector<int32_t> c, c2;
+    std::vector<double> values, sum, row;
+    std::vector<int8_t> a_lo, a_hi, b_lo, b_hi;
+  };
+  static thread_local Scratch scratch;
+  Scratch& s = scratch;
+  auto split = [&](const std::vector<int32_t>& codes, std::vector<int8_t>* lo,
+                   std::vector<int8_t>* hi) {
+    const size_t size = codes.size();
+    lo->resize(size);
+    int8_t* l8 = lo->data();
+    const int32_t* q = codes.data();
+    uint32_t bad = 0;
+    if (!emulated) {
+      for (size_t i = 0; i < size; ++i) {
+        bad |= static_cast<uint32_t>(q[i] + 32768) > 65535u;
+        l8[i] = static_cast<int8_t>(q[i]);
+      }
+      return bad == 0;
+    }
+    hi->resize(size);
+    int8_t* h8 = hi->data();
+    for (size_t i = 0; i < size; ++i) {
+      bad |= static_cast<uint32_t>(q[i] + 32768) > 65535u;
+      // Balanced split: l in [-128, 127], h = (q - l) / 256 exactly.
+      const int32_t l = ((q[i] + 128) & 255) - 128;
+      l8[i] = static_cast<int8_t>(l);
+      h8[i] = static_cast<int8_t>((q[i] - l) >> 8);
+    }
+    return bad == 0;
+  };
+  if (terms.size() == 1) {
+    // The common case: split once, before any output is written.
+    if (!split(terms[0].a->codes, &s.a_lo, &s.a_hi) ||
+        !split(terms[0].b->codes, &s.b_lo, &s.b_hi)) {
+      return false;
+    }
+  } else {
+    for (const CubeTerm& t : terms) {
+      for (int32_t q : t.a->codes) if (q < -32768 || q > 32767) return false;
+      for (int32_t q : t.b->codes) if (q < -32768 || q > 32767) return false;
+    }
   }
 
   const size_t mn = static_cast<size_t>(m) * n;
-  std::vector<int64_t> totals(mn);
-  std::vector<int32_t> c(mn), c2(mn);
-  std::vector<double> values(mn), sum(groups_per_element == 1 ? 0 : mn, 0.0);
-  std::vector<double> row(n);
-  std::vector<int8_t> a_lo, a_hi, b_lo, b_hi;
-  auto split = [&](const std::vector<int32_t>& codes, std::vector<int8_t>* lo,
-                   std::vector<int8_t>* hi) {
-    lo->resize(codes.size());
-    hi->resize(codes.size());
-    for (size_t i = 0; i < codes.size(); ++i) {
-      const int32_t q = codes[i];
-      const int32_t l = ((q + 128) & 255) - 128;
-      (*lo)[i] = static_cast<int8_t>(emulated ? l : q);
-      (*hi)[i] = static_cast<int8_t>(emulated ? (q - l) / 256 : 0);
-    }
-  };
+  s.c.resize(mn);
+  s.values.resize(mn);
+  if (emulated) {
+    s.totals.resize(mn);
+    s.c2.resize(mn);
+  }
+  if (groups_per_element != 1) s.sum.assign(mn, 0.0);
+  s.row.resize(n);
+  int32_t* c = s.c.data();
+  int32_t* c2 = s.c2.data();
+  int64_t* totals = s.totals.data();
+  double* values = s.values.data();
   int partials = 0;
   for (const CubeTerm& t : terms) {
     const int k_total = t.a->cols;
     const int g = std::min(t.a->group_cols, t.b->group_rows);
-    split(t.a->codes, &a_lo, &a_hi);
-    split(t.b->codes, &b_lo, &b_hi);
+    if (terms.size() != 1) {
+      split(t.a->codes, &s.a_lo, &s.a_hi);
+      split(t.b->codes, &s.b_lo, &s.b_hi);
+    }
     for (int k = 0; k < k_total; k += g) {
-      const int8_t* alo = a_lo.data() + k;
-      const int8_t* blo = b_lo.data() + static_cast<size_t>(k) * n;
-      Int8MatMul(alo, k_total, blo, n, c.data(), n, m, n, g);
+      const int8_t* alo = s.a_lo.data() + k;
+      const int8_t* blo = s.b_lo.data() + static_cast<size_t>(k) * n;
+      Int8MatMul(alo, k_total, blo, n, c, n, m, n, g);
       if (emulated) {
-        const int8_t* ahi = a_hi.data() + k;
-        const int8_t* bhi = b_hi.data() + static_cast<size_t>(k) * n;
+        const int8_t* ahi = s.a_hi.data() + k;
+        const int8_t* bhi = s.b_hi.data() + static_cast<size_t>(k) * n;
         for (size_t e = 0; e < mn; ++e) totals[e] = c[e];  // ll
-        Int8MatMul(ahi, k_total, bhi, n, c2.data(), n, m, n, g);
+        Int8MatMul(ahi, k_total, bhi, n, c2, n, m, n, g);
         for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 65536;
-        Int8MatMul(ahi, k_total, blo, n, c2.data(), n, m, n, g);
+        Int8MatMul(ahi, k_total, blo, n, c2, n, m, n, g);
         for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 256;
-        Int8MatMul(alo, k_total, bhi, n, c2.data(), n, m, n, g);
+        Int8MatMul(alo, k_total, bhi, n, c2, n, m, n, g);
         for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 256;
-      } else {
-        for (size_t e = 0; e < mn; ++e) totals[e] = c[e];
       }
-      // Dequant: total * d, one rounding (round-to-odd keeps it single).
+      // Dequant: total * d, one rounding. When |total| < 2^29 the product
+      // with d (<= 24 significant bits) has <= 53 bits: the double product
+      // is exact, as ScaledRoundToOdd's. sign * (I * d) keeps IEEE signs
+      // (-0 for I = 0, sign < 0): I * (-d) is that product, exactly.
+      const bool negate = groups_per_element == 1 && sign < 0;
+      const int group_cols = t.b->group_cols;
       for (int i = 0; i < m; ++i) {
-        for (int j = 0; j < n; ++j) {
-          const size_t e = static_cast<size_t>(i) * n + j;
-          const float d = quant::TruncateMantissa(
-              t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j), config.scale_mantissa_bits);
-          bool exact;
-          values[e] = ScaledRoundToOdd(totals[e], d, &exact);
-          // sign * (I * d) with IEEE signs (-0 for I = 0, sign < 0); round-
-          // to-odd is symmetric, so negating after it is exact.
-          if (groups_per_element == 1 && sign < 0) values[e] = -values[e];
+        const float sa = t.a->ScaleAt(i, k);
+        for (int j0 = 0; j0 < n; j0 += group_cols) {
+          const int j1 = std::min(n, j0 + group_cols);
+          const float d = quant::TruncateMantissa(sa * t.b->ScaleAt(k, j0),
+                                                  config.scale_mantissa_bits);
+          const double dd = negate ? -static_cast<double>(d) : static_cast<double>(d);
+          const size_t e0 = static_cast<size_t>(i) * n;
+          bool all_small = true;
+          if (emulated) {
+            for (int j = j0; j < j1; ++j) {
+              const int64_t v = totals[e0 + j];
+              all_small &= v < (int64_t{1} << 29) && v > -(int64_t{1} << 29);
+              values[e0 + j] = static_cast<double>(v) * dd;
+            }
+          } else {
+            for (int j = j0; j < j1; ++j) {
+              const int32_t v = c[e0 + j];
+              all_small &= v < (1 << 29) && v > -(1 << 29);
+              values[e0 + j] = static_cast<double>(v) * dd;
+            }
+          }
+          if (all_small) continue;
+          for (int j = j0; j < j1; ++j) {
+            const int64_t v = emulated ? totals[e0 + j] : c[e0 + j];
+            if (v < (int64_t{1} << 29) && v > -(int64_t{1} << 29)) continue;
+            // Round-to-odd keeps the later rounding single; it is
+            // symmetric, so negating after it is exact.
+            bool exact;
+            values[e0 + j] = ScaledRoundToOdd(v, d, &exact);
+            if (negate) values[e0 + j] = -values[e0 + j];
+          }
         }
       }
       if (groups_per_element == 1) {
         for (int i = 0; i < m; ++i) {
-          config.rounder.RoundValues(values.data() + static_cast<size_t>(i) * n, n,
+          config.rounder.RoundValues(values + static_cast<size_t>(i) * n, n,
                                      out_format, tensor, static_cast<uint64_t>(i) * n,
                                      1, out + static_cast<size_t>(i) * out_stride,
                                      events);
         }
       } else {
         // Partial p of element `index` (fp32), then sum = RNE32(sum + p).
-        config.rounder.RoundValues(values.data(), mn, Format::kFp32, tensor, 0, 0,
-                                   values.data(), events);
+        config.rounder.RoundValues(values, mn, Format::kFp32, tensor, 0, 0,
+                                   values, events);
         for (size_t e = 0; e < mn; ++e) {
-          sum[e] = Rne32(sum[e] + values[e]);  // from +0, as the reference
+          s.sum[e] = Rne32(s.sum[e] + values[e]);  // from +0, as the reference
         }
         ++partials;
       }
     }
   }
   if (groups_per_element != 1) {
+    double* row = s.row.data();
     for (int i = 0; i < m; ++i) {
-      for (int j = 0; j < n; ++j) row[j] = sign * sum[static_cast<size_t>(i) * n + j];
-      config.rounder.RoundValues(row.data(), n, out_format, tensor,
+      for (int j = 0; j < n; ++j) row[j] = sign * s.sum[static_cast<size_t>(i) * n + j];
+      config.rounder.RoundValues(row, n, out_format, tensor,
                                  static_cast<uint64_t>(i) * n, 1,
                                  out + static_cast<size_t>(i) * out_stride, events);
     }
