@@ -599,31 +599,28 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
 // below 2^(Ta + Tb + 2), so k0 of them and every partial sum are exact in
 // double when spanA + spanB + 2 + log2(k0) <= 53.
 constexpr int kNoSpan = -100000;
-struct Span {
-  int top = -100000;
-  int low = 100000;
-  void Add(double v) {
-    if (v == 0.0) return;
-    uint64_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    const int ebits = static_cast<int>((bits >> 52) & 0x7ff);
-    const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
-    top = std::max(top, ebits - 1023);
-    low = std::min(low, ebits - 1075 + __builtin_ctzll(mant));
-  }
-  int Width() const { return top < low ? kNoSpan : top - low; }
-};
 
 bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
                      const CubeConfig& config, Format out_format, double* out,
                      int out_stride, uint64_t tensor, EventCounts* events) {
   if (config.order != AccumulationOrder::kFractal) return false;
-  for (const CubeTerm& t : terms) {
-    for (const CubeOperand* op : {t.a, t.b}) {
-      for (double v : op->values) {
-        // Non-finite values keep IEEE propagation in the reference; double
-        // subnormals never occur in these formats but would break Span.
-        if (!std::isfinite(v) || (v != 0.0 && std::abs(v) < 0x1p-1022)) return false;
+  // Exponents of every operand value (SIMD); a non-finite value (IEEE
+  // propagation in the reference) or a double subnormal (never in these
+  // formats, but it would break the bound) sends the call to the reference.
+  struct Exponents {
+    std::vector<int64_t> top, low;
+  };
+  static thread_local std::vector<Exponents> exps;
+  if (exps.size() < 2 * terms.size()) exps.resize(2 * terms.size());
+  for (size_t p = 0; p < terms.size(); ++p) {
+    const CubeOperand* ops[2] = {terms[p].a, terms[p].b};
+    for (int o = 0; o < 2; ++o) {
+      Exponents& e = exps[2 * p + o];
+      const size_t size = ops[o]->values.size();
+      e.top.resize(size);
+      e.low.resize(size);
+      if (!SpanExponents(ops[o]->values.data(), size, e.top.data(), e.low.data())) {
+        return false;
       }
     }
   }
@@ -635,28 +632,45 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
   const int limit = 51 - log2_k0;
   std::vector<float> acc(static_cast<size_t>(m) * n, 0.0f);
   std::vector<double> chunk(k0);
-  for (const CubeTerm& t : terms) {
+  std::vector<int64_t> col_top(n), col_low(n);
+  for (size_t p = 0; p < terms.size(); ++p) {
+    const CubeTerm& t = terms[p];
     const int k_total = t.a->cols;
     const int fractals = (k_total + k0 - 1) / k0;
     const double* a = t.a->values.data();
     const double* b = t.b->values.data();
+    const Exponents& ea = exps[2 * p];
+    const Exponents& eb = exps[2 * p + 1];
+    // Span width of a segment: top exponent minus the lowest bit's exponent
+    // over its non-zero values (kNoSpan if all are zero).
+    auto width = [](int64_t top, int64_t low) {
+      return top < low ? kNoSpan : static_cast<int>(top - low);
+    };
     std::vector<int> b_width(fractals, kNoSpan);
     for (int f = 0; f < fractals; ++f) {
-      for (int j = 0; j < n; ++j) {
-        Span span;
-        for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
-          span.Add(b[static_cast<size_t>(k) * n + j]);
+      std::fill(col_top.begin(), col_top.end(), kSpanNoTop);
+      std::fill(col_low.begin(), col_low.end(), kSpanNoLow);
+      for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
+        const int64_t* top = eb.top.data() + static_cast<size_t>(k) * n;
+        const int64_t* low = eb.low.data() + static_cast<size_t>(k) * n;
+        for (int j = 0; j < n; ++j) {
+          col_top[j] = std::max(col_top[j], top[j]);
+          col_low[j] = std::min(col_low[j], low[j]);
         }
-        b_width[f] = std::max(b_width[f], span.Width());
+      }
+      for (int j = 0; j < n; ++j) {
+        b_width[f] = std::max(b_width[f], width(col_top[j], col_low[j]));
       }
     }
     auto row_ok = [&](int i) {
       for (int f = 0; f < fractals; ++f) {
-        Span span;
+        int64_t top = kSpanNoTop, low = kSpanNoLow;
+        const size_t base = static_cast<size_t>(i) * k_total;
         for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
-          span.Add(a[static_cast<size_t>(i) * k_total + k]);
+          top = std::max(top, ea.top[base + k]);
+          low = std::min(low, ea.low[base + k]);
         }
-        const int wa = span.Width();
+        const int wa = width(top, low);
         if (wa != kNoSpan && b_width[f] != kNoSpan && wa + b_width[f] > limit) {
           return false;
         }

@@ -347,6 +347,13 @@ HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
                                     int ldb, float* acc, int ldacc, int m,
                                     int n, int k, int fractal) {
   int i = 0;
+#if HWY_TARGET <= HWY_AVX3
+  // 32 vector registers: 4 rows x 4 vectors of sums, 4 of B, 1 of A.
+  for (; i + 4 <= m; i += 4) {
+    FractalRows<4>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
+                   acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
+  }
+#endif
   for (; i + 2 <= m; i += 2) {
     FractalRows<2>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
                    acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
@@ -355,6 +362,47 @@ HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
     FractalRows<1>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
                    acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
   }
+}
+
+// Per-element exponents of SpanExponents (sim/cube_simd.h): the lowest
+// set bit of the 53-bit significand M is M & -M, a power of two whose
+// exponent the int64 -> double conversion exposes exactly.
+HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int64_t* top,
+                                 int64_t* low) {
+  const hn::ScalableTag<double> dd;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const hn::RebindToSigned<decltype(dd)> di;
+  const size_t lanes = hn::Lanes(dd);
+  const auto k_abs = hn::Set(du, ~(uint64_t{1} << 63));
+  const auto k_frac = hn::Set(du, (uint64_t{1} << 52) - 1);
+  const auto k_implicit = hn::Set(du, uint64_t{1} << 52);
+  const auto k_zero_u = hn::Zero(du);
+  const auto k_zero_i = hn::Zero(di);
+  const auto k_7ff = hn::Set(di, 0x7ff);
+  const auto k_1023 = hn::Set(di, 1023);
+  const auto k_1075 = hn::Set(di, 1075);
+  const auto k_no_top = hn::Set(di, kSpanNoTop);
+  const auto k_no_low = hn::Set(di, kSpanNoLow);
+  auto bad = hn::Eq(k_zero_i, k_7ff);  // all false
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto a = hn::And(hn::BitCast(du, hn::LoadU(dd, x + i)), k_abs);
+    const auto zero = hn::Eq(hn::BitCast(di, a), k_zero_i);
+    const auto ebits = hn::BitCast(di, hn::ShiftRight<52>(a));
+    bad = hn::Or(bad, hn::Or(hn::Eq(ebits, k_7ff),
+                             hn::AndNot(zero, hn::Eq(ebits, k_zero_i))));
+    const auto mant = hn::Or(hn::And(a, k_frac), k_implicit);
+    const auto lowbit = hn::And(mant, hn::Sub(k_zero_u, mant));
+    const auto lowexp = hn::BitCast(
+        di, hn::ShiftRight<52>(hn::BitCast(du, hn::ConvertTo(dd, hn::BitCast(di, lowbit)))));
+    hn::StoreU(hn::IfThenElse(zero, k_no_top, hn::Sub(ebits, k_1023)), di, top + i);
+    hn::StoreU(hn::IfThenElse(zero, k_no_low,
+                              hn::Add(hn::Sub(ebits, k_1075), hn::Sub(lowexp, k_1023))),
+               di, low + i);
+  }
+  bool ok = hn::AllFalse(di, bad);
+  if (i < n) ok = SpanExponentsReference(x + i, n - i, top + i, low + i) && ok;
+  return ok;
 }
 
 // ---------------------------------------------------------- quantisation

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "sim/cube_simd.cc"
@@ -20,6 +21,32 @@ HWY_EXPORT(Int8PeakGopsT);
 HWY_EXPORT(FractalMatUpdateT);
 HWY_EXPORT(AbsMaxFiniteT);
 HWY_EXPORT(QuantizeCodesT);
+HWY_EXPORT(SpanExponentsT);
+
+bool SpanExponentsReference(const double* x, size_t n, int64_t* top,
+                            int64_t* low) {
+  bool ok = true;
+  for (size_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    if (!std::isfinite(v) || (v != 0.0 && std::abs(v) < 0x1p-1022)) ok = false;
+    if (v == 0.0) {
+      top[i] = kSpanNoTop;
+      low[i] = kSpanNoLow;
+      continue;
+    }
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    const int64_t ebits = static_cast<int64_t>((bits >> 52) & 0x7ff);
+    const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
+    top[i] = ebits - 1023;
+    low[i] = ebits - 1075 + __builtin_ctzll(mant);
+  }
+  return ok;
+}
+
+bool SpanExponents(const double* x, size_t n, int64_t* top, int64_t* low) {
+  return HWY_DYNAMIC_DISPATCH(SpanExponentsT)(x, n, top, low);
+}
 
 double AbsMaxFiniteReference(const double* x, size_t n) {
   double amax = 0.0;

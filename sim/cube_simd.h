@@ -38,6 +38,17 @@ void FractalMatUpdateReference(const double* a, int lda, const double* b,
                                int ldb, float* acc, int ldacc, int m, int n,
                                int k, int fractal);
 
+// Exponents of the significant bits of each x[i] (for the fractal kernel's
+// exactness bound, sim/cube.cc): top[i] = the exponent of the leading bit,
+// low[i] = the exponent of the lowest set bit (x = +-2^low odd), and
+// kSpanNoTop / kSpanNoLow for zeros. False (outputs unspecified) if some
+// x[i] is NaN, inf or a nonzero double subnormal.
+constexpr int64_t kSpanNoTop = -100000;
+constexpr int64_t kSpanNoLow = 100000;
+bool SpanExponents(const double* x, size_t n, int64_t* top, int64_t* low);
+bool SpanExponentsReference(const double* x, size_t n, int64_t* top,
+                            int64_t* low);
+
 // Largest |x[i]| over the finite x[0, n), +0 if there is none: the amax of
 // a quantisation group (sim/cube.h). max is exact, so any order gives it.
 double AbsMaxFinite(const double* x, size_t n);
