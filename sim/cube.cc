@@ -608,7 +608,7 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
   // propagation in the reference) or a double subnormal (never in these
   // formats, but it would break the bound) sends the call to the reference.
   struct Exponents {
-    std::vector<int64_t> top, low;
+    std::vector<int16_t> top, low;
   };
   static thread_local std::vector<Exponents> exps;
   if (exps.size() < 2 * terms.size()) exps.resize(2 * terms.size());
@@ -632,7 +632,7 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
   const int limit = 51 - log2_k0;
   std::vector<float> acc(static_cast<size_t>(m) * n, 0.0f);
   std::vector<double> chunk(k0);
-  std::vector<int64_t> col_top(n), col_low(n);
+  std::vector<int16_t> col_top(n), col_low(n);
   for (size_t p = 0; p < terms.size(); ++p) {
     const CubeTerm& t = terms[p];
     const int k_total = t.a->cols;
@@ -643,16 +643,14 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
     const Exponents& eb = exps[2 * p + 1];
     // Span width of a segment: top exponent minus the lowest bit's exponent
     // over its non-zero values (kNoSpan if all are zero).
-    auto width = [](int64_t top, int64_t low) {
-      return top < low ? kNoSpan : static_cast<int>(top - low);
-    };
+    auto width = [](int top, int low) { return top < low ? kNoSpan : top - low; };
     std::vector<int> b_width(fractals, kNoSpan);
     for (int f = 0; f < fractals; ++f) {
       std::fill(col_top.begin(), col_top.end(), kSpanNoTop);
       std::fill(col_low.begin(), col_low.end(), kSpanNoLow);
       for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
-        const int64_t* top = eb.top.data() + static_cast<size_t>(k) * n;
-        const int64_t* low = eb.low.data() + static_cast<size_t>(k) * n;
+        const int16_t* top = eb.top.data() + static_cast<size_t>(k) * n;
+        const int16_t* low = eb.low.data() + static_cast<size_t>(k) * n;
         for (int j = 0; j < n; ++j) {
           col_top[j] = std::max(col_top[j], top[j]);
           col_low[j] = std::min(col_low[j], low[j]);
@@ -664,7 +662,7 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
     }
     auto row_ok = [&](int i) {
       for (int f = 0; f < fractals; ++f) {
-        int64_t top = kSpanNoTop, low = kSpanNoLow;
+        int16_t top = kSpanNoTop, low = kSpanNoLow;
         const size_t base = static_cast<size_t>(i) * k_total;
         for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
           top = std::max(top, ea.top[base + k]);

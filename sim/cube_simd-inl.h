@@ -367,11 +367,12 @@ HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
 // Per-element exponents of SpanExponents (sim/cube_simd.h): the lowest
 // set bit of the 53-bit significand M is M & -M, a power of two whose
 // exponent the int64 -> double conversion exposes exactly.
-HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int64_t* top,
-                                 int64_t* low) {
+HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int16_t* top,
+                                 int16_t* low) {
   const hn::ScalableTag<double> dd;
   const hn::RebindToUnsigned<decltype(dd)> du;
   const hn::RebindToSigned<decltype(dd)> di;
+  const hn::Rebind<uint16_t, decltype(dd)> d16;  // two's complement int16
   const size_t lanes = hn::Lanes(dd);
   const auto k_abs = hn::Set(du, ~(uint64_t{1} << 63));
   const auto k_frac = hn::Set(du, (uint64_t{1} << 52) - 1);
@@ -395,10 +396,13 @@ HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int64_t* top,
     const auto lowbit = hn::And(mant, hn::Sub(k_zero_u, mant));
     const auto lowexp = hn::BitCast(
         di, hn::ShiftRight<52>(hn::BitCast(du, hn::ConvertTo(dd, hn::BitCast(di, lowbit)))));
-    hn::StoreU(hn::IfThenElse(zero, k_no_top, hn::Sub(ebits, k_1023)), di, top + i);
-    hn::StoreU(hn::IfThenElse(zero, k_no_low,
-                              hn::Add(hn::Sub(ebits, k_1075), hn::Sub(lowexp, k_1023))),
-               di, low + i);
+    const auto t = hn::IfThenElse(zero, k_no_top, hn::Sub(ebits, k_1023));
+    const auto l = hn::IfThenElse(zero, k_no_low,
+                                  hn::Add(hn::Sub(ebits, k_1075), hn::Sub(lowexp, k_1023)));
+    hn::StoreU(hn::TruncateTo(d16, hn::BitCast(du, t)), d16,
+               reinterpret_cast<uint16_t*>(top + i));
+    hn::StoreU(hn::TruncateTo(d16, hn::BitCast(du, l)), d16,
+               reinterpret_cast<uint16_t*>(low + i));
   }
   bool ok = hn::AllFalse(di, bad);
   if (i < n) ok = SpanExponentsReference(x + i, n - i, top + i, low + i) && ok;

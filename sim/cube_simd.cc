@@ -23,8 +23,8 @@ HWY_EXPORT(AbsMaxFiniteT);
 HWY_EXPORT(QuantizeCodesT);
 HWY_EXPORT(SpanExponentsT);
 
-bool SpanExponentsReference(const double* x, size_t n, int64_t* top,
-                            int64_t* low) {
+bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
+                            int16_t* low) {
   bool ok = true;
   for (size_t i = 0; i < n; ++i) {
     const double v = x[i];
@@ -38,13 +38,13 @@ bool SpanExponentsReference(const double* x, size_t n, int64_t* top,
     std::memcpy(&bits, &v, sizeof bits);
     const int64_t ebits = static_cast<int64_t>((bits >> 52) & 0x7ff);
     const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
-    top[i] = ebits - 1023;
-    low[i] = ebits - 1075 + __builtin_ctzll(mant);
+    top[i] = static_cast<int16_t>(ebits - 1023);
+    low[i] = static_cast<int16_t>(ebits - 1075 + __builtin_ctzll(mant));
   }
   return ok;
 }
 
-bool SpanExponents(const double* x, size_t n, int64_t* top, int64_t* low) {
+bool SpanExponents(const double* x, size_t n, int16_t* top, int16_t* low) {
   return HWY_DYNAMIC_DISPATCH(SpanExponentsT)(x, n, top, low);
 }
 

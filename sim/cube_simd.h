@@ -43,11 +43,13 @@ void FractalMatUpdateReference(const double* a, int lda, const double* b,
 // low[i] = the exponent of the lowest set bit (x = +-2^low odd), and
 // kSpanNoTop / kSpanNoLow for zeros. False (outputs unspecified) if some
 // x[i] is NaN, inf or a nonzero double subnormal.
-constexpr int64_t kSpanNoTop = -100000;
-constexpr int64_t kSpanNoLow = 100000;
-bool SpanExponents(const double* x, size_t n, int64_t* top, int64_t* low);
-bool SpanExponentsReference(const double* x, size_t n, int64_t* top,
-                            int64_t* low);
+// int16 holds every double exponent (-1074..1023), so the caller's
+// reductions run 8 or more to a vector even on SSE2.
+constexpr int16_t kSpanNoTop = -32768;
+constexpr int16_t kSpanNoLow = 32767;
+bool SpanExponents(const double* x, size_t n, int16_t* top, int16_t* low);
+bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
+                            int16_t* low);
 
 // Largest |x[i]| over the finite x[0, n), +0 if there is none: the amax of
 // a quantisation group (sim/cube.h). max is exact, so any order gives it.

@@ -286,7 +286,7 @@ TEST_CASE("span exponents kernel equals its reference on every target") {
         for (size_t n = 0; n <= 33; ++n) {
           for (size_t offset : {0, 1, 3}) {
             const double* px = x.data() + offset;
-            std::vector<int64_t> top(n + 1, 7), low(n + 1, 7), top_ref(top), low_ref(low);
+            std::vector<int16_t> top(n + 1, 7), low(n + 1, 7), top_ref(top), low_ref(low);
             const bool ok = SpanExponents(px, n, top.data(), low.data());
             const bool ok_ref = SpanExponentsReference(px, n, top_ref.data(), low_ref.data());
             INFO("kind " << kind << " n " << n << " offset " << offset);
