@@ -131,6 +131,48 @@ HWY_NOINLINE void RoundValuesT(const double* HWY_RESTRICT x, size_t n,
   }
 }
 
+// fp32 with nearest-even: for lanes the general kernel would not send to
+// the reference (finite, |x| < 2^127, not a double subnormal), the
+// conversion double -> fp32 -> double (cvtpd2ps, IEEE RNE with gradual
+// underflow) is RoundToFloat's value, sign of zero included, and it is
+// inexact exactly when it differs from x. Other lanes: the reference.
+HWY_NOINLINE void RoundFp32NearestEven(const double* HWY_RESTRICT x, size_t n,
+                                       const FloatRounding& rounding,
+                                       double* out, EventCounts* events) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> df;
+  const hn::RebindToSigned<decltype(dd)> di;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const size_t lanes = hn::Lanes(dd);
+  const auto k_abs = hn::Set(du, ~(uint64_t{1} << 63));
+  const auto k_zero_i = hn::Zero(di);
+  const auto k_min_normal_bits = hn::Set(di, int64_t{1} << 52);
+  // |x| >= 2^127 (and inf/NaN) go to the reference, as in RoundValuesT.
+  const auto k_big_bits = hn::Set(di, int64_t{1023 + 127} << 52);
+  int64_t inexact = 0;
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto v = hn::LoadU(dd, x + i);
+    const auto ai = hn::BitCast(di, hn::And(hn::BitCast(du, v), k_abs));
+    const auto zero = hn::Eq(ai, k_zero_i);
+    const auto special = hn::Or(hn::Not(hn::Lt(ai, k_big_bits)),
+                                hn::AndNot(zero, hn::Lt(ai, k_min_normal_bits)));
+    if (HWY_UNLIKELY(!hn::AllFalse(di, special))) {
+      for (size_t j = i; j < i + lanes; ++j) {
+        out[j] = RoundToFloatValue(x[j], Format::kFp32, rounding, 0, events);
+      }
+      continue;
+    }
+    const auto r = hn::PromoteTo(dd, hn::DemoteTo(df, v));
+    inexact += static_cast<int64_t>(hn::CountTrue(dd, hn::Ne(r, v)));
+    hn::StoreU(r, dd, out + i);
+  }
+  events->inexact += inexact;
+  for (; i < n; ++i) {
+    out[i] = RoundToFloatValue(x[i], Format::kFp32, rounding, 0, events);
+  }
+}
+
 // Entry point of one target: dispatch on the rounding mode.
 HWY_NOINLINE void RoundValues(const double* x, size_t n, Format format,
                               const FloatRounding& rounding,
@@ -138,6 +180,9 @@ HWY_NOINLINE void RoundValues(const double* x, size_t n, Format format,
                               EventCounts* events) {
   const FormatInfo& f = GetFormatInfo(format);
   const RoundShape shape{f.mantissa_bits, f.emin, f.emax};
+  if (format == Format::kFp32 && rounding.mode == RoundingMode::kNearestEven) {
+    return RoundFp32NearestEven(x, n, rounding, out, events);
+  }
   switch (rounding.mode) {
 #define TRISIM_ROUND_CASE(M)                                                 \
   case M:                                                                    \

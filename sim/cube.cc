@@ -87,7 +87,8 @@ inline int64_t AccumulateInt(int64_t acc, int64_t add, Format format,
 
 // Integer operands: groups, and their scales from amax (see cube.h).
 void ComputeOperandScales(const double* data, int rows, int cols, int stride,
-                          const CubeConfig& config, CubeOperand* out) {
+                          const CubeConfig& config, CubeOperand* out,
+                          bool fast = false) {
   CubeOperand& op = *out;
   int block_rows = rows, block_cols = cols;
   if (config.operand_scale.granularity == quant::Granularity::kBlock) {
@@ -107,6 +108,12 @@ void ComputeOperandScales(const double* data, int rows, int cols, int stride,
     for (int gj = 0; gj < grid_cols; ++gj) {
       double amax = 0.0;
       for (int i = gi * block_rows; i < (gi + 1) * block_rows; ++i) {
+        if (fast) {  // the same max, SIMD (sim/cube_simd.h)
+          amax = std::max(amax, AbsMaxFinite(data + static_cast<size_t>(i) * stride +
+                                                 gj * block_cols,
+                                             block_cols));
+          continue;
+        }
         for (int j = gj * block_cols; j < (gj + 1) * block_cols; ++j) {
           const double v = data[i * stride + j];
           if (std::isfinite(v)) amax = std::max(amax, std::abs(v));
@@ -383,48 +390,6 @@ void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
 // caller runs the reference.
 namespace {
 
-// quant::RoundToInt(double(y), format, {mode, saturate}) for a finite |y| <
-// 2^62 and a non-stochastic mode, by truncation and the exact remainder.
-inline int64_t RoundIntFast(float y, quant::RoundingMode mode, int64_t lo,
-                            int64_t hi, EventCounts* events) {
-  const double yd = y;
-  int64_t q = static_cast<int64_t>(yd);  // toward zero
-  const double frac = yd - static_cast<double>(q);  // exact
-  const int64_t away = yd < 0 ? -1 : 1;
-  const double afrac = std::abs(frac);
-  switch (mode) {
-    case quant::RoundingMode::kNearestEven:
-      if (afrac > 0.5 || (afrac == 0.5 && (q & 1))) q += away;
-      break;
-    case quant::RoundingMode::kNearestAway:
-      if (afrac >= 0.5) q += away;
-      break;
-    case quant::RoundingMode::kTowardZero:
-      break;
-    case quant::RoundingMode::kTowardPosInf:
-      if (frac > 0) ++q;
-      break;
-    case quant::RoundingMode::kTowardNegInf:
-      if (frac < 0) --q;
-      break;
-    case quant::RoundingMode::kToOdd:
-      if (frac != 0 && !(q & 1)) q += away;
-      break;
-    case quant::RoundingMode::kStochastic:
-      break;  // not taken (callers use the reference)
-  }
-  events->inexact += frac != 0;
-  if (q < lo) {
-    ++events->saturated;
-    return lo;
-  }
-  if (q > hi) {
-    ++events->saturated;
-    return hi;
-  }
-  return q;
-}
-
 // x * scale rounded to odd at 53 bits, as a double: the exact product when
 // it has at most 53 significant bits (then every mode, stochastic too,
 // rounds it like the reference), else a value whose rounding to any format
@@ -474,86 +439,153 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
     if (bound > acc_max || bound > INT32_MAX) return false;
     groups_per_element += t.a->cols / g;
   }
-  for (const CubeTerm& t : terms) {
-    for (int32_t q : t.a->codes) if (q < -32768 || q > 32767) return false;
-    for (int32_t q : t.b->codes) if (q < -32768 || q > 32767) return false;
+  // Codes split into int8 pieces (lo = the code itself unless emulated);
+  // any code outside int16 sends the call to the reference.
+  struct Scratch {
+    std::vector<int64_t> totals;
+    std::vector<int32_t> c, c2;
+    std::vector<double> values, sum, row;
+    std::vector<int8_t> a_lo, a_hi, b_lo, b_hi;
+  };
+  static thread_local Scratch scratch;
+  Scratch& s = scratch;
+  auto split = [&](const std::vector<int32_t>& codes, std::vector<int8_t>* lo,
+                   std::vector<int8_t>* hi) {
+    const size_t size = codes.size();
+    lo->resize(size);
+    int8_t* l8 = lo->data();
+    const int32_t* q = codes.data();
+    uint32_t bad = 0;
+    if (!emulated) {
+      for (size_t i = 0; i < size; ++i) {
+        bad |= static_cast<uint32_t>(q[i] + 32768) > 65535u;
+        l8[i] = static_cast<int8_t>(q[i]);
+      }
+      return bad == 0;
+    }
+    hi->resize(size);
+    int8_t* h8 = hi->data();
+    for (size_t i = 0; i < size; ++i) {
+      bad |= static_cast<uint32_t>(q[i] + 32768) > 65535u;
+      // Balanced split: l in [-128, 127], h = (q - l) / 256 exactly.
+      const int32_t l = ((q[i] + 128) & 255) - 128;
+      l8[i] = static_cast<int8_t>(l);
+      h8[i] = static_cast<int8_t>((q[i] - l) >> 8);
+    }
+    return bad == 0;
+  };
+  if (terms.size() == 1) {
+    // The common case: split once, before any output is written.
+    if (!split(terms[0].a->codes, &s.a_lo, &s.a_hi) ||
+        !split(terms[0].b->codes, &s.b_lo, &s.b_hi)) {
+      return false;
+    }
+  } else {
+    for (const CubeTerm& t : terms) {
+      for (int32_t q : t.a->codes) if (q < -32768 || q > 32767) return false;
+      for (int32_t q : t.b->codes) if (q < -32768 || q > 32767) return false;
+    }
   }
 
   const size_t mn = static_cast<size_t>(m) * n;
-  std::vector<int64_t> totals(mn);
-  std::vector<int32_t> c(mn), c2(mn);
-  std::vector<double> values(mn), sum(groups_per_element == 1 ? 0 : mn, 0.0);
-  std::vector<double> row(n);
-  std::vector<int8_t> a_lo, a_hi, b_lo, b_hi;
-  auto split = [&](const std::vector<int32_t>& codes, std::vector<int8_t>* lo,
-                   std::vector<int8_t>* hi) {
-    lo->resize(codes.size());
-    hi->resize(codes.size());
-    for (size_t i = 0; i < codes.size(); ++i) {
-      const int32_t q = codes[i];
-      const int32_t l = ((q + 128) & 255) - 128;
-      (*lo)[i] = static_cast<int8_t>(emulated ? l : q);
-      (*hi)[i] = static_cast<int8_t>(emulated ? (q - l) / 256 : 0);
-    }
-  };
+  s.c.resize(mn);
+  s.values.resize(mn);
+  if (emulated) {
+    s.totals.resize(mn);
+    s.c2.resize(mn);
+  }
+  if (groups_per_element != 1) s.sum.assign(mn, 0.0);
+  s.row.resize(n);
+  int32_t* c = s.c.data();
+  int32_t* c2 = s.c2.data();
+  int64_t* totals = s.totals.data();
+  double* values = s.values.data();
   int partials = 0;
   for (const CubeTerm& t : terms) {
     const int k_total = t.a->cols;
     const int g = std::min(t.a->group_cols, t.b->group_rows);
-    split(t.a->codes, &a_lo, &a_hi);
-    split(t.b->codes, &b_lo, &b_hi);
+    if (terms.size() != 1) {
+      split(t.a->codes, &s.a_lo, &s.a_hi);
+      split(t.b->codes, &s.b_lo, &s.b_hi);
+    }
     for (int k = 0; k < k_total; k += g) {
-      const int8_t* alo = a_lo.data() + k;
-      const int8_t* blo = b_lo.data() + static_cast<size_t>(k) * n;
-      Int8MatMul(alo, k_total, blo, n, c.data(), n, m, n, g);
+      const int8_t* alo = s.a_lo.data() + k;
+      const int8_t* blo = s.b_lo.data() + static_cast<size_t>(k) * n;
+      Int8MatMul(alo, k_total, blo, n, c, n, m, n, g);
       if (emulated) {
-        const int8_t* ahi = a_hi.data() + k;
-        const int8_t* bhi = b_hi.data() + static_cast<size_t>(k) * n;
+        const int8_t* ahi = s.a_hi.data() + k;
+        const int8_t* bhi = s.b_hi.data() + static_cast<size_t>(k) * n;
         for (size_t e = 0; e < mn; ++e) totals[e] = c[e];  // ll
-        Int8MatMul(ahi, k_total, bhi, n, c2.data(), n, m, n, g);
+        Int8MatMul(ahi, k_total, bhi, n, c2, n, m, n, g);
         for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 65536;
-        Int8MatMul(ahi, k_total, blo, n, c2.data(), n, m, n, g);
+        Int8MatMul(ahi, k_total, blo, n, c2, n, m, n, g);
         for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 256;
-        Int8MatMul(alo, k_total, bhi, n, c2.data(), n, m, n, g);
+        Int8MatMul(alo, k_total, bhi, n, c2, n, m, n, g);
         for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 256;
-      } else {
-        for (size_t e = 0; e < mn; ++e) totals[e] = c[e];
       }
-      // Dequant: total * d, one rounding (round-to-odd keeps it single).
+      // Dequant: total * d, one rounding. When |total| < 2^29 the product
+      // with d (<= 24 significant bits) has <= 53 bits: the double product
+      // is exact, as ScaledRoundToOdd's. sign * (I * d) keeps IEEE signs
+      // (-0 for I = 0, sign < 0): I * (-d) is that product, exactly.
+      const bool negate = groups_per_element == 1 && sign < 0;
+      const int group_cols = t.b->group_cols;
       for (int i = 0; i < m; ++i) {
-        for (int j = 0; j < n; ++j) {
-          const size_t e = static_cast<size_t>(i) * n + j;
-          const float d = quant::TruncateMantissa(
-              t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j), config.scale_mantissa_bits);
-          bool exact;
-          values[e] = ScaledRoundToOdd(totals[e], d, &exact);
-          // sign * (I * d) with IEEE signs (-0 for I = 0, sign < 0); round-
-          // to-odd is symmetric, so negating after it is exact.
-          if (groups_per_element == 1 && sign < 0) values[e] = -values[e];
+        const float sa = t.a->ScaleAt(i, k);
+        for (int j0 = 0; j0 < n; j0 += group_cols) {
+          const int j1 = std::min(n, j0 + group_cols);
+          const float d = quant::TruncateMantissa(sa * t.b->ScaleAt(k, j0),
+                                                  config.scale_mantissa_bits);
+          const double dd = negate ? -static_cast<double>(d) : static_cast<double>(d);
+          const size_t e0 = static_cast<size_t>(i) * n;
+          bool all_small = true;
+          if (emulated) {
+            for (int j = j0; j < j1; ++j) {
+              const int64_t v = totals[e0 + j];
+              all_small &= v < (int64_t{1} << 29) && v > -(int64_t{1} << 29);
+              values[e0 + j] = static_cast<double>(v) * dd;
+            }
+          } else {
+            for (int j = j0; j < j1; ++j) {
+              const int32_t v = c[e0 + j];
+              all_small &= v < (1 << 29) && v > -(1 << 29);
+              values[e0 + j] = static_cast<double>(v) * dd;
+            }
+          }
+          if (all_small) continue;
+          for (int j = j0; j < j1; ++j) {
+            const int64_t v = emulated ? totals[e0 + j] : c[e0 + j];
+            if (v < (int64_t{1} << 29) && v > -(int64_t{1} << 29)) continue;
+            // Round-to-odd keeps the later rounding single; it is
+            // symmetric, so negating after it is exact.
+            bool exact;
+            values[e0 + j] = ScaledRoundToOdd(v, d, &exact);
+            if (negate) values[e0 + j] = -values[e0 + j];
+          }
         }
       }
       if (groups_per_element == 1) {
         for (int i = 0; i < m; ++i) {
-          config.rounder.RoundValues(values.data() + static_cast<size_t>(i) * n, n,
+          config.rounder.RoundValues(values + static_cast<size_t>(i) * n, n,
                                      out_format, tensor, static_cast<uint64_t>(i) * n,
                                      1, out + static_cast<size_t>(i) * out_stride,
                                      events);
         }
       } else {
         // Partial p of element `index` (fp32), then sum = RNE32(sum + p).
-        config.rounder.RoundValues(values.data(), mn, Format::kFp32, tensor, 0, 0,
-                                   values.data(), events);
+        config.rounder.RoundValues(values, mn, Format::kFp32, tensor, 0, 0,
+                                   values, events);
         for (size_t e = 0; e < mn; ++e) {
-          sum[e] = Rne32(sum[e] + values[e]);  // from +0, as the reference
+          s.sum[e] = Rne32(s.sum[e] + values[e]);  // from +0, as the reference
         }
         ++partials;
       }
     }
   }
   if (groups_per_element != 1) {
+    double* row = s.row.data();
     for (int i = 0; i < m; ++i) {
-      for (int j = 0; j < n; ++j) row[j] = sign * sum[static_cast<size_t>(i) * n + j];
-      config.rounder.RoundValues(row.data(), n, out_format, tensor,
+      for (int j = 0; j < n; ++j) row[j] = sign * s.sum[static_cast<size_t>(i) * n + j];
+      config.rounder.RoundValues(row, n, out_format, tensor,
                                  static_cast<uint64_t>(i) * n, 1,
                                  out + static_cast<size_t>(i) * out_stride, events);
     }
@@ -567,31 +599,28 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
 // below 2^(Ta + Tb + 2), so k0 of them and every partial sum are exact in
 // double when spanA + spanB + 2 + log2(k0) <= 53.
 constexpr int kNoSpan = -100000;
-struct Span {
-  int top = -100000;
-  int low = 100000;
-  void Add(double v) {
-    if (v == 0.0) return;
-    uint64_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    const int ebits = static_cast<int>((bits >> 52) & 0x7ff);
-    const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
-    top = std::max(top, ebits - 1023);
-    low = std::min(low, ebits - 1075 + __builtin_ctzll(mant));
-  }
-  int Width() const { return top < low ? kNoSpan : top - low; }
-};
 
 bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
                      const CubeConfig& config, Format out_format, double* out,
                      int out_stride, uint64_t tensor, EventCounts* events) {
   if (config.order != AccumulationOrder::kFractal) return false;
-  for (const CubeTerm& t : terms) {
-    for (const CubeOperand* op : {t.a, t.b}) {
-      for (double v : op->values) {
-        // Non-finite values keep IEEE propagation in the reference; double
-        // subnormals never occur in these formats but would break Span.
-        if (!std::isfinite(v) || (v != 0.0 && std::abs(v) < 0x1p-1022)) return false;
+  // Exponents of every operand value (SIMD); a non-finite value (IEEE
+  // propagation in the reference) or a double subnormal (never in these
+  // formats, but it would break the bound) sends the call to the reference.
+  struct Exponents {
+    std::vector<int16_t> top, low;
+  };
+  static thread_local std::vector<Exponents> exps;
+  if (exps.size() < 2 * terms.size()) exps.resize(2 * terms.size());
+  for (size_t p = 0; p < terms.size(); ++p) {
+    const CubeOperand* ops[2] = {terms[p].a, terms[p].b};
+    for (int o = 0; o < 2; ++o) {
+      Exponents& e = exps[2 * p + o];
+      const size_t size = ops[o]->values.size();
+      e.top.resize(size);
+      e.low.resize(size);
+      if (!SpanExponents(ops[o]->values.data(), size, e.top.data(), e.low.data())) {
+        return false;
       }
     }
   }
@@ -603,28 +632,43 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
   const int limit = 51 - log2_k0;
   std::vector<float> acc(static_cast<size_t>(m) * n, 0.0f);
   std::vector<double> chunk(k0);
-  for (const CubeTerm& t : terms) {
+  std::vector<int16_t> col_top(n), col_low(n);
+  for (size_t p = 0; p < terms.size(); ++p) {
+    const CubeTerm& t = terms[p];
     const int k_total = t.a->cols;
     const int fractals = (k_total + k0 - 1) / k0;
     const double* a = t.a->values.data();
     const double* b = t.b->values.data();
+    const Exponents& ea = exps[2 * p];
+    const Exponents& eb = exps[2 * p + 1];
+    // Span width of a segment: top exponent minus the lowest bit's exponent
+    // over its non-zero values (kNoSpan if all are zero).
+    auto width = [](int top, int low) { return top < low ? kNoSpan : top - low; };
     std::vector<int> b_width(fractals, kNoSpan);
     for (int f = 0; f < fractals; ++f) {
-      for (int j = 0; j < n; ++j) {
-        Span span;
-        for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
-          span.Add(b[static_cast<size_t>(k) * n + j]);
+      std::fill(col_top.begin(), col_top.end(), kSpanNoTop);
+      std::fill(col_low.begin(), col_low.end(), kSpanNoLow);
+      for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
+        const int16_t* top = eb.top.data() + static_cast<size_t>(k) * n;
+        const int16_t* low = eb.low.data() + static_cast<size_t>(k) * n;
+        for (int j = 0; j < n; ++j) {
+          col_top[j] = std::max(col_top[j], top[j]);
+          col_low[j] = std::min(col_low[j], low[j]);
         }
-        b_width[f] = std::max(b_width[f], span.Width());
+      }
+      for (int j = 0; j < n; ++j) {
+        b_width[f] = std::max(b_width[f], width(col_top[j], col_low[j]));
       }
     }
     auto row_ok = [&](int i) {
       for (int f = 0; f < fractals; ++f) {
-        Span span;
+        int16_t top = kSpanNoTop, low = kSpanNoLow;
+        const size_t base = static_cast<size_t>(i) * k_total;
         for (int k = f * k0; k < std::min(k_total, (f + 1) * k0); ++k) {
-          span.Add(a[static_cast<size_t>(i) * k_total + k]);
+          top = std::max(top, ea.top[base + k]);
+          low = std::min(low, ea.low[base + k]);
         }
-        const int wa = span.Width();
+        const int wa = width(top, low);
         if (wa != kNoSpan && b_width[f] != kNoSpan && wa + b_width[f] > limit) {
           return false;
         }
@@ -695,34 +739,20 @@ CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
   if (mode == quant::RoundingMode::kStochastic) {
     return PrepareOperandReference(data, rows, cols, stride, config, tensor, events);
   }
-  ComputeOperandScales(data, rows, cols, stride, config, &op);
-  const int32_t qmax = config.QMax();
-  const quant::FormatInfo& info = quant::GetFormatInfo(config.operand);
-  const quant::IntRounding int_rounding{mode, quant::IntOverflow::kSaturate};
+  ComputeOperandScales(data, rows, cols, stride, config, &op, /*fast=*/true);
   EventCounts ignored;
   EventCounts* ev = events ? events : &ignored;
   op.codes.resize(static_cast<size_t>(rows) * cols);
-  const bool per_tensor = op.scales.size() == 1;
+  // Row segments of one scale group, quantised by the SIMD kernel.
+  const int grid_cols = op.group_cols > 0 ? cols / op.group_cols : 0;
   for (int i = 0; i < rows; ++i) {
-    for (int j = 0; j < cols; ++j) {
-      const size_t index = static_cast<size_t>(i) * cols + j;
-      const float s = per_tensor ? op.scales[0] : op.ScaleAt(i, j);
-      const float y = static_cast<float>(data[static_cast<size_t>(i) * stride + j]) / s;
-      int64_t q;
-      if (std::abs(y) < 0x1p62f) {
-        q = RoundIntFast(y, mode, info.min_int, info.max_int, ev);
-      } else {  // non-finite or huge: the reference
-        q = quant::RoundToInt(static_cast<double>(y), config.operand, int_rounding,
-                              0, ev);
-      }
-      if (q > qmax || q < -qmax) {
-        q = q > 0 ? qmax : -qmax;
-        if (events) ++events->saturated;
-      }
-      op.codes[index] = static_cast<int32_t>(q);
+    for (int gj = 0; gj < grid_cols; ++gj) {
+      const int j = gj * op.group_cols;
+      QuantizeCodes(data + static_cast<size_t>(i) * stride + j, op.group_cols,
+                    op.ScaleAt(i, j), config.operand, mode, config.QMax(),
+                    op.codes.data() + static_cast<size_t>(i) * cols + j, ev);
     }
   }
-  if (!events) (void)ignored;
   return op;
 }
 

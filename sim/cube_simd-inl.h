@@ -8,6 +8,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -49,7 +50,7 @@ inline Int8Scratch& Scratch() {
 
 // R rows x J vectors of 16 int32 lanes, over kq quads of k.
 // ap: (a + 128) as u8 quads, one int32 per quad, row stride kq.
-// bp: [kq][npad][4] int8. Output minus 128 colsum.
+// bp: [kq][npad][4] int8. Output minus colsum (= 128 sum_k b[k][j]).
 template <int R, int J>
 TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int32_t* ap, int kq,
                                            const uint8_t* bp, int npad,
@@ -69,7 +70,7 @@ TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int32_t* ap, int kq,
     }
   }
   for (int v = 0; v < J; ++v) {
-    const __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512(colsum + 16 * v), 7);
+    const __m512i corr = _mm512_loadu_si512(colsum + 16 * v);
     const int left = std::min(16, n_left - 16 * v);
     const __mmask16 mask = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
     for (int r = 0; r < R; ++r) {
@@ -104,30 +105,80 @@ TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
   const int npad = (n + 15) / 16 * 16;
   Int8Scratch& s = Scratch();
   uint8_t* bp = s.B(static_cast<size_t>(kq) * npad * 4 + 64);
-  std::memset(bp, 0, static_cast<size_t>(kq) * npad * 4);
-  s.colsum.assign(npad, 0);
-  for (int kk = 0; kk < k; ++kk) {
-    const int8_t* brow = b + static_cast<size_t>(kk) * ldb;
-    uint8_t* dst = bp + static_cast<size_t>(kk / 4) * npad * 4 + kk % 4;
-    for (int j = 0; j < n; ++j) {
-      dst[4 * j] = static_cast<uint8_t>(brow[j]);
-      s.colsum[j] += brow[j];
+  s.colsum.resize(npad);
+  int32_t* corr = s.colsum.data();
+  const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80));
+  // Pack B into k-quads, 64 columns (four 16-lane vectors) at a time: rows
+  // 4q..4q+3 interleave bytewise (unpack epi8, then epi16), which leaves
+  // columns 16L + 4x.. in 128-bit lane L of vector x; a 4x4 transpose of
+  // 128-bit lanes puts columns 16x..16x+15 in vector x. Rows past k and
+  // columns past n are zero. The correction 128 sum_k b[k][j] comes from
+  // vpdpbusd of 0x80 bytes against the packed quads (exact: |.| <= 2^30).
+  for (int jb = 0; jb < npad; jb += 64) {
+    const int left = n - jb;
+    const __mmask64 mask =
+        left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+    const int nv = std::min(4, (npad - jb) / 16);
+    __m512i cs[4];
+    for (int v = 0; v < 4; ++v) cs[v] = _mm512_setzero_si512();
+    for (int q = 0; q < kq; ++q) {
+      __m512i r[4];
+      for (int t = 0; t < 4; ++t) {
+        const int kk = 4 * q + t;
+        r[t] = kk < k ? _mm512_maskz_loadu_epi8(
+                            mask, b + static_cast<size_t>(kk) * ldb + jb)
+                      : _mm512_setzero_si512();
+      }
+      const __m512i lo01 = _mm512_unpacklo_epi8(r[0], r[1]);
+      const __m512i hi01 = _mm512_unpackhi_epi8(r[0], r[1]);
+      const __m512i lo23 = _mm512_unpacklo_epi8(r[2], r[3]);
+      const __m512i hi23 = _mm512_unpackhi_epi8(r[2], r[3]);
+      const __m512i t0 = _mm512_unpacklo_epi16(lo01, lo23);
+      const __m512i t1 = _mm512_unpackhi_epi16(lo01, lo23);
+      const __m512i t2 = _mm512_unpacklo_epi16(hi01, hi23);
+      const __m512i t3 = _mm512_unpackhi_epi16(hi01, hi23);
+      const __m512i u0 = _mm512_shuffle_i32x4(t0, t1, 0x44);
+      const __m512i u1 = _mm512_shuffle_i32x4(t0, t1, 0xEE);
+      const __m512i u2 = _mm512_shuffle_i32x4(t2, t3, 0x44);
+      const __m512i u3 = _mm512_shuffle_i32x4(t2, t3, 0xEE);
+      __m512i v[4];
+      v[0] = _mm512_shuffle_i32x4(u0, u2, 0x88);
+      v[1] = _mm512_shuffle_i32x4(u0, u2, 0xDD);
+      v[2] = _mm512_shuffle_i32x4(u1, u3, 0x88);
+      v[3] = _mm512_shuffle_i32x4(u1, u3, 0xDD);
+      uint8_t* dst = bp + (static_cast<size_t>(q) * npad + jb) * 4;
+      for (int x = 0; x < nv; ++x) {
+        _mm512_store_si512(dst + 64 * x, v[x]);
+        cs[x] = _mm512_dpbusd_epi32(cs[x], k80, v[x]);
+      }
     }
+    for (int x = 0; x < nv; ++x) _mm512_storeu_si512(corr + jb + 16 * x, cs[x]);
   }
-  s.a.assign(static_cast<size_t>(m) * kq, 0x80808080);
+  // A as u8 (a XOR 0x80 = a + 128), rows padded to whole quads with 0x80
+  // (their B rows are zero).
+  s.a.resize(static_cast<size_t>(m) * kq);
+  const int row_bytes = kq * 4;
   for (int i = 0; i < m; ++i) {
     uint8_t* dst = reinterpret_cast<uint8_t*>(s.a.data() + static_cast<size_t>(i) * kq);
     const int8_t* arow = a + static_cast<size_t>(i) * lda;
-    for (int kk = 0; kk < k; ++kk) dst[kk] = static_cast<uint8_t>(arow[kk] + 128);
+    for (int cb = 0; cb < row_bytes; cb += 64) {
+      const int in_left = k - cb, out_left = row_bytes - cb;
+      const __mmask64 in_mask =
+          in_left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << in_left) - 1);
+      const __mmask64 out_mask =
+          out_left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << out_left) - 1);
+      const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8(in_mask, arow + cb), k80);
+      _mm512_mask_storeu_epi8(dst + cb, out_mask, x);
+    }
   }
   int i = 0;
   for (; i + 4 <= m; i += 4) {
     VnniRows<4>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad,
-                s.colsum.data(), c + static_cast<size_t>(i) * ldc, ldc, n);
+                corr, c + static_cast<size_t>(i) * ldc, ldc, n);
   }
   for (; i < m; ++i) {
     VnniRows<1>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad,
-                s.colsum.data(), c + static_cast<size_t>(i) * ldc, ldc, n);
+                corr, c + static_cast<size_t>(i) * ldc, ldc, n);
   }
 }
 
@@ -296,6 +347,13 @@ HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
                                     int ldb, float* acc, int ldacc, int m,
                                     int n, int k, int fractal) {
   int i = 0;
+#if HWY_TARGET <= HWY_AVX3
+  // 32 vector registers: 4 rows x 4 vectors of sums, 4 of B, 1 of A.
+  for (; i + 4 <= m; i += 4) {
+    FractalRows<4>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
+                   acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
+  }
+#endif
   for (; i + 2 <= m; i += 2) {
     FractalRows<2>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
                    acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
@@ -304,6 +362,169 @@ HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
     FractalRows<1>(a + static_cast<size_t>(i) * lda, lda, b, ldb,
                    acc + static_cast<size_t>(i) * ldacc, ldacc, n, k, fractal);
   }
+}
+
+// Per-element exponents of SpanExponents (sim/cube_simd.h): the lowest
+// set bit of the 53-bit significand M is M & -M, a power of two whose
+// exponent the int64 -> double conversion exposes exactly.
+HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int16_t* top,
+                                 int16_t* low) {
+  const hn::ScalableTag<double> dd;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const hn::RebindToSigned<decltype(dd)> di;
+  const hn::Rebind<uint16_t, decltype(dd)> d16;  // two's complement int16
+  const size_t lanes = hn::Lanes(dd);
+  const auto k_abs = hn::Set(du, ~(uint64_t{1} << 63));
+  const auto k_frac = hn::Set(du, (uint64_t{1} << 52) - 1);
+  const auto k_implicit = hn::Set(du, uint64_t{1} << 52);
+  const auto k_zero_u = hn::Zero(du);
+  const auto k_zero_i = hn::Zero(di);
+  const auto k_7ff = hn::Set(di, 0x7ff);
+  const auto k_1023 = hn::Set(di, 1023);
+  const auto k_1075 = hn::Set(di, 1075);
+  const auto k_no_top = hn::Set(di, kSpanNoTop);
+  const auto k_no_low = hn::Set(di, kSpanNoLow);
+  auto bad = hn::Eq(k_zero_i, k_7ff);  // all false
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto a = hn::And(hn::BitCast(du, hn::LoadU(dd, x + i)), k_abs);
+    const auto zero = hn::Eq(hn::BitCast(di, a), k_zero_i);
+    const auto ebits = hn::BitCast(di, hn::ShiftRight<52>(a));
+    bad = hn::Or(bad, hn::Or(hn::Eq(ebits, k_7ff),
+                             hn::AndNot(zero, hn::Eq(ebits, k_zero_i))));
+    const auto mant = hn::Or(hn::And(a, k_frac), k_implicit);
+    const auto lowbit = hn::And(mant, hn::Sub(k_zero_u, mant));
+    const auto lowexp = hn::BitCast(
+        di, hn::ShiftRight<52>(hn::BitCast(du, hn::ConvertTo(dd, hn::BitCast(di, lowbit)))));
+    const auto t = hn::IfThenElse(zero, k_no_top, hn::Sub(ebits, k_1023));
+    const auto l = hn::IfThenElse(zero, k_no_low,
+                                  hn::Add(hn::Sub(ebits, k_1075), hn::Sub(lowexp, k_1023)));
+    hn::StoreU(hn::TruncateTo(d16, hn::BitCast(du, t)), d16,
+               reinterpret_cast<uint16_t*>(top + i));
+    hn::StoreU(hn::TruncateTo(d16, hn::BitCast(du, l)), d16,
+               reinterpret_cast<uint16_t*>(low + i));
+  }
+  bool ok = hn::AllFalse(di, bad);
+  if (i < n) ok = SpanExponentsReference(x + i, n - i, top + i, low + i) && ok;
+  return ok;
+}
+
+// ---------------------------------------------------------- quantisation
+
+HWY_NOINLINE double AbsMaxFiniteT(const double* x, size_t n) {
+  const hn::ScalableTag<double> dd;
+  const size_t lanes = hn::Lanes(dd);
+  const auto inf = hn::Set(dd, HUGE_VAL);
+  auto m0 = hn::Zero(dd), m1 = hn::Zero(dd);
+  size_t i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    const auto a0 = hn::Abs(hn::LoadU(dd, x + i));
+    const auto a1 = hn::Abs(hn::LoadU(dd, x + i + lanes));
+    // NaN and inf fail a0 < inf and are skipped.
+    m0 = hn::Max(m0, hn::IfThenElseZero(hn::Lt(a0, inf), a0));
+    m1 = hn::Max(m1, hn::IfThenElseZero(hn::Lt(a1, inf), a1));
+  }
+  for (; i + lanes <= n; i += lanes) {
+    const auto a0 = hn::Abs(hn::LoadU(dd, x + i));
+    m0 = hn::Max(m0, hn::IfThenElseZero(hn::Lt(a0, inf), a0));
+  }
+  double amax = hn::GetLane(hn::MaxOfLanes(dd, hn::Max(m0, m1)));
+  for (; i < n; ++i) {
+    const double a = std::abs(x[i]);
+    if (a < HUGE_VAL) amax = std::max(amax, a);
+  }
+  return amax;
+}
+
+template <quant::RoundingMode kMode>
+HWY_INLINE void QuantizeCodesMode(const double* HWY_RESTRICT x, size_t n,
+                                  float scale, quant::Format format,
+                                  int32_t qmax, int32_t* HWY_RESTRICT codes,
+                                  quant::EventCounts* events) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> df;
+  const hn::Rebind<int32_t, decltype(dd)> di;
+  const size_t lanes = hn::Lanes(dd);
+  const quant::FormatInfo& info = quant::GetFormatInfo(format);
+  const auto vs = hn::Set(df, scale);
+  const auto limit = hn::Set(df, 4194304.0f);  // 2^22
+  const auto half = hn::Set(df, 0.5f);
+  const auto fzero = hn::Zero(df);
+  const auto izero = hn::Zero(di);
+  const auto ione = hn::Set(di, 1);
+  const auto lo = hn::Set(di, static_cast<int32_t>(info.min_int));
+  const auto hi = hn::Set(di, static_cast<int32_t>(info.max_int));
+  const auto qhi = hn::Set(di, qmax);
+  const auto qlo = hn::Set(di, -qmax);
+  int64_t inexact = 0, saturated = 0;
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    // fp32(x) (cvtpd2ps, RNE) and the one IEEE fp32 division.
+    const auto y = hn::Div(hn::DemoteTo(df, hn::LoadU(dd, x + i)), vs);
+    if (HWY_UNLIKELY(!hn::AllTrue(df, hn::Lt(hn::Abs(y), limit)))) {
+      QuantizeCodesReference(x + i, lanes, scale, format, kMode, qmax,
+                             codes + i, events);
+      continue;
+    }
+    const auto t = hn::Trunc(y);
+    const auto frac = hn::Sub(y, t);  // exact: |y| < 2^22
+    const auto afrac = hn::Abs(frac);
+    auto q = hn::ConvertTo(di, t);
+    const auto away = hn::IfThenElse(hn::RebindMask(di, hn::Lt(y, fzero)),
+                                     hn::Set(di, -1), ione);
+    const auto odd = hn::RebindMask(df, hn::Ne(hn::And(q, ione), izero));
+    const auto inexact_m = hn::Ne(frac, fzero);
+    if (kMode == quant::RoundingMode::kNearestEven) {
+      const auto up = hn::Or(hn::Gt(afrac, half), hn::And(hn::Eq(afrac, half), odd));
+      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+    } else if (kMode == quant::RoundingMode::kNearestAway) {
+      const auto up = hn::Ge(afrac, half);
+      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+    } else if (kMode == quant::RoundingMode::kTowardPosInf) {
+      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, hn::Gt(frac, fzero)), ione));
+    } else if (kMode == quant::RoundingMode::kTowardNegInf) {
+      q = hn::Sub(q, hn::IfThenElseZero(hn::RebindMask(di, hn::Lt(frac, fzero)), ione));
+    } else if (kMode == quant::RoundingMode::kToOdd) {
+      const auto up = hn::AndNot(odd, inexact_m);
+      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+    }
+    inexact += static_cast<int64_t>(hn::CountTrue(df, inexact_m));
+    // The format's saturation (RoundToInt), then the operand's qmax.
+    saturated += static_cast<int64_t>(
+        hn::CountTrue(di, hn::Or(hn::Lt(q, lo), hn::Gt(q, hi))));
+    q = hn::Min(hn::Max(q, lo), hi);
+    saturated += static_cast<int64_t>(
+        hn::CountTrue(di, hn::Or(hn::Lt(q, qlo), hn::Gt(q, qhi))));
+    q = hn::Min(hn::Max(q, qlo), qhi);
+    hn::StoreU(q, di, codes + i);
+  }
+  events->inexact += inexact;
+  events->saturated += saturated;
+  if (i < n) {
+    QuantizeCodesReference(x + i, n - i, scale, format, kMode, qmax, codes + i,
+                           events);
+  }
+}
+
+HWY_NOINLINE void QuantizeCodesT(const double* x, size_t n, float scale,
+                                 quant::Format format, quant::RoundingMode mode,
+                                 int32_t qmax, int32_t* codes,
+                                 quant::EventCounts* events) {
+  switch (mode) {
+#define TRISIM_QUANT_CASE(M)                                               \
+  case M:                                                                  \
+    return QuantizeCodesMode<M>(x, n, scale, format, qmax, codes, events);
+    TRISIM_QUANT_CASE(quant::RoundingMode::kNearestEven)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kNearestAway)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kTowardZero)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kTowardPosInf)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kTowardNegInf)
+    TRISIM_QUANT_CASE(quant::RoundingMode::kToOdd)
+#undef TRISIM_QUANT_CASE
+    case quant::RoundingMode::kStochastic:
+      break;
+  }
+  QuantizeCodesReference(x, n, scale, format, mode, qmax, codes, events);
 }
 
 }  // namespace HWY_NAMESPACE

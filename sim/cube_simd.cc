@@ -1,7 +1,10 @@
 // Dynamic dispatch of sim/cube_simd-inl.h, and the scalar references.
 #include "sim/cube_simd.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "sim/cube_simd.cc"
@@ -16,6 +19,122 @@ namespace trisim {
 HWY_EXPORT(Int8MatMulT);
 HWY_EXPORT(Int8PeakGopsT);
 HWY_EXPORT(FractalMatUpdateT);
+HWY_EXPORT(AbsMaxFiniteT);
+HWY_EXPORT(QuantizeCodesT);
+HWY_EXPORT(SpanExponentsT);
+
+bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
+                            int16_t* low) {
+  bool ok = true;
+  for (size_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    if (!std::isfinite(v) || (v != 0.0 && std::abs(v) < 0x1p-1022)) ok = false;
+    if (v == 0.0) {
+      top[i] = kSpanNoTop;
+      low[i] = kSpanNoLow;
+      continue;
+    }
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    const int64_t ebits = static_cast<int64_t>((bits >> 52) & 0x7ff);
+    const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
+    top[i] = static_cast<int16_t>(ebits - 1023);
+    low[i] = static_cast<int16_t>(ebits - 1075 + __builtin_ctzll(mant));
+  }
+  return ok;
+}
+
+bool SpanExponents(const double* x, size_t n, int16_t* top, int16_t* low) {
+  return HWY_DYNAMIC_DISPATCH(SpanExponentsT)(x, n, top, low);
+}
+
+double AbsMaxFiniteReference(const double* x, size_t n) {
+  double amax = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isfinite(x[i])) amax = std::max(amax, std::abs(x[i]));
+  }
+  return amax;
+}
+
+double AbsMaxFinite(const double* x, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(AbsMaxFiniteT)(x, n);
+}
+
+namespace {
+
+// quant::RoundToInt(double(y), format, {mode, saturate}) for a finite |y| <
+// 2^62 and a non-stochastic mode, by truncation and the exact remainder.
+inline int64_t RoundIntFast(float y, quant::RoundingMode mode, int64_t lo,
+                            int64_t hi, quant::EventCounts* events) {
+  const double yd = y;
+  int64_t q = static_cast<int64_t>(yd);  // toward zero
+  const double frac = yd - static_cast<double>(q);  // exact
+  const int64_t away = yd < 0 ? -1 : 1;
+  const double afrac = std::abs(frac);
+  switch (mode) {
+    case quant::RoundingMode::kNearestEven:
+      if (afrac > 0.5 || (afrac == 0.5 && (q & 1))) q += away;
+      break;
+    case quant::RoundingMode::kNearestAway:
+      if (afrac >= 0.5) q += away;
+      break;
+    case quant::RoundingMode::kTowardZero:
+      break;
+    case quant::RoundingMode::kTowardPosInf:
+      if (frac > 0) ++q;
+      break;
+    case quant::RoundingMode::kTowardNegInf:
+      if (frac < 0) --q;
+      break;
+    case quant::RoundingMode::kToOdd:
+      if (frac != 0 && !(q & 1)) q += away;
+      break;
+    case quant::RoundingMode::kStochastic:
+      break;  // not taken (callers use the reference)
+  }
+  events->inexact += frac != 0;
+  if (q < lo) {
+    ++events->saturated;
+    return lo;
+  }
+  if (q > hi) {
+    ++events->saturated;
+    return hi;
+  }
+  return q;
+}
+
+}  // namespace
+
+void QuantizeCodesReference(const double* x, size_t n, float scale,
+                            quant::Format format, quant::RoundingMode mode,
+                            int32_t qmax, int32_t* codes,
+                            quant::EventCounts* events) {
+  const quant::FormatInfo& info = quant::GetFormatInfo(format);
+  const quant::IntRounding int_rounding{mode, quant::IntOverflow::kSaturate};
+  for (size_t i = 0; i < n; ++i) {
+    const float y = static_cast<float>(x[i]) / scale;
+    int64_t q;
+    if (std::abs(y) < 0x1p62f) {
+      q = RoundIntFast(y, mode, info.min_int, info.max_int, events);
+    } else {  // non-finite or huge: the reference
+      q = quant::RoundToInt(static_cast<double>(y), format, int_rounding, 0,
+                            events);
+    }
+    if (q > qmax || q < -qmax) {
+      q = q > 0 ? qmax : -qmax;
+      ++events->saturated;
+    }
+    codes[i] = static_cast<int32_t>(q);
+  }
+}
+
+void QuantizeCodes(const double* x, size_t n, float scale, quant::Format format,
+                   quant::RoundingMode mode, int32_t qmax, int32_t* codes,
+                   quant::EventCounts* events) {
+  HWY_DYNAMIC_DISPATCH(QuantizeCodesT)(x, n, scale, format, mode, qmax, codes,
+                                       events);
+}
 
 void Int8MatMulReference(const int8_t* a, int lda, const int8_t* b, int ldb,
                          int32_t* c, int ldc, int m, int n, int k) {

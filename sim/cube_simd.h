@@ -3,7 +3,11 @@
 // compares them bit for bit on every compiled target.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "quant/format.h"
+#include "quant/round.h"
 
 namespace trisim {
 
@@ -33,6 +37,41 @@ void FractalMatUpdate(const double* a, int lda, const double* b, int ldb,
 void FractalMatUpdateReference(const double* a, int lda, const double* b,
                                int ldb, float* acc, int ldacc, int m, int n,
                                int k, int fractal);
+
+// Exponents of the significant bits of each x[i] (for the fractal kernel's
+// exactness bound, sim/cube.cc): top[i] = the exponent of the leading bit,
+// low[i] = the exponent of the lowest set bit (x = +-2^low odd), and
+// kSpanNoTop / kSpanNoLow for zeros. False (outputs unspecified) if some
+// x[i] is NaN, inf or a nonzero double subnormal.
+// int16 holds every double exponent (-1074..1023), so the caller's
+// reductions run 8 or more to a vector even on SSE2.
+constexpr int16_t kSpanNoTop = -32768;
+constexpr int16_t kSpanNoLow = 32767;
+bool SpanExponents(const double* x, size_t n, int16_t* top, int16_t* low);
+bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
+                            int16_t* low);
+
+// Largest |x[i]| over the finite x[0, n), +0 if there is none: the amax of
+// a quantisation group (sim/cube.h). max is exact, so any order gives it.
+double AbsMaxFinite(const double* x, size_t n);
+double AbsMaxFiniteReference(const double* x, size_t n);
+
+// Integer operand quantisation (sim/cube.h) of x[0, n) with one fp32 scale
+// in a non-stochastic `mode`: y = fp32(fp32(x) / scale), q = RoundToInt(y,
+// format, {mode, saturate}) (clamped to the format's [min_int, max_int],
+// counted), then clamped to [-qmax, qmax] (counted in `saturated` again);
+// inexact roundings are counted. The reference rounds by truncation and the
+// exact remainder (quant::RoundToInt for non-finite or huge y). The kernel
+// computes in fp32 lanes: for |y| < 2^22, trunc(y) and y - trunc(y) are
+// exact in fp32, so every mode's decision equals the reference's; other
+// lanes take the reference.
+void QuantizeCodes(const double* x, size_t n, float scale, quant::Format format,
+                   quant::RoundingMode mode, int32_t qmax, int32_t* codes,
+                   quant::EventCounts* events);
+void QuantizeCodesReference(const double* x, size_t n, float scale,
+                            quant::Format format, quant::RoundingMode mode,
+                            int32_t qmax, int32_t* codes,
+                            quant::EventCounts* events);
 
 // How many GOP/s a tight loop of the best int8 dot-product instruction
 // reaches on one core (vpdpbusd zmm if the CPU has AVX-512 VNNI, else the

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/status.h"
 #include "sim/arith.h"
@@ -222,7 +223,38 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
       break;
     case OpKind::kLinComb: {
       RowMat result(out.rows(), out.cols());
-      if (fast) {
+      if (fast && recipe_.rounding != quant::RoundingMode::kStochastic) {
+        // Without stochastic bits the element indices do not matter and
+        // event counts add up in any order: each rounding stage of the
+        // element loop below runs once over the whole matrix.
+        const int rows = out.rows(), cols = out.cols();
+        const size_t total = static_cast<size_t>(rows) * cols;
+        static thread_local std::vector<double> xs, vs;
+        xs.resize(total);
+        vs.resize(total);
+        double* x = xs.data();
+        double* v = vs.data();
+        for (size_t t = 0; t < step.in.size(); ++t) {
+          const auto in = Region(step.in[t]);
+          for (int i = 0; i < rows; ++i) {
+            for (int j = 0; j < cols; ++j) x[static_cast<size_t>(i) * cols + j] = in(i, j);
+          }
+          rounder.RoundValues(x, total, vector, tensor + 1, 0, 0, x, events);
+          const double coef = step.coef[t];
+          for (size_t e = 0; e < total; ++e) x[e] = coef * x[e];
+          rounder.RoundValues(x, total, vector, tensor + 1, 0, 0,
+                              t == 0 ? v : x, events);
+          if (t == 0) continue;
+          for (size_t e = 0; e < total; ++e) v[e] = v[e] + x[e];
+          rounder.RoundValues(v, total, vector, tensor + 1, 0, 0, v, events);
+        }
+        if (quant::IsFloat(storage)) {
+          rounder.RoundValues(v, total, storage, tensor, 0, 0, result.data(),
+                              events);
+        } else {
+          std::copy(v, v + total, result.data());
+        }
+      } else if (fast) {
         // Row by row through the SIMD rounding: the same roundings with the
         // same stochastic indices as the element loop below.
         const size_t cols = static_cast<size_t>(out.cols());
@@ -361,7 +393,17 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   // Load A in the input format.
   quant::EventCounts input_events;
   RowMat& input = buffers_[plan_.input];
-  for (int i = 0; i < l.rows(); ++i) {
+  if (fast && !recipe_.exact) {
+    // Row by row through the SIMD rounding, same indices as below.
+    std::vector<double> row(l.cols());
+    for (int i = 0; i < l.rows(); ++i) {
+      for (int j = 0; j < l.cols(); ++j) row[j] = l(i, j);
+      rounder.RoundValues(row.data(), row.size(), recipe_.input, ~uint64_t{0},
+                          static_cast<uint64_t>(i) * l.cols(), 1, &input(i, 0),
+                          &input_events);
+    }
+  }
+  for (int i = 0; i < l.rows() && !(fast && !recipe_.exact); ++i) {
     for (int j = 0; j < l.cols(); ++j) {
       input(i, j) = recipe_.exact ? l(i, j)
                     : fast ? rounder.RoundFast(l(i, j), recipe_.input, ~uint64_t{0},
@@ -386,16 +428,22 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
     if (record != nullptr) {
       const View written = step.Writes();
       auto region = Region(written);
+      // Local accumulators (max is exact: any order gives the same value).
+      double max_abs = here.max_abs;
+      int64_t nonfinite = 0;
       for (int i = 0; i < region.rows(); ++i) {
         for (int j = 0; j < region.cols(); ++j) {
           const double v = region(i, j);
-          if (std::isfinite(v)) {
-            here.max_abs = std::max(here.max_abs, std::abs(v));
+          const double a = std::abs(v);
+          if (a <= std::numeric_limits<double>::max()) {  // finite
+            max_abs = std::max(max_abs, a);
           } else {
-            ++here.nonfinite;
+            ++nonfinite;
           }
         }
       }
+      here.max_abs = max_abs;
+      here.nonfinite += nonfinite;
       record->steps[s].Assimilate(here);
       if (record->keep_buffers) {
         const RowMat& b = buffers_[step.out.buffer];
@@ -408,7 +456,16 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   const RowMat& x = buffers_[plan_.output];
   Mat result(x.rows(), x.cols());
   quant::EventCounts output_events;
-  for (int i = 0; i < x.rows(); ++i) {
+  if (fast && !recipe_.exact) {
+    std::vector<double> row(x.cols());
+    for (int i = 0; i < x.rows(); ++i) {
+      rounder.RoundValues(&x(i, 0), row.size(), recipe_.output, ~uint64_t{0} - 1,
+                          static_cast<uint64_t>(i) * x.cols(), 1, row.data(),
+                          &output_events);
+      for (int j = 0; j < x.cols(); ++j) result(i, j) = row[j];
+    }
+  }
+  for (int i = 0; i < x.rows() && !(fast && !recipe_.exact); ++i) {
     for (int j = 0; j < x.cols(); ++j) {
       result(i, j) = recipe_.exact ? x(i, j)
                      : fast ? rounder.RoundFast(x(i, j), recipe_.output,

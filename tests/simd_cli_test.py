@@ -44,7 +44,9 @@ import tempfile
 for base, mode, method in [("fp16", "stochastic", "mxr"),
                            ("int8", "stochastic", "neumann"),
                            ("fp16", "toward-zero", "fla"),
-                           ("int16-emu", "nearest-away", "neumann")]:
+                           ("int16-emu", "nearest-away", "neumann"),
+                           ("int8", "toward-pos", "neumann"),
+                           ("int8-block16", "to-odd", "mxr")]:
     shown = subprocess.run([TRISIM, "recipes", "--show", base],
                            capture_output=True, text=True).stdout
     with tempfile.TemporaryDirectory() as d:

@@ -190,5 +190,118 @@ TEST_CASE("fractal kernel equals its scalar form on every target") {
   hwy::SetSupportedTargetsForTest(0);
 }
 
+
+TEST_CASE("operand quantisation kernels equal their references on every target") {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  const double inf = std::numeric_limits<double>::infinity();
+  struct Case {
+    quant::Format format;
+    int32_t qmax;
+  };
+  const Case cases[] = {{quant::Format::kInt4, 7},
+                        {quant::Format::kInt8, 127},
+                        {quant::Format::kInt16, 32767},
+                        {quant::Format::kInt16, 32639}};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      for (const Case& c : cases) {
+        for (int kind = 0; kind < 4; ++kind) {
+          // 0 random, 1 ties (k/2 multiples of the scale), 2 extremes,
+          // 3 values just past qmax and the format's limits.
+          const float scale = kind == 1 ? 0.25f : static_cast<float>(std::ldexp(1.0, -5)) * 1.3f;
+          std::vector<double> x(2 * 41 + 3);
+          for (auto& v : x) {
+            switch (kind) {
+              case 0: v = u(rng) * (c.qmax + 3) * scale; break;
+              case 1: v = (static_cast<int>(rng() % (4 * c.qmax + 9)) - 2 * c.qmax - 4) * 0.5 * scale; break;
+              case 2: {
+                const double specials[] = {inf, -inf, std::nan(""), 1e300, -1e300,
+                                           1e30, -3e38, 0.0, -0.0, 5e-324,
+                                           0x1p22 * scale, -0x1p22 * scale,
+                                           0x1p23 * scale, (c.qmax + 0.5) * scale,
+                                           -(c.qmax + 0.5) * scale};
+                v = rng() % 3 == 0 ? u(rng) * c.qmax * scale
+                                   : specials[rng() % (sizeof specials / sizeof specials[0])];
+                break;
+              }
+              default: v = (c.qmax + static_cast<int>(rng() % 5) - 2 + u(rng)) * scale * (rng() % 2 ? 1 : -1); break;
+            }
+          }
+          for (size_t n = 0; n <= 41; ++n) {
+            for (size_t offset : {0, 1, 3}) {
+              const double* px = x.data() + offset;
+              INFO("format " << quant::FormatName(c.format) << " qmax " << c.qmax
+                   << " kind " << kind << " n " << n << " offset " << offset);
+              const double want_max = AbsMaxFiniteReference(px, n);
+              const double got_max = AbsMaxFinite(px, n);
+              REQUIRE(std::memcmp(&want_max, &got_max, sizeof got_max) == 0);
+              for (int mode = 0; mode < quant::kNumRoundingModes; ++mode) {
+                const auto m = static_cast<quant::RoundingMode>(mode);
+                if (m == quant::RoundingMode::kStochastic) continue;  // callers use the reference
+                std::vector<int32_t> got(n + 1, 5), want(n + 1, 5);
+                quant::EventCounts ev_got, ev_want;
+                QuantizeCodes(px, n, scale, c.format, m, c.qmax, got.data(), &ev_got);
+                QuantizeCodesReference(px, n, scale, c.format, m, c.qmax, want.data(), &ev_want);
+                INFO("mode " << quant::RoundingModeName(m));
+                REQUIRE(got == want);
+                REQUIRE(ev_got == ev_want);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+
+TEST_CASE("span exponents kernel equals its reference on every target") {
+  std::mt19937_64 rng(13);
+  std::uniform_int_distribution<int> mant(-2047, 2047);
+  const double inf = std::numeric_limits<double>::infinity();
+  const double specials[] = {0.0, -0.0, 1.0, -1.0, 0x1p-1022, -0x1p-1022,
+                             0x1.fffffffffffffp1023, 0x1p-1074, -0x1p-1030,
+                             inf, -inf, std::nan(""), 65504.0, 0x1p-24,
+                             0x1.8p-14, 3.0, 0x1.0000000000001p0};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      for (int kind = 0; kind < 3; ++kind) {
+        // 0 fp16-like values and zeros, 1 full 53-bit doubles, 2 with specials.
+        std::vector<double> x(2 * 33 + 3);
+        for (auto& v : x) {
+          if (kind == 0) {
+            v = rng() % 5 == 0 ? 0.0 : std::ldexp(mant(rng), static_cast<int>(rng() % 40) - 30);
+          } else if (kind == 1) {
+            v = std::ldexp(static_cast<double>(rng() >> 11) * (rng() % 2 ? 1 : -1),
+                           static_cast<int>(rng() % 200) - 100);
+          } else {
+            v = rng() % 2 ? specials[rng() % (sizeof specials / sizeof specials[0])]
+                          : std::ldexp(mant(rng), static_cast<int>(rng() % 20) - 10);
+          }
+        }
+        for (size_t n = 0; n <= 33; ++n) {
+          for (size_t offset : {0, 1, 3}) {
+            const double* px = x.data() + offset;
+            std::vector<int16_t> top(n + 1, 7), low(n + 1, 7), top_ref(top), low_ref(low);
+            const bool ok = SpanExponents(px, n, top.data(), low.data());
+            const bool ok_ref = SpanExponentsReference(px, n, top_ref.data(), low_ref.data());
+            INFO("kind " << kind << " n " << n << " offset " << offset);
+            REQUIRE(ok == ok_ref);
+            if (ok) {  // outputs are specified only then
+              REQUIRE(top == top_ref);
+              REQUIRE(low == low_ref);
+            }
+          }
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
 }  // namespace
 }  // namespace trisim

@@ -36,7 +36,10 @@ std::vector<double> Inputs(uint64_t seed, size_t count) {
                            std::numeric_limits<double>::max(),
                            65504.0, 65520.0, -65519.999, 0x1p-24, 0x1p-25,
                            0x1.8p-25, 0x1p-149, 0x1p-150, 0x1.8p-150,
-                           0x1p127, 0x1.fffffep127, 0x1.ffffffp127, 3e38};
+                           0x1p127, 0x1.fffffep127, 0x1.ffffffp127, 3e38,
+                           // fp32 ties: subnormal, at the normal boundary, large
+                           0x1.8p-149, -0x1.4p-148, 0x1.fffffep-127,
+                           0x1.000001p-126, 0x1.0000018p0, -0x1.fffffe8p126};
   while (v.size() < count) {
     const int kind = static_cast<int>(rng() % 4);
     double x;
