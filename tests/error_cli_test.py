@@ -8,19 +8,15 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, finish  # noqa: E402 (tests/checks.py)
+
 TRISIM = sys.argv[1]
-failures = []
 
 
 def run(*args):
     return subprocess.run([TRISIM, *args], capture_output=True, text=True,
                           timeout=120)
 
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
 
 
 STATS = {"frob_rel", "max_abs", "max_rel", "nonfinite"}
@@ -161,5 +157,4 @@ for flag in ["--method", "--order", "--mask", "--steps", "--residual",
              "--samples", "--seed", "--precision", "--json"]:
     check(flag in r.stdout, f"error --help mentions {flag}")
 
-print(f"{len(failures)} failed" if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+finish()

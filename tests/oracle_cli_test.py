@@ -10,14 +10,10 @@ import tempfile
 
 import numpy as np
 
+from checks import check, finish  # noqa: E402 (tests/checks.py)
+
 TRISIM = sys.argv[1]
-failures = []
 
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
 
 
 def run(*args):
@@ -128,5 +124,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check(os.listdir(path("precious")) == ["keep.txt"], "precious dir untouched")
     check(not os.path.exists(path("d2")), "no dump for a bad sample")
 
-print(f"{len(failures)} failed" if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+finish()

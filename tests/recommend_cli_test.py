@@ -7,14 +7,10 @@ import json
 import subprocess
 import sys
 
+from checks import check, finish  # noqa: E402 (tests/checks.py)
+
 TRISIM = sys.argv[1]
-failures = []
 
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
 
 
 def run(*args):
@@ -54,5 +50,4 @@ for args, expected in [
     check(expected in r.stderr and len(r.stderr.strip().splitlines()) == 1,
           f"{args}: {r.stderr!r}")
 
-print(f"{len(failures)} failed" if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+finish()

@@ -18,14 +18,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from checks import check, finish  # noqa: E402 (tests/checks.py)
+
 TRISIM = sys.argv[1]
-failures = []
 
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
 
 
 def trunc_mantissa(x, bits):
@@ -93,5 +89,4 @@ with tempfile.TemporaryDirectory() as tmp:
         replayed += 1
     check(replayed >= 3, f"replayed {replayed} requantised steps")
 
-print(f"{len(failures)} failed" if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+finish()
