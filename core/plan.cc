@@ -237,31 +237,32 @@ void PlanBuilder::Add(Step step) {
   plan_.steps.push_back(std::move(step));
 }
 
+namespace {
+
+Step MakeStep(OpKind op, View out, std::vector<View> in,
+              const std::string& label) {
+  Step s;
+  s.op = op;
+  s.out = out;
+  s.in = std::move(in);
+  s.label = label;
+  return s;
+}
+
+}  // namespace
+
 void PlanBuilder::SetIdentity(View out, const std::string& label) {
   TRISIM_ASSERT(out.rows == out.cols);
-  Step s;
-  s.op = OpKind::kIdentity;
-  s.out = out;
-  s.label = label;
-  Add(s);
+  Add(MakeStep(OpKind::kIdentity, out, {}, label));
 }
 
 void PlanBuilder::SetZero(View out, const std::string& label) {
-  Step s;
-  s.op = OpKind::kZero;
-  s.out = out;
-  s.label = label;
-  Add(s);
+  Add(MakeStep(OpKind::kZero, out, {}, label));
 }
 
 void PlanBuilder::Copy(View out, View in, const std::string& label) {
   TRISIM_ASSERT(out.rows == in.rows && out.cols == in.cols);
-  Step s;
-  s.op = OpKind::kCopy;
-  s.out = out;
-  s.in = {in};
-  s.label = label;
-  Add(s);
+  Add(MakeStep(OpKind::kCopy, out, {in}, label));
 }
 
 void PlanBuilder::LinComb(View out, std::vector<double> coef,
@@ -270,13 +271,9 @@ void PlanBuilder::LinComb(View out, std::vector<double> coef,
   for (const View& v : in) {
     TRISIM_ASSERT(v.rows == out.rows && v.cols == out.cols);
   }
-  Step s;
-  s.op = OpKind::kLinComb;
-  s.out = out;
-  s.in = std::move(in);
+  Step s = MakeStep(OpKind::kLinComb, out, std::move(in), label);
   s.coef = std::move(coef);
-  s.label = label;
-  Add(s);
+  Add(std::move(s));
 }
 
 void PlanBuilder::MatMul(View out, std::vector<View> factors, double sign,
@@ -288,38 +285,26 @@ void PlanBuilder::MatMul(View out, std::vector<View> factors, double sign,
     TRISIM_ASSERT(factors[p].rows == out.rows &&
                   factors[p + 1].cols == out.cols);
   }
-  Step s;
-  s.op = OpKind::kMatMul;
-  s.out = out;
-  s.in = std::move(factors);
+  Step s = MakeStep(OpKind::kMatMul, out, std::move(factors), label);
   s.sign = sign;
-  s.label = label;
-  Add(s);
+  Add(std::move(s));
 }
 
 void PlanBuilder::ApplyMask(View out, View in, Mask mask,
                             const std::string& label) {
   TRISIM_ASSERT(out.rows == in.rows && out.cols == in.cols);
-  Step s;
-  s.op = OpKind::kMask;
-  s.out = out;
-  s.in = {in};
+  Step s = MakeStep(OpKind::kMask, out, {in}, label);
   s.mask = mask;
-  s.label = label;
-  Add(s);
+  Add(std::move(s));
 }
 
 void PlanBuilder::ForwardRow(View out, View l, int row,
                              const std::string& label) {
   TRISIM_ASSERT(out.rows == out.cols && l.rows == out.rows &&
                 l.cols == out.cols && row > 0 && row < out.rows);
-  Step s;
-  s.op = OpKind::kForwardRow;
-  s.out = out;
-  s.in = {l};
+  Step s = MakeStep(OpKind::kForwardRow, out, {l}, label);
   s.row = row;
-  s.label = label;
-  Add(s);
+  Add(std::move(s));
 }
 
 Plan PlanBuilder::Finish(View input, View output) {

@@ -223,8 +223,19 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
       }
       return v == first;
     };
+    // The keys whose value is a number format.
+    const std::pair<const char*, quant::Format*> format_keys[] = {
+        {"input", &r.input},     {"operand", &r.operand},
+        {"accumulator", &r.accumulator}, {"storage", &r.storage},
+        {"vector", &r.vector},   {"output", &r.output}};
+    quant::Format* format_field = nullptr;
+    for (const auto& [name, field] : format_keys) {
+      if (key == name) format_field = field;
+    }
     try {
-      if (key == "base") {
+      if (format_field != nullptr) {
+        *format_field = quant::ParseFormat(text_value(), key);
+      } else if (key == "base") {
         continue;
       } else if (key == "name") {
         r.name = text_value();
@@ -234,26 +245,14 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
         auto v = node.value<bool>();
         if (!v) throw InputError(where + ": expected true or false");
         r.exact = *v;
-      } else if (key == "input") {
-        r.input = quant::ParseFormat(text_value(), key);
-      } else if (key == "operand") {
-        r.operand = quant::ParseFormat(text_value(), key);
       } else if (key == "operand_scale") {
         r.operand_scale = quant::ParseScaleGrid(text_value(), key);
       } else if (key == "int16") {
         r.int16 = choice("emulated", "native") ? Int16Cube::kEmulated
                                                 : Int16Cube::kNative;
-      } else if (key == "accumulator") {
-        r.accumulator = quant::ParseFormat(text_value(), key);
       } else if (key == "order") {
         r.order = choice("sequential", "fractal") ? AccumulationOrder::kSequential
                                                   : AccumulationOrder::kFractal;
-      } else if (key == "storage") {
-        r.storage = quant::ParseFormat(text_value(), key);
-      } else if (key == "vector") {
-        r.vector = quant::ParseFormat(text_value(), key);
-      } else if (key == "output") {
-        r.output = quant::ParseFormat(text_value(), key);
       } else if (key == "rounding") {
         r.rounding = quant::ParseRoundingMode(text_value(), key);
       } else if (key == "accumulator_overflow") {
