@@ -3,18 +3,18 @@
 // gemm, Eigen's plain float matmul and the machine's measured int8 peak.
 // Single-threaded throughout (one core: the kernels, not the thread count,
 // are compared). Timings are noisy on a shared machine; read the ratios.
+#include <oneapi/dnnl/dnnl.h>
+
+#include <Eigen/Dense>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
-
-#include <Eigen/Dense>
-#include <nlohmann/json.hpp>
-#include <oneapi/dnnl/dnnl.h>
 
 #include "apps/commands.h"
 #include "core/inputs.h"
@@ -114,8 +114,10 @@ nlohmann::ordered_json BenchFp16(double batch, int reps) {
   for (auto& v : a) v = u(rng);
   for (auto& v : b) v = u(rng);
   config.scalar = true;
-  const CubeOperand oa = PrepareOperand(a.data(), kN, kN, kN, config, 1, nullptr);
-  const CubeOperand ob = PrepareOperand(b.data(), kN, kN, kN, config, 2, nullptr);
+  const CubeOperand oa =
+      PrepareOperand(a.data(), kN, kN, kN, config, 1, nullptr);
+  const CubeOperand ob =
+      PrepareOperand(b.data(), kN, kN, kN, config, 2, nullptr);
   const std::vector<CubeTerm> terms = {{&oa, &ob}};
   std::vector<double> out_fast(kN * kN), out_ref(kN * kN);
   config.scalar = false;
@@ -128,8 +130,8 @@ nlohmann::ordered_json BenchFp16(double batch, int reps) {
   config.scalar = true;
   const double scalar = SecondsPerCall(
       [&] {
-        CubeMatMul(terms, 1.0, config, quant::Format::kFp32, out_ref.data(),
-                   kN, 0, nullptr);
+        CubeMatMul(terms, 1.0, config, quant::Format::kFp32, out_ref.data(), kN,
+                   0, nullptr);
       },
       batch, reps);
   Eigen::MatrixXf ea(kN, kN), eb(kN, kN), ec(kN, kN);
@@ -200,28 +202,31 @@ int RunBench(const BenchOptions& o) {
   auto& chunks = j["chunks_per_s"];
   chunks["fp16_mxr"] = BenchChunks("mxr", "fp16", 8, batch, reps);
   chunks["int8_neumann"] = BenchChunks("neumann", "int8", 8, batch, reps);
-  chunks["int16_emu_neumann"] = BenchChunks("neumann", "int16-emu", 8, batch, reps);
+  chunks["int16_emu_neumann"] =
+      BenchChunks("neumann", "int16-emu", 8, batch, reps);
   if (o.json) {
     std::cout << j.dump(2) << '\n';
     return 0;
   }
   const auto& i8 = j["int8_matmul_64"];
-  std::printf("int8 64x64x64 matmul (GOP/s): fast %.1f, scalar %.1f, oneDNN "
-              "%.1f, peak %.1f (%s)\n  fast = %.0f%% of peak, %.2fx oneDNN, "
-              "%.1fx scalar\n",
-              i8["fast_gops"].get<double>(), i8["scalar_gops"].get<double>(),
-              i8["onednn_gops"].get<double>(), i8["peak_gops"].get<double>(),
-              i8["peak_instruction"].get<std::string>().c_str(),
-              i8["fast_percent_of_peak"].get<double>(),
-              i8["fast_vs_onednn_ratio"].get<double>(),
-              i8["fast_vs_scalar_ratio"].get<double>());
+  std::printf(
+      "int8 64x64x64 matmul (GOP/s): fast %.1f, scalar %.1f, oneDNN "
+      "%.1f, peak %.1f (%s)\n  fast = %.0f%% of peak, %.2fx oneDNN, "
+      "%.1fx scalar\n",
+      i8["fast_gops"].get<double>(), i8["scalar_gops"].get<double>(),
+      i8["onednn_gops"].get<double>(), i8["peak_gops"].get<double>(),
+      i8["peak_instruction"].get<std::string>().c_str(),
+      i8["fast_percent_of_peak"].get<double>(),
+      i8["fast_vs_onednn_ratio"].get<double>(),
+      i8["fast_vs_scalar_ratio"].get<double>());
   const auto& f16 = j["fp16_matmul_64"];
-  std::printf("fp16 64x64x64 bit-accurate matmul (GOP/s): fast %.2f, scalar "
-              "%.2f, Eigen float %.2f\n  fast = %.2fx Eigen, %.1fx scalar\n",
-              f16["fast_gops"].get<double>(), f16["scalar_gops"].get<double>(),
-              f16["eigen_float_gops"].get<double>(),
-              f16["fast_vs_eigen_ratio"].get<double>(),
-              f16["fast_vs_scalar_ratio"].get<double>());
+  std::printf(
+      "fp16 64x64x64 bit-accurate matmul (GOP/s): fast %.2f, scalar "
+      "%.2f, Eigen float %.2f\n  fast = %.2fx Eigen, %.1fx scalar\n",
+      f16["fast_gops"].get<double>(), f16["scalar_gops"].get<double>(),
+      f16["eigen_float_gops"].get<double>(),
+      f16["fast_vs_eigen_ratio"].get<double>(),
+      f16["fast_vs_scalar_ratio"].get<double>());
   for (const auto& [name, c] : chunks.items()) {
     std::printf("%-18s chunks/s: fast %.0f, scalar %.1f, ratio %.1fx\n",
                 name.c_str(), c["fast_chunks_per_s"].get<double>(),

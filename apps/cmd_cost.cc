@@ -5,7 +5,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
@@ -106,29 +105,32 @@ void PrintJson(const CostOptions& o, const Plan& plan, const CostReport& r) {
 }
 
 void PrintTable(const CostOptions& o, const Plan& plan, const CostReport& r) {
-  std::printf("trisim cost: %s (%s), precision %s, chunk %d, profile %s "
-              "(%.0f MHz)\n",
-              plan.method.c_str(), plan.options.c_str(), o.precision.c_str(),
-              plan.chunk, r.profile.c_str(), r.clock_mhz);
-  std::printf("workload: batch %lld x heads %lld x seq %lld = %lld chunks on "
-              "%d cube + %d vector cores (%lld chunks per core group), %s\n",
-              o.batch, o.heads, o.seq, r.chunks, r.cube_cores_used,
-              r.vector_cores_used, r.chunks_per_group,
-              r.double_buffered ? "double-buffered" : "single-buffered");
+  std::printf(
+      "trisim cost: %s (%s), precision %s, chunk %d, profile %s "
+      "(%.0f MHz)\n",
+      plan.method.c_str(), plan.options.c_str(), o.precision.c_str(),
+      plan.chunk, r.profile.c_str(), r.clock_mhz);
+  std::printf(
+      "workload: batch %lld x heads %lld x seq %lld = %lld chunks on "
+      "%d cube + %d vector cores (%lld chunks per core group), %s\n",
+      o.batch, o.heads, o.seq, r.chunks, r.cube_cores_used, r.vector_cores_used,
+      r.chunks_per_group,
+      r.double_buffered ? "double-buffered" : "single-buffered");
   if (o.no_batch) {
     std::printf("batching off (--no-batch): every step is priced alone\n");
   } else {
     size_t batched = 0;
     for (const auto& b : r.batches) batched += b.size();
-    std::printf("batching: %zu steps in %zu batches of parallel copies, one "
-                "instruction per pipe each (column b; --no-batch to price "
-                "every step alone)\n",
-                batched, r.batches.size());
+    std::printf(
+        "batching: %zu steps in %zu batches of parallel copies, one "
+        "instruction per pipe each (column b; --no-batch to price "
+        "every step alone)\n",
+        batched, r.batches.size());
   }
-  std::printf("total %.0f cycles = %.2f us; steady state %.1f cycles per "
-              "chunk per core group; bottleneck %s\n\n",
-              r.total_cycles, r.time_us, r.chunk_cycles,
-              PipeName(r.bottleneck));
+  std::printf(
+      "total %.0f cycles = %.2f us; steady state %.1f cycles per "
+      "chunk per core group; bottleneck %s\n\n",
+      r.total_cycles, r.time_us, r.chunk_cycles, PipeName(r.bottleneck));
   std::printf("  %-12s %14s %12s\n", "pipe", "busy cycles", "utilisation");
   for (int p = 0; p < kPipeCount; ++p) {
     std::printf("  %-12s %14.0f %11.1f%%\n", PipeName(static_cast<Pipe>(p)),
@@ -138,9 +140,10 @@ void PrintTable(const CostOptions& o, const Plan& plan, const CostReport& r) {
     std::printf("  %s working set %.1f KB of %.1f KB\n", b.name.c_str(),
                 b.bytes / 1024.0, b.capacity / 1024.0);
   }
-  std::printf("\nper step: cycles per chunk by pipe (a batch's split evenly); "
-              "start..end in the first chunk\n  %4s %-11s %-6s %3s", "#", "op",
-              "unit", "b");
+  std::printf(
+      "\nper step: cycles per chunk by pipe (a batch's split evenly); "
+      "start..end in the first chunk\n  %4s %-11s %-6s %3s",
+      "#", "op", "unit", "b");
   for (int p = 0; p < kPipeCount - 1; ++p) {
     std::printf(" %8s", PipeName(static_cast<Pipe>(p)));
   }
@@ -179,7 +182,7 @@ void WriteTrace(const std::string& path, const Plan& plan,
   Json events = Json::array();
   const auto track = [](Pipe pipe, int core) {
     return IsVectorCorePipe(pipe) ? 100 * (core + 1) + static_cast<int>(pipe)
-                              : static_cast<int>(pipe);
+                                  : static_cast<int>(pipe);
   };
   std::vector<bool> named(1000, false);
   for (const Instruction& in : r.timeline) {
@@ -213,15 +216,14 @@ void WriteTrace(const std::string& path, const Plan& plan,
       args["batch"] = r.batches[in.batch];
       name += " (x" + std::to_string(r.batches[in.batch].size()) + ")";
     }
-    events.push_back(
-        {{"ph", "X"},
-         {"name", name},
-         {"cat", PipeName(in.pipe)},
-         {"pid", 0},
-         {"tid", tid},
-         {"ts", in.start / r.clock_mhz},
-         {"dur", (in.end - in.start) / r.clock_mhz},
-         {"args", args}});
+    events.push_back({{"ph", "X"},
+                      {"name", name},
+                      {"cat", PipeName(in.pipe)},
+                      {"pid", 0},
+                      {"tid", tid},
+                      {"ts", in.start / r.clock_mhz},
+                      {"dur", (in.end - in.start) / r.clock_mhz},
+                      {"args", args}});
   }
   Json trace = {{"traceEvents", events},
                 {"displayTimeUnit", "ns"},
@@ -229,8 +231,9 @@ void WriteTrace(const std::string& path, const Plan& plan,
                  {{"method", plan.method},
                   {"chunk", plan.chunk},
                   {"profile", r.profile},
-                  {"note", "simulated chunks of one core group (1 cube + "
-                           "its vector cores); ts in us at the profile clock"}}}};
+                  {"note",
+                   "simulated chunks of one core group (1 cube + "
+                   "its vector cores); ts in us at the profile clock"}}}};
   out << trace.dump() << '\n';
 }
 
@@ -281,9 +284,9 @@ int RunSweep(const CostOptions& o) {
     }
     rows.push_back(row);
   }
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - begin)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
+          .count();
   if (o.json) {
     Json j = {{"precision", o.precision},
               {"batch", o.batch},
@@ -296,11 +299,13 @@ int RunSweep(const CostOptions& o) {
     std::cout << j.dump(2) << '\n';
     return 0;
   }
-  std::printf("trisim cost --sweep: time in us (bottleneck pipe), precision "
-              "%s, batch %lld x heads %lld x seq %lld, profile %s\n\n  %-9s",
-              o.precision.c_str(), o.batch, o.heads, o.seq,
-              profile.name.c_str(), "method");
-  for (int chunk : kSweepChunks) std::printf(" %20s", ("C=" + std::to_string(chunk)).c_str());
+  std::printf(
+      "trisim cost --sweep: time in us (bottleneck pipe), precision "
+      "%s, batch %lld x heads %lld x seq %lld, profile %s\n\n  %-9s",
+      o.precision.c_str(), o.batch, o.heads, o.seq, profile.name.c_str(),
+      "method");
+  for (int chunk : kSweepChunks)
+    std::printf(" %20s", ("C=" + std::to_string(chunk)).c_str());
   std::printf("\n");
   for (const Json& row : rows) {
     std::printf("  %-9s", row["method"].get<std::string>().c_str());
@@ -316,9 +321,10 @@ int RunSweep(const CostOptions& o) {
     std::printf("\n");
   }
   if (any_overflow) std::printf("\n!: a working set overflows L1 or UB");
-  std::printf("\npriced %d configurations in %.3f ms: %.1f us per "
-              "configuration (plan building included)\n",
-              configurations, seconds * 1e3, seconds / configurations * 1e6);
+  std::printf(
+      "\npriced %d configurations in %.3f ms: %.1f us per "
+      "configuration (plan building included)\n",
+      configurations, seconds * 1e3, seconds / configurations * 1e6);
   return 0;
 }
 
@@ -385,10 +391,11 @@ Command SetupCostCommand(CLI::App& root) {
   app->add_flag("--json", options->json,
                 "Print JSON: total_cycles, time_us, bottleneck, pipes "
                 "{busy_cycles, utilization}, steps, and more");
-  app->add_option("--trace", options->trace,
-                  "Write a Chrome trace-event JSON file of the pipeline timeline "
-                  "of one core group's first 8 chunks (open in Perfetto or "
-                  "chrome://tracing)");
+  app->add_option(
+      "--trace", options->trace,
+      "Write a Chrome trace-event JSON file of the pipeline timeline "
+      "of one core group's first 8 chunks (open in Perfetto or "
+      "chrome://tracing)");
   app->add_flag("--sweep", options->sweep,
                 "Price every method (default options) at chunks 16, 32, 64, "
                 "128 and print a table of times and the pricing run time; "

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
@@ -64,7 +63,8 @@ double HeadroomBits(const EvaluationReport& r, size_t step) {
 }
 
 nlohmann::ordered_json NumberOrNull(double x) {
-  return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json();
+  return std::isfinite(x) ? nlohmann::ordered_json(x)
+                          : nlohmann::ordered_json();
 }
 
 void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
@@ -132,7 +132,8 @@ void PrintStepTable(const ErrorOptions& o, const EvaluationReport& r) {
     auto eventful = [&](size_t s) {
       const StepStats& st = r.record.steps[s];
       return st.nonfinite + st.events.saturated + st.events.overflowed +
-                 st.events.wrapped > 0;
+                 st.events.wrapped >
+             0;
     };
     std::stable_sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
       return headroom(a) < headroom(b);
@@ -143,14 +144,15 @@ void PrintStepTable(const ErrorOptions& o, const EvaluationReport& r) {
     }
     std::sort(keep.begin(), keep.end());
     rows = keep;
-    std::printf("\nrange: the 5 steps with least headroom, and every step "
-                "with events (all: --show-steps)\n");
+    std::printf(
+        "\nrange: the 5 steps with least headroom, and every step "
+        "with events (all: --show-steps)\n");
   } else {
     std::printf("\nper step (over all samples):\n");
   }
-  std::printf("  %4s %-11s %10s %9s %9s %9s %8s %9s  %s\n", "#", "op",
-              "max|x|", "headroom", "saturated", "overflow", "wrapped",
-              "nonfinite", "label");
+  std::printf("  %4s %-11s %10s %9s %9s %9s %8s %9s  %s\n", "#", "op", "max|x|",
+              "headroom", "saturated", "overflow", "wrapped", "nonfinite",
+              "label");
   for (size_t s : rows) {
     const StepStats& st = r.record.steps[s];
     const double h = HeadroomBits(r, s);
@@ -170,13 +172,13 @@ void PrintStepTable(const ErrorOptions& o, const EvaluationReport& r) {
   const auto& in = r.record.input_events;
   const auto& out = r.record.output_events;
   if (!r.recipe.exact) {
-    std::printf("  input A -> %s: %lld inexact, %lld overflowed; output X -> "
-                "%s: %lld overflowed\n",
-                quant::FormatName(r.recipe.input),
-                static_cast<long long>(in.inexact),
-                static_cast<long long>(in.overflowed),
-                quant::FormatName(r.recipe.output),
-                static_cast<long long>(out.overflowed));
+    std::printf(
+        "  input A -> %s: %lld inexact, %lld overflowed; output X -> "
+        "%s: %lld overflowed\n",
+        quant::FormatName(r.recipe.input), static_cast<long long>(in.inexact),
+        static_cast<long long>(in.overflowed),
+        quant::FormatName(r.recipe.output),
+        static_cast<long long>(out.overflowed));
   }
 }
 
@@ -185,11 +187,12 @@ void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
   std::printf("trisim error: %s (%s), precision %s, chunk %d\n",
               p.method.c_str(), p.options.c_str(), o.precision.c_str(),
               r.chunk);
-  std::printf("input %s\n%lld samples, seed %llu; plan: %zu steps, %d "
-              "matmuls, %d vector forward-substitution rows\n\n",
-              r.input.c_str(), static_cast<long long>(r.samples),
-              static_cast<unsigned long long>(o.seed), p.steps.size(),
-              p.CountSteps(OpKind::kMatMul), p.CountSteps(OpKind::kForwardRow));
+  std::printf(
+      "input %s\n%lld samples, seed %llu; plan: %zu steps, %d "
+      "matmuls, %d vector forward-substitution rows\n\n",
+      r.input.c_str(), static_cast<long long>(r.samples),
+      static_cast<unsigned long long>(o.seed), p.steps.size(),
+      p.CountSteps(OpKind::kMatMul), p.CountSteps(OpKind::kForwardRow));
   std::printf("  %-3s %-9s %11s %11s %11s %11s\n", "", "error", "p50", "p90",
               "p99", "max");
   PrintStats("T", r.t, true);

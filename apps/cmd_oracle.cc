@@ -42,7 +42,8 @@ OracleInputs LoadMatrices(const std::string& path, const Recipe& recipe) {
   NpyArray array = ReadNpy(path);
   const auto& shape = array.shape;
   if (shape.size() != 2 && shape.size() != 3) {
-    throw InputError("--in npy:" + path + ": expected shape [C, C] or [n, C, C]");
+    throw InputError("--in npy:" + path +
+                     ": expected shape [C, C] or [n, C, C]");
   }
   const int64_t c = shape.back();
   if (shape[shape.size() - 2] != c || c < 1 || c > 1024 || (c & (c - 1))) {
@@ -53,14 +54,16 @@ OracleInputs LoadMatrices(const std::string& path, const Recipe& recipe) {
   const quant::Format want = recipe.exact ? quant::Format::kFp32 : recipe.input;
   if (array.dtype == NpyDType::kUInt16) {
     if (recipe.exact || recipe.input != quant::Format::kBf16) {
-      throw InputError("--in npy:" + path + ": uint16 data is read as raw bf16 "
+      throw InputError("--in npy:" + path +
+                       ": uint16 data is read as raw bf16 "
                        "bits only for a recipe with bf16 input");
     }
     array = AsBFloat16(std::move(array));
   } else if (array.dtype != NpyDType::kFloat16 &&
              array.dtype != NpyDType::kFloat32 &&
              array.dtype != NpyDType::kFloat64) {
-    throw InputError("--in npy:" + path + ": expected float16, bfloat16 (as "
+    throw InputError("--in npy:" + path +
+                     ": expected float16, bfloat16 (as "
                      "uint16), float32 or float64, got " +
                      NpyDTypeName(array.dtype));
   }
@@ -77,7 +80,8 @@ OracleInputs LoadMatrices(const std::string& path, const Recipe& recipe) {
     for (int64_t i = 0; i < c; ++i) {
       for (int64_t j = 0; j < c; ++j) a(i, j) = values[(n * c + i) * c + j];
     }
-    const std::string what = "--in npy:" + path + " matrix " + std::to_string(n);
+    const std::string what =
+        "--in npy:" + path + " matrix " + std::to_string(n);
     CheckStrictlyLower(a, what.c_str());
     inputs.matrices.push_back(std::move(a));
   }
@@ -95,11 +99,14 @@ int RunOracle(const OracleOptions& o) {
       inputs.matrices.push_back(source->Sample(i).a);
     }
     inputs.batched = true;
-    inputs.note = "A formed in fp64 from k, beta, g and rounded once to the "
-                  "input format";
+    inputs.note =
+        "A formed in fp64 from k, beta, g and rounded once to the "
+        "input format";
   } else {
-    throw InputError("--in: the oracle takes captured inputs, npy:PATH (A) or "
-                     "npy-gdn:DIR, got '" + o.in + "'");
+    throw InputError(
+        "--in: the oracle takes captured inputs, npy:PATH (A) or "
+        "npy-gdn:DIR, got '" +
+        o.in + "'");
   }
   const int c = static_cast<int>(inputs.matrices.front().rows());
   if (o.chunk_opt->count() && o.in.rfind("npy:", 0) == 0 && o.chunk != c) {
@@ -123,10 +130,11 @@ int RunOracle(const OracleOptions& o) {
   dump.keep_buffers = true;
   long long nonfinite = 0;
   for (int n = 0; n < count; ++n) {
-    RunRecord* record = n == o.dump_sample && !o.dump_dir.empty() ? &dump : &totals;
-    const Mat x = executor.Run(inputs.matrices[n],
-                               Mix64(o.seed ^ Mix64(static_cast<uint64_t>(n))),
-                               record);
+    RunRecord* record =
+        n == o.dump_sample && !o.dump_dir.empty() ? &dump : &totals;
+    const Mat x =
+        executor.Run(inputs.matrices[n],
+                     Mix64(o.seed ^ Mix64(static_cast<uint64_t>(n))), record);
     for (int i = 0; i < c; ++i) {
       for (int j = 0; j < c; ++j) {
         out_values.push_back(x(i, j));
@@ -146,7 +154,8 @@ int RunOracle(const OracleOptions& o) {
   }
   WriteNpy(o.out, out);
 
-  if (!inputs.note.empty()) std::fprintf(stderr, "trisim: note: %s\n", inputs.note.c_str());
+  if (!inputs.note.empty())
+    std::fprintf(stderr, "trisim: note: %s\n", inputs.note.c_str());
   long long saturated = 0, overflowed = 0, wrapped = 0;
   for (const StepStats& s : totals.steps) {
     saturated += s.events.saturated;
@@ -158,10 +167,12 @@ int RunOracle(const OracleOptions& o) {
               count, c, c);
   std::printf("wrote %s (%s, shape [%s%d, %d])\n", o.out.c_str(),
               NpyDTypeName(out.dtype).c_str(),
-              inputs.batched ? (std::to_string(count) + ", ").c_str() : "", c, c);
-  std::printf("events: %lld saturated, %lld overflowed, %lld accumulator "
-              "wraps, %lld non-finite outputs\n",
-              saturated, overflowed, wrapped, nonfinite);
+              inputs.batched ? (std::to_string(count) + ", ").c_str() : "", c,
+              c);
+  std::printf(
+      "events: %lld saturated, %lld overflowed, %lld accumulator "
+      "wraps, %lld non-finite outputs\n",
+      saturated, overflowed, wrapped, nonfinite);
   if (!o.dump_dir.empty()) {
     std::printf("stages of matrix %d: %s/manifest.json (%zu steps)\n",
                 o.dump_sample, o.dump_dir.c_str(), plan.steps.size());

@@ -21,9 +21,10 @@ int RunRecipes(const RecipesOptions& o) {
   for (const Recipe& r : BuiltinRecipes()) {
     std::printf("  %-13s %s\n", r.name.c_str(), r.description.c_str());
   }
-  std::printf("\nA recipe file (TOML) may start from a built-in with "
-              "base = \"NAME\" and override\nany field; `trisim recipes --show "
-              "NAME` prints one in that form.\n");
+  std::printf(
+      "\nA recipe file (TOML) may start from a built-in with "
+      "base = \"NAME\" and override\nany field; `trisim recipes --show "
+      "NAME` prints one in that form.\n");
   return 0;
 }
 

@@ -6,11 +6,10 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
 #include "core/methods.h"
@@ -59,7 +58,8 @@ std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec) {
   for (const std::string& kv : Split(spec.substr(colon + 1), '/')) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos) {
-      throw InputError("--methods " + spec + ": expected key=value, got '" + kv + "'");
+      throw InputError("--methods " + spec + ": expected key=value, got '" +
+                       kv + "'");
     }
     const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
     auto number = [&]() {
@@ -69,17 +69,27 @@ std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec) {
         if (used == value.size()) return v;
       } catch (const std::exception&) {
       }
-      throw InputError("--methods " + spec + ": " + key + " expects an integer");
+      throw InputError("--methods " + spec + ": " + key +
+                       " expects an integer");
     };
-    if (key == "order") o.order = number();
-    else if (key == "steps") o.steps = number();
-    else if (key == "block") o.block = number();
-    else if (key == "iters") o.iters = number();
-    else if (key == "mask") o.mask = ParseMask(value);
-    else if (key == "residual") o.residual = ParseResidualForm(value);
-    else if (key == "inner") o.inner = value;
-    else if (key == "outer") o.outer = value;
-    else throw InputError("--methods " + spec + ": unknown option '" + key + "'");
+    if (key == "order")
+      o.order = number();
+    else if (key == "steps")
+      o.steps = number();
+    else if (key == "block")
+      o.block = number();
+    else if (key == "iters")
+      o.iters = number();
+    else if (key == "mask")
+      o.mask = ParseMask(value);
+    else if (key == "residual")
+      o.residual = ParseResidualForm(value);
+    else if (key == "inner")
+      o.inner = value;
+    else if (key == "outer")
+      o.outer = value;
+    else
+      throw InputError("--methods " + spec + ": unknown option '" + key + "'");
   }
   return {name, o};
 }
@@ -110,7 +120,8 @@ int RunRecommend(const RecommendOptions& o) {
   }
   if (o.quantile != "p50" && o.quantile != "p90" && o.quantile != "p99" &&
       o.quantile != "max") {
-    throw InputError("--quantile " + o.quantile + ": expected p50, p90, p99 or max");
+    throw InputError("--quantile " + o.quantile +
+                     ": expected p50, p90, p99 or max");
   }
   const HardwareProfile profile = LoadProfile(o.profile);
   Workload workload;
@@ -139,11 +150,14 @@ int RunRecommend(const RecommendOptions& o) {
         config.precision = recipe_name;
         const EvaluationReport report = Evaluate(config);
         if (o.metric == "O" && !report.has_gdn) {
-          throw InputError("--metric O needs a GDN input (gdn, npy-gdn); use "
-                           "--metric T for " + o.input);
+          throw InputError(
+              "--metric O needs a GDN input (gdn, npy-gdn); use "
+              "--metric T for " +
+              o.input);
         }
-        const CostReport cost = EstimateCost(
-            report.plan, PipelinePrecisionFor(report.recipe), workload, profile);
+        const CostReport cost =
+            EstimateCost(report.plan, PipelinePrecisionFor(report.recipe),
+                         workload, profile);
         Row row;
         row.method = method;
         row.options = report.plan.options;
@@ -160,7 +174,8 @@ int RunRecommend(const RecommendOptions& o) {
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.meets != b.meets ? a.meets : a.time_us < b.time_us;
   });
-  const Row* best = !rows.empty() && rows.front().meets ? &rows.front() : nullptr;
+  const Row* best =
+      !rows.empty() && rows.front().meets ? &rows.front() : nullptr;
 
   if (o.json) {
     nlohmann::ordered_json j;
@@ -172,23 +187,29 @@ int RunRecommend(const RecommendOptions& o) {
     j["workload"] = {{"batch", o.batch}, {"heads", o.heads}, {"seq", o.seq}};
     auto& list = j["configurations"] = nlohmann::ordered_json::array();
     for (const Row& r : rows) {
-      list.push_back({{"method", r.method}, {"options", r.options},
-                      {"chunk", r.chunk}, {"precision", r.recipe},
-                      {"error", std::isfinite(r.error) ? nlohmann::ordered_json(r.error)
-                                                       : nlohmann::ordered_json()},
-                      {"time_us", r.time_us}, {"bottleneck", r.bottleneck},
-                      {"meets_budget", r.meets}});
+      list.push_back(
+          {{"method", r.method},
+           {"options", r.options},
+           {"chunk", r.chunk},
+           {"precision", r.recipe},
+           {"error", std::isfinite(r.error) ? nlohmann::ordered_json(r.error)
+                                            : nlohmann::ordered_json()},
+           {"time_us", r.time_us},
+           {"bottleneck", r.bottleneck},
+           {"meets_budget", r.meets}});
     }
     j["recommendation"] = best ? list.front() : nlohmann::ordered_json();
     std::cout << j.dump(2) << '\n';
     return 0;
   }
-  std::printf("trisim recommend: fastest configuration with %s frob_rel %s <= %g\n",
-              o.metric.c_str(), o.quantile.c_str(), o.budget);
-  std::printf("input %s, %lld samples; cost on %s, batch %lld x heads %lld x "
-              "T %lld\n\n",
-              o.input.c_str(), static_cast<long long>(o.samples),
-              profile.name.c_str(), o.batch, o.heads, o.seq);
+  std::printf(
+      "trisim recommend: fastest configuration with %s frob_rel %s <= %g\n",
+      o.metric.c_str(), o.quantile.c_str(), o.budget);
+  std::printf(
+      "input %s, %lld samples; cost on %s, batch %lld x heads %lld x "
+      "T %lld\n\n",
+      o.input.c_str(), static_cast<long long>(o.samples), profile.name.c_str(),
+      o.batch, o.heads, o.seq);
   std::printf("  %-9s %-6s %-13s %11s %11s  %-9s %s\n", "method", "C",
               "precision", "error", "time (us)", "bottleneck", "options");
   for (const Row& r : rows) {
@@ -198,10 +219,11 @@ int RunRecommend(const RecommendOptions& o) {
                 r.options.c_str());
   }
   if (best) {
-    std::printf("\nrecommended: %s (%s) at C = %d with %s: %.1f us, error "
-                "%.2e\n",
-                best->method.c_str(), best->options.c_str(), best->chunk,
-                best->recipe.c_str(), best->time_us, best->error);
+    std::printf(
+        "\nrecommended: %s (%s) at C = %d with %s: %.1f us, error "
+        "%.2e\n",
+        best->method.c_str(), best->options.c_str(), best->chunk,
+        best->recipe.c_str(), best->time_us, best->error);
   } else {
     std::printf("\nno configuration meets the budget (x = over budget)\n");
   }
@@ -220,7 +242,8 @@ Command SetupRecommendCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--metric", o->metric, "Error of T or of the outputs O")
       ->capture_default_str();
-  app->add_option("--quantile", o->quantile, "p50 | p90 | p99 | max over samples")
+  app->add_option("--quantile", o->quantile,
+                  "p50 | p90 | p99 | max over samples")
       ->capture_default_str();
   app->add_option("--methods", o->methods,
                   "Comma-separated methods, each optionally with options: "
@@ -242,7 +265,8 @@ Command SetupRecommendCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--seq", o->seq, "Tokens per sequence for the cost model")
       ->capture_default_str();
-  app->add_option("--profile", o->profile, "Hardware profile (name or TOML file)")
+  app->add_option("--profile", o->profile,
+                  "Hardware profile (name or TOML file)")
       ->capture_default_str();
   app->add_flag("--json", o->json, "Print JSON");
   return {app, [o] { return RunRecommend(*o); }};

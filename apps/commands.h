@@ -3,15 +3,14 @@
 // that does the work (CLI11 examples/subcom_in_files, micromamba).
 #pragma once
 
-#include <functional>
-
 #include <CLI/CLI.hpp>
+#include <functional>
 
 namespace trisim::app {
 
 struct Command {
-  CLI::App* app = nullptr;        // the subcommand, owned by the root app
-  std::function<int()> run;       // runs it after a successful parse
+  CLI::App* app = nullptr;   // the subcommand, owned by the root app
+  std::function<int()> run;  // runs it after a successful parse
 };
 
 Command SetupErrorCommand(CLI::App& root);
@@ -21,6 +20,6 @@ Command SetupQuantizeCommand(CLI::App& root);    // apps/cmd_quantize.cc
 Command SetupDequantizeCommand(CLI::App& root);  // apps/cmd_quantize.cc
 Command SetupCostCommand(CLI::App& root);
 Command SetupRecommendCommand(CLI::App& root);
-Command SetupBenchCommand(CLI::App& root);      // apps/cmd_bench.cc
+Command SetupBenchCommand(CLI::App& root);  // apps/cmd_bench.cc
 
 }  // namespace trisim::app

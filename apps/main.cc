@@ -1,10 +1,9 @@
 // trisim: quantisation-aware simulator for matmul-only triangular inversion.
 // The registry below is the whole command tree.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
 #include "core/status.h"

@@ -9,8 +9,8 @@ void AddMethodFlags(CLI::App& app, MethodFlags& f) {
   }
   app.add_option("--method", f.method, "Inversion method:" + methods)
       ->capture_default_str();
-  f.order_opt = app.add_option("--order", f.order,
-                               "neumann: series order N (default 3)");
+  f.order_opt =
+      app.add_option("--order", f.order, "neumann: series order N (default 3)");
   f.mask_opt = app.add_option(
       "--mask", f.mask,
       "neumann: mask on the truncated series: none | band:w | block:b "
@@ -23,10 +23,12 @@ void AddMethodFlags(CLI::App& app, MethodFlags& f) {
   f.block_opt = app.add_option(
       "--block", f.block,
       "mbh: start block b (default 1); dn-split: block b (default 16)");
-  f.iters_opt = app.add_option(
-      "--iters", f.iters, "ns: Newton-Schulz iterations (default ceil(log2 C))");
-  f.inner_opt = app.add_option(
-      "--inner", f.inner, "dn-split: method for the b x b blocks (default mch)");
+  f.iters_opt =
+      app.add_option("--iters", f.iters,
+                     "ns: Newton-Schulz iterations (default ceil(log2 C))");
+  f.inner_opt =
+      app.add_option("--inner", f.inner,
+                     "dn-split: method for the b x b blocks (default mch)");
   f.outer_opt = app.add_option(
       "--outer", f.outer,
       "dn-split: method for the block-strictly-lower rest (default mbh)");

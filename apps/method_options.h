@@ -2,9 +2,8 @@
 // (error, and later oracle and cost): --method and its options.
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "core/methods.h"
 
@@ -14,10 +13,10 @@ struct MethodFlags {
   std::string method = "mxr";
   int order = 0, steps = 0, block = 0, iters = 0;
   std::string mask, residual, inner, outer;
-  CLI::Option *order_opt = nullptr, *steps_opt = nullptr,
-              *block_opt = nullptr, *iters_opt = nullptr,
-              *mask_opt = nullptr, *residual_opt = nullptr,
-              *inner_opt = nullptr, *outer_opt = nullptr;
+  CLI::Option *order_opt = nullptr, *steps_opt = nullptr, *block_opt = nullptr,
+              *iters_opt = nullptr, *mask_opt = nullptr,
+              *residual_opt = nullptr, *inner_opt = nullptr,
+              *outer_opt = nullptr;
 
   // Only the options the user gave are set; the rest take method defaults.
   MethodOptions ToOptions() const;

@@ -62,7 +62,8 @@ GdnOutputs ChunkOutputs(const GdnChunk& chunk, const Mat& a, const Mat& t) {
 Mat ForwardSubstitutionInverse(const Mat& l) {
   const Eigen::Index n = l.rows();
   TRISIM_ASSERT(l.cols() == n);
-  // Row i of X = (I + L)^-1: X[i,j] = -sum_{k=j}^{i-1} L[i,k] X[k,j], X[i,i] = 1.
+  // Row i of X = (I + L)^-1: X[i,j] = -sum_{k=j}^{i-1} L[i,k] X[k,j], X[i,i]
+  // = 1.
   MatL x = MatL::Identity(n, n);
   for (Eigen::Index i = 1; i < n; ++i) {
     for (Eigen::Index j = 0; j < i; ++j) {
@@ -87,11 +88,12 @@ Mat RecurrentReference(const GdnChunk& chunk, Mat* final_state) {
   Mat o(c, chunk.v.cols());
   for (int t = 0; t < c; ++t) {
     const Vec k = chunk.k.row(t).transpose();
-    s *= std::exp(chunk.g[t]);                                         // decay
-    const Vec v_prime = chunk.beta[t] *
-                        (chunk.v.row(t).transpose() - s.transpose() * k);  // delta
-    s += k * v_prime.transpose();                                      // write
-    o.row(t) = (s.transpose() * chunk.q.row(t).transpose()).transpose();  // read
+    s *= std::exp(chunk.g[t]);  // decay
+    const Vec v_prime = chunk.beta[t] * (chunk.v.row(t).transpose() -
+                                         s.transpose() * k);  // delta
+    s += k * v_prime.transpose();                             // write
+    o.row(t) =
+        (s.transpose() * chunk.q.row(t).transpose()).transpose();  // read
   }
   if (final_state != nullptr) *final_state = s;
   return o;

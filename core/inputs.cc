@@ -1,10 +1,11 @@
 #include "core/inputs.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <map>
 #include <sstream>
-#include <sys/stat.h>
 #include <vector>
 
 #include "core/npy.h"
@@ -34,8 +35,7 @@ double ParseNumber(const std::string& text, const std::string& what) {
   return value;
 }
 
-int ParseInt(const std::string& text, const std::string& what, int lo,
-             int hi) {
+int ParseInt(const std::string& text, const std::string& what, int lo, int hi) {
   char* end = nullptr;
   const long value = std::strtol(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || value < lo || value > hi) {
@@ -301,7 +301,8 @@ class GdnSource : public InputSource {
       c.g[i] = gates_.g.At(start + i, head);
     }
     std::vector<Vec> directions;
-    for (int d = 0; d < p_.dirs; ++d) directions.push_back(RandomUnit(rng, p_.dk));
+    for (int d = 0; d < p_.dirs; ++d)
+      directions.push_back(RandomUnit(rng, p_.dk));
     c.k.resize(chunk_, p_.dk);
     c.q.resize(chunk_, p_.dk);
     c.v.resize(chunk_, p_.dv);
@@ -427,9 +428,7 @@ class CapturedGdnSource : public InputSource {
   std::string Name() const override { return "npy-gdn:" + dir_; }
   bool HasGdn() const override { return true; }
   int Chunk() const override { return chunk_; }
-  long long Available() const override {
-    return (tokens_ / chunk_) * heads_;
-  }
+  long long Available() const override { return (tokens_ / chunk_) * heads_; }
 
   ChunkSample Sample(long long index) const override {
     TRISIM_ASSERT(index >= 0 && index < Available());
@@ -449,16 +448,18 @@ class CapturedGdnSource : public InputSource {
       Vec key(dk_), query(dk_);
       for (int i = 0; i < dk_; ++i) {
         key[i] = keys_[(token * heads_ + head) * dk_ + i];
-        query[i] = queries_.empty() ? rng.Normal()
-                                    : queries_[(token * heads_ + head) * dk_ + i];
+        query[i] = queries_.empty()
+                       ? rng.Normal()
+                       : queries_[(token * heads_ + head) * dk_ + i];
       }
       // L2-normalised as kernels do (use_qk_l2norm_in_kernel); q / sqrt(d_k).
       c.k.row(t) = key.transpose() / std::max(key.norm(), 1e-300);
-      c.q.row(t) = query.transpose() / std::max(query.norm(), 1e-300) /
-                   std::sqrt(dk_);
+      c.q.row(t) =
+          query.transpose() / std::max(query.norm(), 1e-300) / std::sqrt(dk_);
       for (int j = 0; j < dv_; ++j) {
-        c.v(t, j) = values_.empty() ? rng.Normal()
-                                    : values_[(token * heads_ + head) * dv_ + j];
+        c.v(t, j) = values_.empty()
+                        ? rng.Normal()
+                        : values_[(token * heads_ + head) * dv_ + j];
       }
     }
     c.state = Mat::Zero(dk_, dv_);
@@ -473,10 +474,9 @@ class CapturedGdnSource : public InputSource {
                     std::vector<double>* values, int* dim) {
     if (!FileExists(path)) return;
     const NpyArray a = ReadNpy(path);
-    const bool ok = (a.shape.size() == 2 && heads_ == 1 &&
-                     a.shape[0] == tokens_) ||
-                    (a.shape.size() == 3 && a.shape[0] == tokens_ &&
-                     a.shape[1] == heads_);
+    const bool ok =
+        (a.shape.size() == 2 && heads_ == 1 && a.shape[0] == tokens_) ||
+        (a.shape.size() == 3 && a.shape[0] == tokens_ && a.shape[1] == heads_);
     if (!ok) {
       throw InputError("npy-gdn:" + path + ": expected [T, d] or [T, H, d] " +
                        "matching k's T = " + std::to_string(tokens_) +
@@ -500,8 +500,8 @@ class CapturedGdnSource : public InputSource {
 
 }  // namespace
 
-std::unique_ptr<InputSource> MakeInputSource(const std::string& spec,
-                                             int chunk, uint64_t seed) {
+std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
+                                             uint64_t seed) {
   const auto colon = spec.find(':');
   const std::string kind = spec.substr(0, colon);
   const std::string body =

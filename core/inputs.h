@@ -56,8 +56,8 @@ class InputSource {
 // Parses a spec and prepares the source. `chunk` is the chunk size C; for
 // npy: inputs pass 0 to take C from the file (a nonzero C must match it).
 // Throws InputError naming the spec and the problem.
-std::unique_ptr<InputSource> MakeInputSource(const std::string& spec,
-                                             int chunk, uint64_t seed);
+std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
+                                             uint64_t seed);
 
 // Directory of the shipped data (data/ in the source tree, or $TRISIM_DATA).
 std::string DataDirectory();

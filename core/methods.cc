@@ -20,8 +20,8 @@ const char* ResidualFormName(ResidualForm form) {
 
 const std::vector<MethodInfo>& AllMethods() {
   static const std::vector<MethodInfo> kMethods = {
-      methods::VcsMethod(),  methods::FlaMethod(), methods::MchMethod(),
-      methods::MbhMethod(),  methods::MxrMethod(), methods::NsMethod(),
+      methods::VcsMethod(),     methods::FlaMethod(),     methods::MchMethod(),
+      methods::MbhMethod(),     methods::MxrMethod(),     methods::NsMethod(),
       methods::NeumannMethod(), methods::DnSplitMethod(),
   };
   return kMethods;

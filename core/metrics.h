@@ -13,10 +13,10 @@ namespace trisim {
 
 // Error of one computed matrix against its reference.
 struct MatrixError {
-  double frob_rel = 0.0;   // ||got - ref||_F / ||ref||_F
-  double max_abs = 0.0;    // max |got - ref|
-  double max_rel = 0.0;    // max |got - ref| / |ref| over ref != 0
-  int64_t nonfinite = 0;   // non-finite entries in got
+  double frob_rel = 0.0;  // ||got - ref||_F / ||ref||_F
+  double max_abs = 0.0;   // max |got - ref|
+  double max_rel = 0.0;   // max |got - ref| / |ref| over ref != 0
+  int64_t nonfinite = 0;  // non-finite entries in got
 };
 // A result with non-finite entries has infinite error in every measure, so
 // it sorts last in a distribution instead of poisoning it with NaN.
@@ -65,8 +65,8 @@ class Distribution {
   void SpillToHistogram();
 
   int64_t count_ = 0;
-  std::vector<double> values_;           // while Exact()
-  std::map<uint64_t, Bucket> buckets_;   // after
+  std::vector<double> values_;          // while Exact()
+  std::map<uint64_t, Bucket> buckets_;  // after
 };
 
 // Statistics of one matrix (T, W, U, O, ...) over samples.

@@ -1,8 +1,9 @@
 // .npy read/write; see core/npy.h for the contract.
-// Format spec: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
-// (magic "\x93NUMPY", major/minor version byte, header length as little-endian
-// uint16 for 1.0 or uint32 for 2.0/3.0, then a Python dict literal with keys
-// 'descr', 'fortran_order', 'shape', padded with spaces and ended by '\n').
+// Format spec:
+// https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html (magic
+// "\x93NUMPY", major/minor version byte, header length as little-endian uint16
+// for 1.0 or uint32 for 2.0/3.0, then a Python dict literal with keys 'descr',
+// 'fortran_order', 'shape', padded with spaces and ended by '\n').
 #include "core/npy.h"
 
 #include <algorithm>
@@ -117,7 +118,8 @@ class HeaderParser {
     while (true) {
       SkipSpace();
       if (Peek() == ')') break;
-      if (Peek() < '0' || Peek() > '9') Malformed("shape must be a tuple of non-negative integers");
+      if (Peek() < '0' || Peek() > '9')
+        Malformed("shape must be a tuple of non-negative integers");
       int64_t dim = 0;
       while (Peek() >= '0' && Peek() <= '9') {
         const int digit = Peek() - '0';
@@ -213,7 +215,8 @@ std::vector<uint8_t> FortranToC(const std::vector<uint8_t>& src,
   if (ndim < 2) return src;
   std::vector<uint8_t> dst(src.size());
   std::vector<int64_t> c_stride(ndim, 1);
-  for (size_t d = ndim - 1; d > 0; --d) c_stride[d - 1] = c_stride[d] * shape[d];
+  for (size_t d = ndim - 1; d > 0; --d)
+    c_stride[d - 1] = c_stride[d] * shape[d];
   std::vector<int64_t> index(ndim, 0);
   const size_t count = src.size() / item;
   // Walk the source in its storage order, odometer-style with dim 0 fastest.
@@ -279,32 +282,52 @@ size_t NpyItemSize(NpyDType dtype) {
 
 std::string NpyDescr(NpyDType dtype) {
   switch (dtype) {
-    case NpyDType::kFloat16: return "<f2";
-    case NpyDType::kBFloat16: return "<u2";
-    case NpyDType::kFloat32: return "<f4";
-    case NpyDType::kFloat64: return "<f8";
-    case NpyDType::kInt8: return "|i1";
-    case NpyDType::kUInt8: return "|u1";
-    case NpyDType::kInt16: return "<i2";
-    case NpyDType::kUInt16: return "<u2";
-    case NpyDType::kInt32: return "<i4";
-    case NpyDType::kInt64: return "<i8";
+    case NpyDType::kFloat16:
+      return "<f2";
+    case NpyDType::kBFloat16:
+      return "<u2";
+    case NpyDType::kFloat32:
+      return "<f4";
+    case NpyDType::kFloat64:
+      return "<f8";
+    case NpyDType::kInt8:
+      return "|i1";
+    case NpyDType::kUInt8:
+      return "|u1";
+    case NpyDType::kInt16:
+      return "<i2";
+    case NpyDType::kUInt16:
+      return "<u2";
+    case NpyDType::kInt32:
+      return "<i4";
+    case NpyDType::kInt64:
+      return "<i8";
   }
   TRISIM_ASSERT(false);
 }
 
 std::string NpyDTypeName(NpyDType dtype) {
   switch (dtype) {
-    case NpyDType::kFloat16: return "float16";
-    case NpyDType::kBFloat16: return "bfloat16";
-    case NpyDType::kFloat32: return "float32";
-    case NpyDType::kFloat64: return "float64";
-    case NpyDType::kInt8: return "int8";
-    case NpyDType::kUInt8: return "uint8";
-    case NpyDType::kInt16: return "int16";
-    case NpyDType::kUInt16: return "uint16";
-    case NpyDType::kInt32: return "int32";
-    case NpyDType::kInt64: return "int64";
+    case NpyDType::kFloat16:
+      return "float16";
+    case NpyDType::kBFloat16:
+      return "bfloat16";
+    case NpyDType::kFloat32:
+      return "float32";
+    case NpyDType::kFloat64:
+      return "float64";
+    case NpyDType::kInt8:
+      return "int8";
+    case NpyDType::kUInt8:
+      return "uint8";
+    case NpyDType::kInt16:
+      return "int16";
+    case NpyDType::kUInt16:
+      return "uint16";
+    case NpyDType::kInt32:
+      return "int32";
+    case NpyDType::kInt64:
+      return "int64";
   }
   TRISIM_ASSERT(false);
 }
@@ -317,7 +340,8 @@ int64_t NpyArray::NumElements() const {
 
 NpyArray ReadNpy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) Fail(path, std::string("cannot open (") + std::strerror(errno) + ")");
+  if (!in)
+    Fail(path, std::string("cannot open (") + std::strerror(errno) + ")");
 
   char prefix[kMagicSize + 2];
   if (!in.read(prefix, sizeof(prefix)) ||
@@ -358,9 +382,8 @@ NpyArray ReadNpy(const std::string& path) {
   const size_t nbytes = CheckedByteCount(array.shape, item, path);
 
   array.bytes.resize(nbytes);
-  if (nbytes > 0 &&
-      !in.read(reinterpret_cast<char*>(array.bytes.data()),
-               static_cast<std::streamsize>(nbytes))) {
+  if (nbytes > 0 && !in.read(reinterpret_cast<char*>(array.bytes.data()),
+                             static_cast<std::streamsize>(nbytes))) {
     Fail(path, "truncated data: header promises " + std::to_string(nbytes) +
                    " bytes, file has " + std::to_string(in.gcount()));
   }
@@ -405,7 +428,8 @@ void WriteNpy(const std::string& path, const NpyArray& array) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    if (!file) Fail(path, std::string("cannot write (") + std::strerror(errno) + ")");
+    if (!file)
+      Fail(path, std::string("cannot write (") + std::strerror(errno) + ")");
     file.write(out.data(), static_cast<std::streamsize>(out.size()));
     file.write(reinterpret_cast<const char*>(array.bytes.data()),
                static_cast<std::streamsize>(nbytes));
@@ -425,8 +449,9 @@ void WriteNpy(const std::string& path, const NpyArray& array) {
 
 NpyArray AsBFloat16(NpyArray array) {
   if (array.dtype != NpyDType::kUInt16 && array.dtype != NpyDType::kBFloat16) {
-    throw InputError("bfloat16 input must be stored as uint16 ('<u2') raw bits, got " +
-                     NpyDTypeName(array.dtype));
+    throw InputError(
+        "bfloat16 input must be stored as uint16 ('<u2') raw bits, got " +
+        NpyDTypeName(array.dtype));
   }
   array.dtype = NpyDType::kBFloat16;
   return array;
@@ -439,16 +464,36 @@ std::vector<double> ToDoubles(const NpyArray& array) {
   const uint8_t* p = array.bytes.data();
   for (size_t i = 0; i < n; ++i, p += item) {
     switch (array.dtype) {
-      case NpyDType::kFloat16: out[i] = HalfBitsToDouble(Load<uint16_t>(p)); break;
-      case NpyDType::kBFloat16: out[i] = BFloat16BitsToDouble(Load<uint16_t>(p)); break;
-      case NpyDType::kFloat32: out[i] = Load<float>(p); break;
-      case NpyDType::kFloat64: out[i] = Load<double>(p); break;
-      case NpyDType::kInt8: out[i] = Load<int8_t>(p); break;
-      case NpyDType::kUInt8: out[i] = Load<uint8_t>(p); break;
-      case NpyDType::kInt16: out[i] = Load<int16_t>(p); break;
-      case NpyDType::kUInt16: out[i] = Load<uint16_t>(p); break;
-      case NpyDType::kInt32: out[i] = Load<int32_t>(p); break;
-      case NpyDType::kInt64: out[i] = static_cast<double>(Load<int64_t>(p)); break;
+      case NpyDType::kFloat16:
+        out[i] = HalfBitsToDouble(Load<uint16_t>(p));
+        break;
+      case NpyDType::kBFloat16:
+        out[i] = BFloat16BitsToDouble(Load<uint16_t>(p));
+        break;
+      case NpyDType::kFloat32:
+        out[i] = Load<float>(p);
+        break;
+      case NpyDType::kFloat64:
+        out[i] = Load<double>(p);
+        break;
+      case NpyDType::kInt8:
+        out[i] = Load<int8_t>(p);
+        break;
+      case NpyDType::kUInt8:
+        out[i] = Load<uint8_t>(p);
+        break;
+      case NpyDType::kInt16:
+        out[i] = Load<int16_t>(p);
+        break;
+      case NpyDType::kUInt16:
+        out[i] = Load<uint16_t>(p);
+        break;
+      case NpyDType::kInt32:
+        out[i] = Load<int32_t>(p);
+        break;
+      case NpyDType::kInt64:
+        out[i] = static_cast<double>(Load<int64_t>(p));
+        break;
     }
   }
   return out;
@@ -461,7 +506,8 @@ NpyArray FromDoubles(const std::vector<double>& values,
   array.shape = std::move(shape);
   TRISIM_ASSERT(static_cast<int64_t>(values.size()) == array.NumElements());
   array.bytes.resize(values.size() * sizeof(double));
-  if (!values.empty()) std::memcpy(array.bytes.data(), values.data(), array.bytes.size());
+  if (!values.empty())
+    std::memcpy(array.bytes.data(), values.data(), array.bytes.size());
   return array;
 }
 
@@ -481,6 +527,8 @@ double HalfBitsToDouble(uint16_t bits) { return DecodeSmallFloat(bits, 5, 10); }
 
 // bfloat16: the top half of an IEEE binary32: 1 sign, 8 exponent (bias 127),
 // 7 mantissa bits.
-double BFloat16BitsToDouble(uint16_t bits) { return DecodeSmallFloat(bits, 8, 7); }
+double BFloat16BitsToDouble(uint16_t bits) {
+  return DecodeSmallFloat(bits, 8, 7);
+}
 
 }  // namespace trisim

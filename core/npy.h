@@ -43,8 +43,8 @@ std::string NpyDTypeName(NpyDType dtype);
 
 struct NpyArray {
   NpyDType dtype = NpyDType::kFloat64;
-  std::vector<int64_t> shape;   // empty = scalar (one element)
-  std::vector<uint8_t> bytes;   // C order, little-endian, NpyItemSize * count
+  std::vector<int64_t> shape;  // empty = scalar (one element)
+  std::vector<uint8_t> bytes;  // C order, little-endian, NpyItemSize * count
 
   int64_t NumElements() const;  // product of shape (1 for a scalar)
 };

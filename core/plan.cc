@@ -82,20 +82,28 @@ Mask ParseMask(const std::string& text) {
 
 const char* OpName(OpKind op) {
   switch (op) {
-    case OpKind::kIdentity: return "identity";
-    case OpKind::kZero: return "zero";
-    case OpKind::kCopy: return "copy";
-    case OpKind::kLinComb: return "lincomb";
-    case OpKind::kMatMul: return "matmul";
-    case OpKind::kMask: return "mask";
-    case OpKind::kForwardRow: return "forward-row";
+    case OpKind::kIdentity:
+      return "identity";
+    case OpKind::kZero:
+      return "zero";
+    case OpKind::kCopy:
+      return "copy";
+    case OpKind::kLinComb:
+      return "lincomb";
+    case OpKind::kMatMul:
+      return "matmul";
+    case OpKind::kMask:
+      return "mask";
+    case OpKind::kForwardRow:
+      return "forward-row";
   }
   return "?";
 }
 
 std::vector<View> Step::Reads() const {
   std::vector<View> reads = in;
-  if (op == OpKind::kForwardRow) reads.push_back(out.Block(0, 0, row, out.cols));
+  if (op == OpKind::kForwardRow)
+    reads.push_back(out.Block(0, 0, row, out.cols));
   return reads;
 }
 

@@ -20,7 +20,8 @@
 //      kForwardRow  vector forward-substitution step on one row `row` of the
 //                   unit-lower block `out` (which must already hold rows
 //                   0..row-1 and a unit diagonal), from the strictly lower
-//                   block in0 (FLA's form, fla/chunk_scaled_dot_kkt solve_tril):
+//                   block in0 (FLA's form, fla/chunk_scaled_dot_kkt
+//                   solve_tril):
 //                     N[row, :row] = -L[row, :row] - L[row, :row] N[:row, :row]
 //                   where N = out - I.
 //  - Units: kMatMul and kForwardRow name the unit a kernel would use
@@ -67,19 +68,26 @@ struct Mask {
 // Parses "none", "band:W", "block:B"; throws InputError otherwise.
 Mask ParseMask(const std::string& text);
 
-enum class OpKind { kIdentity, kZero, kCopy, kLinComb, kMatMul, kMask,
-                    kForwardRow };
+enum class OpKind {
+  kIdentity,
+  kZero,
+  kCopy,
+  kLinComb,
+  kMatMul,
+  kMask,
+  kForwardRow
+};
 const char* OpName(OpKind op);
 
 struct Step {
   OpKind op = OpKind::kCopy;
-  std::string label;            // what the step is for: "power 2", "merge 32"
+  std::string label;  // what the step is for: "power 2", "merge 32"
   View out;
   std::vector<View> in;
-  std::vector<double> coef;     // kLinComb coefficients, one per input
-  double sign = 1.0;            // kMatMul: +1 or -1 (exact in every format)
-  Mask mask;                    // kMask
-  int row = 0;                  // kForwardRow
+  std::vector<double> coef;  // kLinComb coefficients, one per input
+  double sign = 1.0;         // kMatMul: +1 or -1 (exact in every format)
+  Mask mask;                 // kMask
+  int row = 0;               // kForwardRow
 
   // Every region the step reads (kForwardRow also reads its own output).
   std::vector<View> Reads() const;
@@ -90,13 +98,13 @@ struct Step {
 };
 
 struct Plan {
-  std::string method;           // e.g. "neumann"
-  std::string options;          // canonical option string, e.g. "order=3 ..."
+  std::string method;   // e.g. "neumann"
+  std::string options;  // canonical option string, e.g. "order=3 ..."
   int chunk = 0;
   std::vector<Buffer> buffers;
   std::vector<Step> steps;
-  int input = -1;               // the strictly lower L (C x C)
-  int output = -1;              // X ~ (I + L)^-1 (C x C)
+  int input = -1;   // the strictly lower L (C x C)
+  int output = -1;  // X ~ (I + L)^-1 (C x C)
 
   // For each step, the earlier steps it depends on (read-after-write: the
   // latest writers of every region it reads, back to a write covering it).

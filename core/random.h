@@ -20,9 +20,9 @@ class Rng {
   Rng(uint64_t seed, uint64_t stream);
 
   uint64_t Next();
-  double Uniform();                 // in [0, 1)
-  double Normal();                  // standard normal
-  uint64_t Below(uint64_t bound);   // in [0, bound), bound >= 1, unbiased
+  double Uniform();                // in [0, 1)
+  double Normal();                 // standard normal
+  uint64_t Below(uint64_t bound);  // in [0, bound), bound >= 1, unbiased
 
  private:
   uint64_t state_;

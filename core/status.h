@@ -23,9 +23,9 @@ class InputError : public std::runtime_error {
 
 }  // namespace trisim
 
-#define TRISIM_ASSERT(condition)                                \
-  do {                                                          \
-    if (!(condition)) {                                         \
-      ::trisim::AssertFail(#condition, __FILE__, __LINE__);     \
-    }                                                           \
+#define TRISIM_ASSERT(condition)                            \
+  do {                                                      \
+    if (!(condition)) {                                     \
+      ::trisim::AssertFail(#condition, __FILE__, __LINE__); \
+    }                                                       \
   } while (0)

@@ -35,7 +35,8 @@ constexpr FormatInfo MakeInfo() {
       info.max_finite_code = ((all_ones_exp + 1) << T::kMantissaBits) - 2;
       info.has_inf = false;
     }
-    info.emax = static_cast<int>(info.max_finite_code >> T::kMantissaBits) - info.bias;
+    info.emax =
+        static_cast<int>(info.max_finite_code >> T::kMantissaBits) - info.bias;
   }
   return info;
 }
@@ -56,8 +57,9 @@ const std::array<FormatInfo, 13>& Table() {
       TRISIM_ASSERT(&f - t.data() == static_cast<int>(f.format));
       if (!f.is_float) continue;
       const uint32_t m = f.max_finite_code & ((1u << f.mantissa_bits) - 1);
-      f.max_finite = std::ldexp(static_cast<double>(m | (1u << f.mantissa_bits)),
-                                f.emax - f.mantissa_bits);
+      f.max_finite =
+          std::ldexp(static_cast<double>(m | (1u << f.mantissa_bits)),
+                     f.emax - f.mantissa_bits);
       f.min_normal = std::ldexp(1.0, f.emin);
       f.min_subnormal = std::ldexp(1.0, f.emin - f.mantissa_bits);
     }
@@ -90,8 +92,8 @@ Format ParseFormat(const std::string& name, const std::string& what) {
   if (name == "fp8_e4m3" || name == "e4m3fn") return Format::kFp8E4M3;
   if (name == "fp8_e5m2") return Format::kFp8E5M2;
   if (name == "tf32") return Format::kHf32;
-  throw InputError(what + ": unknown format '" + name + "' (allowed: " +
-                   AllFormatNames() + ")");
+  throw InputError(what + ": unknown format '" + name +
+                   "' (allowed: " + AllFormatNames() + ")");
 }
 
 }  // namespace trisim::quant

@@ -30,9 +30,9 @@ enum class Format : uint8_t {
 
 // How a float format spends its all-ones exponent.
 enum class Specials : uint8_t {
-  kIeee,     // all-ones exponent: mantissa 0 = inf, otherwise NaN
+  kIeee,       // all-ones exponent: mantissa 0 = inf, otherwise NaN
   kFnNanOnly,  // OCP "FN": no inf; only S.1111.111 is NaN, the rest are finite
-  kNone,     // integer formats
+  kNone,       // integer formats
 };
 
 template <Format F>
@@ -121,41 +121,44 @@ struct FormatTraits<Format::kFp8E5M2> {
 // int8 (device packing of two nibbles per byte is a layout question, not a
 // number-format one). int48 is the hypothetical wide accumulator of an int16
 // cube (docs/DOMAIN.md section 3).
-#define TRISIM_INT_FORMAT(F, name, bits, lo, hi)                       \
-  template <>                                                          \
-  struct FormatTraits<F> {                                             \
-    static constexpr const char* kName = name;                         \
-    static constexpr bool kIsFloat = false;                            \
-    static constexpr int kStorageBits = bits, kExponentBits = 0,       \
-                         kMantissaBits = 0;                            \
-    static constexpr Specials kSpecials = Specials::kNone;             \
-    static constexpr int kStorageShift = 0;                            \
-    static constexpr int64_t kMin = lo, kMax = hi;                     \
+#define TRISIM_INT_FORMAT(F, name, bits, lo, hi)                 \
+  template <>                                                    \
+  struct FormatTraits<F> {                                       \
+    static constexpr const char* kName = name;                   \
+    static constexpr bool kIsFloat = false;                      \
+    static constexpr int kStorageBits = bits, kExponentBits = 0, \
+                         kMantissaBits = 0;                      \
+    static constexpr Specials kSpecials = Specials::kNone;       \
+    static constexpr int kStorageShift = 0;                      \
+    static constexpr int64_t kMin = lo, kMax = hi;               \
   };
-TRISIM_INT_FORMAT(Format::kInt4, "int4", 4, -8, 7)                        // [-8, 7]
-TRISIM_INT_FORMAT(Format::kInt8, "int8", 8, -128, 127)                    // [-2^7, 2^7-1]
-TRISIM_INT_FORMAT(Format::kUInt8, "uint8", 8, 0, 255)                     // [0, 2^8-1]
-TRISIM_INT_FORMAT(Format::kInt16, "int16", 16, -32768, 32767)             // [-2^15, 2^15-1]
-TRISIM_INT_FORMAT(Format::kInt32, "int32", 32, -(int64_t{1} << 31), (int64_t{1} << 31) - 1)
-TRISIM_INT_FORMAT(Format::kInt48, "int48", 48, -(int64_t{1} << 47), (int64_t{1} << 47) - 1)
+TRISIM_INT_FORMAT(Format::kInt4, "int4", 4, -8, 7)      // [-8, 7]
+TRISIM_INT_FORMAT(Format::kInt8, "int8", 8, -128, 127)  // [-2^7, 2^7-1]
+TRISIM_INT_FORMAT(Format::kUInt8, "uint8", 8, 0, 255)   // [0, 2^8-1]
+TRISIM_INT_FORMAT(Format::kInt16, "int16", 16, -32768,
+                  32767)  // [-2^15, 2^15-1]
+TRISIM_INT_FORMAT(Format::kInt32, "int32", 32, -(int64_t{1} << 31),
+                  (int64_t{1} << 31) - 1)
+TRISIM_INT_FORMAT(Format::kInt48, "int48", 48, -(int64_t{1} << 47),
+                  (int64_t{1} << 47) - 1)
 TRISIM_INT_FORMAT(Format::kInt64, "int64", 64, INT64_MIN, INT64_MAX)
 #undef TRISIM_INT_FORMAT
 
 // Runtime view of FormatTraits<F>, with the derived range constants.
 struct FormatInfo {
   Format format;
-  const char* name;         // canonical lowercase name, as parsed
+  const char* name;  // canonical lowercase name, as parsed
   bool is_float;
-  int storage_bits;         // bits of the stored code / integer
+  int storage_bits;  // bits of the stored code / integer
   // Float formats only (zero for integers):
   int exponent_bits;
-  int mantissa_bits;        // explicit fraction bits
-  int bias;                 // 2^(exponent_bits-1) - 1
-  int emin;                 // exponent of the min normal: 1 - bias
-  int emax;                 // exponent of the max finite
+  int mantissa_bits;  // explicit fraction bits
+  int bias;           // 2^(exponent_bits-1) - 1
+  int emin;           // exponent of the min normal: 1 - bias
+  int emax;           // exponent of the max finite
   Specials specials;
-  int storage_shift;        // code << storage_shift is the stored word (hf32)
-  uint32_t max_finite_code; // magnitude code of the max finite value
+  int storage_shift;         // code << storage_shift is the stored word (hf32)
+  uint32_t max_finite_code;  // magnitude code of the max finite value
   double max_finite;
   double min_normal;
   double min_subnormal;
@@ -168,7 +171,8 @@ struct FormatInfo {
 const FormatInfo& GetFormatInfo(Format format);
 // Parses a canonical name (also accepts "fp8_e4m3", "fp8_e5m2", "tf32").
 // Throws InputError naming `what` and listing the allowed names.
-Format ParseFormat(const std::string& name, const std::string& what = "--format");
+Format ParseFormat(const std::string& name,
+                   const std::string& what = "--format");
 const char* FormatName(Format format);
 // "fp32, fp16, bf16, ..." for help texts and errors.
 std::string AllFormatNames();

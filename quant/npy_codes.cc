@@ -10,18 +10,27 @@ namespace trisim::quant {
 NpyDType NpyDTypeFor(Format f) {
   switch (f) {
     case Format::kFp32:
-    case Format::kHf32: return NpyDType::kFloat32;
-    case Format::kFp16: return NpyDType::kFloat16;
-    case Format::kBf16: return NpyDType::kBFloat16;
+    case Format::kHf32:
+      return NpyDType::kFloat32;
+    case Format::kFp16:
+      return NpyDType::kFloat16;
+    case Format::kBf16:
+      return NpyDType::kBFloat16;
     case Format::kFp8E4M3:
-    case Format::kFp8E5M2: return NpyDType::kUInt8;
+    case Format::kFp8E5M2:
+      return NpyDType::kUInt8;
     case Format::kInt4:
-    case Format::kInt8: return NpyDType::kInt8;
-    case Format::kUInt8: return NpyDType::kUInt8;
-    case Format::kInt16: return NpyDType::kInt16;
-    case Format::kInt32: return NpyDType::kInt32;
+    case Format::kInt8:
+      return NpyDType::kInt8;
+    case Format::kUInt8:
+      return NpyDType::kUInt8;
+    case Format::kInt16:
+      return NpyDType::kInt16;
+    case Format::kInt32:
+      return NpyDType::kInt32;
     case Format::kInt48:
-    case Format::kInt64: return NpyDType::kInt64;
+    case Format::kInt64:
+      return NpyDType::kInt64;
   }
   TRISIM_ASSERT(false);
 }
@@ -42,10 +51,18 @@ NpyArray EncodeNpy(Format f, const std::vector<int64_t>& shape,
   for (size_t i = 0; i < n; ++i) {
     const int64_t v = IsFloat(f) ? static_cast<int64_t>(codes[i]) : ints[i];
     switch (NpyItemSize(dtype)) {
-      case 1: Put(&bytes, i, static_cast<uint8_t>(v)); break;
-      case 2: Put(&bytes, i, static_cast<uint16_t>(v)); break;
-      case 4: Put(&bytes, i, static_cast<uint32_t>(v)); break;
-      default: Put(&bytes, i, v); break;
+      case 1:
+        Put(&bytes, i, static_cast<uint8_t>(v));
+        break;
+      case 2:
+        Put(&bytes, i, static_cast<uint16_t>(v));
+        break;
+      case 4:
+        Put(&bytes, i, static_cast<uint32_t>(v));
+        break;
+      default:
+        Put(&bytes, i, v);
+        break;
     }
   }
   return MakeNpy(dtype, shape, std::move(bytes));
@@ -58,7 +75,8 @@ NpyArray EncodeExactValues(Format f, const std::vector<int64_t>& shape,
   if (IsFloat(f)) {
     const FloatRounding rne;
     EventCounts events;
-    for (double v : values) codes.push_back(RoundToFloat(v, f, rne, 0, &events));
+    for (double v : values)
+      codes.push_back(RoundToFloat(v, f, rne, 0, &events));
     TRISIM_ASSERT(events.inexact == 0);
   } else {
     for (double v : values) {

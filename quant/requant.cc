@@ -60,26 +60,31 @@ int32_t MultiplyByQuantizedMultiplier(int32_t x, const FixedMultiplier& m,
     const int right = m.shift > 0 ? 0 : -m.shift;
     // TFLite computes x * (1 << left) in int32 (undefined on overflow);
     // trisim saturates it, which agrees wherever TFLite is defined.
-    const int64_t shifted = std::clamp<int64_t>(
-        static_cast<int64_t>(x) * (int64_t{1} << left),
-        std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max());
-    return RoundingDivideByPOT(
-        SaturatingRoundingDoublingHighMul(static_cast<int32_t>(shifted), m.multiplier),
-        right);
+    const int64_t shifted =
+        std::clamp<int64_t>(static_cast<int64_t>(x) * (int64_t{1} << left),
+                            std::numeric_limits<int32_t>::min(),
+                            std::numeric_limits<int32_t>::max());
+    return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(
+                                   static_cast<int32_t>(shifted), m.multiplier),
+                               right);
   }
   const int total_shift = 31 - m.shift;  // in [1, 62]
   const int64_t round = int64_t{1} << (total_shift - 1);
-  const int64_t result = (static_cast<int64_t>(x) * m.multiplier + round) >> total_shift;
-  return static_cast<int32_t>(std::clamp<int64_t>(
-      result, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()));
+  const int64_t result =
+      (static_cast<int64_t>(x) * m.multiplier + round) >> total_shift;
+  return static_cast<int32_t>(
+      std::clamp<int64_t>(result, std::numeric_limits<int32_t>::min(),
+                          std::numeric_limits<int32_t>::max()));
 }
 
-int64_t RequantizeFixed(int32_t x, const FixedMultiplier& m, FixedRounding rounding,
-                        int32_t zero_point, Format out, EventCounts* events) {
+int64_t RequantizeFixed(int32_t x, const FixedMultiplier& m,
+                        FixedRounding rounding, int32_t zero_point, Format out,
+                        EventCounts* events) {
   const FormatInfo& f = GetFormatInfo(out);
   TRISIM_ASSERT(!f.is_float);
-  const int64_t v = static_cast<int64_t>(MultiplyByQuantizedMultiplier(x, m, rounding)) +
-                    zero_point;
+  const int64_t v =
+      static_cast<int64_t>(MultiplyByQuantizedMultiplier(x, m, rounding)) +
+      zero_point;
   if (v < f.min_int || v > f.max_int) {
     ++events->saturated;
     return std::clamp(v, f.min_int, f.max_int);
@@ -87,9 +92,9 @@ int64_t RequantizeFixed(int32_t x, const FixedMultiplier& m, FixedRounding round
   return v;
 }
 
-int64_t RequantizeFloatScale(int32_t x, float scale, int32_t zero_point, Format out,
-                             const IntRounding& rounding, uint64_t random,
-                             EventCounts* events) {
+int64_t RequantizeFloatScale(int32_t x, float scale, int32_t zero_point,
+                             Format out, const IntRounding& rounding,
+                             uint64_t random, EventCounts* events) {
   TRISIM_ASSERT(std::isfinite(scale));
   TRISIM_ASSERT(GetFormatInfo(out).storage_bits <= 32);
   const Exact product = ExactProduct(ExactFromInt(x), ExactFromDouble(scale));
@@ -120,10 +125,11 @@ uint32_t DequantizeToFloat(int32_t x, float scale, Format out,
                            const FloatRounding& rounding, uint64_t random,
                            EventCounts* events) {
   if (!std::isfinite(scale)) {
-    return RoundToFloat(static_cast<double>(x) * scale, out, rounding, random, events);
+    return RoundToFloat(static_cast<double>(x) * scale, out, rounding, random,
+                        events);
   }
-  return RoundToFloat(ExactProduct(ExactFromInt(x), ExactFromDouble(scale)), out,
-                      rounding, random, events);
+  return RoundToFloat(ExactProduct(ExactFromInt(x), ExactFromDouble(scale)),
+                      out, rounding, random, events);
 }
 
 }  // namespace trisim::quant

@@ -8,7 +8,8 @@
 // Applying it to x differs between the two published references, by at most
 // one LSB:
 //  - double rounding (gemmlowp, TFLite reference ops by default):
-//      RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x * 2^max(shift,0), m),
+//      RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x *
+//      2^max(shift,0), m),
 //                          max(-shift, 0))
 //    i.e. round(x*m / 2^31) to nearest with ties toward +inf (gemmlowp's
 //    nudge 1 - 2^30 for negative products sends negative ties toward zero),
@@ -34,10 +35,11 @@ struct FixedMultiplier {
   int shift = 0;           // r ~= multiplier * 2^(shift - 31)
 };
 
-// TFLite QuantizeMultiplier (tensorflow/lite/kernels/internal/quantization_util.cc):
-// frexp, round the 31-bit fraction half away from zero, renormalise on carry;
-// values too small give (0, 0). Requires a finite r >= 0 (asserted; callers
-// validate user input). Shifts are clamped to [-31, 30] as TFLite does.
+// TFLite QuantizeMultiplier
+// (tensorflow/lite/kernels/internal/quantization_util.cc): frexp, round the
+// 31-bit fraction half away from zero, renormalise on carry; values too small
+// give (0, 0). Requires a finite r >= 0 (asserted; callers validate user
+// input). Shifts are clamped to [-31, 30] as TFLite does.
 FixedMultiplier QuantizeMultiplier(double r);
 
 // gemmlowp fixedpoint.h primitives, verbatim semantics.
@@ -52,16 +54,17 @@ int32_t MultiplyByQuantizedMultiplier(int32_t x, const FixedMultiplier& m,
 
 // int32 accumulator -> `out` (an integer format): x * r + zero_point, then
 // saturated (counted) into the format's range.
-int64_t RequantizeFixed(int32_t x, const FixedMultiplier& m, FixedRounding rounding,
-                        int32_t zero_point, Format out, EventCounts* events);
+int64_t RequantizeFixed(int32_t x, const FixedMultiplier& m,
+                        FixedRounding rounding, int32_t zero_point, Format out,
+                        EventCounts* events);
 
 // int32 accumulator -> integer format of at most 32 bits with an fp32 scale:
 // the exact product
 // x * scale (no intermediate rounding) rounded once with `rounding`, plus
 // zero_point, then saturated/wrapped. (The FIXPIPE int32 -> int8 path.)
-int64_t RequantizeFloatScale(int32_t x, float scale, int32_t zero_point, Format out,
-                             const IntRounding& rounding, uint64_t random,
-                             EventCounts* events);
+int64_t RequantizeFloatScale(int32_t x, float scale, int32_t zero_point,
+                             Format out, const IntRounding& rounding,
+                             uint64_t random, EventCounts* events);
 
 // Truncates an fp32 scale to its top `mantissa_bits` fraction bits (toward
 // zero). The Ascend FIXPIPE keeps 1 sign, 8 exponent and 10 mantissa bits of

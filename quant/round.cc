@@ -107,12 +107,13 @@ uint32_t Store(const FormatInfo& f, uint32_t compact) {
 
 }  // namespace
 
-RoundingMode ParseRoundingMode(const std::string& name, const std::string& what) {
+RoundingMode ParseRoundingMode(const std::string& name,
+                               const std::string& what) {
   for (const ModeName& m : kModeNames) {
     if (name == m.name || name == m.alias) return m.mode;
   }
-  throw InputError(what + ": unknown rounding mode '" + name + "' (allowed: " +
-                   AllRoundingModeNames() + ")");
+  throw InputError(what + ": unknown rounding mode '" + name +
+                   "' (allowed: " + AllRoundingModeNames() + ")");
 }
 
 const char* RoundingModeName(RoundingMode mode) {
@@ -208,8 +209,9 @@ uint32_t RoundToFloat(const Exact& x, Format format, const FloatRounding& r,
     // Quantum of the binade holding |x| (subnormals share the min normal's).
     const int exp = std::max(floor_log2, f.emin);
     bool inexact;
-    const uint64_t n = RoundMagnitude(x.mantissa, x.exponent, exp - f.mantissa_bits,
-                                      r.mode, x.negative, random, &inexact);
+    const uint64_t n =
+        RoundMagnitude(x.mantissa, x.exponent, exp - f.mantissa_bits, r.mode,
+                       x.negative, random, &inexact);
     events->inexact += inexact;
     // n has the implicit bit at position mantissa_bits for normals (and may
     // carry into the next binade); adding (exp + bias - 1) << mantissa_bits
@@ -225,14 +227,16 @@ uint32_t RoundToFloat(const Exact& x, Format format, const FloatRounding& r,
     return Store(f, sign | f.max_finite_code);
   }
   ++events->overflowed;
-  if (RoundsTowardZero(r.mode, x.negative)) return Store(f, sign | f.max_finite_code);
+  if (RoundsTowardZero(r.mode, x.negative))
+    return Store(f, sign | f.max_finite_code);
   if (!f.has_inf) return Store(f, sign | (SignBit(f) - 1));  // e4m3: NaN
   return Store(f, sign | InfCode(f));
 }
 
 uint32_t RoundToFloat(double x, Format format, const FloatRounding& r,
                       uint64_t random, EventCounts* events) {
-  if (std::isfinite(x)) return RoundToFloat(ExactFromDouble(x), format, r, random, events);
+  if (std::isfinite(x))
+    return RoundToFloat(ExactFromDouble(x), format, r, random, events);
   const FormatInfo& f = GetFormatInfo(format);
   TRISIM_ASSERT(f.is_float);
   ++events->nonfinite_in;
@@ -242,8 +246,8 @@ uint32_t RoundToFloat(double x, Format format, const FloatRounding& r,
     uint64_t bits;
     std::memcpy(&bits, &x, sizeof bits);
     const uint32_t quiet = 1u << (f.mantissa_bits - 1);
-    const uint32_t payload =
-        static_cast<uint32_t>((bits & ((uint64_t{1} << 52) - 1)) >> (52 - f.mantissa_bits));
+    const uint32_t payload = static_cast<uint32_t>(
+        (bits & ((uint64_t{1} << 52) - 1)) >> (52 - f.mantissa_bits));
     return Store(f, sign | InfCode(f) | quiet | payload);
   }
   if (r.overflow == FloatOverflow::kSaturate) {
@@ -264,8 +268,9 @@ double DecodeFloat(uint32_t code, Format format) {
   const uint32_t frac = mag & ((1u << f.mantissa_bits) - 1);
   double v;
   if (mag > f.max_finite_code) {
-    v = (f.has_inf && mag == InfCode(f)) ? std::numeric_limits<double>::infinity()
-                                         : std::numeric_limits<double>::quiet_NaN();
+    v = (f.has_inf && mag == InfCode(f))
+            ? std::numeric_limits<double>::infinity()
+            : std::numeric_limits<double>::quiet_NaN();
   } else if (field == 0) {
     v = std::ldexp(static_cast<double>(frac), f.emin - f.mantissa_bits);
   } else {
@@ -295,7 +300,8 @@ int64_t RoundToInt(const Exact& x, Format format, const IntRounding& r,
     low = x.exponent >= 64 ? 0 : x.mantissa << x.exponent;
   } else {
     bool inexact;
-    low = RoundMagnitude(x.mantissa, x.exponent, 0, r.mode, x.negative, random, &inexact);
+    low = RoundMagnitude(x.mantissa, x.exponent, 0, r.mode, x.negative, random,
+                         &inexact);
     events->inexact += inexact;
   }
   // Range check on the signed value -low or +low.
@@ -303,7 +309,8 @@ int64_t RoundToInt(const Exact& x, Format format, const IntRounding& r,
   const uint64_t min_mag = ~static_cast<uint64_t>(f.min_int) + 1;  // |min|
   const bool in_range = !huge && (x.negative ? low <= min_mag : low <= max_mag);
   if (in_range) {
-    return x.negative ? static_cast<int64_t>(~low + 1) : static_cast<int64_t>(low);
+    return x.negative ? static_cast<int64_t>(~low + 1)
+                      : static_cast<int64_t>(low);
   }
   if (r.overflow == IntOverflow::kSaturate) {
     ++events->saturated;
@@ -322,7 +329,8 @@ int64_t RoundToInt(const Exact& x, Format format, const IntRounding& r,
 
 int64_t RoundToInt(double x, Format format, const IntRounding& r,
                    uint64_t random, EventCounts* events) {
-  if (std::isfinite(x)) return RoundToInt(ExactFromDouble(x), format, r, random, events);
+  if (std::isfinite(x))
+    return RoundToInt(ExactFromDouble(x), format, r, random, events);
   const FormatInfo& f = GetFormatInfo(format);
   ++events->nonfinite_in;
   if (std::isnan(x)) return 0;

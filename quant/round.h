@@ -70,9 +70,11 @@ enum class IntOverflow : uint8_t { kSaturate, kWrap };
 // Numerical events, counted per element. Mergeable (house style 8), so
 // threads combine their counts deterministically.
 struct EventCounts {
-  int64_t saturated = 0;     // clamped to the format's max/min by a saturate policy
-  int64_t wrapped = 0;       // integer out of range, wrapped modulo 2^bits
-  int64_t overflowed = 0;    // float overflow under kIeee (inf, NaN or max finite)
+  int64_t saturated =
+      0;                // clamped to the format's max/min by a saturate policy
+  int64_t wrapped = 0;  // integer out of range, wrapped modulo 2^bits
+  int64_t overflowed =
+      0;  // float overflow under kIeee (inf, NaN or max finite)
   int64_t flushed_in = 0;    // subnormal input read as zero
   int64_t flushed_out = 0;   // tiny result flushed to zero
   int64_t nonfinite_in = 0;  // NaN or inf input
@@ -105,8 +107,9 @@ struct FloatRounding {
 
 // Rounds to `format` (a float format) and returns its stored code (for hf32
 // the binary32 word). `random` is used only by kStochastic.
-uint32_t RoundToFloat(const Exact& x, Format format, const FloatRounding& rounding,
-                      uint64_t random, EventCounts* events);
+uint32_t RoundToFloat(const Exact& x, Format format,
+                      const FloatRounding& rounding, uint64_t random,
+                      EventCounts* events);
 // Same for a double, including NaN and +-inf (see the top of this file).
 uint32_t RoundToFloat(double x, Format format, const FloatRounding& rounding,
                       uint64_t random, EventCounts* events);

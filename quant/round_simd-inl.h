@@ -32,8 +32,8 @@ template <RoundingMode kMode>
 HWY_NOINLINE void RoundValuesT(const double* HWY_RESTRICT x, size_t n,
                                Format format, const FloatRounding& rounding,
                                const RoundShape& shape,
-                               const uint64_t* HWY_RESTRICT random,
-                               double* out, EventCounts* events) {
+                               const uint64_t* HWY_RESTRICT random, double* out,
+                               EventCounts* events) {
   const hn::ScalableTag<double> dd;
   const hn::RebindToUnsigned<decltype(dd)> du;
   const hn::RebindToSigned<decltype(dd)> di;
@@ -94,7 +94,8 @@ HWY_NOINLINE void RoundValuesT(const double* HWY_RESTRICT x, size_t n,
         kMode == RoundingMode::kNearestAway) {
       const auto half = hn::BitCast(di, k_one_u << hn::Sub(su, k_one_u));
       if (kMode == RoundingMode::kNearestEven) {
-        const auto odd = hn::Ne(hn::BitCast(di, hn::And(nq, k_one_u)), k_zero_i);
+        const auto odd =
+            hn::Ne(hn::BitCast(di, hn::And(nq, k_one_u)), k_zero_i);
         up = hn::Or(hn::Gt(remi, half), hn::And(hn::Eq(remi, half), odd));
       } else {
         up = hn::Not(hn::Lt(remi, half));
@@ -102,8 +103,9 @@ HWY_NOINLINE void RoundValuesT(const double* HWY_RESTRICT x, size_t n,
     } else if (kMode == RoundingMode::kTowardPosInf ||
                kMode == RoundingMode::kTowardNegInf) {
       const auto negative = hn::Ne(hn::BitCast(di, sign), k_zero_i);
-      up = kMode == RoundingMode::kTowardPosInf ? hn::AndNot(negative, inexact_m)
-                                                : hn::And(negative, inexact_m);
+      up = kMode == RoundingMode::kTowardPosInf
+               ? hn::AndNot(negative, inexact_m)
+               : hn::And(negative, inexact_m);
     } else if (kMode == RoundingMode::kToOdd) {
       nq = hn::Or(nq, hn::BitCast(du, hn::IfThenElseZero(inexact_m, k_one_i)));
     } else if (kMode == RoundingMode::kStochastic) {
@@ -114,7 +116,8 @@ HWY_NOINLINE void RoundValuesT(const double* HWY_RESTRICT x, size_t n,
       up = hn::Lt(hn::BitCast(di, hn::Xor(r, k_msb)),
                   hn::BitCast(di, hn::Xor(frac, k_msb)));
     }
-    const auto n2 = hn::Add(nq, hn::BitCast(du, hn::IfThenElseZero(up, k_one_i)));
+    const auto n2 =
+        hn::Add(nq, hn::BitCast(du, hn::IfThenElseZero(up, k_one_i)));
     // n2 < 2^52 as a double (exact), times 2^q (exact: the result is a
     // normal double).
     const auto nd = hn::Sub(hn::BitCast(dd, hn::Or(n2, k_magic)), k_two52);
@@ -155,8 +158,9 @@ HWY_NOINLINE void RoundFp32NearestEven(const double* HWY_RESTRICT x, size_t n,
     const auto v = hn::LoadU(dd, x + i);
     const auto ai = hn::BitCast(di, hn::And(hn::BitCast(du, v), k_abs));
     const auto zero = hn::Eq(ai, k_zero_i);
-    const auto special = hn::Or(hn::Not(hn::Lt(ai, k_big_bits)),
-                                hn::AndNot(zero, hn::Lt(ai, k_min_normal_bits)));
+    const auto special =
+        hn::Or(hn::Not(hn::Lt(ai, k_big_bits)),
+               hn::AndNot(zero, hn::Lt(ai, k_min_normal_bits)));
     if (HWY_UNLIKELY(!hn::AllFalse(di, special))) {
       for (size_t j = i; j < i + lanes; ++j) {
         out[j] = RoundToFloatValue(x[j], Format::kFp32, rounding, 0, events);
@@ -184,8 +188,8 @@ HWY_NOINLINE void RoundValues(const double* x, size_t n, Format format,
     return RoundFp32NearestEven(x, n, rounding, out, events);
   }
   switch (rounding.mode) {
-#define TRISIM_ROUND_CASE(M)                                                 \
-  case M:                                                                    \
+#define TRISIM_ROUND_CASE(M) \
+  case M:                    \
     return RoundValuesT<M>(x, n, format, rounding, shape, random, out, events);
     TRISIM_ROUND_CASE(RoundingMode::kNearestEven)
     TRISIM_ROUND_CASE(RoundingMode::kNearestAway)

@@ -6,7 +6,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "quant/round_simd.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
 #include "hwy/highway.h"
 #include "quant/round_simd-inl.h"
 
@@ -76,8 +75,8 @@ double RoundToFloatValue(double x, Format format, const FloatRounding& rounding,
   }
   events->inexact += rem != 0;
   n += up;
-  const uint64_t scale_bits = static_cast<uint64_t>(exp - f.mantissa_bits + 1023)
-                              << 52;
+  const uint64_t scale_bits =
+      static_cast<uint64_t>(exp - f.mantissa_bits + 1023) << 52;
   double scale;
   std::memcpy(&scale, &scale_bits, sizeof scale);
   const double value = static_cast<double>(n) * scale;  // exact
@@ -99,7 +98,8 @@ void RoundToFloatValues(const double* x, size_t n, Format format,
     }
     return;
   }
-  HWY_DYNAMIC_DISPATCH(RoundValues)(x, n, format, rounding, random, out, events);
+  HWY_DYNAMIC_DISPATCH(RoundValues)
+  (x, n, format, rounding, random, out, events);
 }
 
 }  // namespace trisim::quant

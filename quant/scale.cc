@@ -39,7 +39,8 @@ ScaleGrid ParseScaleGrid(const std::string& text, const std::string& what) {
     char* end = nullptr;
     const long long v = std::strtoll(b.c_str(), &end, 10);
     if (b.empty() || *end != '\0' || v < 1 || v > (int64_t{1} << 40)) {
-      throw InputError(what + ": block size '" + b + "' must be an integer >= 1");
+      throw InputError(what + ": block size '" + b +
+                       "' must be an integer >= 1");
     }
     grid.granularity = Granularity::kBlock;
     grid.block = v;
@@ -52,11 +53,16 @@ ScaleGrid ParseScaleGrid(const std::string& text, const std::string& what) {
 
 std::string ScaleGridName(const ScaleGrid& grid) {
   switch (grid.granularity) {
-    case Granularity::kNone: return "none";
-    case Granularity::kTensor: return "tensor";
-    case Granularity::kRow: return "row";
-    case Granularity::kColumn: return "col";
-    case Granularity::kBlock: return "block:" + std::to_string(grid.block);
+    case Granularity::kNone:
+      return "none";
+    case Granularity::kTensor:
+      return "tensor";
+    case Granularity::kRow:
+      return "row";
+    case Granularity::kColumn:
+      return "col";
+    case Granularity::kBlock:
+      return "block:" + std::to_string(grid.block);
   }
   TRISIM_ASSERT(false);
 }
@@ -65,19 +71,24 @@ ScaleKind ParseScaleKind(const std::string& text, const std::string& what) {
   if (text == "fp32") return ScaleKind::kFp32;
   if (text == "pow2") return ScaleKind::kPow2;
   if (text == "fixed") return ScaleKind::kFixed;
-  throw InputError(what + ": unknown scale kind '" + text + "' (allowed: fp32, pow2, fixed)");
+  throw InputError(what + ": unknown scale kind '" + text +
+                   "' (allowed: fp32, pow2, fixed)");
 }
 
 const char* ScaleKindName(ScaleKind kind) {
   switch (kind) {
-    case ScaleKind::kFp32: return "fp32";
-    case ScaleKind::kPow2: return "pow2";
-    case ScaleKind::kFixed: return "fixed";
+    case ScaleKind::kFp32:
+      return "fp32";
+    case ScaleKind::kPow2:
+      return "pow2";
+    case ScaleKind::kFixed:
+      return "fixed";
   }
   TRISIM_ASSERT(false);
 }
 
-void MatrixView(const std::vector<int64_t>& shape, int64_t* rows, int64_t* cols) {
+void MatrixView(const std::vector<int64_t>& shape, int64_t* rows,
+                int64_t* cols) {
   *rows = 1;
   *cols = shape.empty() ? 1 : shape.back();
   for (size_t i = 0; i + 1 < shape.size(); ++i) *rows *= shape[i];
@@ -107,8 +118,8 @@ GroupLayout MakeGroupLayout(const ScaleGrid& grid, int64_t rows, int64_t cols,
     case Granularity::kBlock:
       if (rows % grid.block != 0 || cols % grid.block != 0) {
         throw InputError(what + ": block size " + std::to_string(grid.block) +
-                         " does not divide the " + std::to_string(rows) + " x " +
-                         std::to_string(cols) + " matrix");
+                         " does not divide the " + std::to_string(rows) +
+                         " x " + std::to_string(cols) + " matrix");
       }
       l.group_rows = l.group_cols = grid.block;
       break;
@@ -118,18 +129,22 @@ GroupLayout MakeGroupLayout(const ScaleGrid& grid, int64_t rows, int64_t cols,
   return l;
 }
 
-GroupScale ComputeScale(double min_x, double max_x, Format target, const ScaleSpec& spec) {
+GroupScale ComputeScale(double min_x, double max_x, Format target,
+                        const ScaleSpec& spec) {
   const FormatInfo& f = GetFormatInfo(target);
   TRISIM_ASSERT(!(spec.asymmetric && f.is_float));
   // Target range.
-  const double qmax = f.is_float ? f.max_finite : static_cast<double>(f.max_int);
-  const double qmin = f.is_float ? -f.max_finite : static_cast<double>(f.min_int);
+  const double qmax =
+      f.is_float ? f.max_finite : static_cast<double>(f.max_int);
+  const double qmin =
+      f.is_float ? -f.max_finite : static_cast<double>(f.min_int);
   double lo = 0, hi = 0;
   float range_f, levels_f;
   if (spec.asymmetric) {
     lo = std::min(min_x, 0.0);
     hi = std::max(max_x, 0.0);
-    range_f = static_cast<float>(hi) - static_cast<float>(lo);  // one fp32 rounding
+    range_f =
+        static_cast<float>(hi) - static_cast<float>(lo);  // one fp32 rounding
     levels_f = static_cast<float>(qmax - qmin);
   } else {
     range_f = static_cast<float>(std::max(std::abs(min_x), std::abs(max_x)));
@@ -146,7 +161,9 @@ GroupScale ComputeScale(double min_x, double max_x, Format target, const ScaleSp
   }
   if (spec.asymmetric) {
     const float ratio = static_cast<float>(lo) / out.scale;
-    const double zp = qmin - std::nearbyint(static_cast<double>(ratio));  // RNE (default FP env)
+    const double zp =
+        qmin -
+        std::nearbyint(static_cast<double>(ratio));  // RNE (default FP env)
     out.zero_point = static_cast<int32_t>(std::clamp(zp, qmin, qmax));
   }
   if (spec.kind == ScaleKind::kFixed) {

@@ -57,13 +57,16 @@ struct ScaleGrid {
   int64_t block = 0;  // kBlock only
 };
 // "none", "tensor", "row", "col" (or "column"), "block:B" with B >= 1.
-ScaleGrid ParseScaleGrid(const std::string& text, const std::string& what = "--scale");
+ScaleGrid ParseScaleGrid(const std::string& text,
+                         const std::string& what = "--scale");
 std::string ScaleGridName(const ScaleGrid& grid);
-ScaleKind ParseScaleKind(const std::string& text, const std::string& what = "--scale-kind");
+ScaleKind ParseScaleKind(const std::string& text,
+                         const std::string& what = "--scale-kind");
 const char* ScaleKindName(ScaleKind kind);
 
 // The matrix view of an array shape (see the top of the file).
-void MatrixView(const std::vector<int64_t>& shape, int64_t* rows, int64_t* cols);
+void MatrixView(const std::vector<int64_t>& shape, int64_t* rows,
+                int64_t* cols);
 
 struct GroupLayout {
   int64_t rows = 0, cols = 0;
@@ -94,6 +97,7 @@ struct GroupScale {
 };
 
 // Scale of one group from its finite min and max (see the top of the file).
-GroupScale ComputeScale(double min_x, double max_x, Format target, const ScaleSpec& spec);
+GroupScale ComputeScale(double min_x, double max_x, Format target,
+                        const ScaleSpec& spec);
 
 }  // namespace trisim::quant

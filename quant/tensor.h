@@ -42,8 +42,8 @@ struct QuantizeOptions {
 struct QuantizedTensor {
   Format format = Format::kInt8;
   GroupLayout layout;
-  std::vector<int64_t> ints;     // integer formats: the values
-  std::vector<uint32_t> codes;   // float formats: the stored codes
+  std::vector<int64_t> ints;       // integer formats: the values
+  std::vector<uint32_t> codes;     // float formats: the stored codes
   std::vector<GroupScale> scales;  // one per group (empty for kNone)
   EventCounts events;
 };
@@ -52,12 +52,12 @@ struct QuantizedTensor {
 // that do not fit together (named in the message), a block size that does
 // not divide the shape, non-finite input into an integer format under
 // kError, or non-int32 input with the fixed scale kind.
-QuantizedTensor Quantize(const std::vector<double>& x, int64_t rows, int64_t cols,
-                         const QuantizeOptions& options);
+QuantizedTensor Quantize(const std::vector<double>& x, int64_t rows,
+                         int64_t cols, const QuantizeOptions& options);
 
 struct DequantizeOptions {
-  Format out = Format::kFp32;  // a float format
-  FloatRounding rounding;      // default IEEE: RNE, overflow to inf
+  Format out = Format::kFp32;    // a float format
+  FloatRounding rounding;        // default IEEE: RNE, overflow to inf
   int scale_mantissa_bits = 23;  // 10 models the Ascend FIXPIPE deq scale
   uint64_t seed = 0;
   uint64_t tensor_id = 0;
@@ -70,9 +70,11 @@ struct DequantizeOptions {
 // and `zero_points` have layout.NumGroups() entries (zero_points may be
 // empty: all 0). Throws InputError for a zero, negative-zero or non-finite
 // scale, naming its index.
-std::vector<uint32_t> Dequantize(const std::vector<double>& q, const GroupLayout& layout,
+std::vector<uint32_t> Dequantize(const std::vector<double>& q,
+                                 const GroupLayout& layout,
                                  const std::vector<float>& scales,
                                  const std::vector<int32_t>& zero_points,
-                                 const DequantizeOptions& options, EventCounts* events);
+                                 const DequantizeOptions& options,
+                                 EventCounts* events);
 
 }  // namespace trisim::quant

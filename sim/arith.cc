@@ -145,9 +145,8 @@ double Rounder::Round(const quant::Exact& x, quant::Format format,
 }
 
 void Rounder::RoundValues(const double* x, size_t n, quant::Format format,
-                          uint64_t tensor, uint64_t index0,
-                          uint64_t index_step, double* out,
-                          quant::EventCounts* events) const {
+                          uint64_t tensor, uint64_t index0, uint64_t index_step,
+                          double* out, quant::EventCounts* events) const {
   quant::EventCounts ignored;
   if (events == nullptr) events = &ignored;
   if (rounding.mode != quant::RoundingMode::kStochastic) {

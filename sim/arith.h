@@ -46,8 +46,8 @@ struct Rounder {
   quant::FloatRounding rounding;
   uint64_t seed = 0;
 
-  double Round(double x, quant::Format format, uint64_t tensor,
-               uint64_t index, quant::EventCounts* events) const;
+  double Round(double x, quant::Format format, uint64_t tensor, uint64_t index,
+               quant::EventCounts* events) const;
   double Round(const quant::Exact& x, quant::Format format, uint64_t tensor,
                uint64_t index, quant::EventCounts* events) const;
 

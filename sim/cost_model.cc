@@ -44,12 +44,22 @@ PipelinePrecision PipelinePrecisionFor(const Recipe& recipe) {
   p.vector_bytes = Bytes(recipe.storage);
   p.fixpipe_out_bytes = Bytes(recipe.storage);
   switch (recipe.operand) {
-    case Format::kFp32: p.cube = CubeDataType::kFp32; break;
-    case Format::kHf32: p.cube = CubeDataType::kHf32; break;
+    case Format::kFp32:
+      p.cube = CubeDataType::kFp32;
+      break;
+    case Format::kHf32:
+      p.cube = CubeDataType::kHf32;
+      break;
     case Format::kFp16:
-    case Format::kBf16: p.cube = CubeDataType::kFp16; break;  // same fractal
-    case Format::kInt8: p.cube = CubeDataType::kInt8; break;
-    case Format::kInt4: p.cube = CubeDataType::kInt4; break;
+    case Format::kBf16:
+      p.cube = CubeDataType::kFp16;
+      break;  // same fractal
+    case Format::kInt8:
+      p.cube = CubeDataType::kInt8;
+      break;
+    case Format::kInt4:
+      p.cube = CubeDataType::kInt4;
+      break;
     case Format::kInt16:
       if (recipe.int16 == Int16Cube::kEmulated) {
         // int16 on an int8 cube (NPU.md: Mmad takes no int16): 4 int8 Mmads
@@ -98,36 +108,54 @@ std::vector<std::string> CostPrecisions() {
 
 const char* CubeDataTypeName(CubeDataType operand) {
   switch (operand) {
-    case CubeDataType::kFp16: return "fp16";
-    case CubeDataType::kFp32: return "fp32";
-    case CubeDataType::kHf32: return "hf32";
-    case CubeDataType::kInt8: return "int8";
-    case CubeDataType::kInt4: return "int4";
-    case CubeDataType::kInt16Emulated: return "int16-emulated";
-    case CubeDataType::kInt16Native: return "int16";
+    case CubeDataType::kFp16:
+      return "fp16";
+    case CubeDataType::kFp32:
+      return "fp32";
+    case CubeDataType::kHf32:
+      return "hf32";
+    case CubeDataType::kInt8:
+      return "int8";
+    case CubeDataType::kInt4:
+      return "int4";
+    case CubeDataType::kInt16Emulated:
+      return "int16-emulated";
+    case CubeDataType::kInt16Native:
+      return "int16";
   }
   return "?";
 }
 
 const char* PipeName(Pipe pipe) {
   switch (pipe) {
-    case Pipe::kCubeMte2: return "MTE2.cube";
-    case Pipe::kMte1: return "MTE1";
-    case Pipe::kCube: return "M";
-    case Pipe::kFix: return "FIX";
-    case Pipe::kVecMte2: return "MTE2.vector";
-    case Pipe::kVector: return "V";
-    case Pipe::kMte3: return "MTE3";
-    case Pipe::kGm: return "GM";
+    case Pipe::kCubeMte2:
+      return "MTE2.cube";
+    case Pipe::kMte1:
+      return "MTE1";
+    case Pipe::kCube:
+      return "M";
+    case Pipe::kFix:
+      return "FIX";
+    case Pipe::kVecMte2:
+      return "MTE2.vector";
+    case Pipe::kVector:
+      return "V";
+    case Pipe::kMte3:
+      return "MTE3";
+    case Pipe::kGm:
+      return "GM";
   }
   return "?";
 }
 
 const char* UnitName(Unit unit) {
   switch (unit) {
-    case Unit::kNone: return "none";
-    case Unit::kCube: return "cube";
-    case Unit::kVector: return "vector";
+    case Unit::kNone:
+      return "none";
+    case Unit::kCube:
+      return "cube";
+    case Unit::kVector:
+      return "vector";
   }
   return "?";
 }
@@ -136,7 +164,8 @@ std::string ParallelCopyLabel(const std::string& label) {
   size_t start = 0;
   for (;;) {
     size_t i = start;
-    if (i >= label.size() || !std::isalpha(static_cast<unsigned char>(label[i]))) {
+    if (i >= label.size() ||
+        !std::isalpha(static_cast<unsigned char>(label[i]))) {
       break;
     }
     while (i < label.size() &&
@@ -151,21 +180,27 @@ std::string ParallelCopyLabel(const std::string& label) {
 }
 
 bool IsVectorCorePipe(Pipe pipe) {
-  return pipe == Pipe::kVecMte2 || pipe == Pipe::kVector ||
-         pipe == Pipe::kMte3;
+  return pipe == Pipe::kVecMte2 || pipe == Pipe::kVector || pipe == Pipe::kMte3;
 }
 
 namespace {
 
 const Fractal& FractalFor(const HardwareProfile& hw, CubeDataType operand) {
   switch (operand) {
-    case CubeDataType::kFp16: return hw.fractal_fp16;
-    case CubeDataType::kFp32: return hw.fractal_fp32;
-    case CubeDataType::kHf32: return hw.fractal_hf32;
-    case CubeDataType::kInt8: return hw.fractal_int8;
-    case CubeDataType::kInt4: return hw.fractal_int4;
-    case CubeDataType::kInt16Emulated: return hw.fractal_int8;
-    case CubeDataType::kInt16Native: return hw.fractal_int16;
+    case CubeDataType::kFp16:
+      return hw.fractal_fp16;
+    case CubeDataType::kFp32:
+      return hw.fractal_fp32;
+    case CubeDataType::kHf32:
+      return hw.fractal_hf32;
+    case CubeDataType::kInt8:
+      return hw.fractal_int8;
+    case CubeDataType::kInt4:
+      return hw.fractal_int4;
+    case CubeDataType::kInt16Emulated:
+      return hw.fractal_int8;
+    case CubeDataType::kInt16Native:
+      return hw.fractal_int16;
   }
   return hw.fractal_fp16;
 }
@@ -250,9 +285,8 @@ class Lowering {
   int Emit(Pipe pipe, double cycles, int step, const char* what,
            std::vector<Dep> deps, double bytes = 0, double gm_bytes = 0,
            bool prefetch = false) {
-    instrs_.push_back(Instr{pipe, cycles, step, step >= 0 ? batch_ : -1,
-                            what, bytes, gm_bytes, prefetch,
-                            std::move(deps)});
+    instrs_.push_back(Instr{pipe, cycles, step, step >= 0 ? batch_ : -1, what,
+                            bytes, gm_bytes, prefetch, std::move(deps)});
     return static_cast<int>(instrs_.size()) - 1;
   }
 
@@ -281,11 +315,11 @@ class Lowering {
   const PipelinePrecision& pr_;
   const HardwareProfile& hw_;
 
-  std::vector<std::vector<Read>> reads_;  // per step
-  std::vector<Unit> units_;               // per step
+  std::vector<std::vector<Read>> reads_;        // per step
+  std::vector<Unit> units_;                     // per step
   std::vector<std::array<bool, 3>> needed_on_;  // per step, by Unit
-  std::vector<long long> final_area_;     // per step: output elements it leaves
-  long long fill_final_area_ = 0;         // output elements written by fills
+  std::vector<long long> final_area_;  // per step: output elements it leaves
+  long long fill_final_area_ = 0;      // output elements written by fills
   Unit fill_store_side_ = Unit::kCube;
   std::vector<std::vector<int>> groups_;   // every step once, in issue order
   std::vector<std::vector<int>> batches_;  // the groups of 2 or more
@@ -293,8 +327,8 @@ class Lowering {
   int batch_ = -1;  // the batch being emitted (index into batches_), or -1
 
   std::vector<Instr> instrs_;
-  std::vector<int> ready_;     // per step: its output is usable on its side
-  std::vector<int> to_gm_;     // per step: its output is in GM for the other side
+  std::vector<int> ready_;  // per step: its output is usable on its side
+  std::vector<int> to_gm_;  // per step: its output is in GM for the other side
   std::vector<std::array<int, 3>> arrived_;  // per step: transferred to a side
   std::array<int, 3> input_load_{kNoInstr, kNoInstr, kNoInstr};
 };
@@ -327,9 +361,8 @@ void Lowering::FindReads() {
 // against resident scaled identities, accumulated in L0C); on a tie, where
 // the plan's matrix work is (the cube if it has matmuls).
 void Lowering::PlaceSteps() {
-  const Unit default_side = plan_.CountSteps(OpKind::kMatMul) > 0
-                                ? Unit::kCube
-                                : Unit::kVector;
+  const Unit default_side =
+      plan_.CountSteps(OpKind::kMatMul) > 0 ? Unit::kCube : Unit::kVector;
   units_.resize(plan_.steps.size());
   for (size_t s = 0; s < plan_.steps.size(); ++s) {
     switch (plan_.steps[s].op) {
@@ -564,14 +597,13 @@ size_t Lowering::BatchCapacity(int s) const {
 int Lowering::InputLoad(Unit side) {
   int& load = input_load_[static_cast<int>(side)];
   if (load == kNoInstr) {
-    const double bytes =
-        static_cast<double>(Area(View{plan_.input, 0, 0, plan_.chunk,
-                                      plan_.chunk})) *
-        pr_.input_bytes;
+    const double bytes = static_cast<double>(Area(View{
+                             plan_.input, 0, 0, plan_.chunk, plan_.chunk})) *
+                         pr_.input_bytes;
     const bool cube = side == Unit::kCube;
     const TransferPath& path = cube ? hw_.gm_to_l1 : hw_.gm_to_ub;
-    load = Emit(cube ? Pipe::kCubeMte2 : Pipe::kVecMte2, path.Cycles(bytes),
-                -1, cube ? "load L: GM -> L1" : "load L: GM -> UB", {}, bytes,
+    load = Emit(cube ? Pipe::kCubeMte2 : Pipe::kVecMte2, path.Cycles(bytes), -1,
+                cube ? "load L: GM -> L1" : "load L: GM -> UB", {}, bytes,
                 bytes, /*prefetch=*/true);
   }
   return load;
@@ -591,9 +623,9 @@ void Lowering::Arrive(const std::vector<int>& group, Unit side) {
           continue;
         }
         TRISIM_ASSERT(to_gm_[p] != kNoInstr);
-        auto move = std::find_if(moves.begin(), moves.end(), [&](const auto& m) {
-          return m.first == to_gm_[p];
-        });
+        auto move =
+            std::find_if(moves.begin(), moves.end(),
+                         [&](const auto& m) { return m.first == to_gm_[p]; });
         if (move == moves.end()) {
           moves.push_back({to_gm_[p], {}});
           move = moves.end() - 1;
@@ -702,8 +734,8 @@ void Lowering::EmitCubeStep(const std::vector<int>& group) {
   // FIXPIPE pass (int16-emu).
   long long partials = 1;
   if (pr_.k_group > 0) {
-    partials = std::accumulate(tiling.k_groups.begin(), tiling.k_groups.end(),
-                               0LL);
+    partials =
+        std::accumulate(tiling.k_groups.begin(), tiling.k_groups.end(), 0LL);
   }
   partials *= pr_.fixpipe_passes;
 
@@ -740,9 +772,9 @@ void Lowering::EmitCubeStep(const std::vector<int>& group) {
     // Leaving L0C: one FIXPIPE per destination and partial accumulator.
     const double tile = static_cast<double>(m * nt);
     const auto fix = [&](const TransferPath& path, double bytes, bool quant) {
-      return quant ? path.start_cycles +
-                         bytes / hw_.fixpipe_quant_bytes_per_cycle
-                   : path.Cycles(bytes);
+      return quant
+                 ? path.start_cycles + bytes / hw_.fixpipe_quant_bytes_per_cycle
+                 : path.Cycles(bytes);
     };
     const bool quant = pr_.fixpipe_quantises;
     // Only the part of X each step leaves final is written; the output
@@ -757,8 +789,8 @@ void Lowering::EmitCubeStep(const std::vector<int>& group) {
       const std::vector<Dep> after{{last_mmad, 0.0}};
       const double bytes = copies * tile * pr_.fixpipe_out_bytes;
       if (needed_on_[s][static_cast<int>(Unit::kCube)]) {
-        const int fixed = Emit(Pipe::kFix, fix(hw_.fixpipe_l1, bytes, quant),
-                               s, "FIXPIPE L0C -> L1", after, bytes);
+        const int fixed = Emit(Pipe::kFix, fix(hw_.fixpipe_l1, bytes, quant), s,
+                               "FIXPIPE L0C -> L1", after, bytes);
         for (int g : group) ready_[g] = fixed;
       }
       if (needed_on_[s][static_cast<int>(Unit::kVector)]) {
@@ -860,8 +892,8 @@ void Lowering::EmitOutputStores() {
   if (fill_store_side_ == Unit::kVector) vector_area += fill_final_area_;
   if (vector_area > 0) {
     const double bytes = vector_area * pr_.output_bytes;
-    Emit(Pipe::kMte3, hw_.ub_to_gm.Cycles(bytes), -1, "store X: UB -> GM",
-         deps, bytes, bytes);
+    Emit(Pipe::kMte3, hw_.ub_to_gm.Cycles(bytes), -1, "store X: UB -> GM", deps,
+         bytes, bytes);
   }
   if (fill_store_side_ == Unit::kCube && fill_final_area_ > 0) {
     // A constant L0C tile written out (e.g. the zero upper triangle).
@@ -884,8 +916,7 @@ long long Lowering::WorkingSet(Unit side, bool constant_part) const {
   double bytes = 0;
   for (size_t b = 0; b < plan_.buffers.size(); ++b) {
     const Buffer& buffer = plan_.buffers[b];
-    if (!used[b] ||
-        (buffer.role == BufferRole::kConstant) != constant_part) {
+    if (!used[b] || (buffer.role == BufferRole::kConstant) != constant_part) {
       continue;
     }
     const double e = buffer.role == BufferRole::kInput
@@ -915,9 +946,9 @@ constexpr long long kIssueBudget = 100000;
 constexpr int kTraceChunks = 8;  // chunks kept in the timeline
 
 struct Simulation {
-  long long simulated = 0;  // chunks simulated
-  double makespan = 0;      // when all simulated chunks are done
-  double period = 0;        // steady-state cycles per chunk
+  long long simulated = 0;            // chunks simulated
+  double makespan = 0;                // when all simulated chunks are done
+  double period = 0;                  // steady-state cycles per chunk
   std::vector<Instruction> timeline;  // the first kTraceChunks chunks
 };
 
@@ -939,7 +970,8 @@ Simulation Simulate(const std::vector<Instr>& instrs, long long chunks,
   const auto issue = [&](long long c, size_t i) {
     const Instr& in = instrs[i];
     const size_t slot = static_cast<size_t>(c % ring);
-    const int core = IsVectorCorePipe(in.pipe) ? static_cast<int>(c % vectors) : 0;
+    const int core =
+        IsVectorCorePipe(in.pipe) ? static_cast<int>(c % vectors) : 0;
     double ready = 0.0;
     for (const Dep& d : in.deps) {
       ready = std::max(ready, finish[slot * n + d.instr] + d.latency);
@@ -985,8 +1017,7 @@ Simulation Simulate(const std::vector<Instr>& instrs, long long chunks,
     makespan.push_back(std::max(makespan.back(), chunk_end[c % ring]));
     const long long done = c + 1;
     if (done >= 2 * window && done % window == 0) {
-      const double period =
-          (makespan[done] - makespan[done - window]) / window;
+      const double period = (makespan[done] - makespan[done - window]) / window;
       const bool settled =
           std::abs(period - last_period) <= kPeriodTolerance * period;
       last_period = period;
@@ -996,8 +1027,9 @@ Simulation Simulate(const std::vector<Instr>& instrs, long long chunks,
   sim.simulated = static_cast<long long>(makespan.size()) - 1;
   sim.makespan = makespan.back();
   const long long w = std::min<long long>(window, sim.simulated / 2);
-  sim.period = w > 0 ? (makespan[sim.simulated] - makespan[sim.simulated - w]) / w
-                     : makespan[sim.simulated];
+  sim.period = w > 0
+                   ? (makespan[sim.simulated] - makespan[sim.simulated - w]) / w
+                   : makespan[sim.simulated];
   return sim;
 }
 
@@ -1010,8 +1042,7 @@ std::string KiB(long long bytes) {
 }  // namespace
 
 CostReport EstimateCost(const Plan& plan, const PipelinePrecision& precision,
-                        const Workload& workload,
-                        const HardwareProfile& hw) {
+                        const Workload& workload, const HardwareProfile& hw) {
   if (workload.batch < 1 || workload.heads < 1 || workload.seq < 1) {
     throw InputError("workload: batch, heads and seq must be >= 1");
   }
@@ -1046,20 +1077,19 @@ CostReport EstimateCost(const Plan& plan, const PipelinePrecision& precision,
                              check.name + " (" + KiB(check.capacity) + ")");
     }
     if (per_chunk + constant > check.capacity) {
-      report.overflows.push_back(std::string(check.name) + ": one chunk needs " +
-                                 KiB(per_chunk + constant) + ", capacity " +
-                                 KiB(check.capacity) +
-                                 " (the plan must be tiled across chunks of "
-                                 "work; priced as if it fit)");
+      report.overflows.push_back(
+          std::string(check.name) + ": one chunk needs " +
+          KiB(per_chunk + constant) + ", capacity " + KiB(check.capacity) +
+          " (the plan must be tiled across chunks of "
+          "work; priced as if it fit)");
     }
   }
   for (const Check& check : checks) {
     const long long per_chunk = lowering.WorkingSet(check.side, false);
     if (per_chunk == 0) continue;
-    report.buffers.push_back(
-        BufferUse{check.name,
-                  depth * per_chunk + lowering.WorkingSet(check.side, true),
-                  check.capacity});
+    report.buffers.push_back(BufferUse{
+        check.name, depth * per_chunk + lowering.WorkingSet(check.side, true),
+        check.capacity});
   }
   report.double_buffered = depth == 2;
 
@@ -1078,19 +1108,16 @@ CostReport EstimateCost(const Plan& plan, const PipelinePrecision& precision,
     report.gm_bytes_per_chunk += in.gm_bytes;
   }
   report.cube_cores_used = uses_cube ? static_cast<int>(groups) : 0;
-  report.vector_cores_used =
-      uses_vector
-          ? static_cast<int>(std::min<long long>(groups * vectors, report.chunks))
-          : 0;
+  report.vector_cores_used = uses_vector ? static_cast<int>(std::min<long long>(
+                                               groups * vectors, report.chunks))
+                                         : 0;
 
   // Simulate to the steady state, then extrapolate (sim.period).
-  Simulation sim =
-      Simulate(instrs, report.chunks_per_group, depth, vectors);
+  Simulation sim = Simulate(instrs, report.chunks_per_group, depth, vectors);
   report.chunk_cycles = sim.period;
   const double schedule =
       sim.makespan +
-      static_cast<double>(report.chunks_per_group - sim.simulated) *
-          sim.period;
+      static_cast<double>(report.chunks_per_group - sim.simulated) * sim.period;
   report.simulated_chunks = sim.simulated;
 
   // Per-core busy cycles; GM is shared by the whole chip.

@@ -45,17 +45,19 @@ const char* CubeDataTypeName(CubeDataType operand);
 struct PipelinePrecision {
   std::string recipe;
   CubeDataType cube = CubeDataType::kFp16;
-  double input_bytes = 2;     // L as it arrives in GM
-  double operand_bytes = 2;   // a cube operand element in L1/L0A/L0B
-  int mmads_per_product = 1;  // int16 emulation: 4
-  int k_group = 0;            // >0: per-block scales, one Mmad and one
-                              // FIXPIPE pass per k group of this width
-  int accumulator_bytes = 4;  // an L0C element
+  double input_bytes = 2;        // L as it arrives in GM
+  double operand_bytes = 2;      // a cube operand element in L1/L0A/L0B
+  int mmads_per_product = 1;     // int16 emulation: 4
+  int k_group = 0;               // >0: per-block scales, one Mmad and one
+                                 // FIXPIPE pass per k group of this width
+  int accumulator_bytes = 4;     // an L0C element
   double fixpipe_out_bytes = 2;  // an intermediate leaving L0C
-  bool fixpipe_quantises = false;  // requantises on the way out (FIX quant path)
-  int fixpipe_passes = 1;     // partial accumulators per output (int16 emulation: 3)
-  double vector_bytes = 2;    // an element on the vector unit
-  double output_bytes = 4;    // X written to GM (the benchmark's "fp32 out")
+  bool fixpipe_quantises =
+      false;  // requantises on the way out (FIX quant path)
+  int fixpipe_passes =
+      1;  // partial accumulators per output (int16 emulation: 3)
+  double vector_bytes = 2;  // an element on the vector unit
+  double output_bytes = 4;  // X written to GM (the benchmark's "fp32 out")
 };
 
 // The cost-relevant facts of a precision recipe (sim/recipe.h), derived
@@ -119,9 +121,9 @@ struct StepCost {
 // One scheduled instruction (for traces and tests).
 struct Instruction {
   Pipe pipe = Pipe::kCube;
-  int core = 0;   // vector core within the group (0 for cube pipes)
+  int core = 0;  // vector core within the group (0 for cube pipes)
   int chunk = 0;
-  int step = -1;  // plan step (a batch's first), -1 for chunk input/output
+  int step = -1;   // plan step (a batch's first), -1 for chunk input/output
   int batch = -1;  // index into CostReport::batches, or -1
   const char* what = "";  // static text
   double bytes = 0;
@@ -137,26 +139,27 @@ struct BufferUse {
 struct CostReport {
   std::string profile;
   double clock_mhz = 0;
-  long long chunks = 0;             // batch x heads x chunks per head
-  long long chunks_per_group = 0;   // on the busiest core group
+  long long chunks = 0;            // batch x heads x chunks per head
+  long long chunks_per_group = 0;  // on the busiest core group
   int cube_cores_used = 0, vector_cores_used = 0;
   bool double_buffered = false;
 
   double total_cycles = 0;
   double time_us = 0;
-  double chunk_cycles = 0;  // steady-state cycles per chunk on one group
+  double chunk_cycles = 0;         // steady-state cycles per chunk on one group
   long long simulated_chunks = 0;  // simulated; the rest extrapolated
   std::array<PipeUsage, kPipeCount> pipes{};
   Pipe bottleneck = Pipe::kCube;
   double gm_bytes_per_chunk = 0;
 
-  std::vector<StepCost> steps;      // one per plan step
+  std::vector<StepCost> steps;  // one per plan step
   // Steps priced together as one batched instruction sequence (2 or more
   // parallel copies each, ascending step indices); empty when batching is
   // off or the plan has no parallel copies.
   std::vector<std::vector<int>> batches;
-  std::array<double, kPipeCount> io_cycles{};  // chunk input loads, output stores
-  std::vector<BufferUse> buffers;   // L1, UB working sets as scheduled
+  std::array<double, kPipeCount>
+      io_cycles{};                     // chunk input loads, output stores
+  std::vector<BufferUse> buffers;      // L1, UB working sets as scheduled
   std::vector<std::string> overflows;  // working sets that fit in no way
   std::vector<std::string> notes;      // e.g. double buffering turned off
   std::vector<Instruction> timeline;   // the first chunks of one core group

@@ -22,7 +22,9 @@ namespace {
 constexpr int32_t kEmulatedInt16Max = 127 * 256 + 127;  // 32639
 
 // RNE into fp32 of a double that is exact (x86 cvtsd2ss is IEEE RNE).
-inline double Rne32(double x) { return static_cast<double>(static_cast<float>(x)); }
+inline double Rne32(double x) {
+  return static_cast<double>(static_cast<float>(x));
+}
 
 // Sum of doubles, exactly, rounded once to fp32 with nearest-even. Fast
 // path: a plain double sum whose every addition was exact (TwoSum error 0).
@@ -45,7 +47,7 @@ double ExactSumRne32(const double* terms, int n) {
   ExactSum acc;
   for (int i = 0; i < n; ++i) acc.Add(terms[i]);
   const quant::FloatRounding rne;  // nearest-even, IEEE overflow
-  EventCounts ignored;  // accumulator roundings are not events
+  EventCounts ignored;             // accumulator roundings are not events
   return quant::DecodeFloat(
       quant::RoundToFloat(acc.Value(), Format::kFp32, rne, 0, &ignored),
       Format::kFp32);
@@ -79,9 +81,11 @@ inline int64_t AccumulateInt(int64_t acc, int64_t add, Format format,
   }
   if (events) ++events->wrapped;
   const int bits = quant::GetFormatInfo(format).storage_bits;
-  const unsigned __int128 mask = (static_cast<unsigned __int128>(1) << bits) - 1;
+  const unsigned __int128 mask =
+      (static_cast<unsigned __int128>(1) << bits) - 1;
   unsigned __int128 wrapped = static_cast<unsigned __int128>(sum) & mask;
-  if (wrapped >> (bits - 1)) wrapped -= static_cast<unsigned __int128>(1) << bits;
+  if (wrapped >> (bits - 1))
+    wrapped -= static_cast<unsigned __int128>(1) << bits;
   return static_cast<int64_t>(static_cast<__int128>(wrapped));
 }
 
@@ -109,9 +113,10 @@ void ComputeOperandScales(const double* data, int rows, int cols, int stride,
       double amax = 0.0;
       for (int i = gi * block_rows; i < (gi + 1) * block_rows; ++i) {
         if (fast) {  // the same max, SIMD (sim/cube_simd.h)
-          amax = std::max(amax, AbsMaxFinite(data + static_cast<size_t>(i) * stride +
-                                                 gj * block_cols,
-                                             block_cols));
+          amax = std::max(amax,
+                          AbsMaxFinite(data + static_cast<size_t>(i) * stride +
+                                           gj * block_cols,
+                                       block_cols));
           continue;
         }
         for (int j = gj * block_cols; j < (gj + 1) * block_cols; ++j) {
@@ -174,9 +179,8 @@ CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
     for (int i = 0; i < rows; ++i) {
       for (int j = 0; j < cols; ++j) {
         const uint64_t index = static_cast<uint64_t>(i) * cols + j;
-        op.values[index] = config.rounder.Round(data[i * stride + j],
-                                                config.operand, tensor, index,
-                                                events);
+        op.values[index] = config.rounder.Round(
+            data[i * stride + j], config.operand, tensor, index, events);
       }
     }
     return op;
@@ -197,9 +201,9 @@ CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
               ? quant::StochasticBits(config.rounder.seed, tensor, index)
               : 0;
       quant::EventCounts ignored;
-      int64_t q = quant::RoundToInt(static_cast<double>(y), config.operand,
-                                    int_rounding, random,
-                                    events ? events : &ignored);
+      int64_t q =
+          quant::RoundToInt(static_cast<double>(y), config.operand,
+                            int_rounding, random, events ? events : &ignored);
       if (q > qmax || q < -qmax) {
         q = q > 0 ? qmax : -qmax;
         if (events) ++events->saturated;
@@ -231,7 +235,8 @@ void FloatMatMul(const std::vector<CubeTerm>& terms, double sign,
         const double* b = t.b->values.data();
         if (config.order == AccumulationOrder::kSequential) {
           for (int k = 0; k < k_total; ++k) {
-            acc = FusedAddRne32(acc, a_row[k] * b[k * n + j], products_fit_fp32);
+            acc =
+                FusedAddRne32(acc, a_row[k] * b[k * n + j], products_fit_fp32);
           }
         } else {
           for (int k_start = 0; k_start < k_total; k_start += k0) {
@@ -258,7 +263,8 @@ int64_t KGroupSum(const CubeOperand& a, const CubeOperand& b, int i, int j,
   const int32_t* a_row = &a.codes[static_cast<size_t>(i) * a.cols];
   const Format acc_format = config.accumulator;
   const auto policy = config.accumulator_overflow;
-  if (config.operand == Format::kInt16 && config.int16 == Int16Cube::kEmulated) {
+  if (config.operand == Format::kInt16 &&
+      config.int16 == Int16Cube::kEmulated) {
     int64_t hh = 0, hl = 0, lh = 0, ll = 0;
     for (int k = k_begin; k < k_end; ++k) {
       const int32_t qa = a_row[k];
@@ -266,18 +272,21 @@ int64_t KGroupSum(const CubeOperand& a, const CubeOperand& b, int i, int j,
       // Balanced split: lo in [-128, 127], hi = (q - lo) / 256.
       const int32_t a_lo = ((qa + 128) & 255) - 128, a_hi = (qa - a_lo) / 256;
       const int32_t b_lo = ((qb + 128) & 255) - 128, b_hi = (qb - b_lo) / 256;
-      hh = AccumulateInt(hh, int64_t{a_hi} * b_hi, Format::kInt32, policy, events);
-      hl = AccumulateInt(hl, int64_t{a_hi} * b_lo, Format::kInt32, policy, events);
-      lh = AccumulateInt(lh, int64_t{a_lo} * b_hi, Format::kInt32, policy, events);
-      ll = AccumulateInt(ll, int64_t{a_lo} * b_lo, Format::kInt32, policy, events);
+      hh = AccumulateInt(hh, int64_t{a_hi} * b_hi, Format::kInt32, policy,
+                         events);
+      hl = AccumulateInt(hl, int64_t{a_hi} * b_lo, Format::kInt32, policy,
+                         events);
+      lh = AccumulateInt(lh, int64_t{a_lo} * b_hi, Format::kInt32, policy,
+                         events);
+      ll = AccumulateInt(ll, int64_t{a_lo} * b_lo, Format::kInt32, policy,
+                         events);
     }
     return hh * 65536 + (hl + lh) * 256 + ll;
   }
   // When no partial sum can leave the accumulator's range, skip the
   // per-add check: the exact int64 sum is the accumulator's value.
   // Any code of the operand format (int8 admits -128) bounds the products.
-  const int64_t code_max =
-      -quant::GetFormatInfo(config.operand).min_int;
+  const int64_t code_max = -quant::GetFormatInfo(config.operand).min_int;
   const __int128 bound =
       static_cast<__int128>(code_max) * code_max * (k_end - k_begin);
   if (bound <= AccumulatorMax(acc_format)) {
@@ -303,7 +312,8 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
   const int n = terms[0].b->cols;
   int groups_per_element = 0;
   for (const CubeTerm& t : terms) {
-    groups_per_element += t.a->cols / std::min(t.a->group_cols, t.b->group_rows);
+    groups_per_element +=
+        t.a->cols / std::min(t.a->group_cols, t.b->group_rows);
   }
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
@@ -314,7 +324,8 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
       for (const CubeTerm& t : terms) {
         const int g = std::min(t.a->group_cols, t.b->group_rows);
         for (int k = 0; k < t.a->cols; k += g) {
-          const int64_t total = KGroupSum(*t.a, *t.b, i, j, k, k + g, config, events);
+          const int64_t total =
+              KGroupSum(*t.a, *t.b, i, j, k, k + g, config, events);
           const float product_scale = t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j);
           const float d = quant::TruncateMantissa(product_scale,
                                                   config.scale_mantissa_bits);
@@ -322,8 +333,8 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
             // sign * (I * d) with IEEE sign rules: -0 when I = 0, sign < 0.
             quant::Exact value = ExactScaled(total, d);
             if (sign < 0) value.negative = !value.negative;
-            result = config.rounder.Round(value, out_format, tensor, index,
-                                          events);
+            result =
+                config.rounder.Round(value, out_format, tensor, index, events);
           } else {
             // Stochastic bits of partial p of element `index`: a distinct
             // counter per (element, partial).
@@ -336,8 +347,8 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
         }
       }
       if (groups_per_element != 1) {
-        result = config.rounder.Round(sign * sum, out_format, tensor, index,
-                                      events);
+        result =
+            config.rounder.Round(sign * sum, out_format, tensor, index, events);
       }
       out[i * out_stride + j] = result;
     }
@@ -380,7 +391,8 @@ void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
   if (config.Integer()) {
     IntMatMul(terms, sign, config, out_format, out, out_stride, tensor, events);
   } else {
-    FloatMatMul(terms, sign, config, out_format, out, out_stride, tensor, events);
+    FloatMatMul(terms, sign, config, out_format, out, out_stride, tensor,
+                events);
   }
 }
 
@@ -398,7 +410,8 @@ namespace {
 inline double ScaledRoundToOdd(int64_t x, float scale, bool* exact) {
   const quant::Exact s = quant::ExactFromDouble(scale);  // <= 24-bit mantissa
   const bool negative = (x < 0) != s.negative;
-  const uint64_t ax = x < 0 ? static_cast<uint64_t>(-x) : static_cast<uint64_t>(x);
+  const uint64_t ax =
+      x < 0 ? static_cast<uint64_t>(-x) : static_cast<uint64_t>(x);
   uint64_t m = ax * s.mantissa;
   int e = s.exponent;
   *exact = true;
@@ -434,8 +447,8 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
     const __int128 qmax =
         emulated ? 128 : -quant::GetFormatInfo(config.operand).min_int;
     const __int128 bound = qmax * qmax * g;
-    const int64_t acc_max =
-        emulated ? AccumulatorMax(Format::kInt32) : AccumulatorMax(config.accumulator);
+    const int64_t acc_max = emulated ? AccumulatorMax(Format::kInt32)
+                                     : AccumulatorMax(config.accumulator);
     if (bound > acc_max || bound > INT32_MAX) return false;
     groups_per_element += t.a->cols / g;
   }
@@ -482,8 +495,10 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
     }
   } else {
     for (const CubeTerm& t : terms) {
-      for (int32_t q : t.a->codes) if (q < -32768 || q > 32767) return false;
-      for (int32_t q : t.b->codes) if (q < -32768 || q > 32767) return false;
+      for (int32_t q : t.a->codes)
+        if (q < -32768 || q > 32767) return false;
+      for (int32_t q : t.b->codes)
+        if (q < -32768 || q > 32767) return false;
     }
   }
 
@@ -535,7 +550,8 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
           const int j1 = std::min(n, j0 + group_cols);
           const float d = quant::TruncateMantissa(sa * t.b->ScaleAt(k, j0),
                                                   config.scale_mantissa_bits);
-          const double dd = negate ? -static_cast<double>(d) : static_cast<double>(d);
+          const double dd =
+              negate ? -static_cast<double>(d) : static_cast<double>(d);
           const size_t e0 = static_cast<size_t>(i) * n;
           bool all_small = true;
           if (emulated) {
@@ -565,10 +581,10 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
       }
       if (groups_per_element == 1) {
         for (int i = 0; i < m; ++i) {
-          config.rounder.RoundValues(values + static_cast<size_t>(i) * n, n,
-                                     out_format, tensor, static_cast<uint64_t>(i) * n,
-                                     1, out + static_cast<size_t>(i) * out_stride,
-                                     events);
+          config.rounder.RoundValues(
+              values + static_cast<size_t>(i) * n, n, out_format, tensor,
+              static_cast<uint64_t>(i) * n, 1,
+              out + static_cast<size_t>(i) * out_stride, events);
         }
       } else {
         // Partial p of element `index` (fp32), then sum = RNE32(sum + p).
@@ -584,10 +600,11 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
   if (groups_per_element != 1) {
     double* row = s.row.data();
     for (int i = 0; i < m; ++i) {
-      for (int j = 0; j < n; ++j) row[j] = sign * s.sum[static_cast<size_t>(i) * n + j];
-      config.rounder.RoundValues(row, n, out_format, tensor,
-                                 static_cast<uint64_t>(i) * n, 1,
-                                 out + static_cast<size_t>(i) * out_stride, events);
+      for (int j = 0; j < n; ++j)
+        row[j] = sign * s.sum[static_cast<size_t>(i) * n + j];
+      config.rounder.RoundValues(
+          row, n, out_format, tensor, static_cast<uint64_t>(i) * n, 1,
+          out + static_cast<size_t>(i) * out_stride, events);
     }
   }
   return true;
@@ -619,7 +636,8 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
       const size_t size = ops[o]->values.size();
       e.top.resize(size);
       e.low.resize(size);
-      if (!SpanExponents(ops[o]->values.data(), size, e.top.data(), e.low.data())) {
+      if (!SpanExponents(ops[o]->values.data(), size, e.top.data(),
+                         e.low.data())) {
         return false;
       }
     }
@@ -643,7 +661,9 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
     const Exponents& eb = exps[2 * p + 1];
     // Span width of a segment: top exponent minus the lowest bit's exponent
     // over its non-zero values (kNoSpan if all are zero).
-    auto width = [](int top, int low) { return top < low ? kNoSpan : top - low; };
+    auto width = [](int top, int low) {
+      return top < low ? kNoSpan : top - low;
+    };
     std::vector<int> b_width(fractals, kNoSpan);
     for (int f = 0; f < fractals; ++f) {
       std::fill(col_top.begin(), col_top.end(), kSpanNoTop);
@@ -694,7 +714,8 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
         for (int k_start = 0; k_start < k_total; k_start += k0) {
           const int len = std::min(k0, k_total - k_start);
           for (int k = 0; k < len; ++k) {
-            chunk[k] = a_row[k_start + k] * b[static_cast<size_t>(k_start + k) * n + j];
+            chunk[k] = a_row[k_start + k] *
+                       b[static_cast<size_t>(k_start + k) * n + j];
           }
           value = Rne32(value + ExactSumRne32(chunk.data(), len));
         }
@@ -705,10 +726,11 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
   }
   std::vector<double> row(n);
   for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) row[j] = sign * acc[static_cast<size_t>(i) * n + j];
-    config.rounder.RoundValues(row.data(), n, out_format, tensor,
-                               static_cast<uint64_t>(i) * n, 1,
-                               out + static_cast<size_t>(i) * out_stride, events);
+    for (int j = 0; j < n; ++j)
+      row[j] = sign * acc[static_cast<size_t>(i) * n + j];
+    config.rounder.RoundValues(
+        row.data(), n, out_format, tensor, static_cast<uint64_t>(i) * n, 1,
+        out + static_cast<size_t>(i) * out_stride, events);
   }
   return true;
 }
@@ -719,7 +741,8 @@ CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
                            const CubeConfig& config, uint64_t tensor,
                            EventCounts* events) {
   if (config.scalar) {
-    return PrepareOperandReference(data, rows, cols, stride, config, tensor, events);
+    return PrepareOperandReference(data, rows, cols, stride, config, tensor,
+                                   events);
   }
   CubeOperand op;
   op.rows = rows;
@@ -727,17 +750,17 @@ CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
   if (!config.Integer()) {
     op.values.resize(static_cast<size_t>(rows) * cols);
     for (int i = 0; i < rows; ++i) {
-      config.rounder.RoundValues(data + static_cast<size_t>(i) * stride, cols,
-                                 config.operand, tensor,
-                                 static_cast<uint64_t>(i) * cols, 1,
-                                 op.values.data() + static_cast<size_t>(i) * cols,
-                                 events);
+      config.rounder.RoundValues(
+          data + static_cast<size_t>(i) * stride, cols, config.operand, tensor,
+          static_cast<uint64_t>(i) * cols, 1,
+          op.values.data() + static_cast<size_t>(i) * cols, events);
     }
     return op;
   }
   const quant::RoundingMode mode = config.rounder.rounding.mode;
   if (mode == quant::RoundingMode::kStochastic) {
-    return PrepareOperandReference(data, rows, cols, stride, config, tensor, events);
+    return PrepareOperandReference(data, rows, cols, stride, config, tensor,
+                                   events);
   }
   ComputeOperandScales(data, rows, cols, stride, config, &op, /*fast=*/true);
   EventCounts ignored;
@@ -765,14 +788,15 @@ void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
                   t.b->cols == terms[0].b->cols);
   }
   if (!config.scalar) {
-    const bool done =
-        config.Integer()
-            ? FastIntMatMul(terms, sign, config, out_format, out, out_stride, tensor, events)
-            : FastFloatMatMul(terms, sign, config, out_format, out, out_stride, tensor,
-                              events);
+    const bool done = config.Integer()
+                          ? FastIntMatMul(terms, sign, config, out_format, out,
+                                          out_stride, tensor, events)
+                          : FastFloatMatMul(terms, sign, config, out_format,
+                                            out, out_stride, tensor, events);
     if (done) return;
   }
-  CubeMatMulReference(terms, sign, config, out_format, out, out_stride, tensor, events);
+  CubeMatMulReference(terms, sign, config, out_format, out, out_stride, tensor,
+                      events);
 }
 
 }  // namespace trisim

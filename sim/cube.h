@@ -59,11 +59,11 @@ namespace trisim {
 struct CubeOperand {
   int rows = 0;
   int cols = 0;
-  std::vector<double> values;   // float operands: rounded values, row-major
-  std::vector<int32_t> codes;   // integer operands: quantised values
-  int group_rows = 0;           // integer operands: scale group shape
+  std::vector<double> values;  // float operands: rounded values, row-major
+  std::vector<int32_t> codes;  // integer operands: quantised values
+  int group_rows = 0;          // integer operands: scale group shape
   int group_cols = 0;
-  std::vector<float> scales;    // (rows/group_rows) x (cols/group_cols)
+  std::vector<float> scales;  // (rows/group_rows) x (cols/group_cols)
 
   float ScaleAt(int i, int j) const {
     return scales[(i / group_rows) * (cols / group_cols) + j / group_cols];
@@ -79,7 +79,7 @@ struct CubeConfig {
   AccumulationOrder order = AccumulationOrder::kFractal;
   quant::IntOverflow accumulator_overflow = quant::IntOverflow::kWrap;
   int scale_mantissa_bits = 10;
-  Rounder rounder;  // conversions: operand rounding, quantisation, FIXPIPE
+  Rounder rounder;      // conversions: operand rounding, quantisation, FIXPIPE
   bool scalar = false;  // run the scalar reference (FromRecipe: --scalar)
 
   static CubeConfig FromRecipe(const Recipe& recipe, uint64_t seed);
@@ -97,7 +97,8 @@ CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
                            quant::EventCounts* events);
 CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
                                     int stride, const CubeConfig& config,
-                                    uint64_t tensor, quant::EventCounts* events);
+                                    uint64_t tensor,
+                                    quant::EventCounts* events);
 
 struct CubeTerm {
   const CubeOperand* a;
@@ -116,9 +117,8 @@ bool CubeAccumulators(const std::vector<CubeTerm>& terms, double sign,
 // out = sign * sum_p a_p b_p, each element rounded to `out_format` (a float
 // format); out is row-major with `out_stride`.
 void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
-                const CubeConfig& config, quant::Format out_format,
-                double* out, int out_stride, uint64_t tensor,
-                quant::EventCounts* events);
+                const CubeConfig& config, quant::Format out_format, double* out,
+                int out_stride, uint64_t tensor, quant::EventCounts* events);
 void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
                          const CubeConfig& config, quant::Format out_format,
                          double* out, int out_stride, uint64_t tensor,

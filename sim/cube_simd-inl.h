@@ -62,17 +62,20 @@ TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int32_t* ap, int kq,
   for (int q = 0; q < kq; ++q) {
     __m512i bv[J];
     for (int v = 0; v < J; ++v) {
-      bv[v] = _mm512_load_si512(bp + (static_cast<size_t>(q) * npad + 16 * v) * 4);
+      bv[v] =
+          _mm512_load_si512(bp + (static_cast<size_t>(q) * npad + 16 * v) * 4);
     }
     for (int r = 0; r < R; ++r) {
       const __m512i av = _mm512_set1_epi32(ap[static_cast<size_t>(r) * kq + q]);
-      for (int v = 0; v < J; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, bv[v]);
+      for (int v = 0; v < J; ++v)
+        acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, bv[v]);
     }
   }
   for (int v = 0; v < J; ++v) {
     const __m512i corr = _mm512_loadu_si512(colsum + 16 * v);
     const int left = std::min(16, n_left - 16 * v);
-    const __mmask16 mask = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
+    const __mmask16 mask =
+        left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
     for (int r = 0; r < R; ++r) {
       _mm512_mask_storeu_epi32(c + static_cast<size_t>(r) * ldc + 16 * v, mask,
                                _mm512_sub_epi32(acc[r][v], corr));
@@ -87,13 +90,24 @@ TRISIM_VNNI_ATTR HWY_INLINE void VnniRows(const int32_t* ap, int kq,
                                           int ldc, int n) {
   int jb = 0;
   for (; jb + 64 <= npad; jb += 64) {
-    VnniBlock<R, 4>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc, n - jb);
+    VnniBlock<R, 4>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
+                    n - jb);
   }
   switch ((npad - jb) / 16) {
-    case 3: VnniBlock<R, 3>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc, n - jb); break;
-    case 2: VnniBlock<R, 2>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc, n - jb); break;
-    case 1: VnniBlock<R, 1>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc, n - jb); break;
-    default: break;
+    case 3:
+      VnniBlock<R, 3>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
+                      n - jb);
+      break;
+    case 2:
+      VnniBlock<R, 2>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
+                      n - jb);
+      break;
+    case 1:
+      VnniBlock<R, 1>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
+                      n - jb);
+      break;
+    default:
+      break;
   }
 }
 
@@ -159,7 +173,8 @@ TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
   s.a.resize(static_cast<size_t>(m) * kq);
   const int row_bytes = kq * 4;
   for (int i = 0; i < m; ++i) {
-    uint8_t* dst = reinterpret_cast<uint8_t*>(s.a.data() + static_cast<size_t>(i) * kq);
+    uint8_t* dst =
+        reinterpret_cast<uint8_t*>(s.a.data() + static_cast<size_t>(i) * kq);
     const int8_t* arow = a + static_cast<size_t>(i) * lda;
     for (int cb = 0; cb < row_bytes; cb += 64) {
       const int in_left = k - cb, out_left = row_bytes - cb;
@@ -167,18 +182,19 @@ TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
           in_left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << in_left) - 1);
       const __mmask64 out_mask =
           out_left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << out_left) - 1);
-      const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8(in_mask, arow + cb), k80);
+      const __m512i x =
+          _mm512_xor_si512(_mm512_maskz_loadu_epi8(in_mask, arow + cb), k80);
       _mm512_mask_storeu_epi8(dst + cb, out_mask, x);
     }
   }
   int i = 0;
   for (; i + 4 <= m; i += 4) {
-    VnniRows<4>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad,
-                corr, c + static_cast<size_t>(i) * ldc, ldc, n);
+    VnniRows<4>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad, corr,
+                c + static_cast<size_t>(i) * ldc, ldc, n);
   }
   for (; i < m; ++i) {
-    VnniRows<1>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad,
-                corr, c + static_cast<size_t>(i) * ldc, ldc, n);
+    VnniRows<1>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad, corr,
+                c + static_cast<size_t>(i) * ldc, ldc, n);
   }
 }
 
@@ -209,8 +225,8 @@ HWY_NOINLINE void Int8MatMulWiden(const int8_t* a, int lda, const int8_t* b,
   const int kp = (k + 1) / 2;
   const int npad = (n + lanes - 1) / lanes * lanes;
   Int8Scratch& s = Scratch();
-  int16_t* bp = reinterpret_cast<int16_t*>(
-      s.B(static_cast<size_t>(kp) * npad * 4 + 64));
+  int16_t* bp =
+      reinterpret_cast<int16_t*>(s.B(static_cast<size_t>(kp) * npad * 4 + 64));
   std::memset(bp, 0, static_cast<size_t>(kp) * npad * 4);
   for (int kk = 0; kk < k; ++kk) {
     const int8_t* brow = b + static_cast<size_t>(kk) * ldb;
@@ -219,8 +235,10 @@ HWY_NOINLINE void Int8MatMulWiden(const int8_t* a, int lda, const int8_t* b,
   }
   s.a.assign(static_cast<size_t>(m) * kp, 0);
   for (int i = 0; i < m; ++i) {
-    int16_t* dst = reinterpret_cast<int16_t*>(s.a.data() + static_cast<size_t>(i) * kp);
-    for (int kk = 0; kk < k; ++kk) dst[kk] = a[static_cast<size_t>(i) * lda + kk];
+    int16_t* dst =
+        reinterpret_cast<int16_t*>(s.a.data() + static_cast<size_t>(i) * kp);
+    for (int kk = 0; kk < k; ++kk)
+      dst[kk] = a[static_cast<size_t>(i) * lda + kk];
   }
   HWY_ALIGN int32_t tmp[hn::MaxLanes(d32)];
   for (int i = 0; i < m; ++i) {
@@ -229,7 +247,8 @@ HWY_NOINLINE void Int8MatMulWiden(const int8_t* a, int lda, const int8_t* b,
       auto sum0 = hn::Zero(d32);
       auto sum1 = hn::Zero(d32);
       for (int q = 0; q < kp; ++q) {
-        const auto bv = hn::Load(d16, bp + (static_cast<size_t>(q) * npad + j) * 2);
+        const auto bv =
+            hn::Load(d16, bp + (static_cast<size_t>(q) * npad + j) * 2);
         const auto av = hn::BitCast(d16, hn::Set(d32, ap[q]));
         sum0 = hn::ReorderWidenMulAccumulate(d32, av, bv, sum0, sum1);
       }
@@ -281,7 +300,8 @@ HWY_NOINLINE double Int8PeakGopsT(int64_t iters, int64_t* sink) {
   hn::Vec<decltype(d32)> acc[8], odd[8];
   for (int r = 0; r < 8; ++r) acc[r] = odd[r] = hn::Zero(d32);
   for (int64_t t = 0; t < iters; ++t) {
-    for (int r = 0; r < 8; ++r) acc[r] = hn::ReorderWidenMulAccumulate(d32, x, y, acc[r], odd[r]);
+    for (int r = 0; r < 8; ++r)
+      acc[r] = hn::ReorderWidenMulAccumulate(d32, x, y, acc[r], odd[r]);
     __asm__ volatile("" : "+x"(x), "+x"(y));
   }
   for (int r = 1; r < 8; ++r) acc[0] = hn::Add(acc[0], hn::Add(acc[r], odd[r]));
@@ -310,7 +330,8 @@ HWY_INLINE void FractalBlock(const double* a, int lda, const double* b, int ldb,
       for (int v = 0; v < J; ++v) s[r][v] = hn::Zero(dd);
     for (int kk = k0; kk < k1; ++kk) {
       hn::Vec<decltype(dd)> bv[J];
-      for (int v = 0; v < J; ++v) bv[v] = hn::LoadU(dd, b + static_cast<size_t>(kk) * ldb + v * lanes);
+      for (int v = 0; v < J; ++v)
+        bv[v] = hn::LoadU(dd, b + static_cast<size_t>(kk) * ldb + v * lanes);
       for (int r = 0; r < R; ++r) {
         const auto av = hn::Set(dd, a[static_cast<size_t>(r) * lda + kk]);
         for (int v = 0; v < J; ++v) s[r][v] = hn::MulAdd(av, bv[v], s[r][v]);
@@ -394,11 +415,13 @@ HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int16_t* top,
                              hn::AndNot(zero, hn::Eq(ebits, k_zero_i))));
     const auto mant = hn::Or(hn::And(a, k_frac), k_implicit);
     const auto lowbit = hn::And(mant, hn::Sub(k_zero_u, mant));
-    const auto lowexp = hn::BitCast(
-        di, hn::ShiftRight<52>(hn::BitCast(du, hn::ConvertTo(dd, hn::BitCast(di, lowbit)))));
+    const auto lowexp =
+        hn::BitCast(di, hn::ShiftRight<52>(hn::BitCast(
+                            du, hn::ConvertTo(dd, hn::BitCast(di, lowbit)))));
     const auto t = hn::IfThenElse(zero, k_no_top, hn::Sub(ebits, k_1023));
-    const auto l = hn::IfThenElse(zero, k_no_low,
-                                  hn::Add(hn::Sub(ebits, k_1075), hn::Sub(lowexp, k_1023)));
+    const auto l = hn::IfThenElse(
+        zero, k_no_low,
+        hn::Add(hn::Sub(ebits, k_1075), hn::Sub(lowexp, k_1023)));
     hn::StoreU(hn::TruncateTo(d16, hn::BitCast(du, t)), d16,
                reinterpret_cast<uint16_t*>(top + i));
     hn::StoreU(hn::TruncateTo(d16, hn::BitCast(du, l)), d16,
@@ -475,15 +498,18 @@ HWY_INLINE void QuantizeCodesMode(const double* HWY_RESTRICT x, size_t n,
     const auto odd = hn::RebindMask(df, hn::Ne(hn::And(q, ione), izero));
     const auto inexact_m = hn::Ne(frac, fzero);
     if (kMode == quant::RoundingMode::kNearestEven) {
-      const auto up = hn::Or(hn::Gt(afrac, half), hn::And(hn::Eq(afrac, half), odd));
+      const auto up =
+          hn::Or(hn::Gt(afrac, half), hn::And(hn::Eq(afrac, half), odd));
       q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
     } else if (kMode == quant::RoundingMode::kNearestAway) {
       const auto up = hn::Ge(afrac, half);
       q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
     } else if (kMode == quant::RoundingMode::kTowardPosInf) {
-      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, hn::Gt(frac, fzero)), ione));
+      q = hn::Add(
+          q, hn::IfThenElseZero(hn::RebindMask(di, hn::Gt(frac, fzero)), ione));
     } else if (kMode == quant::RoundingMode::kTowardNegInf) {
-      q = hn::Sub(q, hn::IfThenElseZero(hn::RebindMask(di, hn::Lt(frac, fzero)), ione));
+      q = hn::Sub(
+          q, hn::IfThenElseZero(hn::RebindMask(di, hn::Lt(frac, fzero)), ione));
     } else if (kMode == quant::RoundingMode::kToOdd) {
       const auto up = hn::AndNot(odd, inexact_m);
       q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
@@ -511,8 +537,8 @@ HWY_NOINLINE void QuantizeCodesT(const double* x, size_t n, float scale,
                                  int32_t qmax, int32_t* codes,
                                  quant::EventCounts* events) {
   switch (mode) {
-#define TRISIM_QUANT_CASE(M)                                               \
-  case M:                                                                  \
+#define TRISIM_QUANT_CASE(M) \
+  case M:                    \
     return QuantizeCodesMode<M>(x, n, scale, format, qmax, codes, events);
     TRISIM_QUANT_CASE(quant::RoundingMode::kNearestEven)
     TRISIM_QUANT_CASE(quant::RoundingMode::kNearestAway)

@@ -9,7 +9,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "sim/cube_simd.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
 #include "hwy/highway.h"
 #include "sim/cube_simd-inl.h"
 
@@ -37,7 +36,8 @@ bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
     uint64_t bits;
     std::memcpy(&bits, &v, sizeof bits);
     const int64_t ebits = static_cast<int64_t>((bits >> 52) & 0x7ff);
-    const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
+    const uint64_t mant =
+        (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
     top[i] = static_cast<int16_t>(ebits - 1023);
     low[i] = static_cast<int16_t>(ebits - 1075 + __builtin_ctzll(mant));
   }
@@ -67,7 +67,7 @@ namespace {
 inline int64_t RoundIntFast(float y, quant::RoundingMode mode, int64_t lo,
                             int64_t hi, quant::EventCounts* events) {
   const double yd = y;
-  int64_t q = static_cast<int64_t>(yd);  // toward zero
+  int64_t q = static_cast<int64_t>(yd);             // toward zero
   const double frac = yd - static_cast<double>(q);  // exact
   const int64_t away = yd < 0 ? -1 : 1;
   const double afrac = std::abs(frac);
@@ -132,8 +132,8 @@ void QuantizeCodesReference(const double* x, size_t n, float scale,
 void QuantizeCodes(const double* x, size_t n, float scale, quant::Format format,
                    quant::RoundingMode mode, int32_t qmax, int32_t* codes,
                    quant::EventCounts* events) {
-  HWY_DYNAMIC_DISPATCH(QuantizeCodesT)(x, n, scale, format, mode, qmax, codes,
-                                       events);
+  HWY_DYNAMIC_DISPATCH(QuantizeCodesT)
+  (x, n, scale, format, mode, qmax, codes, events);
 }
 
 void Int8MatMulReference(const int8_t* a, int lda, const int8_t* b, int ldb,
@@ -150,8 +150,8 @@ void Int8MatMulReference(const int8_t* a, int lda, const int8_t* b, int ldb,
   }
 }
 
-void Int8MatMul(const int8_t* a, int lda, const int8_t* b, int ldb,
-                int32_t* c, int ldc, int m, int n, int k) {
+void Int8MatMul(const int8_t* a, int lda, const int8_t* b, int ldb, int32_t* c,
+                int ldc, int m, int n, int k) {
   HWY_DYNAMIC_DISPATCH(Int8MatMulT)(a, lda, b, ldb, c, ldc, m, n, k);
 }
 
@@ -175,8 +175,8 @@ void FractalMatUpdateReference(const double* a, int lda, const double* b,
 
 void FractalMatUpdate(const double* a, int lda, const double* b, int ldb,
                       float* acc, int ldacc, int m, int n, int k, int fractal) {
-  HWY_DYNAMIC_DISPATCH(FractalMatUpdateT)(a, lda, b, ldb, acc, ldacc, m, n, k,
-                                          fractal);
+  HWY_DYNAMIC_DISPATCH(FractalMatUpdateT)
+  (a, lda, b, ldb, acc, ldacc, m, n, k, fractal);
 }
 
 double MeasureInt8PeakGops(double seconds) {
@@ -188,8 +188,10 @@ double MeasureInt8PeakGops(double seconds) {
     const auto t0 = std::chrono::steady_clock::now();
     const double ops = HWY_DYNAMIC_DISPATCH(Int8PeakGopsT)(iters, &sink);
     const double dt =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (dt > 0) best = std::max(best, ops * static_cast<double>(iters) / dt / 1e9);
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (dt > 0)
+      best = std::max(best, ops * static_cast<double>(iters) / dt / 1e9);
     if (dt < 0.01) iters *= 2;
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count() > seconds) {

@@ -21,15 +21,16 @@ namespace trisim {
 // on (a + 128) with the 128 sum_k b[k][j] correction, when the CPU has it;
 // otherwise Highway's widening multiply-add (ReorderWidenMulAccumulate,
 // pmaddwd on x86) on int16 pairs.
-void Int8MatMul(const int8_t* a, int lda, const int8_t* b, int ldb,
-                int32_t* c, int ldc, int m, int n, int k);
+void Int8MatMul(const int8_t* a, int lda, const int8_t* b, int ldb, int32_t* c,
+                int ldc, int m, int n, int k);
 void Int8MatMulReference(const int8_t* a, int lda, const int8_t* b, int ldb,
                          int32_t* c, int ldc, int m, int n, int k);
 
 // Float fractal accumulation (sim/cube.h "fractal" order) for rows whose
 // fractal sums are all exact in double (the caller checks a bound, see
 // cube.cc), so the double sums may run in any order:
-//   for f: acc[i][j] = fp32(acc[i][j] + fp32(sum_{k in fractal f} a[i][k] b[k][j]))
+//   for f: acc[i][j] = fp32(acc[i][j] + fp32(sum_{k in fractal f} a[i][k]
+//   b[k][j]))
 // a: m x k (lda), b: k x n (ldb), acc: m x n fp32 (ldacc), updated in place;
 // `fractal` is k0 (the last fractal may be shorter).
 void FractalMatUpdate(const double* a, int lda, const double* b, int ldb,

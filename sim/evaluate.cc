@@ -45,10 +45,10 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
 #else
   threads = 1;
 #endif
-  // Samples are independent: each thread runs its own executor; every
-  // sample's statistics merge into the report in sample order (the ordered
-  // region), so the report is the same for any thread count. Memory does
-  // not grow with the sample count (core/metrics.h Distribution).
+    // Samples are independent: each thread runs its own executor; every
+    // sample's statistics merge into the report in sample order (the ordered
+    // region), so the report is the same for any thread count. Memory does
+    // not grow with the sample count (core/metrics.h Distribution).
 #pragma omp parallel num_threads(threads)
   {
     Executor executor(report.plan, recipe);
@@ -57,8 +57,8 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
       const ChunkSample sample = source->Sample(i);
       const Mat reference_t = ForwardSubstitutionInverse(sample.a);
       RunRecord record;
-      const Mat t = executor.Run(sample.a, Mix64(config.seed ^ Mix64(i)),
-                                 &record);
+      const Mat t =
+          executor.Run(sample.a, Mix64(config.seed ^ Mix64(i)), &record);
       const MatrixError t_error = CompareMatrices(reference_t, t);
       const double backward = BackwardError(sample.a, t);
       MatrixError w, u, o, state;

@@ -17,26 +17,25 @@ namespace trisim {
 struct EvaluationConfig {
   std::string method = "mxr";
   MethodOptions options;
-  int chunk = 64;           // 0: take it from the input (npy: only)
+  int chunk = 64;  // 0: take it from the input (npy: only)
   std::string input = "gdn";
   int64_t samples = 100;
   uint64_t seed = 0;
   std::string precision = "fp64";
-  int threads = 0;          // samples in parallel; 0: all cores (OpenMP)
-  bool scalar = false;      // scalar reference instead of the fast path
+  int threads = 0;      // samples in parallel; 0: all cores (OpenMP)
+  bool scalar = false;  // scalar reference instead of the fast path
 };
 
 struct EvaluationReport {
   Plan plan;
-  std::string input;        // canonical input spec
+  std::string input;  // canonical input spec
   int chunk = 0;
-  int64_t samples = 0;      // samples actually run
-  bool has_gdn = false;     // W, U, O, S present
+  int64_t samples = 0;   // samples actually run
+  bool has_gdn = false;  // W, U, O, S present
   ErrorStats t, w, u, o, state;
   Recipe recipe;
-  RunRecord record;         // per-step stats and events over all samples
+  RunRecord record;  // per-step stats and events over all samples
 };
-
 
 // Throws InputError for bad configuration (method, options, input, samples,
 // precision). Numerical failures are reported in the statistics.

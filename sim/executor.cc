@@ -5,9 +5,9 @@
 #include <limits>
 
 #include "core/status.h"
+#include "quant/scale.h"
 #include "sim/arith.h"
 #include "sim/cube.h"
-#include "quant/scale.h"
 #include "sim/fast_path.h"
 
 namespace trisim {
@@ -158,8 +158,8 @@ void Executor::StoreInteger(const View& out, const RowMat& values,
       } else {
         // Vector-unit quantisation: q = Round(fp32(fp32(x) / s)).
         const float y = static_cast<float>(values(i, j)) / s;
-        q = quant::RoundToInt(static_cast<double>(y), storage, rounding,
-                              random, &stats->events);
+        q = quant::RoundToInt(static_cast<double>(y), storage, rounding, random,
+                              &stats->events);
       }
       TRISIM_ASSERT(q >= info.min_int && q <= info.max_int);
       region(i, j) = static_cast<double>(q) * s;
@@ -170,8 +170,7 @@ void Executor::StoreInteger(const View& out, const RowMat& values,
       record->stored_scales.resize(step_index + 1);
     }
     record->stored_scales[step_index] = {group_rows, group_cols,
-                                         std::move(scales),
-                                         integer != nullptr};
+                                         std::move(scales), integer != nullptr};
   }
 }
 
@@ -237,7 +236,8 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
         for (size_t t = 0; t < step.in.size(); ++t) {
           const auto in = Region(step.in[t]);
           for (int i = 0; i < rows; ++i) {
-            for (int j = 0; j < cols; ++j) x[static_cast<size_t>(i) * cols + j] = in(i, j);
+            for (int j = 0; j < cols; ++j)
+              x[static_cast<size_t>(i) * cols + j] = in(i, j);
           }
           rounder.RoundValues(x, total, vector, tensor + 1, 0, 0, x, events);
           const double coef = step.coef[t];
@@ -264,16 +264,16 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
           for (size_t t = 0; t < step.in.size(); ++t) {
             const auto in_row = Region(step.in[t]).row(i);
             for (size_t j = 0; j < cols; ++j) x[j] = in_row(j);
-            rounder.RoundValues(x.data(), cols, vector, tensor + 1, e0 * 8 + t, 8,
-                                x.data(), events);
+            rounder.RoundValues(x.data(), cols, vector, tensor + 1, e0 * 8 + t,
+                                8, x.data(), events);
             for (size_t j = 0; j < cols; ++j) x[j] = step.coef[t] * x[j];
             rounder.RoundValues(x.data(), cols, vector, tensor + 1,
                                 e0 * 8 + 3 + t, 8, t == 0 ? v.data() : x.data(),
                                 events);
             if (t == 0) continue;
             for (size_t j = 0; j < cols; ++j) v[j] = v[j] + x[j];
-            rounder.RoundValues(v.data(), cols, vector, tensor + 1, e0 * 8 + 6, 8,
-                                v.data(), events);
+            rounder.RoundValues(v.data(), cols, vector, tensor + 1, e0 * 8 + 6,
+                                8, v.data(), events);
           }
           if (quant::IsFloat(storage)) {
             rounder.RoundValues(v.data(), cols, storage, tensor, e0, 1,
@@ -405,11 +405,12 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   }
   for (int i = 0; i < l.rows() && !(fast && !recipe_.exact); ++i) {
     for (int j = 0; j < l.cols(); ++j) {
-      input(i, j) = recipe_.exact ? l(i, j)
-                    : fast ? rounder.RoundFast(l(i, j), recipe_.input, ~uint64_t{0},
-                                               i * l.cols() + j, &input_events)
-                           : rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
-                                           i * l.cols() + j, &input_events);
+      input(i, j) =
+          recipe_.exact ? l(i, j)
+          : fast ? rounder.RoundFast(l(i, j), recipe_.input, ~uint64_t{0},
+                                     i * l.cols() + j, &input_events)
+                 : rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
+                                 i * l.cols() + j, &input_events);
     }
   }
 
@@ -459,21 +460,20 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   if (fast && !recipe_.exact) {
     std::vector<double> row(x.cols());
     for (int i = 0; i < x.rows(); ++i) {
-      rounder.RoundValues(&x(i, 0), row.size(), recipe_.output, ~uint64_t{0} - 1,
-                          static_cast<uint64_t>(i) * x.cols(), 1, row.data(),
-                          &output_events);
+      rounder.RoundValues(&x(i, 0), row.size(), recipe_.output,
+                          ~uint64_t{0} - 1, static_cast<uint64_t>(i) * x.cols(),
+                          1, row.data(), &output_events);
       for (int j = 0; j < x.cols(); ++j) result(i, j) = row[j];
     }
   }
   for (int i = 0; i < x.rows() && !(fast && !recipe_.exact); ++i) {
     for (int j = 0; j < x.cols(); ++j) {
-      result(i, j) = recipe_.exact ? x(i, j)
-                     : fast ? rounder.RoundFast(x(i, j), recipe_.output,
-                                                ~uint64_t{0} - 1, i * x.cols() + j,
-                                                &output_events)
-                            : rounder.Round(x(i, j), recipe_.output,
-                                            ~uint64_t{0} - 1, i * x.cols() + j,
-                                            &output_events);
+      result(i, j) =
+          recipe_.exact ? x(i, j)
+          : fast ? rounder.RoundFast(x(i, j), recipe_.output, ~uint64_t{0} - 1,
+                                     i * x.cols() + j, &output_events)
+                 : rounder.Round(x(i, j), recipe_.output, ~uint64_t{0} - 1,
+                                 i * x.cols() + j, &output_events);
     }
   }
   if (record != nullptr) {

@@ -1,17 +1,18 @@
 #include "sim/profile.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
 #include <sstream>
 
-#include <toml++/toml.h>
-
 #include "core/status.h"
 
 #ifndef TRISIM_PROFILE_DIR
-#error "TRISIM_PROFILE_DIR must point at sim/profiles (set in sim/CMakeLists.txt)"
+#error \
+    "TRISIM_PROFILE_DIR must point at sim/profiles (set in sim/CMakeLists.txt)"
 #endif
 
 namespace trisim {

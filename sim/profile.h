@@ -47,24 +47,24 @@ struct HardwareProfile {
   // [chip]
   double clock_mhz = 0.0;
   int cube_cores = 0;
-  int vector_cores = 0;          // a multiple of cube_cores (AIC : AIV groups)
+  int vector_cores = 0;           // a multiple of cube_cores (AIC : AIV groups)
   double gm_bytes_per_cycle = 0;  // shared by all cores
 
   // [cube]
-  Fractal fractal_fp16, fractal_int8, fractal_int4, fractal_fp32,
-      fractal_hf32, fractal_int16;
+  Fractal fractal_fp16, fractal_int8, fractal_int4, fractal_fp32, fractal_hf32,
+      fractal_int16;
   double mmad_cycles_per_fractal = 1.0;
   double mmad_start_cycles = 0.0;
 
   // [paths]
-  TransferPath gm_to_l1;       // MTE2 (cube core)
-  TransferPath l1_to_l0a;      // MTE1
-  TransferPath l1_to_l0b;      // MTE1
-  TransferPath fixpipe_gm;     // FIX, L0C -> GM
-  TransferPath fixpipe_l1;     // FIX, L0C -> L1
+  TransferPath gm_to_l1;                     // MTE2 (cube core)
+  TransferPath l1_to_l0a;                    // MTE1
+  TransferPath l1_to_l0b;                    // MTE1
+  TransferPath fixpipe_gm;                   // FIX, L0C -> GM
+  TransferPath fixpipe_l1;                   // FIX, L0C -> L1
   double fixpipe_quant_bytes_per_cycle = 0;  // FIX when requantising to int8
-  TransferPath gm_to_ub;       // MTE2 (vector core)
-  TransferPath ub_to_gm;       // MTE3 (vector core)
+  TransferPath gm_to_ub;                     // MTE2 (vector core)
+  TransferPath ub_to_gm;                     // MTE3 (vector core)
 
   // [sync]
   double cross_core_flag_cycles = 0.0;

@@ -1,9 +1,9 @@
 #include "sim/recipe.h"
 
+#include <toml++/toml.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 #include "core/status.h"
 
@@ -57,24 +57,28 @@ std::vector<Recipe> MakeBuiltins() {
   fp64.input = fp64.operand = fp64.storage = fp64.vector = fp64.output =
       Format::kFp32;  // unused
   all.push_back(fp64);
-  all.push_back(FloatRecipe("fp32", "fp32 operands and intermediates, fp32 accumulate",
+  all.push_back(FloatRecipe("fp32",
+                            "fp32 operands and intermediates, fp32 accumulate",
                             Format::kFp32, Format::kFp32));
   all.push_back(FloatRecipe(
-      "hf32", "HF32 cube (operands rounded to a 10-bit mantissa), fp32 intermediates",
+      "hf32",
+      "HF32 cube (operands rounded to a 10-bit mantissa), fp32 intermediates",
       Format::kHf32, Format::kFp32));
-  all.push_back(FloatRecipe(
-      "fp16", "fp16 operands, fp32 accumulate, fp16 intermediates",
-      Format::kFp16, Format::kFp16));
-  Recipe acc32 = FloatRecipe(
-      "fp16-acc32", "fp16 operands, fp32 accumulate, intermediates kept in fp32",
-      Format::kFp16, Format::kFp32);
+  all.push_back(
+      FloatRecipe("fp16", "fp16 operands, fp32 accumulate, fp16 intermediates",
+                  Format::kFp16, Format::kFp16));
+  Recipe acc32 =
+      FloatRecipe("fp16-acc32",
+                  "fp16 operands, fp32 accumulate, intermediates kept in fp32",
+                  Format::kFp16, Format::kFp32);
   acc32.input = Format::kFp16;
   all.push_back(acc32);
-  all.push_back(FloatRecipe(
-      "bf16", "bf16 operands, fp32 accumulate, bf16 intermediates",
-      Format::kBf16, Format::kBf16));
+  all.push_back(
+      FloatRecipe("bf16", "bf16 operands, fp32 accumulate, bf16 intermediates",
+                  Format::kBf16, Format::kBf16));
   all.push_back(IntRecipe(
-      "int8", "int8 operands (per-tensor scale), int32 accumulate, fp16 intermediates",
+      "int8",
+      "int8 operands (per-tensor scale), int32 accumulate, fp16 intermediates",
       Format::kInt8, Granularity::kTensor, 0, Format::kInt32, Format::kFp16));
   all.push_back(IntRecipe(
       "int8-block16",
@@ -101,7 +105,9 @@ std::vector<Recipe> MakeBuiltins() {
   return all;
 }
 
-bool IsVectorFormat(Format f) { return f == Format::kFp16 || f == Format::kFp32; }
+bool IsVectorFormat(Format f) {
+  return f == Format::kFp16 || f == Format::kFp32;
+}
 
 }  // namespace
 
@@ -126,23 +132,27 @@ void ValidateRecipe(const Recipe& r, const std::string& origin) {
   if (!quant::IsFloat(r.output)) fail("output", "must be a float format");
   if (!IsVectorFormat(r.vector)) {
     fail("vector", std::string("the vector unit computes in fp16 or fp32, "
-                               "not ") + quant::FormatName(r.vector));
+                               "not ") +
+                       quant::FormatName(r.vector));
   }
   const Format op = r.operand;
   const bool int_operand = !quant::IsFloat(op);
   if (int_operand) {
     if (op != Format::kInt4 && op != Format::kInt8 && op != Format::kInt16) {
       fail("operand", std::string("integer cube operands are int4, int8 or "
-                                  "int16, not ") + quant::FormatName(op));
+                                  "int16, not ") +
+                          quant::FormatName(op));
     }
     if (r.accumulator != Format::kInt32 && r.accumulator != Format::kInt48 &&
         r.accumulator != Format::kInt64) {
-      fail("accumulator", "integer operands accumulate in int32, int48 or int64");
+      fail("accumulator",
+           "integer operands accumulate in int32, int48 or int64");
     }
     if (op == Format::kInt16 && r.int16 == Int16Cube::kEmulated &&
         r.accumulator != Format::kInt32) {
-      fail("accumulator", "emulated int16 runs on the int8 cube, whose "
-                          "accumulator is int32");
+      fail("accumulator",
+           "emulated int16 runs on the int8 cube, whose "
+           "accumulator is int32");
     }
     if (r.operand_scale.granularity != Granularity::kTensor &&
         r.operand_scale.granularity != Granularity::kBlock) {
@@ -181,7 +191,8 @@ std::string Recipe::ToToml() const {
   os << "output = \"" << quant::FormatName(output) << "\"\n";
   os << "rounding = \"" << quant::RoundingModeName(rounding) << "\"\n";
   os << "accumulator_overflow = \""
-     << (accumulator_overflow == quant::IntOverflow::kWrap ? "wrap" : "saturate")
+     << (accumulator_overflow == quant::IntOverflow::kWrap ? "wrap"
+                                                           : "saturate")
      << "\"\n";
   os << "float_overflow = \""
      << (float_overflow == quant::FloatOverflow::kIeee ? "ieee" : "saturate")
@@ -225,9 +236,12 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
     };
     // The keys whose value is a number format.
     const std::pair<const char*, quant::Format*> format_keys[] = {
-        {"input", &r.input},     {"operand", &r.operand},
-        {"accumulator", &r.accumulator}, {"storage", &r.storage},
-        {"vector", &r.vector},   {"output", &r.output}};
+        {"input", &r.input},
+        {"operand", &r.operand},
+        {"accumulator", &r.accumulator},
+        {"storage", &r.storage},
+        {"vector", &r.vector},
+        {"output", &r.output}};
     quant::Format* format_field = nullptr;
     for (const auto& [name, field] : format_keys) {
       if (key == name) format_field = field;
@@ -249,10 +263,11 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
         r.operand_scale = quant::ParseScaleGrid(text_value(), key);
       } else if (key == "int16") {
         r.int16 = choice("emulated", "native") ? Int16Cube::kEmulated
-                                                : Int16Cube::kNative;
+                                               : Int16Cube::kNative;
       } else if (key == "order") {
-        r.order = choice("sequential", "fractal") ? AccumulationOrder::kSequential
-                                                  : AccumulationOrder::kFractal;
+        r.order = choice("sequential", "fractal")
+                      ? AccumulationOrder::kSequential
+                      : AccumulationOrder::kFractal;
       } else if (key == "rounding") {
         r.rounding = quant::ParseRoundingMode(text_value(), key);
       } else if (key == "accumulator_overflow") {
@@ -268,11 +283,13 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
         if (!v) throw InputError(where + ": expected an integer");
         r.scale_mantissa_bits = static_cast<int>(*v);
       } else {
-        throw InputError(where + ": unknown key (known: base, name, description, "
-                         "exact, input, operand, operand_scale, int16, "
-                         "accumulator, order, storage, vector, output, rounding, "
-                         "accumulator_overflow, float_overflow, "
-                         "scale_mantissa_bits)");
+        throw InputError(
+            where +
+            ": unknown key (known: base, name, description, "
+            "exact, input, operand, operand_scale, int16, "
+            "accumulator, order, storage, vector, output, rounding, "
+            "accumulator_overflow, float_overflow, "
+            "scale_mantissa_bits)");
       }
     } catch (const InputError& e) {
       const std::string message = e.what();
@@ -289,9 +306,10 @@ Recipe LoadRecipe(const std::string& name_or_path) {
   for (const Recipe& r : BuiltinRecipes()) {
     if (r.name == name_or_path) return r;
   }
-  const bool is_path = name_or_path.find('/') != std::string::npos ||
-                       (name_or_path.size() > 5 &&
-                        name_or_path.substr(name_or_path.size() - 5) == ".toml");
+  const bool is_path =
+      name_or_path.find('/') != std::string::npos ||
+      (name_or_path.size() > 5 &&
+       name_or_path.substr(name_or_path.size() - 5) == ".toml");
   if (!is_path) {
     std::string known;
     for (const Recipe& r : BuiltinRecipes()) {
@@ -303,7 +321,8 @@ Recipe LoadRecipe(const std::string& name_or_path) {
   }
   std::ifstream in(name_or_path);
   if (!in) {
-    throw InputError("--precision: cannot read recipe file '" + name_or_path + "'");
+    throw InputError("--precision: cannot read recipe file '" + name_or_path +
+                     "'");
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -4,7 +4,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "core/npy.h"
@@ -20,10 +19,13 @@ namespace {
 
 const char* UnitOf(OpKind op) {
   switch (op) {
-    case OpKind::kMatMul: return "cube";
+    case OpKind::kMatMul:
+      return "cube";
     case OpKind::kLinComb:
-    case OpKind::kForwardRow: return "vector";
-    default: return "move";
+    case OpKind::kForwardRow:
+      return "vector";
+    default:
+      return "move";
   }
 }
 
@@ -142,8 +144,11 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     current[step.out.buffer] = out_file;
     j["output"] = ViewJson(plan, step.Writes(), out_file);
     j["output_format"] =
-        recipe.exact ? "fp64" : quant::FormatName(executor.BufferFormat(step.out.buffer));
-    if (s < record.stored_scales.size() && !record.stored_scales[s].scales.empty()) {
+        recipe.exact
+            ? "fp64"
+            : quant::FormatName(executor.BufferFormat(step.out.buffer));
+    if (s < record.stored_scales.size() &&
+        !record.stored_scales[s].scales.empty()) {
       // Integer storage: the scales this step stored its output with.
       const auto& stored = record.stored_scales[s];
       std::vector<uint32_t> bits;
@@ -154,11 +159,10 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
       }
       char file[64];
       std::snprintf(file, sizeof file, "step_%04zu_out_scales.npy", s);
-      write(file, quant::EncodeNpy(
-                      quant::Format::kFp32,
-                      {step.out.rows / stored.group_rows,
-                       step.out.cols / stored.group_cols},
-                      {}, bits));
+      write(file, quant::EncodeNpy(quant::Format::kFp32,
+                                   {step.out.rows / stored.group_rows,
+                                    step.out.cols / stored.group_cols},
+                                   {}, bits));
       j["output_scales"] = {{"file", file},
                             {"group", {stored.group_rows, stored.group_cols}},
                             {"requantised", stored.requantised}};
@@ -171,10 +175,10 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
           j["accumulator"] = quant::FormatName(recipe.accumulator);
           j["order"] = AccumulationOrderName(recipe.order);
           j["scale_mantissa_bits"] = recipe.scale_mantissa_bits;
-          j["accumulator_overflow"] = recipe.accumulator_overflow ==
-                                              quant::IntOverflow::kWrap
-                                          ? "wrap"
-                                          : "saturate";
+          j["accumulator_overflow"] =
+              recipe.accumulator_overflow == quant::IntOverflow::kWrap
+                  ? "wrap"
+                  : "saturate";
           if (recipe.IntegerOperands()) {
             TRISIM_ASSERT(matmul_index < record.operands.size());
             const auto& operands = record.operands[matmul_index];
@@ -231,14 +235,15 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     steps.push_back(j);
   }
   manifest["steps"] = steps;
-  manifest["output"] = {{"buffer", plan.buffers[plan.output].name},
-                        {"file", current[plan.output]},
-                        {"format", recipe.exact ? "fp64"
-                                                : quant::FormatName(recipe.output)}};
+  manifest["output"] = {
+      {"buffer", plan.buffers[plan.output].name},
+      {"file", current[plan.output]},
+      {"format", recipe.exact ? "fp64" : quant::FormatName(recipe.output)}};
   {
     std::ofstream out(partial / "manifest.json");
     out << manifest.dump(1) << '\n';
-    if (!out) throw InputError("--dump-stages " + dir + ": cannot write manifest");
+    if (!out)
+      throw InputError("--dump-stages " + dir + ": cannot write manifest");
   }
   fs::remove_all(target, ec);
   fs::rename(partial, target, ec);

@@ -3,9 +3,8 @@
 // and the items' work summed; dependent steps never batch; with batching off
 // (or nothing to batch) the model prices the plan step by step.
 #include <algorithm>
-#include <cstring>
-
 #include <catch2/catch.hpp>
+#include <cstring>
 
 #include "core/methods.h"
 #include "sim/cost_model.h"
@@ -45,8 +44,8 @@ std::vector<Instruction> Named(const CostReport& r, const char* what,
                                int first = 0, int last = 1 << 30) {
   std::vector<Instruction> found;
   for (const Instruction& in : r.timeline) {
-    if (in.chunk == 0 && std::strcmp(in.what, what) == 0 &&
-        in.step >= first && in.step <= last) {
+    if (in.chunk == 0 && std::strcmp(in.what, what) == 0 && in.step >= first &&
+        in.step <= last) {
       found.push_back(in);
     }
   }
@@ -103,8 +102,7 @@ TEST_CASE("batching: mxr's diagonal-block rounds pay one FIXPIPE start each") {
   const auto batched_mmad = Named(batched, "Mmad", 2, 45);
   CHECK(Named(alone, "Mmad", 2, 45).size() == 4 * batched_mmad.size());
   const auto fix_pipe = static_cast<int>(Pipe::kFix);
-  CHECK(batched.steps[4].cycles[fix_pipe] <
-        alone.steps[4].cycles[fix_pipe]);
+  CHECK(batched.steps[4].cycles[fix_pipe] < alone.steps[4].cycles[fix_pipe]);
   CHECK(batched.total_cycles < alone.total_cycles);
 }
 
@@ -119,7 +117,8 @@ TEST_CASE("batching: dependent steps are never batched") {
   const Plan dependent = chain.Finish(l, x);
   const CostReport r = Price(dependent, "fp16", Benchmark(true));
   CHECK(r.batches.empty());
-  CHECK(r.total_cycles == Price(dependent, "fp16", Benchmark(false)).total_cycles);
+  CHECK(r.total_cycles ==
+        Price(dependent, "fp16", Benchmark(false)).total_cycles);
 
   // Y2 is independent of both Y1 steps, but only the first Y1 step is in its
   // round: {0, 2} batch, step 1 (which needs step 0) stays alone.
@@ -146,7 +145,8 @@ TEST_CASE("batching: dependent steps are never batched") {
   CHECK(Price(apart.Finish(l3, z2), "fp16", Benchmark(true)).batches.empty());
 }
 
-TEST_CASE("batching: no batch of a shipped plan holds a step and its ancestor") {
+TEST_CASE(
+    "batching: no batch of a shipped plan holds a step and its ancestor") {
   // Checked against Plan::Dependencies() closed transitively, independently
   // of the model's rounds.
   for (const MethodInfo& method : AllMethods()) {
@@ -211,8 +211,7 @@ TEST_CASE("batching: a cube batch fits half of L0A, L0B and L0C") {
   }
   b.SetIdentity(x, "X = I");
   const CostReport r = Price(b.Finish(l, x), "fp16", OneChunk(64, true));
-  CHECK(r.batches ==
-        std::vector<std::vector<int>>{{0, 1, 2, 3}, {4, 5}});
+  CHECK(r.batches == std::vector<std::vector<int>>{{0, 1, 2, 3}, {4, 5}});
   for (const Instruction& in : Named(r, "L1 -> L0A")) {
     CHECK(in.bytes <= Default().l0a_bytes / 2);
   }
@@ -238,7 +237,8 @@ TEST_CASE("batching: a vector batch is one instruction over more repeats") {
     const CostReport r = Price(plan, "fp16", OneChunk(32, batch));
     return r.steps[0].cycles[vector] + r.steps[1].cycles[vector];
   };
-  CHECK(busy(true) == Approx(hw.vector_mul.Cycles(4) + hw.vector_add.Cycles(4)));
+  CHECK(busy(true) ==
+        Approx(hw.vector_mul.Cycles(4) + hw.vector_add.Cycles(4)));
   CHECK(busy(false) ==
         Approx(2 * (hw.vector_mul.Cycles(2) + hw.vector_add.Cycles(2))));
 }

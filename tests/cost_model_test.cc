@@ -1,14 +1,14 @@
 // Cost model (sim/cost_model.h): calibration against the public figures in
 // ../shared/docs/NPU.md that the model reproduces by construction, scaling
 // behaviour, buffer checks and placement.
-#include <algorithm>
-#include <cstring>
+#include "sim/cost_model.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstring>
 
 #include "core/methods.h"
 #include "core/status.h"
-#include "sim/cost_model.h"
 #include "sim/profile.h"
 
 namespace trisim {
@@ -69,14 +69,14 @@ TEST_CASE("calibration: one fp16 fractal Mmad costs 1 cycle + head") {
   // NPU.md "Cube unit", Mmad cost: ~1 cycle per fractal + ~2 cycles head
   // measured on 910B1 (msKPP csrc/prof_data); fp16 fractal 16x16x16
   // (asc-devkit cube perf appendix).
-  const CostReport r = EstimateCost(ProductPlan(16, 1),
-                                    PipelinePrecisionFor("fp16"),
-                                    Chunks(1, 16), Default());
+  const CostReport r =
+      EstimateCost(ProductPlan(16, 1), PipelinePrecisionFor("fp16"),
+                   Chunks(1, 16), Default());
   CHECK(r.steps[0].cycles[kM] == Approx(3.0));
   // A 64 x 64 x 64 product is 4 x 4 x 4 fractals: 64 + 2.
-  const CostReport big = EstimateCost(ProductPlan(64, 1),
-                                      PipelinePrecisionFor("fp16"),
-                                      Chunks(1, 64), Default());
+  const CostReport big =
+      EstimateCost(ProductPlan(64, 1), PipelinePrecisionFor("fp16"),
+                   Chunks(1, 64), Default());
   CHECK(big.steps[0].cycles[kM] == Approx(66.0));
 }
 
@@ -85,8 +85,8 @@ TEST_CASE("calibration: 1 KB moves on each path") {
   // GM->UB, ~151 UB->GM, ~83 L0C->GM, ~6 L1->L0A (derived from the msKPP
   // measured tables). fp32 at C = 16 makes every matrix exactly 1 KB.
   const PipelinePrecision fp32 = PipelinePrecisionFor("fp32");
-  const CostReport cube = EstimateCost(ProductPlan(16, 1), fp32,
-                                       Chunks(1, 16), Default());
+  const CostReport cube =
+      EstimateCost(ProductPlan(16, 1), fp32, Chunks(1, 16), Default());
   CHECK(cube.io_cycles[static_cast<int>(Pipe::kCubeMte2)] ==
         Approx(173).margin(1));
   CHECK(FirstInstruction(cube, "L1 -> L0A") == Approx(6).margin(1));
@@ -304,11 +304,11 @@ TEST_CASE("precision: byte counts follow the recipe's fields") {
     int accumulator;
   };
   const Row rows[] = {
-      {"fp64", 4, 4, 4, 4, 4, 4},        {"fp32", 4, 4, 4, 4, 4, 4},
-      {"hf32", 4, 4, 4, 4, 4, 4},        {"fp16", 2, 2, 2, 2, 2, 4},
-      {"bf16", 2, 2, 2, 2, 2, 4},        {"fp16-acc32", 2, 2, 4, 4, 4, 4},
-      {"int8", 2, 1, 1, 2, 2, 4},        {"int8-block16", 2, 1, 1, 2, 2, 4},
-      {"int16-emu", 4, 2, 2, 4, 4, 4},   {"int16-acc64", 4, 2, 2, 4, 4, 8},
+      {"fp64", 4, 4, 4, 4, 4, 4},      {"fp32", 4, 4, 4, 4, 4, 4},
+      {"hf32", 4, 4, 4, 4, 4, 4},      {"fp16", 2, 2, 2, 2, 2, 4},
+      {"bf16", 2, 2, 2, 2, 2, 4},      {"fp16-acc32", 2, 2, 4, 4, 4, 4},
+      {"int8", 2, 1, 1, 2, 2, 4},      {"int8-block16", 2, 1, 1, 2, 2, 4},
+      {"int16-emu", 4, 2, 2, 4, 4, 4}, {"int16-acc64", 4, 2, 2, 4, 4, 8},
   };
   for (const Row& row : rows) {
     INFO(row.recipe);

@@ -1,12 +1,11 @@
 // Hardware profiles (sim/profile.h): shipped files load; bad or missing keys
 // fail with a message naming the key.
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "core/status.h"
 #include "sim/profile.h"
@@ -76,8 +75,8 @@ TEST_CASE("profiles: errors name the key") {
   REQUIRE(LoadError(good).empty());
 
   SECTION("missing key") {
-    const std::string e = LoadError(
-        Replace(good, "mmad_start_cycles = 2", "# removed"));
+    const std::string e =
+        LoadError(Replace(good, "mmad_start_cycles = 2", "# removed"));
     CHECK(e.find("'cube.mmad_start_cycles' is missing") != std::string::npos);
   }
   SECTION("wrong type") {
@@ -92,8 +91,8 @@ TEST_CASE("profiles: errors name the key") {
     CHECK(g.find("'chip.cube_cores' must be an integer") != std::string::npos);
   }
   SECTION("out of range") {
-    const std::string e = LoadError(Replace(
-        good, "bytes_per_cycle = 168", "bytes_per_cycle = 0"));
+    const std::string e = LoadError(
+        Replace(good, "bytes_per_cycle = 168", "bytes_per_cycle = 0"));
     CHECK(e.find("'paths.gm_to_l1.bytes_per_cycle' must be > 0") !=
           std::string::npos);
     const std::string f =
@@ -101,11 +100,10 @@ TEST_CASE("profiles: errors name the key") {
     CHECK(f.find("'chip.vector_cores'") != std::string::npos);
   }
   SECTION("unknown key") {
-    const std::string e =
-        LoadError(good + "\n[vector.exp]\nlatency = 12\ncycles_per_repeat = 4\n");
+    const std::string e = LoadError(
+        good + "\n[vector.exp]\nlatency = 12\ncycles_per_repeat = 4\n");
     CHECK(e.find("'vector.exp.") != std::string::npos);
-    CHECK(e.find("is not a profile key") !=
-          std::string::npos);
+    CHECK(e.find("is not a profile key") != std::string::npos);
   }
   SECTION("not TOML") {
     const std::string e = LoadError("name = \n");

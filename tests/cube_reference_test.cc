@@ -15,9 +15,8 @@
 //    integer rounding; accumulators are __int128 with an explicit range check
 //    after every add; the dequant scale is truncated by masking its bits.
 // Every comparison is on bit patterns (so -0 != +0); NaN matches any NaN.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -104,7 +103,8 @@ Limbs AddMagnitudes(const Limbs& a, const Limbs& b) {
   Limbs out;
   uint64_t carry = 0;
   for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-    const uint64_t s = carry + (i < a.size() ? a[i] : 0) + (i < b.size() ? b[i] : 0);
+    const uint64_t s =
+        carry + (i < a.size() ? a[i] : 0) + (i < b.size() ? b[i] : 0);
     out.push_back(static_cast<uint32_t>(s));
     carry = s >> 32;
   }
@@ -162,7 +162,8 @@ Dyadic Mul(const Dyadic& x, const Dyadic& y) {
   for (size_t i = 0; i < x.mag.size(); ++i) {
     uint64_t carry = 0;
     for (size_t j = 0; j < y.mag.size(); ++j) {
-      const uint64_t t = acc[i + j] + static_cast<uint64_t>(x.mag[i]) * y.mag[j] + carry;
+      const uint64_t t =
+          acc[i + j] + static_cast<uint64_t>(x.mag[i]) * y.mag[j] + carry;
       acc[i + j] = t & 0xffffffffu;
       carry = t >> 32;
     }
@@ -174,7 +175,9 @@ Dyadic Mul(const Dyadic& x, const Dyadic& y) {
 }
 
 int BitLength(const Limbs& m) {
-  return m.empty() ? 0 : 32 * static_cast<int>(m.size() - 1) + 32 - __builtin_clz(m.back());
+  return m.empty() ? 0
+                   : 32 * static_cast<int>(m.size() - 1) + 32 -
+                         __builtin_clz(m.back());
 }
 
 int Bit(const Limbs& m, int i) {
@@ -206,11 +209,17 @@ constexpr RefFloat kRefHf32{11, -126, 127};
 
 const RefFloat& RefFormat(Format f) {
   switch (f) {
-    case Format::kFp16: return kRefFp16;
-    case Format::kBf16: return kRefBf16;
-    case Format::kHf32: return kRefHf32;
-    case Format::kFp32: return kRefFp32;
-    default: FAIL("not a cube float format"); return kRefFp32;
+    case Format::kFp16:
+      return kRefFp16;
+    case Format::kBf16:
+      return kRefBf16;
+    case Format::kHf32:
+      return kRefHf32;
+    case Format::kFp32:
+      return kRefFp32;
+    default:
+      FAIL("not a cube float format");
+      return kRefFp32;
   }
 }
 
@@ -227,7 +236,8 @@ double RoundNearestEven(const Dyadic& x, const RefFloat& f) {
   for (int b = 0; b < f.precision; ++b) {
     n |= static_cast<uint64_t>(Bit(x.mag, below + b)) << b;
   }
-  if (below > 0 && Bit(x.mag, below - 1) && (AnyBitBelow(x.mag, below - 1) || (n & 1))) {
+  if (below > 0 && Bit(x.mag, below - 1) &&
+      (AnyBitBelow(x.mag, below - 1) || (n & 1))) {
     ++n;
   }
   double v = std::ldexp(static_cast<double>(n), quantum);
@@ -265,7 +275,8 @@ struct RefMatrix {
   double At(int i, int j) const { return v[static_cast<size_t>(i) * cols + j]; }
 };
 
-using RefFloatTerms = std::vector<std::pair<const RefMatrix*, const RefMatrix*>>;
+using RefFloatTerms =
+    std::vector<std::pair<const RefMatrix*, const RefMatrix*>>;
 
 // The fp32 accumulator of output (i, j) before it leaves the cube. Products
 // of two fp32 values are exact in binary64 (48 bits, exponents -298..256).
@@ -275,7 +286,8 @@ double RefFloatAccumulator(const RefFloatTerms& terms, int i, int j,
   for (const auto& [a, b] : terms) {
     const int depth = a->cols;
     if (order == AccumulationOrder::kSequential) {
-      for (int k = 0; k < depth; ++k) acc = AddRound32(acc, a->At(i, k) * b->At(k, j));
+      for (int k = 0; k < depth; ++k)
+        acc = AddRound32(acc, a->At(i, k) * b->At(k, j));
       continue;
     }
     for (int k_begin = 0; k_begin < depth; k_begin += k0) {
@@ -291,15 +303,17 @@ double RefFloatAccumulator(const RefFloatTerms& terms, int i, int j,
           any_special = true;
         }
       }
-      acc = AddRound32(acc, any_special ? special : RoundNearestEven(exact, kRefFp32));
+      acc = AddRound32(
+          acc, any_special ? special : RoundNearestEven(exact, kRefFp32));
     }
   }
   return acc;
 }
 
-double RefFloatOut(const RefFloatTerms& terms, int i, int j, AccumulationOrder order,
-                   int k0, double sign, Format out) {
-  return RoundDouble(sign * RefFloatAccumulator(terms, i, j, order, k0), RefFormat(out));
+double RefFloatOut(const RefFloatTerms& terms, int i, int j,
+                   AccumulationOrder order, int k0, double sign, Format out) {
+  return RoundDouble(sign * RefFloatAccumulator(terms, i, j, order, k0),
+                     RefFormat(out));
 }
 
 int RefFractalDepth(Format operand) {
@@ -314,7 +328,9 @@ struct RefIntMatrix {
   std::vector<int32_t> codes;
   int group_rows = 0, group_cols = 0;
   std::vector<float> scales;
-  int32_t Code(int i, int j) const { return codes[static_cast<size_t>(i) * cols + j]; }
+  int32_t Code(int i, int j) const {
+    return codes[static_cast<size_t>(i) * cols + j];
+  }
   float Scale(int i, int j) const {
     return scales[(i / group_rows) * (cols / group_cols) + j / group_cols];
   }
@@ -373,7 +389,8 @@ struct RefAccumulator {
   int64_t events = 0;
 
   __int128 Add(__int128 acc, __int128 p) {
-    const __int128 hi = (static_cast<__int128>(1) << (bits - 1)) - 1, lo = -hi - 1;
+    const __int128 hi = (static_cast<__int128>(1) << (bits - 1)) - 1,
+                   lo = -hi - 1;
     const __int128 v = acc + p;
     if (v >= lo && v <= hi) return v;
     ++events;
@@ -400,24 +417,27 @@ float RefDequantScale(float sa, float sb, int mantissa_bits) {
 }
 
 struct RefIntConfig {
-  bool emulated = false;   // int16 on the int8 cube
+  bool emulated = false;  // int16 on the int8 cube
   int accumulator_bits = 32;
   bool saturate = false;
   int scale_mantissa_bits = 10;
 };
 
-using RefIntTerms = std::vector<std::pair<const RefIntMatrix*, const RefIntMatrix*>>;
+using RefIntTerms =
+    std::vector<std::pair<const RefIntMatrix*, const RefIntMatrix*>>;
 
 // `*open_zero` (if given) is set for an exact integer zero in a one-k-group
 // step, whose sign is an open question (see OpenZero below).
 double RefIntOut(const RefIntTerms& terms, int i, int j, const RefIntConfig& c,
-                 double sign, Format out, int64_t* events, bool* open_zero = nullptr) {
+                 double sign, Format out, int64_t* events,
+                 bool* open_zero = nullptr) {
   std::vector<std::pair<__int128, float>> groups;  // (I, d) per k-group
   for (const auto& [a, b] : terms) {
     int k_begin = 0;
     while (k_begin < a->cols) {
       int k_end = k_begin + 1;
-      while (k_end < a->cols && k_end % a->group_cols != 0 && k_end % b->group_rows != 0) {
+      while (k_end < a->cols && k_end % a->group_cols != 0 &&
+             k_end % b->group_rows != 0) {
         ++k_end;
       }
       __int128 sum = 0;
@@ -438,12 +458,14 @@ double RefIntOut(const RefIntTerms& terms, int i, int j, const RefIntConfig& c,
       } else {
         RefAccumulator acc{c.accumulator_bits, c.saturate};
         for (int k = k_begin; k < k_end; ++k) {
-          sum = acc.Add(sum, static_cast<int64_t>(a->Code(i, k)) * b->Code(k, j));
+          sum =
+              acc.Add(sum, static_cast<int64_t>(a->Code(i, k)) * b->Code(k, j));
         }
         *events += acc.events;
       }
-      groups.emplace_back(sum, RefDequantScale(a->Scale(i, k_begin), b->Scale(k_begin, j),
-                                               c.scale_mantissa_bits));
+      groups.emplace_back(
+          sum, RefDequantScale(a->Scale(i, k_begin), b->Scale(k_begin, j),
+                               c.scale_mantissa_bits));
       k_begin = k_end;
     }
   }
@@ -455,7 +477,8 @@ double RefIntOut(const RefIntTerms& terms, int i, int j, const RefIntConfig& c,
   }
   double sum = 0.0;
   for (const auto& [integer, d] : groups) {
-    sum = AddRound32(sum, RoundNearestEven(Mul(FromInt(integer), FromDouble(d)), kRefFp32));
+    sum = AddRound32(
+        sum, RoundNearestEven(Mul(FromInt(integer), FromDouble(d)), kRefFp32));
   }
   return RoundDouble(sign * sum, RefFormat(out));
 }
@@ -502,36 +525,47 @@ double RandomInput(std::mt19937_64& rng, Format f, bool extreme) {
   }
   if (kind < 86) {  // subnormal range of the format, and ties there
     const double min_sub = std::ldexp(1.0, r.emin - (r.precision - 1));
-    const double steps = static_cast<double>(rng() % (uint64_t{2} << r.precision)) / 2;
-    return sign * (kind < 82 ? steps * min_sub : unit(rng) * std::ldexp(1.0, r.emin));
+    const double steps =
+        static_cast<double>(rng() % (uint64_t{2} << r.precision)) / 2;
+    return sign *
+           (kind < 82 ? steps * min_sub : unit(rng) * std::ldexp(1.0, r.emin));
   }
   if (kind < 90) return sign * 0.0;
   // Extremes are rare (1%), so that part of a tile's outputs stay finite.
-  if (!extreme || rng() % 10 != 0) return sign * std::ldexp(1.0 + unit(rng), moderate_exp);
+  if (!extreme || rng() % 10 != 0)
+    return sign * std::ldexp(1.0 + unit(rng), moderate_exp);
   const double max = MaxFinite(r);
   const double half_ulp = std::ldexp(1.0, r.emax - r.precision);
   switch (kind % 5) {
-    case 0: return sign * max;
-    case 1: return sign * (max + half_ulp);  // tie: rounds to inf
-    case 2: return sign * (max + half_ulp * unit(rng));
-    case 3: return sign * (max - half_ulp * unit(rng));
-    default: return sign * std::ldexp(1.0 + unit(rng), static_cast<int>(rng() % (r.emax - r.emin + 1)) + r.emin);
+    case 0:
+      return sign * max;
+    case 1:
+      return sign * (max + half_ulp);  // tie: rounds to inf
+    case 2:
+      return sign * (max + half_ulp * unit(rng));
+    case 3:
+      return sign * (max - half_ulp * unit(rng));
+    default:
+      return sign * std::ldexp(1.0 + unit(rng),
+                               static_cast<int>(rng() % (r.emax - r.emin + 1)) +
+                                   r.emin);
   }
 }
 
-std::vector<double> RandomInputs(std::mt19937_64& rng, int rows, int stride, Format f,
-                                 bool extreme) {
+std::vector<double> RandomInputs(std::mt19937_64& rng, int rows, int stride,
+                                 Format f, bool extreme) {
   std::vector<double> data(static_cast<size_t>(rows) * stride);
   for (double& x : data) x = RandomInput(rng, f, extreme);
   return data;
 }
 
-RefMatrix RefRoundOperand(const std::vector<double>& data, int rows, int cols, int stride,
-                          Format f) {
+RefMatrix RefRoundOperand(const std::vector<double>& data, int rows, int cols,
+                          int stride, Format f) {
   RefMatrix m{rows, cols, {}};
   for (int i = 0; i < rows; ++i) {
     for (int j = 0; j < cols; ++j) {
-      m.v.push_back(RoundDouble(data[static_cast<size_t>(i) * stride + j], RefFormat(f)));
+      m.v.push_back(
+          RoundDouble(data[static_cast<size_t>(i) * stride + j], RefFormat(f)));
     }
   }
   return m;
@@ -561,22 +595,30 @@ TEST_CASE("cube reference: its own rounding agrees with hardware conversions") {
   Mismatches bad;
   for (int t = 0; t < 100000; ++t) {
     uint64_t bits = rng();
-    if (t % 2) bits = (bits & 0x800fffffffffffffull) | ((uint64_t{1023 - 30 + rng() % 60}) << 52);
-    if (t % 7 == 0) bits = (bits & 0x800fffffffffffffull) | ((uint64_t{1023 - 150 + rng() % 30}) << 52);
-    if (t % 11 == 0) bits &= ~uint64_t{0xfffffffffff};  // short mantissas: many ties
+    if (t % 2)
+      bits = (bits & 0x800fffffffffffffull) |
+             ((uint64_t{1023 - 30 + rng() % 60}) << 52);
+    if (t % 7 == 0)
+      bits = (bits & 0x800fffffffffffffull) |
+             ((uint64_t{1023 - 150 + rng() % 30}) << 52);
+    if (t % 11 == 0)
+      bits &= ~uint64_t{0xfffffffffff};  // short mantissas: many ties
     double x;
     std::memcpy(&x, &bits, sizeof x);
     if (!std::isfinite(x)) continue;
     bad.Check(SameBits(RoundDouble(x, kRefFp32), static_cast<float>(x)),
               "fp32 " + Show(x));
-    bad.Check(SameBits(RoundDouble(x, kRefFp16), static_cast<double>(static_cast<_Float16>(x))),
+    bad.Check(SameBits(RoundDouble(x, kRefFp16),
+                       static_cast<double>(static_cast<_Float16>(x))),
               "fp16 " + Show(x));
     const float xf = static_cast<float>(x);
     uint32_t w;
     std::memcpy(&w, &xf, sizeof w);
     if (std::isfinite(xf)) {
-      for (const auto& [f, drop] : {std::pair{kRefBf16, 16}, std::pair{kRefHf32, 13}}) {
-        const uint32_t rounded = (w + (1u << (drop - 1)) - 1 + ((w >> drop) & 1)) >> drop << drop;
+      for (const auto& [f, drop] :
+           {std::pair{kRefBf16, 16}, std::pair{kRefHf32, 13}}) {
+        const uint32_t rounded =
+            (w + (1u << (drop - 1)) - 1 + ((w >> drop) & 1)) >> drop << drop;
         float want;
         std::memcpy(&want, &rounded, sizeof want);
         bad.Check(SameBits(RoundDouble(xf, f), want), "bf16/hf32 " + Show(xf));
@@ -588,7 +630,8 @@ TEST_CASE("cube reference: its own rounding agrees with hardware conversions") {
 }
 
 TEST_CASE("cube reference: float operands are rounded to nearest even") {
-  for (Format f : {Format::kFp16, Format::kBf16, Format::kHf32, Format::kFp32}) {
+  for (Format f :
+       {Format::kFp16, Format::kBf16, Format::kHf32, Format::kFp32}) {
     CubeConfig config;
     config.operand = f;
     std::mt19937_64 rng(static_cast<uint64_t>(f) + 10);
@@ -598,7 +641,8 @@ TEST_CASE("cube reference: float operands are rounded to nearest even") {
     data[1] = -HUGE_VAL;
     data[2] = NAN;
     quant::EventCounts events;
-    const CubeOperand got = PrepareOperand(data.data(), rows, cols, stride, config, 0, &events);
+    const CubeOperand got =
+        PrepareOperand(data.data(), rows, cols, stride, config, 0, &events);
     const RefMatrix want = RefRoundOperand(data, rows, cols, stride, f);
     INFO(quant::FormatName(f));
     REQUIRE(got.rows == rows);
@@ -608,10 +652,11 @@ TEST_CASE("cube reference: float operands are rounded to nearest even") {
     for (int i = 0; i < rows; ++i) {
       for (int j = 0; j < cols; ++j) {
         const double x = data[static_cast<size_t>(i) * stride + j];
-        bad.Check(SameBits(got.values[static_cast<size_t>(i) * cols + j], want.At(i, j)),
+        bad.Check(SameBits(got.values[static_cast<size_t>(i) * cols + j],
+                           want.At(i, j)),
                   At(i, j) + " x " + Show(x) + " got " +
-                      Show(got.values[static_cast<size_t>(i) * cols + j]) + " want " +
-                      Show(want.At(i, j)));
+                      Show(got.values[static_cast<size_t>(i) * cols + j]) +
+                      " want " + Show(want.At(i, j)));
       }
     }
     INFO("mismatches " << bad.count << ", first " << bad.first);
@@ -631,9 +676,10 @@ struct FloatCase {
 
 std::string Describe(const FloatCase& c) {
   std::ostringstream os;
-  os << quant::FormatName(c.operand) << " " << AccumulationOrderName(c.order) << " " << c.m
-     << "x" << c.k << "x" << c.n << " terms " << c.terms << " sign " << c.sign << " out "
-     << quant::FormatName(c.out) << (c.extreme ? " extreme" : "");
+  os << quant::FormatName(c.operand) << " " << AccumulationOrderName(c.order)
+     << " " << c.m << "x" << c.k << "x" << c.n << " terms " << c.terms
+     << " sign " << c.sign << " out " << quant::FormatName(c.out)
+     << (c.extreme ? " extreme" : "");
   return os.str();
 }
 
@@ -652,12 +698,16 @@ void CheckFloatCase(const FloatCase& c, uint64_t seed) {
   refs.reserve(2 * c.terms);
   Mismatches bad_operands;
   for (int t = 0; t < 2 * c.terms; ++t) {
-    const int rows = t % 2 ? c.k : c.m, cols = t % 2 ? c.n : c.k, stride = cols + t % 3;
-    const std::vector<double> data = RandomInputs(rng, rows, stride, c.operand, c.extreme);
-    ops.push_back(PrepareOperand(data.data(), rows, cols, stride, config, t, nullptr));
+    const int rows = t % 2 ? c.k : c.m, cols = t % 2 ? c.n : c.k,
+              stride = cols + t % 3;
+    const std::vector<double> data =
+        RandomInputs(rng, rows, stride, c.operand, c.extreme);
+    ops.push_back(
+        PrepareOperand(data.data(), rows, cols, stride, config, t, nullptr));
     refs.push_back(RefRoundOperand(data, rows, cols, stride, c.operand));
     for (size_t e = 0; e < refs.back().v.size(); ++e) {
-      bad_operands.Check(SameBits(ops.back().values[e], refs.back().v[e]), "operand element");
+      bad_operands.Check(SameBits(ops.back().values[e], refs.back().v[e]),
+                         "operand element");
     }
   }
   REQUIRE(bad_operands.count == 0);
@@ -676,15 +726,18 @@ void CheckFloatCase(const FloatCase& c, uint64_t seed) {
   for (int i = 0; i < c.m; ++i) {
     for (int j = 0; j < c.n; ++j) {
       const double got = out[static_cast<size_t>(i) * out_stride + j];
-      const double want =
-          RefFloatOut(ref_terms, i, j, c.order, RefFractalDepth(c.operand), c.sign, c.out);
+      const double want = RefFloatOut(
+          ref_terms, i, j, c.order, RefFractalDepth(c.operand), c.sign, c.out);
       finite += std::isfinite(want);
-      bad.Check(SameBits(got, want), At(i, j) + " got " + Show(got) + " want " + Show(want));
+      bad.Check(SameBits(got, want),
+                At(i, j) + " got " + Show(got) + " want " + Show(want));
     }
     // The padding column between rows is not written.
-    bad.Check(out[static_cast<size_t>(i) * out_stride + c.n] == 12345.0, "wrote past a row");
+    bad.Check(out[static_cast<size_t>(i) * out_stride + c.n] == 12345.0,
+              "wrote past a row");
   }
-  INFO("mismatches " << bad.count << " of " << c.m * c.n << ", first " << bad.first);
+  INFO("mismatches " << bad.count << " of " << c.m * c.n << ", first "
+                     << bad.first);
   CHECK(bad.count == 0);
   // A tile whose every output is inf/NaN would prove little.
   CHECK(finite > 0);
@@ -692,12 +745,16 @@ void CheckFloatCase(const FloatCase& c, uint64_t seed) {
 
 TEST_CASE("cube reference: float cube agrees bit for bit on random tiles") {
   using AO = AccumulationOrder;
-  const Format kOps[] = {Format::kFp16, Format::kBf16, Format::kHf32, Format::kFp32};
+  const Format kOps[] = {Format::kFp16, Format::kBf16, Format::kHf32,
+                         Format::kFp32};
   const Format kOuts[] = {Format::kFp16, Format::kBf16, Format::kFp32};
-  struct Shape { int m, k, n; };
+  struct Shape {
+    int m, k, n;
+  };
   // k = 40 and 44: the last fractal of a term is shorter (16-bit k0 = 16,
   // fp32 k0 = 8).
-  const Shape kShapes[] = {{16, 16, 16}, {16, 32, 16}, {32, 48, 16}, {16, 40, 8}, {8, 44, 16}};
+  const Shape kShapes[] = {
+      {16, 16, 16}, {16, 32, 16}, {32, 48, 16}, {16, 40, 8}, {8, 44, 16}};
   uint64_t seed = 100;
   int index = 0;
   for (Format op : kOps) {
@@ -707,7 +764,8 @@ TEST_CASE("cube reference: float cube agrees bit for bit on random tiles") {
           const int terms = 1 + index % 3;
           const double sign = index % 2 ? -1.0 : 1.0;
           const Format out = kOuts[index % 3];
-          CheckFloatCase({op, order, s.m, s.k, s.n, terms, sign, out, extreme}, ++seed);
+          CheckFloatCase({op, order, s.m, s.k, s.n, terms, sign, out, extreme},
+                         ++seed);
           ++index;
         }
       }
@@ -716,7 +774,8 @@ TEST_CASE("cube reference: float cube agrees bit for bit on random tiles") {
   // Full 64 x 64 x 64 tiles, the 16-bit formats.
   for (Format op : {Format::kFp16, Format::kBf16}) {
     for (AO order : {AO::kSequential, AO::kFractal}) {
-      CheckFloatCase({op, order, 64, 64, 64, 1, -1.0, Format::kFp16, false}, ++seed);
+      CheckFloatCase({op, order, 64, 64, 64, 1, -1.0, Format::kFp16, false},
+                     ++seed);
     }
   }
 }
@@ -747,15 +806,17 @@ double Run(const DotCase& d, AccumulationOrder order, double sign, Format out) {
   return result;
 }
 
-double RunRef(const DotCase& d, AccumulationOrder order, double sign, Format out) {
+double RunRef(const DotCase& d, AccumulationOrder order, double sign,
+              Format out) {
   const int depth = static_cast<int>(d.a.size());
   const RefMatrix a{1, depth, d.a}, b{depth, 1, d.b};
-  return RefFloatOut({{&a, &b}}, 0, 0, order, RefFractalDepth(d.operand), sign, out);
+  return RefFloatOut({{&a, &b}}, 0, 0, order, RefFractalDepth(d.operand), sign,
+                     out);
 }
 
 // K entries: the given products first, zeros after.
-DotCase Dot(const char* what, Format f, std::vector<std::pair<double, double>> products,
-            int depth) {
+DotCase Dot(const char* what, Format f,
+            std::vector<std::pair<double, double>> products, int depth) {
   DotCase d{what, f, {}, {}};
   for (const auto& [x, y] : products) {
     d.a.push_back(x);
@@ -766,57 +827,73 @@ DotCase Dot(const char* what, Format f, std::vector<std::pair<double, double>> p
   return d;
 }
 
-TEST_CASE("cube reference: float cube on constructed ties, cancellation and extremes") {
+TEST_CASE(
+    "cube reference: float cube on constructed ties, cancellation and "
+    "extremes") {
   using AO = AccumulationOrder;
-  const double p = std::ldexp(1.0, -12), q = std::ldexp(1.0, -11);  // p*p = 2^-24: half an fp32 ulp of 1
+  const double p = std::ldexp(1.0, -12),
+               q = std::ldexp(1.0, -11);  // p*p = 2^-24: half an fp32 ulp of 1
   const double big16 = 65504, big = std::ldexp(1.0, 100);
   const double sub16 = std::ldexp(1.0, -24), sub_bf = std::ldexp(1.0, -133);
   const double bf_max = DecodeRef(0x7f7f, Format::kBf16);
   const Format h = Format::kFp16, bf = Format::kBf16;
-  DotCase spread = Dot("fp32 tie across two fractals: 1 + 2^-23, then + 2^-24", h,
-                       {{1, 1}, {q, p}}, 32);
+  DotCase spread = Dot("fp32 tie across two fractals: 1 + 2^-23, then + 2^-24",
+                       h, {{1, 1}, {q, p}}, 32);
   spread.a[16] = p;
   spread.b[16] = p;
-  DotCase inf_minus_inf = Dot("bf16 2^200 in one fractal, -2^200 in the next", bf, {{big, big}}, 32);
+  DotCase inf_minus_inf = Dot("bf16 2^200 in one fractal, -2^200 in the next",
+                              bf, {{big, big}}, 32);
   inf_minus_inf.a[16] = -big;
   inf_minus_inf.b[16] = big;
   const std::vector<DotCase> cases = {
       Dot("fp32 tie, even below: 1 + 2^-24", h, {{1, 1}, {p, p}}, 16),
-      Dot("fp32 tie, even above: 1 + 2^-23 + 2^-24", h, {{1, 1}, {q, p}, {p, p}}, 16),
+      Dot("fp32 tie, even above: 1 + 2^-23 + 2^-24", h,
+          {{1, 1}, {q, p}, {p, p}}, 16),
       Dot("order matters: 1 + 2^-24 + 2^-24", h, {{1, 1}, {p, p}, {p, p}}, 16),
       spread,
-      Dot("exact cancellation: big + 1 - big", h, {{big16, big16}, {1, 1}, {-big16, big16}}, 16),
+      Dot("exact cancellation: big + 1 - big", h,
+          {{big16, big16}, {1, 1}, {-big16, big16}}, 16),
       Dot("cancellation to zero, sign -1 gives -0", h, {{3, 5}, {-5, 3}}, 16),
-      Dot("fp16 out: 65504 + 16 = 65520 ties to inf", h, {{big16, 1}, {16, 1}}, 16),
+      Dot("fp16 out: 65504 + 16 = 65520 ties to inf", h, {{big16, 1}, {16, 1}},
+          16),
       Dot("fp16 out: 65504 + 15 stays 65504", h, {{big16, 1}, {15, 1}}, 16),
       Dot("fp16 out tie: 1 + 2^-11", h, {{1, 1}, {q, 1}}, 16),
       Dot("fp16 out tie: 1 + 3 * 2^-11", h, {{1, 1}, {3 * q, 1}}, 16),
       Dot("fp16 out subnormal tie: 2^-25", h, {{std::ldexp(1.0, -13), p}}, 16),
-      Dot("fp16 out subnormal tie: 3 * 2^-25", h, {{3 * std::ldexp(1.0, -13), p}}, 16),
-      Dot("fp16 subnormal operands", h, {{sub16, sub16}, {3 * sub16, -sub16}, {sub16, 1}}, 16),
-      Dot("fp16 max squared", h, {{big16, big16}, {big16, big16}, {big16, -1}}, 16),
+      Dot("fp16 out subnormal tie: 3 * 2^-25", h,
+          {{3 * std::ldexp(1.0, -13), p}}, 16),
+      Dot("fp16 subnormal operands", h,
+          {{sub16, sub16}, {3 * sub16, -sub16}, {sub16, 1}}, 16),
+      Dot("fp16 max squared", h, {{big16, big16}, {big16, big16}, {big16, -1}},
+          16),
       Dot("bf16 products overflow fp32 but cancel exactly", bf,
           {{big, big}, {1, 1}, {-big, big}}, 16),
       inf_minus_inf,
       Dot("bf16 max squared", bf, {{bf_max, bf_max}, {1, 1}}, 16),
       Dot("bf16 products in fp32 subnormals", bf,
-          {{std::ldexp(1.0, -130), std::ldexp(1.0, -10)}, {std::ldexp(3.0, -140), 1}}, 16),
-      Dot("bf16 products below fp32 subnormals", bf, {{sub_bf, sub_bf}, {sub_bf, 1}}, 16),
+          {{std::ldexp(1.0, -130), std::ldexp(1.0, -10)},
+           {std::ldexp(3.0, -140), 1}},
+          16),
+      Dot("bf16 products below fp32 subnormals", bf,
+          {{sub_bf, sub_bf}, {sub_bf, 1}}, 16),
       Dot("fp16 inf operand", h, {{HUGE_VAL, 2}, {1, 1}}, 16),
       Dot("fp16 inf times zero", h, {{HUGE_VAL, 0}, {1, 1}}, 16),
       Dot("fp16 NaN operand", h, {{NAN, 1}, {1, 1}}, 16),
-      Dot("fp16 +inf and -inf products", h, {{HUGE_VAL, 1}, {-HUGE_VAL, 1}}, 16),
+      Dot("fp16 +inf and -inf products", h, {{HUGE_VAL, 1}, {-HUGE_VAL, 1}},
+          16),
   };
   Mismatches bad;
   for (const DotCase& d : cases) {
     for (AO order : {AO::kSequential, AO::kFractal}) {
       for (double sign : {1.0, -1.0}) {
         for (Format out : {Format::kFp16, Format::kBf16, Format::kFp32}) {
-          const double got = Run(d, order, sign, out), want = RunRef(d, order, sign, out);
+          const double got = Run(d, order, sign, out),
+                       want = RunRef(d, order, sign, out);
           bad.Check(SameBits(got, want),
-                    std::string(d.what) + " " + AccumulationOrderName(order) + " sign " +
-                        std::to_string(sign) + " out " + quant::FormatName(out) + ": got " +
-                        Show(got) + " want " + Show(want));
+                    std::string(d.what) + " " + AccumulationOrderName(order) +
+                        " sign " + std::to_string(sign) + " out " +
+                        quant::FormatName(out) + ": got " + Show(got) +
+                        " want " + Show(want));
         }
       }
     }
@@ -846,8 +923,9 @@ struct IntSetup {
 std::string Describe(const IntSetup& s) {
   std::ostringstream os;
   os << quant::FormatName(s.operand)
-     << (s.operand == Format::kInt16 ? (s.int16 == Int16Cube::kEmulated ? " emulated" : " native")
-                                     : "")
+     << (s.operand == Format::kInt16
+             ? (s.int16 == Int16Cube::kEmulated ? " emulated" : " native")
+             : "")
      << " acc " << quant::FormatName(s.accumulator) << " "
      << (s.block ? "block:" + std::to_string(s.block) : std::string("tensor"));
   return os.str();
@@ -858,8 +936,9 @@ CubeConfig MakeConfig(const IntSetup& s, quant::IntOverflow overflow) {
   config.operand = s.operand;
   config.int16 = s.int16;
   config.accumulator = s.accumulator;
-  config.operand_scale = s.block ? quant::ScaleGrid{quant::Granularity::kBlock, s.block}
-                                 : quant::ScaleGrid{quant::Granularity::kTensor, 0};
+  config.operand_scale =
+      s.block ? quant::ScaleGrid{quant::Granularity::kBlock, s.block}
+              : quant::ScaleGrid{quant::Granularity::kTensor, 0};
   config.accumulator_overflow = overflow;
   config.scale_mantissa_bits = 10;
   return config;
@@ -867,16 +946,21 @@ CubeConfig MakeConfig(const IntSetup& s, quant::IntOverflow overflow) {
 
 int32_t RefQMax(const IntSetup& s) {
   switch (s.operand) {
-    case Format::kInt4: return 7;
-    case Format::kInt8: return 127;
-    default: return s.int16 == Int16Cube::kEmulated ? 127 * 256 + 127 : 32767;
+    case Format::kInt4:
+      return 7;
+    case Format::kInt8:
+      return 127;
+    default:
+      return s.int16 == Int16Cube::kEmulated ? 127 * 256 + 127 : 32767;
   }
 }
 
 RefIntConfig RefConfig(const IntSetup& s, quant::IntOverflow overflow) {
   RefIntConfig c;
   c.emulated = s.operand == Format::kInt16 && s.int16 == Int16Cube::kEmulated;
-  c.accumulator_bits = s.accumulator == Format::kInt64 ? 64 : s.accumulator == Format::kInt48 ? 48 : 32;
+  c.accumulator_bits = s.accumulator == Format::kInt64   ? 64
+                       : s.accumulator == Format::kInt48 ? 48
+                                                         : 32;
   c.saturate = overflow == quant::IntOverflow::kSaturate;
   c.scale_mantissa_bits = 10;
   return c;
@@ -884,11 +968,13 @@ RefIntConfig RefConfig(const IntSetup& s, quant::IntOverflow overflow) {
 
 // Integer operand inputs, tile by 16 x 16 tile: each tile its own magnitude
 // 2^r, |r| <= spread (so block scales differ; a small spread for a tensor
-// scale, else most codes of the small tiles would be zero), one all-zero tile, one tile of exact
-// quantisation ties (its max is qmax * 2^e, the rest (n + 1/2) * 2^e, so
-// x / s = n + 1/2 exactly), and with `specials` a few NaN and +-inf.
-std::vector<double> RandomIntInputs(std::mt19937_64& rng, int rows, int cols, int stride,
-                                    int32_t qmax, int spread, bool specials) {
+// scale, else most codes of the small tiles would be zero), one all-zero tile,
+// one tile of exact quantisation ties (its max is qmax * 2^e, the rest (n +
+// 1/2) * 2^e, so x / s = n + 1/2 exactly), and with `specials` a few NaN and
+// +-inf.
+std::vector<double> RandomIntInputs(std::mt19937_64& rng, int rows, int cols,
+                                    int stride, int32_t qmax, int spread,
+                                    bool specials) {
   std::vector<double> data(static_cast<size_t>(rows) * stride, 0.0);
   std::uniform_real_distribution<double> unit(-1.0, 1.0);
   int tile = 0;
@@ -915,7 +1001,8 @@ std::vector<double> RandomIntInputs(std::mt19937_64& rng, int rows, int cols, in
   if (specials) {
     const double kSpecial[] = {NAN, HUGE_VAL, -HUGE_VAL};
     for (int s = 0; s < 3; ++s) {
-      data[static_cast<size_t>(rng() % rows) * stride + rng() % cols] = kSpecial[s];
+      data[static_cast<size_t>(rng() % rows) * stride + rng() % cols] =
+          kSpecial[s];
     }
   }
   return data;
@@ -923,12 +1010,16 @@ std::vector<double> RandomIntInputs(std::mt19937_64& rng, int rows, int cols, in
 
 // Quantises through PrepareOperand and checks codes, group shape and scales
 // against the reference; returns both.
-std::pair<CubeOperand, RefIntMatrix> Quantize(const std::vector<double>& data, int rows,
-                                              int cols, int stride, const IntSetup& s,
-                                              const CubeConfig& config, uint64_t tensor) {
+std::pair<CubeOperand, RefIntMatrix> Quantize(const std::vector<double>& data,
+                                              int rows, int cols, int stride,
+                                              const IntSetup& s,
+                                              const CubeConfig& config,
+                                              uint64_t tensor) {
   quant::EventCounts events;
-  CubeOperand got = PrepareOperand(data.data(), rows, cols, stride, config, tensor, &events);
-  RefIntMatrix want = RefQuantize(data.data(), rows, cols, stride, RefQMax(s), s.block);
+  CubeOperand got =
+      PrepareOperand(data.data(), rows, cols, stride, config, tensor, &events);
+  RefIntMatrix want =
+      RefQuantize(data.data(), rows, cols, stride, RefQMax(s), s.block);
   INFO(Describe(s) << " operand " << rows << "x" << cols);
   CHECK(got.rows == rows);
   CHECK(got.cols == cols);
@@ -938,21 +1029,24 @@ std::pair<CubeOperand, RefIntMatrix> Quantize(const std::vector<double>& data, i
   Mismatches bad;
   for (size_t g = 0; g < want.scales.size(); ++g) {
     bad.Check(SameBits(got.scales[g], want.scales[g]),
-              "scale " + std::to_string(g) + " got " + Show(got.scales[g]) + " want " +
-                  Show(want.scales[g]));
+              "scale " + std::to_string(g) + " got " + Show(got.scales[g]) +
+                  " want " + Show(want.scales[g]));
   }
   REQUIRE(got.codes.size() == want.codes.size());
   for (int i = 0; i < rows; ++i) {
     for (int j = 0; j < cols; ++j) {
       const size_t e = static_cast<size_t>(i) * cols + j;
       bad.Check(got.codes[e] == want.codes[e],
-                At(i, j) + " x " + Show(data[static_cast<size_t>(i) * stride + j]) + " got " +
-                    std::to_string(got.codes[e]) + " want " + std::to_string(want.codes[e]));
+                At(i, j) + " x " +
+                    Show(data[static_cast<size_t>(i) * stride + j]) + " got " +
+                    std::to_string(got.codes[e]) + " want " +
+                    std::to_string(want.codes[e]));
     }
   }
   int64_t nonfinite = 0;
   for (int i = 0; i < rows; ++i) {
-    for (int j = 0; j < cols; ++j) nonfinite += !std::isfinite(data[static_cast<size_t>(i) * stride + j]);
+    for (int j = 0; j < cols; ++j)
+      nonfinite += !std::isfinite(data[static_cast<size_t>(i) * stride + j]);
   }
   INFO("mismatches " << bad.count << ", first " << bad.first);
   CHECK(bad.count == 0);
@@ -972,18 +1066,21 @@ struct IntCase {
 
 void CheckIntCase(const IntCase& c, uint64_t seed) {
   const IntSetup& s = c.setup;
-  INFO(Describe(s) << " " << c.m << "x" << c.k << "x" << c.n << " terms " << c.terms
-                   << " sign " << c.sign << " out " << quant::FormatName(c.out)
-                   << (c.overflow == quant::IntOverflow::kWrap ? " wrap" : " saturate"));
+  INFO(Describe(s) << " " << c.m << "x" << c.k << "x" << c.n << " terms "
+                   << c.terms << " sign " << c.sign << " out "
+                   << quant::FormatName(c.out)
+                   << (c.overflow == quant::IntOverflow::kWrap ? " wrap"
+                                                               : " saturate"));
   const CubeConfig config = MakeConfig(s, c.overflow);
   CHECK(config.QMax() == RefQMax(s));
   std::mt19937_64 rng(seed);
   std::vector<std::pair<CubeOperand, RefIntMatrix>> ops;
   ops.reserve(2 * c.terms);
   for (int t = 0; t < 2 * c.terms; ++t) {
-    const int rows = t % 2 ? c.k : c.m, cols = t % 2 ? c.n : c.k, stride = cols + t % 2;
-    const auto data =
-        RandomIntInputs(rng, rows, cols, stride, RefQMax(s), s.block ? 12 : 2, c.specials);
+    const int rows = t % 2 ? c.k : c.m, cols = t % 2 ? c.n : c.k,
+              stride = cols + t % 2;
+    const auto data = RandomIntInputs(rng, rows, cols, stride, RefQMax(s),
+                                      s.block ? 12 : 2, c.specials);
     ops.push_back(Quantize(data, rows, cols, stride, s, config, t));
   }
   std::vector<CubeTerm> terms;
@@ -1001,8 +1098,8 @@ void CheckIntCase(const IntCase& c, uint64_t seed) {
   for (int i = 0; i < c.m; ++i) {
     for (int j = 0; j < c.n; ++j) {
       bool open_zero = false;
-      const double want = RefIntOut(ref_terms, i, j, RefConfig(s, c.overflow), c.sign, c.out,
-                                    &ref_events, &open_zero);
+      const double want = RefIntOut(ref_terms, i, j, RefConfig(s, c.overflow),
+                                    c.sign, c.out, &ref_events, &open_zero);
       const double got = out[static_cast<size_t>(i) * c.n + j];
       open_zeros += open_zero;
       bad.Check(SameIntResult(got, want, open_zero),
@@ -1021,23 +1118,31 @@ TEST_CASE("cube reference: integer cube agrees bit for bit on random tiles") {
   using quant::IntOverflow;
   const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
   const IntSetup kSetups[] = {
-      {Format::kInt8, emu, Format::kInt32, 0},     {Format::kInt8, emu, Format::kInt32, 16},
-      {Format::kInt4, emu, Format::kInt32, 0},     {Format::kInt4, emu, Format::kInt32, 16},
-      {Format::kInt16, emu, Format::kInt32, 0},    {Format::kInt16, emu, Format::kInt32, 16},
-      {Format::kInt16, native, Format::kInt32, 16}, {Format::kInt16, native, Format::kInt48, 0},
+      {Format::kInt8, emu, Format::kInt32, 0},
+      {Format::kInt8, emu, Format::kInt32, 16},
+      {Format::kInt4, emu, Format::kInt32, 0},
+      {Format::kInt4, emu, Format::kInt32, 16},
+      {Format::kInt16, emu, Format::kInt32, 0},
+      {Format::kInt16, emu, Format::kInt32, 16},
+      {Format::kInt16, native, Format::kInt32, 16},
+      {Format::kInt16, native, Format::kInt48, 0},
       {Format::kInt16, native, Format::kInt64, 16},
   };
-  struct Shape { int m, k, n; };
-  const Shape kShapes[] = {{16, 16, 16}, {16, 32, 16}, {32, 48, 16}, {64, 64, 64}};
+  struct Shape {
+    int m, k, n;
+  };
+  const Shape kShapes[] = {
+      {16, 16, 16}, {16, 32, 16}, {32, 48, 16}, {64, 64, 64}};
   const Format kOuts[] = {Format::kFp16, Format::kBf16, Format::kFp32};
   uint64_t seed = 1000;
   int index = 0;
   for (const IntSetup& s : kSetups) {
     for (const Shape& shape : kShapes) {
-      const IntOverflow overflow = index % 2 ? IntOverflow::kSaturate : IntOverflow::kWrap;
+      const IntOverflow overflow =
+          index % 2 ? IntOverflow::kSaturate : IntOverflow::kWrap;
       const int terms = shape.m == 64 ? 1 : 1 + index % 3;
-      CheckIntCase({s, overflow, shape.m, shape.k, shape.n, terms, index % 2 ? -1.0 : 1.0,
-                    kOuts[index % 3], index % 4 == 1},
+      CheckIntCase({s, overflow, shape.m, shape.k, shape.n, terms,
+                    index % 2 ? -1.0 : 1.0, kOuts[index % 3], index % 4 == 1},
                    ++seed);
       ++index;
     }
@@ -1046,8 +1151,9 @@ TEST_CASE("cube reference: integer cube agrees bit for bit on random tiles") {
 
 // Hand-built integer operands: codes anywhere in the cube's input range
 // (int8 -128 included) and chosen scales.
-CubeOperand IntOperand(int rows, int cols, std::vector<int32_t> codes, int group_rows,
-                       int group_cols, std::vector<float> scales) {
+CubeOperand IntOperand(int rows, int cols, std::vector<int32_t> codes,
+                       int group_rows, int group_cols,
+                       std::vector<float> scales) {
   CubeOperand op;
   op.rows = rows;
   op.cols = cols;
@@ -1063,9 +1169,11 @@ RefIntMatrix RefOf(const CubeOperand& op) {
 }
 
 // Runs one term through both and compares outputs and overflow events.
-void CheckIntTerm(const IntSetup& s, quant::IntOverflow overflow, const CubeOperand& a,
-                  const CubeOperand& b, double sign, Format out, int64_t* events_seen) {
-  INFO(Describe(s) << (overflow == quant::IntOverflow::kWrap ? " wrap" : " saturate")
+void CheckIntTerm(const IntSetup& s, quant::IntOverflow overflow,
+                  const CubeOperand& a, const CubeOperand& b, double sign,
+                  Format out, int64_t* events_seen) {
+  INFO(Describe(s) << (overflow == quant::IntOverflow::kWrap ? " wrap"
+                                                             : " saturate")
                    << " sign " << sign << " out " << quant::FormatName(out));
   const CubeConfig config = MakeConfig(s, overflow);
   std::vector<double> got(static_cast<size_t>(a.rows) * b.cols);
@@ -1078,16 +1186,16 @@ void CheckIntTerm(const IntSetup& s, quant::IntOverflow overflow, const CubeOper
   for (int i = 0; i < a.rows; ++i) {
     for (int j = 0; j < b.cols; ++j) {
       bool open_zero = false;
-      const double want = RefIntOut({{&ra, &rb}}, i, j, RefConfig(s, overflow), sign, out,
-                                    &ref_events, &open_zero);
+      const double want = RefIntOut({{&ra, &rb}}, i, j, RefConfig(s, overflow),
+                                    sign, out, &ref_events, &open_zero);
       const double g = got[static_cast<size_t>(i) * b.cols + j];
       open_zeros += open_zero;
       bad.Check(SameIntResult(g, want, open_zero),
                 At(i, j) + " got " + Show(g) + " want " + Show(want));
     }
   }
-  INFO("mismatches " << bad.count << " (" << open_zeros << " open-sign zeros), first "
-                     << bad.first);
+  INFO("mismatches " << bad.count << " (" << open_zeros
+                     << " open-sign zeros), first " << bad.first);
   CHECK(bad.count == 0);
   const bool wrap = overflow == quant::IntOverflow::kWrap;
   CHECK(events.wrapped == (wrap ? ref_events : 0));
@@ -1095,11 +1203,14 @@ void CheckIntTerm(const IntSetup& s, quant::IntOverflow overflow, const CubeOper
   *events_seen += ref_events;
 }
 
-TEST_CASE("cube reference: int32/int48 accumulator overflow wraps or saturates, counted") {
+TEST_CASE(
+    "cube reference: int32/int48 accumulator overflow wraps or saturates, "
+    "counted") {
   using quant::IntOverflow;
   const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
   std::mt19937_64 rng(7);
-  const float sa = 0.0371f, sb = 1.7e-3f;  // RNE32(sa * sb) has low bits to truncate
+  const float sa = 0.0371f,
+              sb = 1.7e-3f;  // RNE32(sa * sb) has low bits to truncate
   // int8: (-128)(-128) = 2^14 per product; 140000 of them pass 2^31.
   // Column 0 codes -128 (overflow up), column 1 127 (down), column 2 random
   // with a positive drift (overflows part way, then wraps back and forth).
@@ -1114,8 +1225,8 @@ TEST_CASE("cube reference: int32/int48 accumulator overflow wraps or saturates, 
   const CubeOperand a8 = IntOperand(1, long_k, a_codes, 1, long_k, {sa});
   const CubeOperand b8 = IntOperand(long_k, 3, b_codes, long_k, 3, {sb});
   for (IntOverflow overflow : {IntOverflow::kWrap, IntOverflow::kSaturate}) {
-    CheckIntTerm({Format::kInt8, emu, Format::kInt32, 0}, overflow, a8, b8, -1.0,
-                 Format::kFp32, &events);
+    CheckIntTerm({Format::kInt8, emu, Format::kInt32, 0}, overflow, a8, b8,
+                 -1.0, Format::kFp32, &events);
   }
   // Native int16 into int32 overflows within three products; into int48
   // within about 2^17 of them (32767^2 ~ 2^30).
@@ -1134,20 +1245,22 @@ TEST_CASE("cube reference: int32/int48 accumulator overflow wraps or saturates, 
   const CubeOperand a48op = IntOperand(1, long_k, a48, 1, long_k, {sa});
   const CubeOperand b48op = IntOperand(long_k, 1, b48, long_k, 1, {sb});
   for (IntOverflow overflow : {IntOverflow::kWrap, IntOverflow::kSaturate}) {
-    CheckIntTerm({Format::kInt16, native, Format::kInt32, 0}, overflow, a16op, b16op, 1.0,
-                 Format::kFp16, &events);
-    CheckIntTerm({Format::kInt16, native, Format::kInt48, 0}, overflow, a48op, b48op, 1.0,
-                 Format::kFp32, &events);
+    CheckIntTerm({Format::kInt16, native, Format::kInt32, 0}, overflow, a16op,
+                 b16op, 1.0, Format::kFp16, &events);
+    CheckIntTerm({Format::kInt16, native, Format::kInt48, 0}, overflow, a48op,
+                 b48op, 1.0, Format::kFp32, &events);
     // Emulated int16 (codes within +-32639): four int32 accumulators of
     // <= 128 * 128 per product, recombined in 64 bits: no overflow at this
     // depth, and |I| > 2^31.
-    CheckIntTerm({Format::kInt16, emu, Format::kInt32, 0}, overflow, a_emu, b_emu, -1.0,
-                 Format::kFp32, &events);
+    CheckIntTerm({Format::kInt16, emu, Format::kInt32, 0}, overflow, a_emu,
+                 b_emu, -1.0, Format::kFp32, &events);
   }
   CHECK(events > 0);  // the overflow paths were taken
 }
 
-TEST_CASE("cube reference: integer codes in the full int8 range, block scales, fp16 ties") {
+TEST_CASE(
+    "cube reference: integer codes in the full int8 range, block scales, fp16 "
+    "ties") {
   using quant::IntOverflow;
   const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
   std::mt19937_64 rng(11);
@@ -1163,15 +1276,16 @@ TEST_CASE("cube reference: integer codes in the full int8 range, block scales, f
     auto scales = [&](int count) {
       std::vector<float> s;
       for (int g = 0; g < count; ++g) {
-        s.push_back(std::ldexp(1.0f + static_cast<float>(rng() % 1000) / 1000, static_cast<int>(rng() % 40) - 20));
+        s.push_back(std::ldexp(1.0f + static_cast<float>(rng() % 1000) / 1000,
+                               static_cast<int>(rng() % 40) - 20));
       }
       return s;
     };
     const CubeOperand a = IntOperand(m, k, ac, 16, 16, scales(4));
     const CubeOperand b = IntOperand(k, n, bc, 16, 16, scales(2));
     for (Format out : {Format::kFp16, Format::kBf16, Format::kFp32}) {
-      CheckIntTerm({Format::kInt8, emu, Format::kInt32, 16}, IntOverflow::kWrap, a, b, -1.0,
-                   out, &events);
+      CheckIntTerm({Format::kInt8, emu, Format::kInt32, 16}, IntOverflow::kWrap,
+                   a, b, -1.0, out, &events);
     }
   }
   // Integers 2048..10239 times scale 1 into fp16: ties are the odd ones
@@ -1185,8 +1299,8 @@ TEST_CASE("cube reference: integer codes in the full int8 range, block scales, f
     const CubeOperand b = IntOperand(1, 1, {1}, 1, 1, {1.0f});
     for (Format out : {Format::kFp16, Format::kBf16}) {
       for (double sign : {1.0, -1.0}) {
-        CheckIntTerm({Format::kInt16, native, Format::kInt32, 0}, IntOverflow::kWrap, a, b,
-                     sign, out, &events);
+        CheckIntTerm({Format::kInt16, native, Format::kInt32, 0},
+                     IntOverflow::kWrap, a, b, sign, out, &events);
       }
     }
   }
@@ -1204,14 +1318,17 @@ TEST_CASE("cube reference: zero signs and the int8 -128 bound") {
     CubeMatMul({{&a, &b}}, sign, config, Format::kFp16, &got, 1, 0, &events);
     const RefIntMatrix ra = RefOf(a), rb = RefOf(b);
     int64_t ref_events = 0;
-    const double want = RefIntOut({{&ra, &rb}}, 0, 0, RefConfig(s, quant::IntOverflow::kWrap),
-                                  sign, Format::kFp16, &ref_events);
+    const double want =
+        RefIntOut({{&ra, &rb}}, 0, 0, RefConfig(s, quant::IntOverflow::kWrap),
+                  sign, Format::kFp16, &ref_events);
     INFO("got " << Show(got) << " want " << Show(want));
     CHECK(SameBits(got, want));
   };
   SECTION("one k-group, I = 0, sign -1: Round(sign * I * d) = -0") {
-    const CubeOperand a = IntOperand(1, 16, std::vector<int32_t>(16, 0), 1, 16, {1.0f});
-    const CubeOperand b = IntOperand(16, 1, std::vector<int32_t>(16, 5), 16, 1, {0.5f});
+    const CubeOperand a =
+        IntOperand(1, 16, std::vector<int32_t>(16, 0), 1, 16, {1.0f});
+    const CubeOperand b =
+        IntOperand(16, 1, std::vector<int32_t>(16, 5), 16, 1, {0.5f});
     run(a, b, -1.0);
   }
   SECTION("two k-groups whose partials are -0: sum = RNE32(+0 + -0) = +0") {
@@ -1219,8 +1336,10 @@ TEST_CASE("cube reference: zero signs and the int8 -128 bound") {
     // for I < 0. The header does not say where `sum` starts; the float
     // accumulator starts at +0, so +0 is assumed here.
     const float tiny = std::ldexp(1.0f, -126);
-    const CubeOperand a = IntOperand(1, 32, std::vector<int32_t>(32, -3), 1, 16, {tiny, tiny});
-    const CubeOperand b = IntOperand(32, 1, std::vector<int32_t>(32, 2), 16, 1, {tiny, tiny});
+    const CubeOperand a =
+        IntOperand(1, 32, std::vector<int32_t>(32, -3), 1, 16, {tiny, tiny});
+    const CubeOperand b =
+        IntOperand(32, 1, std::vector<int32_t>(32, 2), 16, 1, {tiny, tiny});
     run(a, b, 1.0);
   }
   SECTION("int8 code -128 at depth 132000: the accumulator must wrap") {
@@ -1228,15 +1347,19 @@ TEST_CASE("cube reference: zero signs and the int8 -128 bound") {
     // qmax = 127 (not 128) would skip the per-add check. -128 is an int8
     // the cube accepts, though PrepareOperand never produces it.
     const int depth = 132000;
-    const CubeOperand a = IntOperand(1, depth, std::vector<int32_t>(depth, -128), 1, depth, {1.0f});
-    const CubeOperand b = IntOperand(depth, 1, std::vector<int32_t>(depth, -128), depth, 1, {1.0f});
+    const CubeOperand a = IntOperand(
+        1, depth, std::vector<int32_t>(depth, -128), 1, depth, {1.0f});
+    const CubeOperand b = IntOperand(
+        depth, 1, std::vector<int32_t>(depth, -128), depth, 1, {1.0f});
     int64_t events = 0;
-    CheckIntTerm(s, quant::IntOverflow::kWrap, a, b, 1.0, Format::kFp32, &events);
+    CheckIntTerm(s, quant::IntOverflow::kWrap, a, b, 1.0, Format::kFp32,
+                 &events);
     CHECK(events == 1);
   }
 }
 
-TEST_CASE("cube reference: integer quantisation with a block larger than the view") {
+TEST_CASE(
+    "cube reference: integer quantisation with a block larger than the view") {
   // block:16 on an 8 x 32 view: groups of min(16, 8) x 16, per the header
   // ("b x b tiles, or the view if smaller").
   const IntSetup s{Format::kInt8, Int16Cube::kEmulated, Format::kInt32, 16};

@@ -1,17 +1,17 @@
 // The recipe-driven executor: every plan under every recipe, range reports,
 // determinism, and recipe loading.
-#include <catch2/catch.hpp>
+#include "sim/executor.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "core/gdn.h"
 #include "core/inputs.h"
 #include "core/methods.h"
 #include "core/status.h"
-#include "sim/executor.h"
 #include "sim/recipe.h"
 
 namespace trisim {
@@ -184,23 +184,28 @@ TEST_CASE("recipe files: fields, base, and errors naming key and line") {
   const Recipe again = ParseRecipeToml(r.ToToml(), "again.toml");
   CHECK(again.ToToml() == r.ToToml());
 
-  CHECK_THROWS_WITH(ParseRecipeToml("operand = \"int8\"\ncolour = \"red\"\n", "f.toml"),
-                    Catch::Contains("line 2") && Catch::Contains("'colour'"));
+  CHECK_THROWS_WITH(
+      ParseRecipeToml("operand = \"int8\"\ncolour = \"red\"\n", "f.toml"),
+      Catch::Contains("line 2") && Catch::Contains("'colour'"));
   CHECK_THROWS_WITH(ParseRecipeToml("\n\nstorage = \"fp12\"\n", "f.toml"),
                     Catch::Contains("line 3") && Catch::Contains("storage"));
-  CHECK_THROWS_WITH(ParseRecipeToml("vector = \"int8\"\n", "f.toml"),
-                    Catch::Contains("vector") && Catch::Contains("fp16 or fp32"));
-  CHECK_THROWS_WITH(ParseRecipeToml("operand = \"int8\"\naccumulator = \"fp32\"\n",
-                                    "f.toml"),
-                    Catch::Contains("accumulator"));
+  CHECK_THROWS_WITH(
+      ParseRecipeToml("vector = \"int8\"\n", "f.toml"),
+      Catch::Contains("vector") && Catch::Contains("fp16 or fp32"));
+  CHECK_THROWS_WITH(
+      ParseRecipeToml("operand = \"int8\"\naccumulator = \"fp32\"\n", "f.toml"),
+      Catch::Contains("accumulator"));
   CHECK_THROWS_WITH(ParseRecipeToml("order = \"random\"\n", "f.toml"),
                     Catch::Contains("order") && Catch::Contains("line 1"));
   CHECK_THROWS_WITH(ParseRecipeToml("input = [1, 2\n", "f.toml"),
                     Catch::Contains("f.toml: line"));
-  CHECK_THROWS_WITH(ParseRecipeToml("scale_mantissa_bits = \"ten\"\n", "f.toml"),
-                    Catch::Contains("expected an integer"));
-  CHECK_THROWS_WITH(LoadRecipe("int7"), Catch::Contains("--precision int7: unknown recipe"));
-  CHECK_THROWS_WITH(LoadRecipe("/no/such.toml"), Catch::Contains("cannot read"));
+  CHECK_THROWS_WITH(
+      ParseRecipeToml("scale_mantissa_bits = \"ten\"\n", "f.toml"),
+      Catch::Contains("expected an integer"));
+  CHECK_THROWS_WITH(LoadRecipe("int7"),
+                    Catch::Contains("--precision int7: unknown recipe"));
+  CHECK_THROWS_WITH(LoadRecipe("/no/such.toml"),
+                    Catch::Contains("cannot read"));
 }
 
 }  // namespace
@@ -209,7 +214,8 @@ TEST_CASE("recipe files: fields, base, and errors naming key and line") {
 namespace trisim {
 namespace {
 
-TEST_CASE("integer storage: requantised intermediates, and plans it cannot run") {
+TEST_CASE(
+    "integer storage: requantised intermediates, and plans it cannot run") {
   const Recipe int8_storage = ParseRecipeToml(
       "base = \"int8\"\nstorage = \"int8\"\n", "int8-storage.toml");
   auto source = MakeInputSource("gdn:rho=0.5", 32, 6);
@@ -228,7 +234,8 @@ TEST_CASE("integer storage: requantised intermediates, and plans it cannot run")
   // Every computed intermediate is q * s with |q| <= 127.
   int checked = 0;
   for (size_t s = 0; s < plan.steps.size(); ++s) {
-    if (s >= record.stored_scales.size() || record.stored_scales[s].scales.empty()) {
+    if (s >= record.stored_scales.size() ||
+        record.stored_scales[s].scales.empty()) {
       continue;
     }
     const auto& stored = record.stored_scales[s];
@@ -237,9 +244,10 @@ TEST_CASE("integer storage: requantised intermediates, and plans it cannot run")
     const int cols = plan.buffers[w.buffer].cols;
     for (int i = 0; i < w.rows; ++i) {
       for (int j = 0; j < w.cols; ++j) {
-        const float scale = stored.scales[(i / stored.group_rows) *
-                                              (w.cols / stored.group_cols) +
-                                          j / stored.group_cols];
+        const float scale =
+            stored
+                .scales[(i / stored.group_rows) * (w.cols / stored.group_cols) +
+                        j / stored.group_cols];
         const double q = buffer[(w.row + i) * cols + w.col + j] / scale;
         CHECK(q == std::round(q));
         CHECK(std::abs(q) <= 127);

@@ -1,8 +1,9 @@
 // The chunk form of Gated DeltaNet (DOMAIN.md section 1) against its
 // definition, the token-by-token recurrence.
+#include "core/gdn.h"
+
 #include <catch2/catch.hpp>
 
-#include "core/gdn.h"
 #include "core/inputs.h"
 
 namespace trisim {

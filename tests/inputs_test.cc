@@ -1,10 +1,10 @@
 // Input generators: reproducibility, shapes, specs and bad input.
-#include <catch2/catch.hpp>
+#include "core/inputs.h"
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
 
-#include "core/inputs.h"
 #include "core/npy.h"
 #include "core/status.h"
 
@@ -129,7 +129,7 @@ TEST_CASE("npy-gdn input reads captured tensors chunk by chunk") {
   WriteNpy(dir + "/beta.npy", FromDoubles(beta, {tokens, heads}));
   WriteNpy(dir + "/g.npy", FromDoubles(g, {tokens, heads}));
   auto source = MakeInputSource("npy-gdn:" + dir, 16, 0);
-  CHECK(source->Available() == 2 * heads);  // 40 tokens: 2 full chunks
+  CHECK(source->Available() == 2 * heads);    // 40 tokens: 2 full chunks
   const GdnChunk c = *source->Sample(3).gdn;  // chunk 1 of head 1
   CHECK(c.beta[0] == beta[(16 + 0) * heads + 1]);
   CHECK(c.k(0, 0) * Vec::Map(&k[(16 * heads + 1) * dk], dk).norm() ==

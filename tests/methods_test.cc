@@ -1,14 +1,14 @@
 // Every inversion method against the long-double forward-substitution
 // reference, in fp64 (DOMAIN.md section 2).
-#include <catch2/catch.hpp>
+#include "core/methods.h"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "core/gdn.h"
 #include "core/inputs.h"
-#include "core/methods.h"
 #include "core/status.h"
 #include "sim/executor.h"
 
@@ -27,7 +27,7 @@ double RelFrob(const Mat& ref, const Mat& got) {
 }
 
 const std::vector<std::string> kGenerators = {
-    "uniform:0.1", "uniform:0.5", "ones",         "block-ones:16",
+    "uniform:0.1", "uniform:0.5", "ones",       "block-ones:16",
     "gdn:rho=0",   "gdn:rho=0.5", "gdn:rho=0.9"};
 
 // mch forms L^(2^r) and ns the residual L^(2^k): with the combinatorial
@@ -129,7 +129,8 @@ TEST_CASE("truncated Neumann: exact band and error as theory says") {
                               : (order + 1) * (1 << steps);
         const Mat x = Invert("neumann", o, l);
         INFO("N = " << order << ", S = " << steps << ", "
-                    << ResidualFormName(form) << ", exact band i-j < " << power);
+                    << ResidualFormName(form) << ", exact band i-j < "
+                    << power);
         // Error = X - T = -T (-L)^power, zero on the band i - j < power.
         const Mat predicted =
             -(t.cast<long double>() * NegPower(l, power)).cast<double>();
@@ -154,7 +155,7 @@ TEST_CASE("truncated Neumann: exact band and error as theory says") {
                 scale, double((t.cast<long double>() * NegPower(l, k)).norm()));
           }
           INFO("||error - predicted|| = " << (error - predicted).norm()
-               << ", scale " << scale);
+                                          << ", scale " << scale);
           CHECK((error - predicted).norm() <= 1e-13 * scale);
           CHECK(predicted.norm() > 1e-6 * t.norm());  // the test has teeth
         }
@@ -183,8 +184,9 @@ TEST_CASE("masked Neumann: residual follows the correction recursion") {
       const Mat x = Invert("neumann", o, l);
       const Mat residual = Mat::Identity(c, c) - m * x;
       // richardson: E_S = E0^(S+1); newton: E_S = E0^(2^S).
-      const Mat expected =
-          form == ResidualForm::kRichardson ? Mat(e0 * e0 * e0) : Mat(e0 * e0 * e0 * e0);
+      const Mat expected = form == ResidualForm::kRichardson
+                               ? Mat(e0 * e0 * e0)
+                               : Mat(e0 * e0 * e0 * e0);
       INFO(mask << " " << ResidualFormName(form));
       CHECK((residual - expected).norm() <= 1e-12 * (1.0 + expected.norm()));
     }

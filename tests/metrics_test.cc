@@ -1,10 +1,9 @@
 // Error metrics and their accumulators.
-#include <catch2/catch.hpp>
+#include "core/metrics.h"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
-
-#include "core/metrics.h"
 
 namespace trisim {
 namespace {

@@ -1,7 +1,6 @@
 // quant/requant and quant/scale against exact rational references (long
 // double holds every x * m exactly: |x * m| < 2^62 < 2^64).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
 
@@ -23,12 +22,14 @@ long double RoundHalfUp(long double v) {
 }
 // Reference single rounding: floor(x * m / 2^(31 - shift) + 1/2).
 int64_t RefSingle(int32_t x, const FixedMultiplier& m) {
-  const long double r = std::ldexp(static_cast<long double>(x) * m.multiplier, m.shift - 31);
+  const long double r =
+      std::ldexp(static_cast<long double>(x) * m.multiplier, m.shift - 31);
   return static_cast<int64_t>(RoundHalfUp(r));
 }
 
 // Reference double rounding: h = round-half-up(x' * m / 2^31) with
-// x' = x * 2^max(shift, 0) saturated to int32, then round-half-away(h / 2^max(-shift, 0)).
+// x' = x * 2^max(shift, 0) saturated to int32, then round-half-away(h /
+// 2^max(-shift, 0)).
 int64_t RefDouble(int32_t x, const FixedMultiplier& m) {
   const int left = std::max(m.shift, 0), right = std::max(-m.shift, 0);
   long double xs = std::ldexp(static_cast<long double>(x), left);
@@ -38,7 +39,8 @@ int64_t RefDouble(int32_t x, const FixedMultiplier& m) {
   const long double q = std::ldexp(h, -right);
   const long double a = std::fabs(q);
   const long double fa = Floor(a);
-  const long double rounded = a - fa >= 0.5L ? fa + 1 : fa;  // ties away from zero
+  const long double rounded =
+      a - fa >= 0.5L ? fa + 1 : fa;  // ties away from zero
   return static_cast<int64_t>(q < 0 ? -rounded : rounded);
 }
 
@@ -69,13 +71,17 @@ TEST_CASE("requant: random and tie cases against the rational reference") {
     cases.push_back({x, {(1 << 30) + (1 << 29), -3}});  // 0.75 * 2^-3
   }
   for (int32_t x : {INT32_MIN, INT32_MIN + 1, INT32_MAX, -1, 0, 1}) {
-    for (int shift : {-31, -1, 0, 1, 30}) cases.push_back({x, {INT32_MAX, shift}});
+    for (int shift : {-31, -1, 0, 1, 30})
+      cases.push_back({x, {INT32_MAX, shift}});
   }
   int64_t mismatches = 0;
   for (const auto& [x, m] : cases) {
-    const int64_t single = std::min<int64_t>(std::max<int64_t>(RefSingle(x, m), INT32_MIN), INT32_MAX);
-    mismatches += MultiplyByQuantizedMultiplier(x, m, FixedRounding::kSingle) != single;
-    mismatches += MultiplyByQuantizedMultiplier(x, m, FixedRounding::kDouble) != RefDouble(x, m);
+    const int64_t single = std::min<int64_t>(
+        std::max<int64_t>(RefSingle(x, m), INT32_MIN), INT32_MAX);
+    mismatches +=
+        MultiplyByQuantizedMultiplier(x, m, FixedRounding::kSingle) != single;
+    mismatches += MultiplyByQuantizedMultiplier(x, m, FixedRounding::kDouble) !=
+                  RefDouble(x, m);
     if (mismatches > 0 && mismatches < 3) {
       INFO("x=" << x << " m=" << m.multiplier << " shift=" << m.shift);
       CHECK(mismatches == 0);
@@ -84,14 +90,17 @@ TEST_CASE("requant: random and tie cases against the rational reference") {
   CHECK(mismatches == 0);
 }
 
-TEST_CASE("requant: QuantizeMultiplier represents r within half a unit of 2^-31") {
+TEST_CASE(
+    "requant: QuantizeMultiplier represents r within half a unit of 2^-31") {
   std::mt19937_64 rng(2);
   for (int i = 0; i < 10000; ++i) {
-    const double r = std::ldexp(0.5 + (rng() >> 11) * 0x1p-54, static_cast<int>(rng() % 60) - 30);
+    const double r = std::ldexp(0.5 + (rng() >> 11) * 0x1p-54,
+                                static_cast<int>(rng() % 60) - 30);
     const FixedMultiplier m = QuantizeMultiplier(r);
     INFO("r=" << r);
     REQUIRE(m.multiplier >= (1 << 30));
-    const double back = std::ldexp(static_cast<double>(m.multiplier), m.shift - 31);
+    const double back =
+        std::ldexp(static_cast<double>(m.multiplier), m.shift - 31);
     CHECK(std::abs(back - r) <= std::ldexp(0.5, m.shift - 31));
   }
   CHECK(QuantizeMultiplier(0).multiplier == 0);
@@ -113,14 +122,17 @@ TEST_CASE("requant: int32 -> int8/int16 with offset and saturation") {
       const int64_t want = RefDouble(x, m) + 3;
       const int64_t clamped = std::min(std::max(want, f.min_int), f.max_int);
       expected_saturations += clamped != want;
-      REQUIRE(RequantizeFixed(x, m, FixedRounding::kDouble, 3, out, &ev) == clamped);
+      REQUIRE(RequantizeFixed(x, m, FixedRounding::kDouble, 3, out, &ev) ==
+              clamped);
     }
     CHECK(ev.saturated == expected_saturations);
     CHECK(expected_saturations > 0);
   }
 }
 
-TEST_CASE("requant: float-scale requant and int32 -> fp16 dequant round the exact product once") {
+TEST_CASE(
+    "requant: float-scale requant and int32 -> fp16 dequant round the exact "
+    "product once") {
   // x * s is exact in long double (31 + 24 bits); the reference rounds it with
   // the FPU (double has 53 bits, so go through the exact long double value and
   // compare by neighbours instead).
@@ -128,25 +140,30 @@ TEST_CASE("requant: float-scale requant and int32 -> fp16 dequant round the exac
   int64_t mismatches = 0;
   for (int i = 0; i < 100000; ++i) {
     const int32_t x = static_cast<int32_t>(rng()) >> (rng() % 31);
-    const float s = std::ldexp(1.0f + (rng() % (1u << 23)) * 0x1p-23f, -(int)(rng() % 20));
+    const float s =
+        std::ldexp(1.0f + (rng() % (1u << 23)) * 0x1p-23f, -(int)(rng() % 20));
     const long double exact = static_cast<long double>(x) * s;
     EventCounts ev;
     // int8 with RNE: nearbyintl in the default FE_TONEAREST mode, saturated.
     const long double r = std::nearbyint(exact) + (-5);
-    const int64_t want = static_cast<int64_t>(std::min(std::max(r, -128.0L), 127.0L));
-    mismatches += RequantizeFloatScale(x, s, -5, Format::kInt8, IntRounding{}, 0, &ev) != want;
+    const int64_t want =
+        static_cast<int64_t>(std::min(std::max(r, -128.0L), 127.0L));
+    mismatches += RequantizeFloatScale(x, s, -5, Format::kInt8, IntRounding{},
+                                       0, &ev) != want;
     // fp16 with a 10-bit truncated scale: the result must be the fp16
     // neighbour of the exact product that RNE picks (checked by decoding).
     const float st = TruncateMantissa(s, 10);
-    const double y = DecodeFloat(DequantizeToFloat(x, st, Format::kFp16, FloatRounding{}, 0, &ev),
-                                 Format::kFp16);
+    const double y = DecodeFloat(
+        DequantizeToFloat(x, st, Format::kFp16, FloatRounding{}, 0, &ev),
+        Format::kFp16);
     const long double e16 = static_cast<long double>(x) * st;
     if (std::fabs(e16) < 65520 && std::fabs(e16) >= 0x1p-14) {
       const int ex = std::ilogb(static_cast<double>(e16));
       const long double ulp = std::ldexp(1.0L, ex - 10);
       mismatches += std::fabs(y - e16) > ulp / 2;
       const long double q = e16 / ulp;
-      if (q - std::floor(q) == 0.5L) mismatches += std::fmod(std::fabs(y) / ulp, 2.0L) != 0;
+      if (q - std::floor(q) == 0.5L)
+        mismatches += std::fmod(std::fabs(y) / ulp, 2.0L) != 0;
     }
   }
   CHECK(mismatches == 0);
@@ -175,7 +192,9 @@ TEST_CASE("scale: computed from amax in fp32, pow2 and asymmetric") {
   spec.asymmetric = true;
   const GroupScale a = ComputeScale(-1.0, 3.0, Format::kUInt8, spec);
   CHECK(a.scale == 4.0f / 255.0f);
-  CHECK(a.zero_point == static_cast<int32_t>(-std::nearbyint(-1.0f / (4.0f / 255.0f))));
-  const GroupScale b = ComputeScale(0.5, 3.0, Format::kInt8, spec);  // lo clamps to 0
+  CHECK(a.zero_point ==
+        static_cast<int32_t>(-std::nearbyint(-1.0f / (4.0f / 255.0f))));
+  const GroupScale b =
+      ComputeScale(0.5, 3.0, Format::kInt8, spec);  // lo clamps to 0
   CHECK(b.zero_point == -128);
 }

@@ -1,7 +1,6 @@
 // quant/tensor: thread independence, event counts, bad-input errors, and a
 // hidden throughput measurement ([.bench]) for the scalar path.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,7 +19,8 @@ std::vector<double> Random(int64_t n, uint64_t seed, double scale = 1.0) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<double> x(n);
-  for (double& v : x) v = static_cast<double>(dist(rng) * static_cast<float>(scale));
+  for (double& v : x)
+    v = static_cast<double>(dist(rng) * static_cast<float>(scale));
   return x;
 }
 
@@ -34,7 +34,8 @@ TEST_CASE("tensor: stochastic results and counts identical for 1..8 threads") {
     o.format = f;
     o.rounding = RoundingMode::kStochastic;
     o.seed = 99;
-    o.scale.grid.granularity = f == Format::kInt8 ? Granularity::kRow : Granularity::kNone;
+    o.scale.grid.granularity =
+        f == Format::kInt8 ? Granularity::kRow : Granularity::kNone;
     const QuantizedTensor one = Quantize(x, rows, cols, o);
     for (int threads : {2, 3, 8}) {
       o.threads = threads;
@@ -69,7 +70,8 @@ TEST_CASE("tensor: events are counted per element") {
   CHECK(w.events.wrapped == 2);
 }
 
-TEST_CASE("tensor: per-column and block scales follow the documented semantics") {
+TEST_CASE(
+    "tensor: per-column and block scales follow the documented semantics") {
   const int64_t rows = 8, cols = 12;
   const std::vector<double> x = Random(rows * cols, 2, 10.0);
   QuantizeOptions o;
@@ -82,10 +84,13 @@ TEST_CASE("tensor: per-column and block scales follow the documented semantics")
       const int64_t g = (i / 4) * 3 + j / 4;
       double amax = 0;
       for (int64_t a = (i / 4) * 4; a < (i / 4) * 4 + 4; ++a)
-        for (int64_t b = (j / 4) * 4; b < (j / 4) * 4 + 4; ++b) amax = std::max(amax, std::abs(x[a * cols + b]));
+        for (int64_t b = (j / 4) * 4; b < (j / 4) * 4 + 4; ++b)
+          amax = std::max(amax, std::abs(x[a * cols + b]));
       const float s = static_cast<float>(amax) / 127.0f;
       CHECK(t.scales[g].scale == s);
-      CHECK(t.ints[i * cols + j] == static_cast<int64_t>(std::nearbyint(static_cast<float>(x[i * cols + j]) / s)));
+      CHECK(t.ints[i * cols + j] ==
+            static_cast<int64_t>(
+                std::nearbyint(static_cast<float>(x[i * cols + j]) / s)));
     }
   }
   o.scale.grid = ParseScaleGrid("col");
@@ -94,21 +99,26 @@ TEST_CASE("tensor: per-column and block scales follow the documented semantics")
 
 TEST_CASE("tensor: bad input is an InputError naming the input") {
   QuantizeOptions o;
-  CHECK_THROWS_WITH(Quantize({1, NAN}, 1, 2, o), Catch::Contains("input element 1"));
+  CHECK_THROWS_WITH(Quantize({1, NAN}, 1, 2, o),
+                    Catch::Contains("input element 1"));
   o.scale.grid = ParseScaleGrid("block:3");
-  CHECK_THROWS_WITH(Quantize(std::vector<double>(8), 2, 4, o), Catch::Contains("does not divide"));
+  CHECK_THROWS_WITH(Quantize(std::vector<double>(8), 2, 4, o),
+                    Catch::Contains("does not divide"));
   CHECK_THROWS_WITH(ParseScaleGrid("block:0"), Catch::Contains(">= 1"));
   CHECK_THROWS_WITH(ParseScaleGrid("diag"), Catch::Contains("block:B"));
   CHECK_THROWS_WITH(ParseFormat("fp4"), Catch::Contains("e4m3"));
   o.scale.grid = ParseScaleGrid("tensor");
   o.scale.kind = ScaleKind::kFixed;
-  CHECK_THROWS_WITH(Quantize({0.5}, 1, 1, o), Catch::Contains("int32 accumulator"));
+  CHECK_THROWS_WITH(Quantize({0.5}, 1, 1, o),
+                    Catch::Contains("int32 accumulator"));
   const GroupLayout l = MakeGroupLayout(ParseScaleGrid("row"), 2, 2);
   EventCounts ev;
-  CHECK_THROWS_WITH(Dequantize({1, 2, 3, 4}, l, {1.0f, 0.0f}, {}, DequantizeOptions{}, &ev),
-                    Catch::Contains("scale 1"));
-  CHECK_THROWS_WITH(Dequantize({1, 2, 3, 4}, l, {1.0f, NAN}, {}, DequantizeOptions{}, &ev),
-                    Catch::Contains("scale 1"));
+  CHECK_THROWS_WITH(
+      Dequantize({1, 2, 3, 4}, l, {1.0f, 0.0f}, {}, DequantizeOptions{}, &ev),
+      Catch::Contains("scale 1"));
+  CHECK_THROWS_WITH(
+      Dequantize({1, 2, 3, 4}, l, {1.0f, NAN}, {}, DequantizeOptions{}, &ev),
+      Catch::Contains("scale 1"));
 }
 
 TEST_CASE("format: declared ranges match the published values") {
@@ -122,7 +132,8 @@ TEST_CASE("format: declared ranges match the published values") {
   CHECK(GetFormatInfo(Format::kFp8E4M3).min_subnormal == std::ldexp(1.0, -9));
   CHECK_FALSE(GetFormatInfo(Format::kFp8E4M3).has_inf);
   CHECK(GetFormatInfo(Format::kFp8E5M2).max_finite == 57344.0);
-  CHECK(GetFormatInfo(Format::kFp32).max_finite == static_cast<double>(3.4028234663852886e38f));
+  CHECK(GetFormatInfo(Format::kFp32).max_finite ==
+        static_cast<double>(3.4028234663852886e38f));
   CHECK(GetFormatInfo(Format::kInt4).min_int == -8);
   CHECK(GetFormatInfo(Format::kInt48).max_int == (int64_t{1} << 47) - 1);
   for (int i = 0; i <= static_cast<int>(Format::kInt64); ++i) {
@@ -139,8 +150,11 @@ TEST_CASE("bench: scalar conversion throughput", "[.bench]") {
     const auto t0 = std::chrono::steady_clock::now();
     constexpr int kReps = 5;
     for (int r = 0; r < kReps; ++r) Quantize(x, rows, cols, o);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("%-36s %.3g elements/s\n", what, kReps * static_cast<double>(x.size()) / s);
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    std::printf("%-36s %.3g elements/s\n", what,
+                kReps * static_cast<double>(x.size()) / s);
   };
   QuantizeOptions fp16;
   fp16.format = Format::kFp16;

@@ -2,7 +2,6 @@
 // without `scalar`) against the scalar reference, bit for bit in values and
 // event counts, on every compiled Highway target.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -46,7 +45,8 @@ TEST_CASE("int8 matmul kernel equals the reference on every target") {
                 std::vector<int32_t> got(static_cast<size_t>(m) * ldc + 1, 7),
                     want(got.size(), 7);
                 Int8MatMul(pa, lda, pb, ldb, got.data(), ldc, m, n, k);
-                Int8MatMulReference(pa, lda, pb, ldb, want.data(), ldc, m, n, k);
+                Int8MatMulReference(pa, lda, pb, ldb, want.data(), ldc, m, n,
+                                    k);
                 INFO("m " << m << " n " << n << " k " << k << " offset "
                           << offset << " extreme " << extreme);
                 REQUIRE(got == want);
@@ -74,8 +74,14 @@ std::vector<double> CubeInput(int rows, int cols, int stride, uint64_t seed,
   if (extreme && !v.empty()) {
     const double specials[] = {std::numeric_limits<double>::infinity(),
                                -std::numeric_limits<double>::infinity(),
-                               std::nan(""), 1e30, -7e4, 65520.0, 0x1p-30,
-                               0x1.0008p0, -2.5, 3e-8};
+                               std::nan(""),
+                               1e30,
+                               -7e4,
+                               65520.0,
+                               0x1p-30,
+                               0x1.0008p0,
+                               -2.5,
+                               3e-8};
     for (double s : specials) v[rng() % v.size()] = s;
   }
   return v;
@@ -93,15 +99,23 @@ void CheckCube(const Recipe& recipe, quant::RoundingMode mode, int m, int k,
   const std::vector<double> b2 = CubeInput(k, n, ldb, seed + 3, extreme);
   quant::EventCounts ev_fast, ev_ref;
   config.scalar = false;
-  const CubeOperand fa = PrepareOperand(a.data() + offset, m, k, lda, config, 3, &ev_fast);
-  const CubeOperand fb = PrepareOperand(b.data() + offset, k, n, ldb, config, 4, &ev_fast);
-  const CubeOperand fa2 = PrepareOperand(a2.data(), m, k, lda, config, 5, &ev_fast);
-  const CubeOperand fb2 = PrepareOperand(b2.data(), k, n, ldb, config, 6, &ev_fast);
+  const CubeOperand fa =
+      PrepareOperand(a.data() + offset, m, k, lda, config, 3, &ev_fast);
+  const CubeOperand fb =
+      PrepareOperand(b.data() + offset, k, n, ldb, config, 4, &ev_fast);
+  const CubeOperand fa2 =
+      PrepareOperand(a2.data(), m, k, lda, config, 5, &ev_fast);
+  const CubeOperand fb2 =
+      PrepareOperand(b2.data(), k, n, ldb, config, 6, &ev_fast);
   config.scalar = true;
-  const CubeOperand ra = PrepareOperand(a.data() + offset, m, k, lda, config, 3, &ev_ref);
-  const CubeOperand rb = PrepareOperand(b.data() + offset, k, n, ldb, config, 4, &ev_ref);
-  const CubeOperand ra2 = PrepareOperand(a2.data(), m, k, lda, config, 5, &ev_ref);
-  const CubeOperand rb2 = PrepareOperand(b2.data(), k, n, ldb, config, 6, &ev_ref);
+  const CubeOperand ra =
+      PrepareOperand(a.data() + offset, m, k, lda, config, 3, &ev_ref);
+  const CubeOperand rb =
+      PrepareOperand(b.data() + offset, k, n, ldb, config, 4, &ev_ref);
+  const CubeOperand ra2 =
+      PrepareOperand(a2.data(), m, k, lda, config, 5, &ev_ref);
+  const CubeOperand rb2 =
+      PrepareOperand(b2.data(), k, n, ldb, config, 6, &ev_ref);
   INFO("recipe " << r.name << " mode " << quant::RoundingModeName(mode) << " m "
                  << m << " k " << k << " n " << n << " offset " << offset
                  << " extreme " << extreme);
@@ -121,9 +135,11 @@ void CheckCube(const Recipe& recipe, quant::RoundingMode mode, int m, int k,
       std::vector<double> got(static_cast<size_t>(m) * (n + 1), 9.0),
           want(got.size(), 9.0);
       config.scalar = false;
-      CubeMatMul(fast_terms, sign, config, r.storage, got.data(), n + 1, 7, &ev_fast);
+      CubeMatMul(fast_terms, sign, config, r.storage, got.data(), n + 1, 7,
+                 &ev_fast);
       config.scalar = true;
-      CubeMatMul(ref_terms, sign, config, r.storage, want.data(), n + 1, 7, &ev_ref);
+      CubeMatMul(ref_terms, sign, config, r.storage, want.data(), n + 1, 7,
+                 &ev_ref);
       INFO("terms " << terms << " sign " << sign);
       REQUIRE(SameBits(got, want));
       REQUIRE(ev_fast == ev_ref);
@@ -132,16 +148,17 @@ void CheckCube(const Recipe& recipe, quant::RoundingMode mode, int m, int k,
 }
 
 TEST_CASE("cube fast path equals the reference on every target") {
-  const char* recipes[] = {"fp16", "bf16", "fp32", "hf32", "fp16-acc32",
-                           "int8", "int8-block16", "int16-emu", "int16-acc64"};
+  const char* recipes[] = {"fp16",         "bf16",       "fp32",
+                           "hf32",         "fp16-acc32", "int8",
+                           "int8-block16", "int16-emu",  "int16-acc64"};
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     DYNAMIC_SECTION(hwy::TargetName(target)) {
       uint64_t seed = 1;
       for (const char* name : recipes) {
         const Recipe recipe = LoadRecipe(name);
-        const bool block = recipe.operand_scale.granularity ==
-                           quant::Granularity::kBlock;
+        const bool block =
+            recipe.operand_scale.granularity == quant::Granularity::kBlock;
         for (int mode = 0; mode < quant::kNumRoundingModes; ++mode) {
           for (int size : {1, 7, 16, 17, 33, 64}) {
             if (block && size % 16 != 0 && size > 16) continue;
@@ -150,8 +167,9 @@ TEST_CASE("cube fast path equals the reference on every target") {
                         size, size, (size % 3), extreme, ++seed);
             }
           }
-          if (!block) CheckCube(recipe, static_cast<quant::RoundingMode>(mode),
-                                5, 40, 19, 1, false, ++seed);
+          if (!block)
+            CheckCube(recipe, static_cast<quant::RoundingMode>(mode), 5, 40, 19,
+                      1, false, ++seed);
         }
       }
     }
@@ -172,12 +190,14 @@ TEST_CASE("fractal kernel equals its scalar form on every target") {
             // so the double sums are exact (the kernel's precondition).
             std::vector<double> a(static_cast<size_t>(m) * (k + 1) + 1),
                 b(static_cast<size_t>(k) * (n + 2) + 1);
-            for (auto& x : a) x = std::ldexp(mant(rng), static_cast<int>(rng() % 8) - 14);
-            for (auto& x : b) x = std::ldexp(mant(rng), static_cast<int>(rng() % 8) - 14);
+            for (auto& x : a)
+              x = std::ldexp(mant(rng), static_cast<int>(rng() % 8) - 14);
+            for (auto& x : b)
+              x = std::ldexp(mant(rng), static_cast<int>(rng() % 8) - 14);
             std::vector<float> got(static_cast<size_t>(m) * (n + 3) + 1, 0.5f),
                 want(got);
-            FractalMatUpdate(a.data() + 1, k + 1, b.data() + 1, n + 2, got.data(),
-                             n + 3, m, n, k, 16);
+            FractalMatUpdate(a.data() + 1, k + 1, b.data() + 1, n + 2,
+                             got.data(), n + 3, m, n, k, 16);
             FractalMatUpdateReference(a.data() + 1, k + 1, b.data() + 1, n + 2,
                                       want.data(), n + 3, m, n, k, 16);
             INFO("m " << m << " n " << n << " k " << k);
@@ -190,8 +210,8 @@ TEST_CASE("fractal kernel equals its scalar form on every target") {
   hwy::SetSupportedTargetsForTest(0);
 }
 
-
-TEST_CASE("operand quantisation kernels equal their references on every target") {
+TEST_CASE(
+    "operand quantisation kernels equal their references on every target") {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   const double inf = std::numeric_limits<double>::infinity();
@@ -210,40 +230,66 @@ TEST_CASE("operand quantisation kernels equal their references on every target")
         for (int kind = 0; kind < 4; ++kind) {
           // 0 random, 1 ties (k/2 multiples of the scale), 2 extremes,
           // 3 values just past qmax and the format's limits.
-          const float scale = kind == 1 ? 0.25f : static_cast<float>(std::ldexp(1.0, -5)) * 1.3f;
+          const float scale =
+              kind == 1 ? 0.25f
+                        : static_cast<float>(std::ldexp(1.0, -5)) * 1.3f;
           std::vector<double> x(2 * 41 + 3);
           for (auto& v : x) {
             switch (kind) {
-              case 0: v = u(rng) * (c.qmax + 3) * scale; break;
-              case 1: v = (static_cast<int>(rng() % (4 * c.qmax + 9)) - 2 * c.qmax - 4) * 0.5 * scale; break;
+              case 0:
+                v = u(rng) * (c.qmax + 3) * scale;
+                break;
+              case 1:
+                v = (static_cast<int>(rng() % (4 * c.qmax + 9)) - 2 * c.qmax -
+                     4) *
+                    0.5 * scale;
+                break;
               case 2: {
-                const double specials[] = {inf, -inf, std::nan(""), 1e300, -1e300,
-                                           1e30, -3e38, 0.0, -0.0, 5e-324,
-                                           0x1p22 * scale, -0x1p22 * scale,
-                                           0x1p23 * scale, (c.qmax + 0.5) * scale,
+                const double specials[] = {inf,
+                                           -inf,
+                                           std::nan(""),
+                                           1e300,
+                                           -1e300,
+                                           1e30,
+                                           -3e38,
+                                           0.0,
+                                           -0.0,
+                                           5e-324,
+                                           0x1p22 * scale,
+                                           -0x1p22 * scale,
+                                           0x1p23 * scale,
+                                           (c.qmax + 0.5) * scale,
                                            -(c.qmax + 0.5) * scale};
                 v = rng() % 3 == 0 ? u(rng) * c.qmax * scale
-                                   : specials[rng() % (sizeof specials / sizeof specials[0])];
+                                   : specials[rng() % (sizeof specials /
+                                                       sizeof specials[0])];
                 break;
               }
-              default: v = (c.qmax + static_cast<int>(rng() % 5) - 2 + u(rng)) * scale * (rng() % 2 ? 1 : -1); break;
+              default:
+                v = (c.qmax + static_cast<int>(rng() % 5) - 2 + u(rng)) *
+                    scale * (rng() % 2 ? 1 : -1);
+                break;
             }
           }
           for (size_t n = 0; n <= 41; ++n) {
             for (size_t offset : {0, 1, 3}) {
               const double* px = x.data() + offset;
-              INFO("format " << quant::FormatName(c.format) << " qmax " << c.qmax
-                   << " kind " << kind << " n " << n << " offset " << offset);
+              INFO("format " << quant::FormatName(c.format) << " qmax "
+                             << c.qmax << " kind " << kind << " n " << n
+                             << " offset " << offset);
               const double want_max = AbsMaxFiniteReference(px, n);
               const double got_max = AbsMaxFinite(px, n);
               REQUIRE(std::memcmp(&want_max, &got_max, sizeof got_max) == 0);
               for (int mode = 0; mode < quant::kNumRoundingModes; ++mode) {
                 const auto m = static_cast<quant::RoundingMode>(mode);
-                if (m == quant::RoundingMode::kStochastic) continue;  // callers use the reference
+                if (m == quant::RoundingMode::kStochastic)
+                  continue;  // callers use the reference
                 std::vector<int32_t> got(n + 1, 5), want(n + 1, 5);
                 quant::EventCounts ev_got, ev_want;
-                QuantizeCodes(px, n, scale, c.format, m, c.qmax, got.data(), &ev_got);
-                QuantizeCodesReference(px, n, scale, c.format, m, c.qmax, want.data(), &ev_want);
+                QuantizeCodes(px, n, scale, c.format, m, c.qmax, got.data(),
+                              &ev_got);
+                QuantizeCodesReference(px, n, scale, c.format, m, c.qmax,
+                                       want.data(), &ev_want);
                 INFO("mode " << quant::RoundingModeName(m));
                 REQUIRE(got == want);
                 REQUIRE(ev_got == ev_want);
@@ -257,15 +303,27 @@ TEST_CASE("operand quantisation kernels equal their references on every target")
   hwy::SetSupportedTargetsForTest(0);
 }
 
-
 TEST_CASE("span exponents kernel equals its reference on every target") {
   std::mt19937_64 rng(13);
   std::uniform_int_distribution<int> mant(-2047, 2047);
   const double inf = std::numeric_limits<double>::infinity();
-  const double specials[] = {0.0, -0.0, 1.0, -1.0, 0x1p-1022, -0x1p-1022,
-                             0x1.fffffffffffffp1023, 0x1p-1074, -0x1p-1030,
-                             inf, -inf, std::nan(""), 65504.0, 0x1p-24,
-                             0x1.8p-14, 3.0, 0x1.0000000000001p0};
+  const double specials[] = {0.0,
+                             -0.0,
+                             1.0,
+                             -1.0,
+                             0x1p-1022,
+                             -0x1p-1022,
+                             0x1.fffffffffffffp1023,
+                             0x1p-1074,
+                             -0x1p-1030,
+                             inf,
+                             -inf,
+                             std::nan(""),
+                             65504.0,
+                             0x1p-24,
+                             0x1.8p-14,
+                             3.0,
+                             0x1.0000000000001p0};
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     DYNAMIC_SECTION(hwy::TargetName(target)) {
@@ -274,21 +332,27 @@ TEST_CASE("span exponents kernel equals its reference on every target") {
         std::vector<double> x(2 * 33 + 3);
         for (auto& v : x) {
           if (kind == 0) {
-            v = rng() % 5 == 0 ? 0.0 : std::ldexp(mant(rng), static_cast<int>(rng() % 40) - 30);
+            v = rng() % 5 == 0
+                    ? 0.0
+                    : std::ldexp(mant(rng), static_cast<int>(rng() % 40) - 30);
           } else if (kind == 1) {
-            v = std::ldexp(static_cast<double>(rng() >> 11) * (rng() % 2 ? 1 : -1),
-                           static_cast<int>(rng() % 200) - 100);
+            v = std::ldexp(
+                static_cast<double>(rng() >> 11) * (rng() % 2 ? 1 : -1),
+                static_cast<int>(rng() % 200) - 100);
           } else {
-            v = rng() % 2 ? specials[rng() % (sizeof specials / sizeof specials[0])]
-                          : std::ldexp(mant(rng), static_cast<int>(rng() % 20) - 10);
+            v = rng() % 2
+                    ? specials[rng() % (sizeof specials / sizeof specials[0])]
+                    : std::ldexp(mant(rng), static_cast<int>(rng() % 20) - 10);
           }
         }
         for (size_t n = 0; n <= 33; ++n) {
           for (size_t offset : {0, 1, 3}) {
             const double* px = x.data() + offset;
-            std::vector<int16_t> top(n + 1, 7), low(n + 1, 7), top_ref(top), low_ref(low);
+            std::vector<int16_t> top(n + 1, 7), low(n + 1, 7), top_ref(top),
+                low_ref(low);
             const bool ok = SpanExponents(px, n, top.data(), low.data());
-            const bool ok_ref = SpanExponentsReference(px, n, top_ref.data(), low_ref.data());
+            const bool ok_ref =
+                SpanExponentsReference(px, n, top_ref.data(), low_ref.data());
             INFO("kind " << kind << " n " << n << " offset " << offset);
             REQUIRE(ok == ok_ref);
             if (ok) {  // outputs are specified only then

@@ -2,7 +2,6 @@
 // DecodeFloat, bit for bit (values and event counts), on every compiled
 // Highway target.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -27,19 +26,16 @@ uint64_t Bits(double x) {
 // overflow, ties and near-ties of every target format, specials.
 std::vector<double> Inputs(uint64_t seed, size_t count) {
   std::mt19937_64 rng(seed);
-  std::vector<double> v = {0.0, -0.0,
-                           std::numeric_limits<double>::infinity(),
-                           -std::numeric_limits<double>::infinity(),
-                           std::nan(""), -std::nan("0x123"),
-                           std::numeric_limits<double>::denorm_min(),
-                           -std::numeric_limits<double>::min(),
-                           std::numeric_limits<double>::max(),
-                           65504.0, 65520.0, -65519.999, 0x1p-24, 0x1p-25,
-                           0x1.8p-25, 0x1p-149, 0x1p-150, 0x1.8p-150,
-                           0x1p127, 0x1.fffffep127, 0x1.ffffffp127, 3e38,
-                           // fp32 ties: subnormal, at the normal boundary, large
-                           0x1.8p-149, -0x1.4p-148, 0x1.fffffep-127,
-                           0x1.000001p-126, 0x1.0000018p0, -0x1.fffffe8p126};
+  std::vector<double> v = {
+      0.0, -0.0, std::numeric_limits<double>::infinity(),
+      -std::numeric_limits<double>::infinity(), std::nan(""),
+      -std::nan("0x123"), std::numeric_limits<double>::denorm_min(),
+      -std::numeric_limits<double>::min(), std::numeric_limits<double>::max(),
+      65504.0, 65520.0, -65519.999, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-149,
+      0x1p-150, 0x1.8p-150, 0x1p127, 0x1.fffffep127, 0x1.ffffffp127, 3e38,
+      // fp32 ties: subnormal, at the normal boundary, large
+      0x1.8p-149, -0x1.4p-148, 0x1.fffffep-127, 0x1.000001p-126, 0x1.0000018p0,
+      -0x1.fffffe8p126};
   while (v.size() < count) {
     const int kind = static_cast<int>(rng() % 4);
     double x;
@@ -77,7 +73,8 @@ std::vector<double> Exhaustive16() {
 void CheckRange(const std::vector<double>& in, size_t start, size_t n,
                 Format format, const FloatRounding& r) {
   std::vector<uint64_t> random(in.size());
-  for (size_t i = 0; i < random.size(); ++i) random[i] = StochasticBits(7, 3, i);
+  for (size_t i = 0; i < random.size(); ++i)
+    random[i] = StochasticBits(7, 3, i);
   std::vector<double> got(n + 1, 1.0), want(n);
   EventCounts got_events, want_events;
   RoundToFloatValues(in.data() + start, n, format, r, random.data() + start,
@@ -98,8 +95,8 @@ void CheckRange(const std::vector<double>& in, size_t start, size_t n,
   // The one-value path too.
   EventCounts one_events;
   for (size_t i = 0; i < n; ++i) {
-    const double y =
-        RoundToFloatValue(in[start + i], format, r, random[start + i], &one_events);
+    const double y = RoundToFloatValue(in[start + i], format, r,
+                                       random[start + i], &one_events);
     if (Bits(y) != Bits(want[i])) {
       INFO("one value: x = " << in[start + i]);
       CHECK(Bits(y) == Bits(want[i]));
@@ -109,7 +106,7 @@ void CheckRange(const std::vector<double>& in, size_t start, size_t n,
   CHECK(one_events == want_events);
 }
 
-const Format kFormats[] = {Format::kFp32, Format::kFp16, Format::kBf16,
+const Format kFormats[] = {Format::kFp32, Format::kFp16,    Format::kBf16,
                            Format::kHf32, Format::kFp8E5M2, Format::kFp8E4M3};
 
 TEST_CASE("SIMD rounding equals the reference on every target") {

@@ -94,7 +94,10 @@ MethodInfo DnSplitMethod() {
           "block-wise decomposition (I+L)^-1 = (I + Xd Nb)^-1 Xd with an inner "
           "method on b x b blocks and an outer one on the rest",
           {"block", "inner", "outer"},
-          true, Emit, Validate, Describe};
+          true,
+          Emit,
+          Validate,
+          Describe};
 }
 
 }  // namespace trisim::methods

@@ -49,7 +49,11 @@ MethodInfo FlaMethod() {
   return {"fla",
           "FLA/SGLang: 16x16 diagonal blocks by forward substitution, then "
           "block merges on the cube",
-          {}, true, Emit, nullptr, Describe};
+          {},
+          true,
+          Emit,
+          nullptr,
+          Describe};
 }
 
 }  // namespace trisim::methods

@@ -59,7 +59,11 @@ MethodInfo MbhMethod() {
   return {"mbh",
           "recursive block inversion unrolled: X21 = -X22 L21 X11, doubling "
           "from start block b",
-          {"block"}, true, Emit, Validate, Describe};
+          {"block"},
+          true,
+          Emit,
+          Validate,
+          Describe};
 }
 
 }  // namespace trisim::methods

@@ -34,8 +34,10 @@ std::string Describe(const MethodOptions&, int n) {
 }  // namespace
 
 MethodInfo MchMethod() {
-  return {"mch", "product form (I-L)(I+L^2)(I+L^4)... by repeated squaring",
-          {}, true, EmitMch, nullptr, Describe};
+  return {"mch",   "product form (I-L)(I+L^2)(I+L^4)... by repeated squaring",
+          {},      true,
+          EmitMch, nullptr,
+          Describe};
 }
 
 }  // namespace trisim::methods

@@ -16,7 +16,8 @@ void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
   if (s < n) b.SetZero(x, "X = 0");
   for (int i = 0; i < n / s; ++i) {
     b.PushScope("blk" + std::to_string(i) + ".");
-    EmitMch(b, options, l.Block(i * s, i * s, s, s), x.Block(i * s, i * s, s, s));
+    EmitMch(b, options, l.Block(i * s, i * s, s, s),
+            x.Block(i * s, i * s, s, s));
     b.PopScope();
   }
   EmitBlockDoubling(b, l, x, s);
@@ -29,8 +30,10 @@ std::string Describe(const MethodOptions&, int n) {
 }  // namespace
 
 MethodInfo MxrMethod() {
-  return {"mxr", "mch on 16x16 diagonal blocks, then block doubling (mbh)",
-          {}, true, Emit, nullptr, Describe};
+  return {"mxr",   "mch on 16x16 diagonal blocks, then block doubling (mbh)",
+          {},      true,
+          Emit,    nullptr,
+          Describe};
 }
 
 }  // namespace trisim::methods

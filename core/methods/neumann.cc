@@ -103,7 +103,10 @@ MethodInfo NeumannMethod() {
           "truncated Neumann series of order N, optional mask, S residual "
           "correction steps",
           {"order", "mask", "steps", "residual"},
-          false, Emit, Validate, Describe};
+          false,
+          Emit,
+          Validate,
+          Describe};
 }
 
 }  // namespace trisim::methods

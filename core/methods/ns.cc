@@ -42,8 +42,10 @@ std::string Describe(const MethodOptions& options, int n) {
 }  // namespace
 
 MethodInfo NsMethod() {
-  return {"ns", "Newton-Schulz X <- X (2I - M X) from X0 = I", {"iters"},
-          true, Emit, Validate, Describe};
+  return {"ns",      "Newton-Schulz X <- X (2I - M X) from X0 = I",
+          {"iters"}, true,
+          Emit,      Validate,
+          Describe};
 }
 
 }  // namespace trisim::methods

@@ -15,8 +15,11 @@ std::string Describe(const MethodOptions&, int) { return "-"; }
 }  // namespace
 
 MethodInfo VcsMethod() {
-  return {"vcs", "forward substitution on the vector unit (C-1 dependent steps)",
-          {}, true, Emit, nullptr, Describe};
+  return {
+      "vcs",   "forward substitution on the vector unit (C-1 dependent steps)",
+      {},      true,
+      Emit,    nullptr,
+      Describe};
 }
 
 }  // namespace trisim::methods

@@ -12,15 +12,18 @@
 #include "core/status.h"
 
 int main(int argc, char** argv) {
-  if (argc < 4 || argc > 5 || (argc == 5 && std::strcmp(argv[4], "--bf16") != 0)) {
-    std::fprintf(stderr, "usage: %s IN.npy SAME.npy F64.npy [--bf16]\n", argv[0]);
+  if (argc < 4 || argc > 5 ||
+      (argc == 5 && std::strcmp(argv[4], "--bf16") != 0)) {
+    std::fprintf(stderr, "usage: %s IN.npy SAME.npy F64.npy [--bf16]\n",
+                 argv[0]);
     return 64;
   }
   try {
     trisim::NpyArray array = trisim::ReadNpy(argv[1]);
     if (argc == 5) array = trisim::AsBFloat16(std::move(array));
     trisim::WriteNpy(argv[2], array);
-    trisim::WriteNpy(argv[3], trisim::FromDoubles(trisim::ToDoubles(array), array.shape));
+    trisim::WriteNpy(
+        argv[3], trisim::FromDoubles(trisim::ToDoubles(array), array.shape));
   } catch (const trisim::InputError& e) {
     std::fprintf(stderr, "trisim: error: %s\n", e.what());
     return 2;
