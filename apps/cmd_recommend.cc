@@ -7,11 +7,11 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "apps/commands.h"
+#include "core/method_spec.h"
 #include "core/methods.h"
 #include "core/status.h"
 #include "sim/cost_model.h"
@@ -36,63 +36,6 @@ struct RecommendOptions {
   std::string profile = "ascend-910b";
   bool json = false;
 };
-
-std::vector<std::string> Split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, sep)) {
-    if (!item.empty()) parts.push_back(item);
-  }
-  return parts;
-}
-
-// "neumann:order=5,steps=4" -> method and options (the --order ... flags).
-// Options inside a method spec are separated by '/' in the list, e.g.
-// --methods "mxr,neumann:order=5/steps=4".
-std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec) {
-  const auto colon = spec.find(':');
-  const std::string name = spec.substr(0, colon);
-  MethodOptions o;
-  if (colon == std::string::npos) return {name, o};
-  for (const std::string& kv : Split(spec.substr(colon + 1), '/')) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos) {
-      throw InputError("--methods " + spec + ": expected key=value, got '" +
-                       kv + "'");
-    }
-    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
-    auto number = [&]() {
-      try {
-        size_t used = 0;
-        const int v = std::stoi(value, &used);
-        if (used == value.size()) return v;
-      } catch (const std::exception&) {
-      }
-      throw InputError("--methods " + spec + ": " + key +
-                       " expects an integer");
-    };
-    if (key == "order")
-      o.order = number();
-    else if (key == "steps")
-      o.steps = number();
-    else if (key == "block")
-      o.block = number();
-    else if (key == "iters")
-      o.iters = number();
-    else if (key == "mask")
-      o.mask = ParseMask(value);
-    else if (key == "residual")
-      o.residual = ParseResidualForm(value);
-    else if (key == "inner")
-      o.inner = value;
-    else if (key == "outer")
-      o.outer = value;
-    else
-      throw InputError("--methods " + spec + ": unknown option '" + key + "'");
-  }
-  return {name, o};
-}
 
 struct Row {
   std::string method, options, recipe;
@@ -130,16 +73,10 @@ int RunRecommend(const RecommendOptions& o) {
   workload.seq = o.seq;
 
   std::vector<Row> rows;
-  for (const std::string& spec : Split(o.methods, ',')) {
+  for (const std::string& spec : SplitList(o.methods, ',')) {
     const auto [method, options] = ParseMethodSpec(spec);
-    for (const std::string& chunk_text : Split(o.chunks, ',')) {
-      int chunk = 0;
-      try {
-        chunk = std::stoi(chunk_text);
-      } catch (const std::exception&) {
-        throw InputError("--chunks: '" + chunk_text + "' is not an integer");
-      }
-      for (const std::string& recipe_name : Split(o.precisions, ',')) {
+    for (const int chunk : ParseChunkList(o.chunks)) {
+      for (const std::string& recipe_name : SplitList(o.precisions, ',')) {
         EvaluationConfig config;
         config.method = method;
         config.options = options;

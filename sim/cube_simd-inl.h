@@ -302,7 +302,12 @@ HWY_NOINLINE double Int8PeakGopsT(int64_t iters, int64_t* sink) {
   for (int64_t t = 0; t < iters; ++t) {
     for (int r = 0; r < 8; ++r)
       acc[r] = hn::ReorderWidenMulAccumulate(d32, x, y, acc[r], odd[r]);
-    __asm__ volatile("" : "+x"(x), "+x"(y));
+      // On the raw SIMD register (__m128i/__m256i/__m512i of every x86 target
+      // here) with "v" (any SSE/AVX/EVEX register): clang 14 rejects a Highway
+      // Vec struct as an operand and a ymm/zmm as "x".
+#if HWY_TARGET != HWY_EMU128  // whose raw is an array, not a register
+    __asm__ volatile("" : "+v"(x.raw), "+v"(y.raw));
+#endif
   }
   for (int r = 1; r < 8; ++r) acc[0] = hn::Add(acc[0], hn::Add(acc[r], odd[r]));
   *sink += hn::GetLane(acc[0]);

@@ -216,8 +216,11 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
     r = LoadRecipe(*base);
   }
   r.name = origin;
-  for (const auto& [key_node, node] : table) {
-    const std::string key(key_node.str());
+  for (const auto& entry : table) {
+    // Not a structured binding: the lambdas below capture `node`, which
+    // C++17 (and clang 14) does not allow for a binding.
+    const toml::node& node = entry.second;
+    const std::string key(entry.first.str());
     const std::string where = "recipe " + origin + ": line " +
                               std::to_string(node.source().begin.line) +
                               ": key '" + key + "'";

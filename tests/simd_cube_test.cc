@@ -18,8 +18,10 @@ namespace trisim {
 namespace {
 
 bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
+  // Empty vectors may have null data(): memcmp on null is undefined.
   return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+         (a.empty() ||
+          std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
 TEST_CASE("int8 matmul kernel equals the reference on every target") {
