@@ -608,9 +608,11 @@ TEST_CASE("cube reference: its own rounding agrees with hardware conversions") {
     if (!std::isfinite(x)) continue;
     bad.Check(SameBits(RoundDouble(x, kRefFp32), static_cast<float>(x)),
               "fp32 " + Show(x));
+#ifdef __FLT16_MAX__  // _Float16 exists (GCC 12; clang 14 lacks it on x86)
     bad.Check(SameBits(RoundDouble(x, kRefFp16),
                        static_cast<double>(static_cast<_Float16>(x))),
               "fp16 " + Show(x));
+#endif
     const float xf = static_cast<float>(x);
     uint32_t w;
     std::memcpy(&w, &xf, sizeof w);
