@@ -7,17 +7,19 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "apps/cli_options.h"
 #include "apps/commands.h"
+#include "core/inputs.h"
 #include "core/methods.h"
 #include "core/status.h"
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
 #include "sim/profile.h"
 #include "sim/recipe.h"
+#include "sim/recipe_fit.h"
 
 namespace trisim::app {
 namespace {
@@ -37,16 +39,6 @@ struct RecommendOptions {
   bool json = false;
 };
 
-std::vector<std::string> Split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, sep)) {
-    if (!item.empty()) parts.push_back(item);
-  }
-  return parts;
-}
-
 // "neumann:order=5,steps=4" -> method and options (the --order ... flags).
 // Options inside a method spec are separated by '/' in the list, e.g.
 // --methods "mxr,neumann:order=5/steps=4".
@@ -55,7 +47,13 @@ std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec) {
   const std::string name = spec.substr(0, colon);
   MethodOptions o;
   if (colon == std::string::npos) return {name, o};
-  for (const std::string& kv : Split(spec.substr(colon + 1), '/')) {
+  std::vector<std::string> pairs;
+  {
+    std::string rest = spec.substr(colon + 1);
+    for (char& ch : rest) ch = ch == '/' ? ',' : ch;
+    pairs = ParseList(rest, "--methods " + spec);
+  }
+  for (const std::string& kv : pairs) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos) {
       throw InputError("--methods " + spec + ": expected key=value, got '" +
@@ -64,13 +62,12 @@ std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec) {
     const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
     auto number = [&]() {
       try {
-        size_t used = 0;
-        const int v = std::stoi(value, &used);
-        if (used == value.size()) return v;
-      } catch (const std::exception&) {
+        return static_cast<int>(ParseInteger(value, key, 0, 1 << 20));
+      } catch (const InputError&) {
+        throw InputError("--methods " + spec + ": " + key +
+                         " expects an integer in [0, 1048576], got '" + value +
+                         "'");
       }
-      throw InputError("--methods " + spec + ": " + key +
-                       " expects an integer");
     };
     if (key == "order")
       o.order = number();
@@ -111,6 +108,16 @@ double Pick(const ErrorStats& s, const std::string& quantile) {
   return d.Max();
 }
 
+// Exit 0 with a recommendation; CheckFailed (exit 3) when nothing meets the
+// budget, after the table or JSON is printed.
+int Verdict(const Row* best, const RecommendOptions& o) {
+  if (best) return 0;
+  char budget[32];
+  std::snprintf(budget, sizeof budget, "%g", o.budget);
+  throw CheckFailed("no configuration meets the budget " + o.metric +
+                    " frob_rel " + o.quantile + " <= " + budget);
+}
+
 int RunRecommend(const RecommendOptions& o) {
   if (!(o.budget > 0) || !std::isfinite(o.budget)) {
     throw InputError("--budget: must be a positive number");
@@ -129,17 +136,41 @@ int RunRecommend(const RecommendOptions& o) {
   workload.heads = o.heads;
   workload.seq = o.seq;
 
+  // Every list item, method option, recipe and plan x recipe pair is checked
+  // before the first (slow) evaluation.
+  std::vector<std::pair<std::string, MethodOptions>> methods;
+  for (const std::string& spec : ParseList(o.methods, "--methods")) {
+    methods.push_back(ParseMethodSpec(spec));
+  }
+  std::vector<int> chunks;
+  for (const std::string& text : ParseList(o.chunks, "--chunks")) {
+    chunks.push_back(static_cast<int>(ParseInteger(text, "--chunks", 1, 1024)));
+  }
+  std::vector<Recipe> recipes;
+  for (const std::string& name : ParseList(o.precisions, "--precisions")) {
+    recipes.push_back(LoadRecipe(name));
+  }
+  for (const auto& [method, options] : methods) {
+    for (int chunk : chunks) {
+      ValidateMethod(method, options, chunk);
+      const Plan plan = BuildPlan(method, options, chunk);
+      for (const Recipe& recipe : recipes) CheckRecipeFitsPlan(recipe, plan);
+    }
+  }
+  if (o.metric == "O" &&
+      !MakeInputSource(o.input, chunks.front(), o.seed)->HasGdn()) {
+    throw InputError(
+        "--metric O needs a GDN input (gdn, npy-gdn); use "
+        "--metric T for " +
+        o.input);
+  }
+
   std::vector<Row> rows;
-  for (const std::string& spec : Split(o.methods, ',')) {
-    const auto [method, options] = ParseMethodSpec(spec);
-    for (const std::string& chunk_text : Split(o.chunks, ',')) {
-      int chunk = 0;
-      try {
-        chunk = std::stoi(chunk_text);
-      } catch (const std::exception&) {
-        throw InputError("--chunks: '" + chunk_text + "' is not an integer");
-      }
-      for (const std::string& recipe_name : Split(o.precisions, ',')) {
+  const std::vector<std::string> precisions =
+      ParseList(o.precisions, "--precisions");
+  for (const auto& [method, options] : methods) {
+    for (int chunk : chunks) {
+      for (const std::string& recipe_name : precisions) {
         EvaluationConfig config;
         config.method = method;
         config.options = options;
@@ -149,12 +180,6 @@ int RunRecommend(const RecommendOptions& o) {
         config.seed = o.seed;
         config.precision = recipe_name;
         const EvaluationReport report = Evaluate(config);
-        if (o.metric == "O" && !report.has_gdn) {
-          throw InputError(
-              "--metric O needs a GDN input (gdn, npy-gdn); use "
-              "--metric T for " +
-              o.input);
-        }
         const CostReport cost =
             EstimateCost(report.plan, PipelinePrecisionFor(report.recipe),
                          workload, profile);
@@ -200,7 +225,7 @@ int RunRecommend(const RecommendOptions& o) {
     }
     j["recommendation"] = best ? list.front() : nlohmann::ordered_json();
     std::cout << j.dump(2) << '\n';
-    return 0;
+    return Verdict(best, o);
   }
   std::printf(
       "trisim recommend: fastest configuration with %s frob_rel %s <= %g\n",
@@ -227,7 +252,7 @@ int RunRecommend(const RecommendOptions& o) {
   } else {
     std::printf("\nno configuration meets the budget (x = over budget)\n");
   }
-  return 0;
+  return Verdict(best, o);
 }
 
 }  // namespace
@@ -258,7 +283,7 @@ Command SetupRecommendCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--samples", o->samples, "Samples per configuration")
       ->capture_default_str();
-  app->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  AddSeedOption(*app, &o->seed, "Random seed");
   app->add_option("--batch", o->batch, "Batch for the cost model")
       ->capture_default_str();
   app->add_option("--heads", o->heads, "Heads for the cost model")

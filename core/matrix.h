@@ -10,7 +10,7 @@ using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
 using MatL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
 
-// Throws InputError naming `what` if `l` is not square, has a non-finite
+// Throws DataError (bad data, exit 1) naming `what` if `l` is not square, has a non-finite
 // entry, or has a nonzero on or above the diagonal.
 void CheckStrictlyLower(const Mat& l, const char* what);
 
