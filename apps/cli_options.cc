@@ -28,13 +28,12 @@ int64_t ParseInteger(const std::string& text, const std::string& what,
                      int64_t lo, int64_t hi) {
   const bool negative = !text.empty() && text[0] == '-';
   uint64_t magnitude = 0;
-  const bool ok = ParseUnsigned(negative ? text.substr(1) : text, &magnitude) &&
-                  magnitude <= (negative ? uint64_t{1} << 63
-                                         : uint64_t{INT64_MAX});
-  const int64_t value =
-      !ok ? 0
-          : negative ? static_cast<int64_t>(0 - magnitude)
-                     : static_cast<int64_t>(magnitude);
+  const bool ok =
+      ParseUnsigned(negative ? text.substr(1) : text, &magnitude) &&
+      magnitude <= (negative ? uint64_t{1} << 63 : uint64_t{INT64_MAX});
+  const int64_t value = !ok        ? 0
+                        : negative ? static_cast<int64_t>(0 - magnitude)
+                                   : static_cast<int64_t>(magnitude);
   if (!ok || value < lo || value > hi) {
     throw InputError(what + ": '" + text + "' is not an integer in [" +
                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
@@ -95,9 +94,10 @@ CLI::Option* AddThreadsOption(CLI::App& app, int* threads,
             try {
               value = ParseInteger(text, "--threads", INT64_MIN, INT64_MAX);
             } catch (const InputError&) {
-              throw CLI::ValidationError(
-                  "--threads '" + text + "': not an integer; must be 0 (all "
-                  "cores) or in [1, " + std::to_string(MaxThreads()) + "]");
+              throw CLI::ValidationError("--threads '" + text +
+                                         "': not an integer; must be 0 (all "
+                                         "cores) or in [1, " +
+                                         std::to_string(MaxThreads()) + "]");
             }
             try {
               const int checked = CheckThreads(value);

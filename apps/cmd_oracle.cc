@@ -87,8 +87,8 @@ int RunOracle(const OracleOptions& o) {
   const std::string out_file = outputs.File("--out", o.out);
   std::string dump_dir;
   if (o.dump_opt->count()) {
-    dump_dir = outputs.Directory("--dump-stages", o.dump_dir, o.force,
-                                 StageDumpFiles);
+    dump_dir =
+        outputs.Directory("--dump-stages", o.dump_dir, o.force, StageDumpFiles);
   }
 
   OracleInputs inputs;

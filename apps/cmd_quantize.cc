@@ -141,9 +141,10 @@ int RunQuantize(const QuantizeOptions& o) {
   if (!o.scales_out.empty()) {
     scales_file = outputs.File("--scales-out", o.scales_out);
     if (q.scale.kind == quant::ScaleKind::kFixed) {
-      multiplier_file = outputs.File("--scales-out",
-                                     Companion(o.scales_out, "multiplier"));
-      shift_file = outputs.File("--scales-out", Companion(o.scales_out, "shift"));
+      multiplier_file =
+          outputs.File("--scales-out", Companion(o.scales_out, "multiplier"));
+      shift_file =
+          outputs.File("--scales-out", Companion(o.scales_out, "shift"));
     }
     if (q.scale.asymmetric) {
       zero_point_file =
@@ -234,7 +235,7 @@ std::vector<double> InputValues(const NpyArray& in, Format f,
   if (!ok) {
     throw DataError(path + ": dtype " + NpyDTypeName(in.dtype) +
                     " does not hold " + quant::FormatName(f) + " (expected " +
-                     NpyDTypeName(want) + ")");
+                    NpyDTypeName(want) + ")");
   }
   if (f == Format::kInt48 || f == Format::kInt64) {
     throw InputError(
@@ -252,10 +253,10 @@ std::vector<double> InputValues(const NpyArray& in, Format f,
       v[i] = quant::DecodeFloat(code, f);
     } else if (!info.is_float && (v[i] < info.min_int || v[i] > info.max_int)) {
       throw DataError(path + ": element " + std::to_string(i) + " = " +
-                       std::to_string(static_cast<int64_t>(v[i])) +
-                       " is outside " + info.name + " [" +
-                       std::to_string(info.min_int) + ", " +
-                       std::to_string(info.max_int) + "]");
+                      std::to_string(static_cast<int64_t>(v[i])) +
+                      " is outside " + info.name + " [" +
+                      std::to_string(info.min_int) + ", " +
+                      std::to_string(info.max_int) + "]");
     }
   }
   return v;
@@ -307,9 +308,9 @@ int RunDequantize(const DequantizeOptions& o) {
     if (s.dtype != NpyDType::kFloat32 ||
         s.NumElements() != layout.NumGroups()) {
       throw DataError(o.scales + ": expected float32 scales of shape " +
-                       grid_shape + " for --scale " + o.scale + ", got " +
-                       NpyDTypeName(s.dtype) + " with " +
-                       std::to_string(s.NumElements()) + " elements");
+                      grid_shape + " for --scale " + o.scale + ", got " +
+                      NpyDTypeName(s.dtype) + " with " +
+                      std::to_string(s.NumElements()) + " elements");
     }
     std::memcpy(scales.data(), s.bytes.data(), s.bytes.size());
   }
@@ -320,8 +321,8 @@ int RunDequantize(const DequantizeOptions& o) {
     }
     const NpyArray z = ReadNpy(o.zero_points);
     if (z.dtype != NpyDType::kInt32 || z.NumElements() != layout.NumGroups()) {
-      throw DataError(o.zero_points +
-                      ": expected int32 zero points of shape " + grid_shape);
+      throw DataError(o.zero_points + ": expected int32 zero points of shape " +
+                      grid_shape);
     }
     zero_points.resize(layout.NumGroups());
     std::memcpy(zero_points.data(), z.bytes.data(), z.bytes.size());

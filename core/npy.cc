@@ -389,7 +389,8 @@ NpyArray ReadNpy(const std::string& path) {
   if (header_len > file_size - prefix_size) {
     Fail(path, "truncated .npy header: it declares " +
                    std::to_string(header_len) + " bytes, the file holds " +
-                   std::to_string(file_size - prefix_size) + " after the prefix");
+                   std::to_string(file_size - prefix_size) +
+                   " after the prefix");
   }
   std::string header(header_len, '\0');
   if (!in.read(header.data(), header_len)) Fail(path, "truncated .npy header");
@@ -420,8 +421,8 @@ NpyArray ReadNpy(const std::string& path) {
   array.bytes.resize(nbytes);
   if (nbytes > 0 && !in.read(reinterpret_cast<char*>(array.bytes.data()),
                              static_cast<std::streamsize>(nbytes))) {
-    FailPath(path, "read failed after " + std::to_string(in.gcount()) +
-                       " of " + std::to_string(nbytes) + " data bytes");
+    FailPath(path, "read failed after " + std::to_string(in.gcount()) + " of " +
+                       std::to_string(nbytes) + " data bytes");
   }
   if (big_endian) ByteSwapElements(&array.bytes, item);
   if (fortran) array.bytes = FortranToC(array.bytes, array.shape, item);

@@ -43,8 +43,8 @@ void CheckParent(const std::string& flag, const std::string& path) {
 // A fresh temporary sibling of `path`: "DIR/.NAME.trisim-XXXXXX".
 std::string TempTemplate(const std::string& path) {
   const fs::path p(path);
-  return (fs::path(ParentOf(path)) / ("." + p.filename().string() +
-                                      ".trisim-XXXXXX"))
+  return (fs::path(ParentOf(path)) /
+          ("." + p.filename().string() + ".trisim-XXXXXX"))
       .string();
 }
 
@@ -108,7 +108,8 @@ std::string Outputs::Directory(const std::string& flag,
   std::error_code ec;
   Entry entry{flag, path, "", true, false, {}};
   if (fs::exists(fs::symlink_status(path, ec)) && !fs::is_directory(path, ec)) {
-    Refuse(flag, given, "exists and is not a directory; refusing to replace it");
+    Refuse(flag, given,
+           "exists and is not a directory; refusing to replace it");
   }
   if (fs::is_directory(path, ec) && !fs::is_empty(path, ec)) {
     const std::vector<std::string> mine = owned(path);
@@ -172,7 +173,9 @@ void Outputs::Commit() {
       const std::set<std::string> keep(fresh.begin(), fresh.end());
       for (const std::string& name : fresh) {
         fs::rename(fs::path(e.temp) / name, fs::path(e.path) / name, ec);
-        if (ec) Refuse(e.flag, e.path, "cannot move " + name + " into place: " + ec.message());
+        if (ec)
+          Refuse(e.flag, e.path,
+                 "cannot move " + name + " into place: " + ec.message());
       }
       for (const std::string& name : e.owned) {
         if (!keep.count(name)) fs::remove(fs::path(e.path) / name, ec);
@@ -184,7 +187,8 @@ void Outputs::Commit() {
       }
       fs::rename(e.temp, e.path, ec);
       if (ec) {
-        Refuse(e.flag, e.path, "cannot move " + e.temp + " into place: " + ec.message());
+        Refuse(e.flag, e.path,
+               "cannot move " + e.temp + " into place: " + ec.message());
       }
     }
     e.temp.clear();

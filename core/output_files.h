@@ -31,7 +31,8 @@ class Outputs {
  public:
   // Files trisim wrote into an existing directory before (from its
   // manifest), or empty when it is not trisim's. Names relative to the dir.
-  using OwnedFiles = std::function<std::vector<std::string>(const std::string&)>;
+  using OwnedFiles =
+      std::function<std::vector<std::string>(const std::string&)>;
 
   Outputs() = default;
   Outputs(const Outputs&) = delete;

@@ -25,13 +25,13 @@ void CheckTiles(const Recipe& r, const Plan& plan, const View& v,
   const int64_t gr = std::min<int64_t>(b, v.rows);
   const int64_t gc = std::min<int64_t>(b, v.cols);
   if (gr < 1 || gc < 1 || v.rows % gr != 0 || v.cols % gc != 0) {
-    throw InputError("recipe " + r.name + ": operand_scale = \"" +
-                     quant::ScaleGridName(r.operand_scale) + "\" does not tile " +
-                     role + " " + plan.ViewName(v) + " (" +
-                     std::to_string(v.rows) + " x " + std::to_string(v.cols) +
-                     ") of step " + std::to_string(step) + " of " +
-                     plan.method + " at C = " + std::to_string(plan.chunk) +
-                     "; use a block that divides it");
+    throw InputError(
+        "recipe " + r.name + ": operand_scale = \"" +
+        quant::ScaleGridName(r.operand_scale) + "\" does not tile " + role +
+        " " + plan.ViewName(v) + " (" + std::to_string(v.rows) + " x " +
+        std::to_string(v.cols) + ") of step " + std::to_string(step) + " of " +
+        plan.method + " at C = " + std::to_string(plan.chunk) +
+        "; use a block that divides it");
   }
 }
 
@@ -41,11 +41,10 @@ void CheckRecipeAlone(const Recipe& r) {
   if (!BlockScaled(r)) return;
   const int64_t b = r.operand_scale.block;
   if (!IsPowerOfTwo(b) || b > kMaxScaleBlock) {
-    throw InputError("recipe " + r.name + ": operand_scale = \"block:" +
-                     std::to_string(b) +
-                     "\": the block must be a power of two in [1, " +
-                     std::to_string(kMaxScaleBlock) +
-                     "] (plans tile power-of-two chunks)");
+    throw InputError(
+        "recipe " + r.name + ": operand_scale = \"block:" + std::to_string(b) +
+        "\": the block must be a power of two in [1, " +
+        std::to_string(kMaxScaleBlock) + "] (plans tile power-of-two chunks)");
   }
 }
 

@@ -108,10 +108,9 @@ class DumpWriter {
       steps.push_back(StepJson(s, &matmul_index));
     }
     manifest["steps"] = steps;
-    manifest["output"] = {
-        {"buffer", plan_.buffers[plan_.output].name},
-        {"file", current_[plan_.output]},
-        {"format", FormatOf(plan_.output)}};
+    manifest["output"] = {{"buffer", plan_.buffers[plan_.output].name},
+                          {"file", current_[plan_.output]},
+                          {"format", FormatOf(plan_.output)}};
     files_.push_back(kManifest);
     manifest["files"] = files_;
     std::ofstream out(fs::path(dir_) / kManifest);
@@ -192,9 +191,9 @@ class DumpWriter {
     }
     if (!recipe_.exact) {
       j["rounding"] = quant::RoundingModeName(recipe_.rounding);
-      j["float_overflow"] = recipe_.float_overflow == quant::FloatOverflow::kIeee
-                                ? "ieee"
-                                : "saturate";
+      j["float_overflow"] =
+          recipe_.float_overflow == quant::FloatOverflow::kIeee ? "ieee"
+                                                                : "saturate";
     }
     return j;
   }
@@ -228,10 +227,10 @@ class DumpWriter {
       const std::vector<int64_t> ints(op.codes.begin(), op.codes.end());
       Put(codes, quant::EncodeNpy(quant::Format::kInt32, {op.rows, op.cols},
                                   ints, {}));
-      Put(scales, quant::EncodeNpy(quant::Format::kFp32,
-                                   {op.rows / op.group_rows,
-                                    op.cols / op.group_cols},
-                                   {}, FloatBits(op.scales)));
+      Put(scales,
+          quant::EncodeNpy(quant::Format::kFp32,
+                           {op.rows / op.group_rows, op.cols / op.group_cols},
+                           {}, FloatBits(op.scales)));
       ops.push_back({{"codes", codes},
                      {"scales", scales},
                      {"group", {op.group_rows, op.group_cols}}});
