@@ -104,7 +104,7 @@ expect(ORACLE + ["--out", path("X.npy"), "--dump-stages", path("stages")], 2,
        "--force")
 int8 = path("int8.toml")
 open(int8, "w").write('base = "int8"\n')
-r = run(*ORACLE[:4], int8, *ORACLE[6:], "--out", path("X8.npy"),
+r = run(*ORACLE[:4], int8, *ORACLE[5:], "--out", path("X8.npy"),
         "--dump-stages", path("stages"), "--force")
 check(r.returncode == 0, f"--force over a trisim dump: {r.stderr}")
 check(os.path.exists(path("stages", "mine.txt")), "user file kept by --force")
@@ -178,8 +178,8 @@ for threads in ("1", "2"):
            "forward-substitution")
 expect(["recommend", "--methods", "fla", "--chunks", "32", "--precisions",
         bad_storage, "--samples", "1"], 2, "forward-substitution")
-expect(ORACLE[:3] + ["fla", "--precision", bad_storage, "--in",
-                     "npy:" + path("a16.npy"), "--out", path("X.npy")], 2,
+expect(["oracle", "--method", "fla", "--precision", bad_storage, "--in",
+        "npy:" + path("a16.npy"), "--out", path("X.npy")], 2,
        "forward-substitution")
 
 # operand_scale blocks that do not fit: errors everywhere, not an internal
