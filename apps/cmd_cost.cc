@@ -9,9 +9,12 @@
 
 #include "apps/commands.h"
 #include "apps/method_options.h"
+#include "core/output_files.h"
 #include "core/status.h"
 #include "sim/cost_model.h"
 #include "sim/profile.h"
+#include "sim/recipe.h"
+#include "sim/recipe_fit.h"
 
 namespace trisim::app {
 namespace {
@@ -28,6 +31,7 @@ struct CostOptions {
   bool no_batch = false;
   bool json = false;
   std::string trace;
+  CLI::Option* trace_opt = nullptr;
   bool sweep = false;
 };
 
@@ -178,7 +182,7 @@ void PrintTable(const CostOptions& o, const Plan& plan, const CostReport& r) {
 void WriteTrace(const std::string& path, const Plan& plan,
                 const CostReport& r) {
   std::ofstream out(path);
-  if (!out) throw InputError("--trace " + path + ": cannot write the file");
+  if (!out) throw InputError("--trace: cannot write " + path);
   Json events = Json::array();
   const auto track = [](Pipe pipe, int core) {
     return IsVectorCorePipe(pipe) ? 100 * (core + 1) + static_cast<int>(pipe)
@@ -235,6 +239,8 @@ void WriteTrace(const std::string& path, const Plan& plan,
                    "simulated chunks of one core group (1 cube + "
                    "its vector cores); ts in us at the profile clock"}}}};
   out << trace.dump() << '\n';
+  out.flush();
+  if (!out) throw InputError("--trace: write failed");
 }
 
 void PrintWarnings(const CostReport& r) {
@@ -264,7 +270,9 @@ Workload MakeWorkload(const CostOptions& o) {
 // per configuration, and how long the pricing itself took.
 int RunSweep(const CostOptions& o) {
   const Workload workload = MakeWorkload(o);
-  const PipelinePrecision precision = PipelinePrecisionFor(o.precision);
+  const Recipe recipe = LoadRecipe(o.precision);
+  CheckRecipeAlone(recipe);
+  const PipelinePrecision precision = PipelinePrecisionFor(recipe);
   const HardwareProfile profile = LoadProfile(o.profile);
   Json rows = Json::array();
   int configurations = 0;
@@ -274,6 +282,7 @@ int RunSweep(const CostOptions& o) {
     Json row = {{"method", m.name}};
     for (int chunk : kSweepChunks) {
       const Plan plan = BuildPlan(m.name, MethodOptions{}, chunk);
+      CheckRecipeFitsPlan(recipe, plan);
       const CostReport r = EstimateCost(plan, precision, workload, profile);
       row[std::to_string(chunk)] = {{"time_us", r.time_us},
                                     {"total_cycles", r.total_cycles},
@@ -331,12 +340,21 @@ int RunSweep(const CostOptions& o) {
 int RunCost(const CostOptions& o) {
   if (o.sweep) return RunSweep(o);
   const Workload workload = MakeWorkload(o);
-  const PipelinePrecision precision = PipelinePrecisionFor(o.precision);
-  const HardwareProfile profile = LoadProfile(o.profile);
+  const Recipe recipe = LoadRecipe(o.precision);
   const Plan plan = BuildPlan(o.method.method, o.method.ToOptions(), o.chunk);
+  CheckRecipeFitsPlan(recipe, plan);
+  const PipelinePrecision precision = PipelinePrecisionFor(recipe);
+  const HardwareProfile profile = LoadProfile(o.profile);
+  // The trace path is checked before pricing; the file appears complete.
+  Outputs outputs;
+  const std::string trace_file =
+      o.trace_opt->count() ? outputs.File("--trace", o.trace) : "";
   const CostReport report = EstimateCost(plan, precision, workload, profile);
   PrintWarnings(report);
-  if (!o.trace.empty()) WriteTrace(o.trace, plan, report);
+  if (!trace_file.empty()) {
+    WriteTrace(trace_file, plan, report);
+    outputs.Commit();
+  }
   if (o.json) {
     PrintJson(o, plan, report);
   } else {
@@ -391,7 +409,7 @@ Command SetupCostCommand(CLI::App& root) {
   app->add_flag("--json", options->json,
                 "Print JSON: total_cycles, time_us, bottleneck, pipes "
                 "{busy_cycles, utilization}, steps, and more");
-  app->add_option(
+  options->trace_opt = app->add_option(
       "--trace", options->trace,
       "Write a Chrome trace-event JSON file of the pipeline timeline "
       "of one core group's first 8 chunks (open in Perfetto or "

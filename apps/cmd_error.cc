@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/method_options.h"
 #include "quant/format.h"
@@ -254,8 +255,7 @@ Command SetupErrorCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--samples", options->samples, "Number of samples")
       ->capture_default_str();
-  app->add_option("--seed", options->seed, "Random seed")
-      ->capture_default_str();
+  AddSeedOption(*app, &options->seed, "Random seed");
   std::string precisions;
   for (const Recipe& recipe : BuiltinRecipes()) {
     precisions += (precisions.empty() ? "" : " | ") + recipe.name;
@@ -269,11 +269,10 @@ Command SetupErrorCommand(CLI::App& root) {
                 "Print the plan's steps with shapes and dependencies");
   app->add_flag("--show-steps", options->show_steps,
                 "Print max |x| and non-finite counts per plan step");
-  app->add_option("--threads", options->threads,
-                  "Samples run in parallel on this many threads (0: all "
-                  "cores); results are identical for any count")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  AddThreadsOption(*app, &options->threads,
+                   "Samples run in parallel on this many threads; results are "
+                   "identical for any count",
+                   /*resolve_zero=*/false);
   app->add_flag("--scalar", options->scalar,
                 "Run the scalar reference instead of the SIMD fast path "
                 "(bit-identical, slower; for debugging)");

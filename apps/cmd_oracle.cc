@@ -5,16 +5,19 @@
 #include <string>
 #include <vector>
 
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/method_options.h"
 #include "core/inputs.h"
 #include "core/methods.h"
 #include "core/npy.h"
+#include "core/output_files.h"
 #include "core/random.h"
 #include "core/status.h"
 #include "quant/npy_codes.h"
 #include "sim/executor.h"
 #include "sim/recipe.h"
+#include "sim/recipe_fit.h"
 #include "sim/stage_dump.h"
 
 namespace trisim::app {
@@ -25,6 +28,8 @@ struct OracleOptions {
   std::string precision = "fp16";
   std::string in, out, dump_dir;
   int dump_sample = 0;
+  CLI::Option* dump_opt = nullptr;
+  bool force = false;
   int chunk = 64;
   CLI::Option* chunk_opt = nullptr;
   uint64_t seed = 0;
@@ -40,61 +45,60 @@ struct OracleInputs {
 // takes bf16 input.
 OracleInputs LoadMatrices(const std::string& path, const Recipe& recipe) {
   NpyArray array = ReadNpy(path);
-  const auto& shape = array.shape;
-  if (shape.size() != 2 && shape.size() != 3) {
-    throw InputError("--in npy:" + path +
-                     ": expected shape [C, C] or [n, C, C]");
-  }
-  const int64_t c = shape.back();
-  if (shape[shape.size() - 2] != c || c < 1 || c > 1024 || (c & (c - 1))) {
-    throw InputError("--in npy:" + path +
-                     ": matrices must be C x C with C a power of two <= 1024");
-  }
   OracleInputs inputs;
   const quant::Format want = recipe.exact ? quant::Format::kFp32 : recipe.input;
   if (array.dtype == NpyDType::kUInt16) {
     if (recipe.exact || recipe.input != quant::Format::kBf16) {
-      throw InputError("--in npy:" + path +
-                       ": uint16 data is read as raw bf16 "
-                       "bits only for a recipe with bf16 input");
+      throw DataError("--in npy:" + path +
+                      ": uint16 data is read as raw bf16 "
+                      "bits only for a recipe with bf16 input");
     }
     array = AsBFloat16(std::move(array));
   } else if (array.dtype != NpyDType::kFloat16 &&
              array.dtype != NpyDType::kFloat32 &&
              array.dtype != NpyDType::kFloat64) {
-    throw InputError("--in npy:" + path +
-                     ": expected float16, bfloat16 (as "
-                     "uint16), float32 or float64, got " +
-                     NpyDTypeName(array.dtype));
+    throw DataError("--in npy:" + path +
+                    ": expected float16, bfloat16 (as "
+                    "uint16), float32 or float64, got " +
+                    NpyDTypeName(array.dtype));
   }
   if (!recipe.exact && array.dtype != quant::NpyDTypeFor(want)) {
     inputs.note = "input " + NpyDTypeName(array.dtype) + " is rounded to " +
                   quant::FormatName(want) + " (" +
                   quant::RoundingModeName(recipe.rounding) + ") on load";
   }
-  const std::vector<double> values = ToDoubles(array);
-  const int64_t count = shape.size() == 3 ? shape[0] : 1;
-  inputs.batched = shape.size() == 3;
-  for (int64_t n = 0; n < count; ++n) {
-    Mat a(c, c);
-    for (int64_t i = 0; i < c; ++i) {
-      for (int64_t j = 0; j < c; ++j) a(i, j) = values[(n * c + i) * c + j];
-    }
-    const std::string what =
-        "--in npy:" + path + " matrix " + std::to_string(n);
-    CheckStrictlyLower(a, what.c_str());
-    inputs.matrices.push_back(std::move(a));
-  }
+  inputs.matrices = NpyMatrices(array, "--in npy:" + path, &inputs.batched);
   return inputs;
 }
 
 int RunOracle(const OracleOptions& o) {
   const Recipe recipe = LoadRecipe(o.precision);
+  CheckRecipeAlone(recipe);
+  const bool npy = o.in.rfind("npy:", 0) == 0;
+  if (!npy && o.in.rfind("npy-gdn:", 0) != 0) {
+    throw InputError(
+        "--in: the oracle takes captured inputs, npy:PATH (A) or "
+        "npy-gdn:DIR, got '" +
+        o.in + "'");
+  }
+  // Outputs are declared (paths checked, temporaries created) before any
+  // work, and published together at the end (core/output_files.h).
+  Outputs outputs;
+  const std::string out_file = outputs.File("--out", o.out);
+  std::string dump_dir;
+  if (o.dump_opt->count()) {
+    dump_dir =
+        outputs.Directory("--dump-stages", o.dump_dir, o.force, StageDumpFiles);
+  }
+
   OracleInputs inputs;
-  if (o.in.rfind("npy:", 0) == 0) {
+  if (npy) {
     inputs = LoadMatrices(o.in.substr(4), recipe);
-  } else if (o.in.rfind("npy-gdn:", 0) == 0) {
+  } else {
     const auto source = MakeInputSource(o.in, o.chunk, o.seed);
+    if (source->Available() < 1) {
+      throw DataError("--in " + o.in + ": holds no chunks (0 heads or tokens)");
+    }
     for (long long i = 0; i < source->Available(); ++i) {
       inputs.matrices.push_back(source->Sample(i).a);
     }
@@ -102,25 +106,22 @@ int RunOracle(const OracleOptions& o) {
     inputs.note =
         "A formed in fp64 from k, beta, g and rounded once to the "
         "input format";
-  } else {
-    throw InputError(
-        "--in: the oracle takes captured inputs, npy:PATH (A) or "
-        "npy-gdn:DIR, got '" +
-        o.in + "'");
   }
   const int c = static_cast<int>(inputs.matrices.front().rows());
-  if (o.chunk_opt->count() && o.in.rfind("npy:", 0) == 0 && o.chunk != c) {
+  if (o.chunk_opt->count() && npy && o.chunk != c) {
     throw InputError("--chunk " + std::to_string(o.chunk) + " does not match " +
                      "the input's " + std::to_string(c) + " x " +
                      std::to_string(c) + " matrices");
   }
   const int count = static_cast<int>(inputs.matrices.size());
-  if (!o.dump_dir.empty() && (o.dump_sample < 0 || o.dump_sample >= count)) {
+  if (!dump_dir.empty() && (o.dump_sample < 0 || o.dump_sample >= count)) {
     throw InputError("--dump-sample " + std::to_string(o.dump_sample) +
                      ": the input holds " + std::to_string(count) +
-                     " matrices");
+                     " matrices (allowed: 0.." + std::to_string(count - 1) +
+                     ")");
   }
   const Plan plan = BuildPlan(o.method.method, o.method.ToOptions(), c);
+  CheckRecipeFitsPlan(recipe, plan);
   Executor executor(plan, recipe);
 
   // Everything is computed before anything is written.
@@ -131,7 +132,7 @@ int RunOracle(const OracleOptions& o) {
   long long nonfinite = 0;
   for (int n = 0; n < count; ++n) {
     RunRecord* record =
-        n == o.dump_sample && !o.dump_dir.empty() ? &dump : &totals;
+        n == o.dump_sample && !dump_dir.empty() ? &dump : &totals;
     const Mat x =
         executor.Run(inputs.matrices[n],
                      Mix64(o.seed ^ Mix64(static_cast<uint64_t>(n))), record);
@@ -149,10 +150,11 @@ int RunOracle(const OracleOptions& o) {
   const NpyArray out =
       recipe.exact ? FromDoubles(out_values, shape)
                    : quant::EncodeExactValues(recipe.output, shape, out_values);
-  if (!o.dump_dir.empty()) {
-    WriteStageDump(o.dump_dir, plan, recipe, executor, dump);
+  if (!dump_dir.empty()) {
+    WriteStageDump(dump_dir, plan, recipe, executor, dump);
   }
-  WriteNpy(o.out, out);
+  WriteNpy(out_file, out);
+  outputs.Commit();
 
   if (!inputs.note.empty())
     std::fprintf(stderr, "trisim: note: %s\n", inputs.note.c_str());
@@ -173,9 +175,10 @@ int RunOracle(const OracleOptions& o) {
       "events: %lld saturated, %lld overflowed, %lld accumulator "
       "wraps, %lld non-finite outputs\n",
       saturated, overflowed, wrapped, nonfinite);
-  if (!o.dump_dir.empty()) {
+  if (!dump_dir.empty()) {
     std::printf("stages of matrix %d: %s/manifest.json (%zu steps)\n",
-                o.dump_sample, o.dump_dir.c_str(), plan.steps.size());
+                o.dump_sample, WithoutTrailingSlash(o.dump_dir).c_str(),
+                plan.steps.size());
   }
   return 0;
 }
@@ -203,9 +206,13 @@ Command SetupOracleCommand(CLI::App& root) {
                   "bf16 '<u2' bits, fp32/hf32 '<f4', fp64 '<f8'), same "
                   "leading shape as the input")
       ->required();
-  app->add_option("--dump-stages", o->dump_dir,
-                  "Write every step's output and manifest.json to this "
-                  "directory (README: Stage dumps)");
+  o->dump_opt = app->add_option(
+      "--dump-stages", o->dump_dir,
+      "Write every step's output and manifest.json to this directory (README: "
+      "Stage dumps); it must not exist or be empty, unless --force");
+  app->add_flag("--force", o->force,
+                "--dump-stages into a directory holding a previous trisim "
+                "dump: replace the files its manifest lists (nothing else)");
   app->add_option("--dump-sample", o->dump_sample,
                   "Which matrix of a batch to dump")
       ->capture_default_str();
@@ -213,9 +220,8 @@ Command SetupOracleCommand(CLI::App& root) {
                                  "Chunk size for npy-gdn inputs (npy: from "
                                  "the file)")
                      ->capture_default_str();
-  app->add_option("--seed", o->seed,
-                  "Seed of stochastic rounding and of missing v/q in npy-gdn")
-      ->capture_default_str();
+  AddSeedOption(*app, &o->seed,
+                "Seed of stochastic rounding and of missing v/q in npy-gdn");
   return {app, [o] { return RunOracle(*o); }};
 }
 

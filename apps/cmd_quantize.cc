@@ -8,8 +8,10 @@
 #include <memory>
 #include <string>
 
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "core/npy.h"
+#include "core/output_files.h"
 #include "core/status.h"
 #include "quant/format.h"
 #include "quant/npy_codes.h"
@@ -125,14 +127,29 @@ int RunQuantize(const QuantizeOptions& o) {
                                        : quant::NonFinitePolicy::kSaturate;
   q.seed = o.seed;
   q.tensor_id = o.tensor_id;
-  if (o.threads < 1 || o.threads > 1024) {
-    throw InputError("--threads: " + std::to_string(o.threads) +
-                     " (allowed: 1..1024)");
-  }
   q.threads = o.threads;
   if (!o.scales_out.empty() &&
       q.scale.grid.granularity == quant::Granularity::kNone) {
     throw InputError("--scales-out: there are no scales with --scale none");
+  }
+
+  // Every output is declared (and its path checked) before any work; all
+  // are published together at the end (core/output_files.h).
+  Outputs outputs;
+  const std::string out_file = outputs.File("OUT", o.out);
+  std::string scales_file, multiplier_file, shift_file, zero_point_file;
+  if (!o.scales_out.empty()) {
+    scales_file = outputs.File("--scales-out", o.scales_out);
+    if (q.scale.kind == quant::ScaleKind::kFixed) {
+      multiplier_file =
+          outputs.File("--scales-out", Companion(o.scales_out, "multiplier"));
+      shift_file =
+          outputs.File("--scales-out", Companion(o.scales_out, "shift"));
+    }
+    if (q.scale.asymmetric) {
+      zero_point_file =
+          outputs.File("--scales-out", Companion(o.scales_out, "zero_point"));
+    }
   }
 
   NpyArray in = ReadNpy(o.in);
@@ -143,9 +160,9 @@ int RunQuantize(const QuantizeOptions& o) {
   const quant::QuantizedTensor t =
       quant::Quantize(ToDoubles(in), rows, cols, q);
 
-  // Everything is computed; now write.
-  WriteNpy(o.out, EncodeNpy(q.format, in.shape, t.ints, t.codes));
-  if (!o.scales_out.empty()) {
+  // Everything is computed; now write, then publish all outputs at once.
+  WriteNpy(out_file, EncodeNpy(q.format, in.shape, t.ints, t.codes));
+  if (!scales_file.empty()) {
     const std::vector<int64_t> grid = {t.layout.grid_rows, t.layout.grid_cols};
     std::vector<uint8_t> s(t.scales.size() * 4), m(t.scales.size() * 4),
         sh(t.scales.size() * 4), zp(t.scales.size() * 4);
@@ -155,18 +172,16 @@ int RunQuantize(const QuantizeOptions& o) {
       Put(&sh, g, static_cast<int32_t>(t.scales[g].reciprocal.shift));
       Put(&zp, g, t.scales[g].zero_point);
     }
-    WriteNpy(o.scales_out, MakeNpy(NpyDType::kFloat32, grid, std::move(s)));
-    if (q.scale.kind == quant::ScaleKind::kFixed) {
-      WriteNpy(Companion(o.scales_out, "multiplier"),
-               MakeNpy(NpyDType::kInt32, grid, std::move(m)));
-      WriteNpy(Companion(o.scales_out, "shift"),
-               MakeNpy(NpyDType::kInt32, grid, std::move(sh)));
+    WriteNpy(scales_file, MakeNpy(NpyDType::kFloat32, grid, std::move(s)));
+    if (!multiplier_file.empty()) {
+      WriteNpy(multiplier_file, MakeNpy(NpyDType::kInt32, grid, std::move(m)));
+      WriteNpy(shift_file, MakeNpy(NpyDType::kInt32, grid, std::move(sh)));
     }
-    if (q.scale.asymmetric) {
-      WriteNpy(Companion(o.scales_out, "zero_point"),
-               MakeNpy(NpyDType::kInt32, grid, std::move(zp)));
+    if (!zero_point_file.empty()) {
+      WriteNpy(zero_point_file, MakeNpy(NpyDType::kInt32, grid, std::move(zp)));
     }
   }
+  outputs.Commit();
   std::printf("quantize: %zu values -> %s (%s, scale %s %s): %s\n",
               static_cast<size_t>(rows * cols), f.name,
               quant::RoundingModeName(q.rounding),
@@ -218,9 +233,9 @@ std::vector<double> InputValues(const NpyArray& in, Format f,
                   (f == Format::kBf16 && in.dtype == NpyDType::kUInt16) ||
                   (f == Format::kInt4 && in.dtype == NpyDType::kInt8);
   if (!ok) {
-    throw InputError(path + ": dtype " + NpyDTypeName(in.dtype) +
-                     " does not hold " + quant::FormatName(f) + " (expected " +
-                     NpyDTypeName(want) + ")");
+    throw DataError(path + ": dtype " + NpyDTypeName(in.dtype) +
+                    " does not hold " + quant::FormatName(f) + " (expected " +
+                    NpyDTypeName(want) + ")");
   }
   if (f == Format::kInt48 || f == Format::kInt64) {
     throw InputError(
@@ -237,11 +252,11 @@ std::vector<double> InputValues(const NpyArray& in, Format f,
       if (f == Format::kHf32) std::memcpy(&code, in.bytes.data() + 4 * i, 4);
       v[i] = quant::DecodeFloat(code, f);
     } else if (!info.is_float && (v[i] < info.min_int || v[i] > info.max_int)) {
-      throw InputError(path + ": element " + std::to_string(i) + " = " +
-                       std::to_string(static_cast<int64_t>(v[i])) +
-                       " is outside " + info.name + " [" +
-                       std::to_string(info.min_int) + ", " +
-                       std::to_string(info.max_int) + "]");
+      throw DataError(path + ": element " + std::to_string(i) + " = " +
+                      std::to_string(static_cast<int64_t>(v[i])) +
+                      " is outside " + info.name + " [" +
+                      std::to_string(info.min_int) + ", " +
+                      std::to_string(info.max_int) + "]");
     }
   }
   return v;
@@ -267,10 +282,6 @@ int RunDequantize(const DequantizeOptions& o) {
   d.scale_mantissa_bits = o.scale_mantissa_bits;
   d.seed = o.seed;
   d.tensor_id = o.tensor_id;
-  if (o.threads < 1 || o.threads > 1024) {
-    throw InputError("--threads: " + std::to_string(o.threads) +
-                     " (allowed: 1..1024)");
-  }
   d.threads = o.threads;
   const quant::ScaleGrid grid = quant::ParseScaleGrid(o.scale);
   const bool scaled = grid.granularity != quant::Granularity::kNone;
@@ -279,6 +290,8 @@ int RunDequantize(const DequantizeOptions& o) {
                             : "--scales: given, but --scale is none");
   }
 
+  Outputs outputs;
+  const std::string out_file = outputs.File("OUT", o.out);
   const NpyArray in = ReadNpy(o.in);
   const Format in_format = InputFormat(o.in_format, in.dtype, o.in);
   const std::vector<double> q = InputValues(in, in_format, o.in);
@@ -294,10 +307,10 @@ int RunDequantize(const DequantizeOptions& o) {
     const NpyArray s = ReadNpy(o.scales);
     if (s.dtype != NpyDType::kFloat32 ||
         s.NumElements() != layout.NumGroups()) {
-      throw InputError(o.scales + ": expected float32 scales of shape " +
-                       grid_shape + " for --scale " + o.scale + ", got " +
-                       NpyDTypeName(s.dtype) + " with " +
-                       std::to_string(s.NumElements()) + " elements");
+      throw DataError(o.scales + ": expected float32 scales of shape " +
+                      grid_shape + " for --scale " + o.scale + ", got " +
+                      NpyDTypeName(s.dtype) + " with " +
+                      std::to_string(s.NumElements()) + " elements");
     }
     std::memcpy(scales.data(), s.bytes.data(), s.bytes.size());
   }
@@ -308,8 +321,8 @@ int RunDequantize(const DequantizeOptions& o) {
     }
     const NpyArray z = ReadNpy(o.zero_points);
     if (z.dtype != NpyDType::kInt32 || z.NumElements() != layout.NumGroups()) {
-      throw InputError(o.zero_points +
-                       ": expected int32 zero points of shape " + grid_shape);
+      throw DataError(o.zero_points + ": expected int32 zero points of shape " +
+                      grid_shape);
     }
     zero_points.resize(layout.NumGroups());
     std::memcpy(zero_points.data(), z.bytes.data(), z.bytes.size());
@@ -317,7 +330,8 @@ int RunDequantize(const DequantizeOptions& o) {
   quant::EventCounts events;
   const std::vector<uint32_t> y =
       quant::Dequantize(q, layout, scales, zero_points, d, &events);
-  WriteNpy(o.out, EncodeNpy(d.out, in.shape, {}, y));
+  WriteNpy(out_file, EncodeNpy(d.out, in.shape, {}, y));
+  outputs.Commit();
   std::printf(
       "dequantize: %zu values %s -> %s (%s, scale %s, %d mantissa bits): %s\n",
       q.size(), quant::FormatName(in_format), quant::FormatName(d.out),
@@ -396,13 +410,12 @@ Command SetupQuantizeCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_flag("--bf16-in", o->bf16_in,
                 "read a uint16 input as raw bfloat16 bits");
-  app->add_option("--seed", o->seed, "stochastic rounding seed")
-      ->capture_default_str();
-  app->add_option("--tensor-id", o->tensor_id, "stochastic rounding tensor id")
-      ->capture_default_str();
-  app->add_option("--threads", o->threads,
-                  "worker threads (results do not depend on it)")
-      ->capture_default_str();
+  AddSeedOption(*app, &o->seed, "stochastic rounding seed");
+  AddUint64Option(*app, "--tensor-id", &o->tensor_id,
+                  "stochastic rounding tensor id");
+  AddThreadsOption(*app, &o->threads,
+                   "worker threads (results do not depend on it)",
+                   /*resolve_zero=*/true);
   return Command{app, [o] { return RunQuantize(*o); }};
 }
 
@@ -440,13 +453,12 @@ Command SetupDequantizeCommand(CLI::App& root) {
   app->add_option("--subnormals-out", o->subnormals_out,
                   "keep or flush subnormal results")
       ->capture_default_str();
-  app->add_option("--seed", o->seed, "stochastic rounding seed")
-      ->capture_default_str();
-  app->add_option("--tensor-id", o->tensor_id, "stochastic rounding tensor id")
-      ->capture_default_str();
-  app->add_option("--threads", o->threads,
-                  "worker threads (results do not depend on it)")
-      ->capture_default_str();
+  AddSeedOption(*app, &o->seed, "stochastic rounding seed");
+  AddUint64Option(*app, "--tensor-id", &o->tensor_id,
+                  "stochastic rounding tensor id");
+  AddThreadsOption(*app, &o->threads,
+                   "worker threads (results do not depend on it)",
+                   /*resolve_zero=*/true);
   return Command{app, [o] { return RunDequantize(*o); }};
 }
 

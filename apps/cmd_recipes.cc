@@ -5,6 +5,7 @@
 
 #include "apps/commands.h"
 #include "sim/recipe.h"
+#include "sim/recipe_fit.h"
 
 namespace trisim::app {
 namespace {
@@ -15,7 +16,9 @@ struct RecipesOptions {
 
 int RunRecipes(const RecipesOptions& o) {
   if (!o.show.empty()) {
-    std::fputs(LoadRecipe(o.show).ToToml().c_str(), stdout);
+    const Recipe recipe = LoadRecipe(o.show);
+    CheckRecipeAlone(recipe);  // e.g. operand_scale = "block:3"
+    std::fputs(recipe.ToToml().c_str(), stdout);
     return 0;
   }
   for (const Recipe& r : BuiltinRecipes()) {

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "apps/cli_options.h"
 #include "apps/commands.h"
+#include "core/inputs.h"
 #include "core/method_spec.h"
 #include "core/methods.h"
 #include "core/status.h"
@@ -18,6 +20,7 @@
 #include "sim/evaluate.h"
 #include "sim/profile.h"
 #include "sim/recipe.h"
+#include "sim/recipe_fit.h"
 
 namespace trisim::app {
 namespace {
@@ -54,6 +57,16 @@ double Pick(const ErrorStats& s, const std::string& quantile) {
   return d.Max();
 }
 
+// Exit 0 with a recommendation; CheckFailed (exit 3) when nothing meets the
+// budget, after the table or JSON is printed.
+int Verdict(const Row* best, const RecommendOptions& o) {
+  if (best) return 0;
+  char budget[32];
+  std::snprintf(budget, sizeof budget, "%g", o.budget);
+  throw CheckFailed("no configuration meets the budget " + o.metric +
+                    " frob_rel " + o.quantile + " <= " + budget);
+}
+
 int RunRecommend(const RecommendOptions& o) {
   if (!(o.budget > 0) || !std::isfinite(o.budget)) {
     throw InputError("--budget: must be a positive number");
@@ -72,11 +85,41 @@ int RunRecommend(const RecommendOptions& o) {
   workload.heads = o.heads;
   workload.seq = o.seq;
 
+  // Every list item, method option, recipe and plan x recipe pair is checked
+  // before the first (slow) evaluation.
+  std::vector<std::pair<std::string, MethodOptions>> methods;
+  for (const std::string& spec : ParseList(o.methods, "--methods")) {
+    methods.push_back(ParseMethodSpec(spec));
+  }
+  std::vector<int> chunks;
+  for (const std::string& text : ParseList(o.chunks, "--chunks")) {
+    chunks.push_back(static_cast<int>(ParseInteger(text, "--chunks", 1, 1024)));
+  }
+  std::vector<Recipe> recipes;
+  for (const std::string& name : ParseList(o.precisions, "--precisions")) {
+    recipes.push_back(LoadRecipe(name));
+  }
+  for (const auto& [method, options] : methods) {
+    for (int chunk : chunks) {
+      ValidateMethod(method, options, chunk);
+      const Plan plan = BuildPlan(method, options, chunk);
+      for (const Recipe& recipe : recipes) CheckRecipeFitsPlan(recipe, plan);
+    }
+  }
+  if (o.metric == "O" &&
+      !MakeInputSource(o.input, chunks.front(), o.seed)->HasGdn()) {
+    throw InputError(
+        "--metric O needs a GDN input (gdn, npy-gdn); use "
+        "--metric T for " +
+        o.input);
+  }
+
   std::vector<Row> rows;
-  for (const std::string& spec : SplitList(o.methods, ',')) {
-    const auto [method, options] = ParseMethodSpec(spec);
-    for (const int chunk : ParseChunkList(o.chunks)) {
-      for (const std::string& recipe_name : SplitList(o.precisions, ',')) {
+  const std::vector<std::string> precisions =
+      ParseList(o.precisions, "--precisions");
+  for (const auto& [method, options] : methods) {
+    for (int chunk : chunks) {
+      for (const std::string& recipe_name : precisions) {
         EvaluationConfig config;
         config.method = method;
         config.options = options;
@@ -86,12 +129,6 @@ int RunRecommend(const RecommendOptions& o) {
         config.seed = o.seed;
         config.precision = recipe_name;
         const EvaluationReport report = Evaluate(config);
-        if (o.metric == "O" && !report.has_gdn) {
-          throw InputError(
-              "--metric O needs a GDN input (gdn, npy-gdn); use "
-              "--metric T for " +
-              o.input);
-        }
         const CostReport cost =
             EstimateCost(report.plan, PipelinePrecisionFor(report.recipe),
                          workload, profile);
@@ -137,7 +174,7 @@ int RunRecommend(const RecommendOptions& o) {
     }
     j["recommendation"] = best ? list.front() : nlohmann::ordered_json();
     std::cout << j.dump(2) << '\n';
-    return 0;
+    return Verdict(best, o);
   }
   std::printf(
       "trisim recommend: fastest configuration with %s frob_rel %s <= %g\n",
@@ -164,7 +201,7 @@ int RunRecommend(const RecommendOptions& o) {
   } else {
     std::printf("\nno configuration meets the budget (x = over budget)\n");
   }
-  return 0;
+  return Verdict(best, o);
 }
 
 }  // namespace
@@ -195,7 +232,7 @@ Command SetupRecommendCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--samples", o->samples, "Samples per configuration")
       ->capture_default_str();
-  app->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  AddSeedOption(*app, &o->seed, "Random seed");
   app->add_option("--batch", o->batch, "Batch for the cost model")
       ->capture_default_str();
   app->add_option("--heads", o->heads, "Heads for the cost model")

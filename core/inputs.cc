@@ -186,41 +186,20 @@ class NpySource : public InputSource {
  public:
   NpySource(const std::string& path, int chunk) : path_(path) {
     const NpyArray array = ReadNpy(path);
-    const auto& shape = array.shape;
-    if (shape.size() != 2 && shape.size() != 3) {
-      throw InputError("npy:" + path + ": expected shape [C, C] or [n, C, C]");
-    }
-    count_ = shape.size() == 3 ? shape[0] : 1;
-    const int64_t rows = shape[shape.size() - 2];
-    const int64_t cols = shape[shape.size() - 1];
-    if (rows != cols) {
-      throw InputError("npy:" + path + ": matrices are " +
-                       std::to_string(rows) + " x " + std::to_string(cols) +
-                       ", expected square");
-    }
-    if (chunk != 0 && rows != chunk) {
-      throw InputError("npy:" + path + ": matrices are " +
-                       std::to_string(rows) + " x " + std::to_string(rows) +
-                       " but --chunk is " + std::to_string(chunk));
-    }
     if (array.dtype != NpyDType::kFloat16 &&
         array.dtype != NpyDType::kFloat32 &&
         array.dtype != NpyDType::kFloat64) {
-      throw InputError("npy:" + path + ": expected float16/32/64, got " +
-                       NpyDTypeName(array.dtype));
+      throw DataError("npy:" + path + ": expected float16/32/64, got " +
+                      NpyDTypeName(array.dtype));
     }
-    chunk_ = static_cast<int>(rows);
-    const std::vector<double> values = ToDoubles(array);
-    for (int64_t n = 0; n < count_; ++n) {
-      Mat a(chunk_, chunk_);
-      for (int i = 0; i < chunk_; ++i) {
-        for (int j = 0; j < chunk_; ++j) {
-          a(i, j) = values[(n * chunk_ + i) * chunk_ + j];
-        }
-      }
-      const std::string what = "npy:" + path + " matrix " + std::to_string(n);
-      CheckStrictlyLower(a, what.c_str());
-      matrices_.push_back(std::move(a));
+    bool batched = false;
+    matrices_ = NpyMatrices(array, "npy:" + path, &batched);
+    chunk_ = static_cast<int>(matrices_.front().rows());
+    count_ = static_cast<long long>(matrices_.size());
+    if (chunk != 0 && chunk_ != chunk) {
+      throw InputError("npy:" + path + ": matrices are " +
+                       std::to_string(chunk_) + " x " + std::to_string(chunk_) +
+                       " but --chunk is " + std::to_string(chunk));
     }
   }
   std::string Name() const override { return "npy:" + path_; }
@@ -499,6 +478,42 @@ class CapturedGdnSource : public InputSource {
 };
 
 }  // namespace
+
+std::vector<Mat> NpyMatrices(const NpyArray& array, const std::string& what,
+                             bool* batched) {
+  const auto& shape = array.shape;
+  if (shape.size() != 2 && shape.size() != 3) {
+    throw DataError(what + ": expected shape [C, C] or [n, C, C], got " +
+                    std::to_string(shape.size()) + " dimensions");
+  }
+  const int64_t c = shape.back();
+  const int64_t rows = shape[shape.size() - 2];
+  if (rows != c || c < 1 || c > 1024 || (c & (c - 1))) {
+    throw DataError(what + ": matrices are " + std::to_string(rows) + " x " +
+                    std::to_string(c) +
+                    "; they must be C x C with C a power of two <= 1024");
+  }
+  const int64_t count = shape.size() == 3 ? shape[0] : 1;
+  if (count < 1) {
+    throw DataError(what + ": holds no matrices (shape [0, " +
+                    std::to_string(c) + ", " + std::to_string(c) +
+                    "]); give at least one");
+  }
+  *batched = shape.size() == 3;
+  const std::vector<double> values = ToDoubles(array);
+  std::vector<Mat> matrices;
+  matrices.reserve(static_cast<size_t>(count));
+  for (int64_t n = 0; n < count; ++n) {
+    Mat a(c, c);
+    for (int64_t i = 0; i < c; ++i) {
+      for (int64_t j = 0; j < c; ++j) a(i, j) = values[(n * c + i) * c + j];
+    }
+    const std::string name = what + " matrix " + std::to_string(n);
+    CheckStrictlyLower(a, name.c_str());
+    matrices.push_back(std::move(a));
+  }
+  return matrices;
+}
 
 std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
                                              uint64_t seed) {

@@ -29,9 +29,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/gdn.h"
 #include "core/matrix.h"
+#include "core/npy.h"
 
 namespace trisim {
 
@@ -58,6 +60,15 @@ class InputSource {
 // Throws InputError naming the spec and the problem.
 std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
                                              uint64_t seed);
+
+// The matrices of an npy: input (one implementation for `trisim error`'s
+// npy:PATH and `trisim oracle --in npy:PATH`): `array` holds [C, C] or
+// [n, C, C] values (any dtype ToDoubles reads) with n >= 1 and C a power of
+// two in [1, 1024]; every matrix must be finite and strictly lower. Throws
+// DataError naming `what` (e.g. "npy:A.npy"), the matrix and the problem.
+// *batched reports a leading n dimension.
+std::vector<Mat> NpyMatrices(const NpyArray& array, const std::string& what,
+                             bool* batched);
 
 // Directory of the shipped data (data/ in the source tree, or $TRISIM_DATA).
 std::string DataDirectory();

@@ -12,7 +12,7 @@ void CheckStrictlyLower(const Mat& l, const char* what) {
     std::ostringstream msg;
     msg << what << ": expected a square matrix, got " << l.rows() << " x "
         << l.cols();
-    throw InputError(msg.str());
+    throw DataError(msg.str());
   }
   for (Eigen::Index j = 0; j < l.cols(); ++j) {
     for (Eigen::Index i = 0; i < l.rows(); ++i) {
@@ -21,13 +21,13 @@ void CheckStrictlyLower(const Mat& l, const char* what) {
         std::ostringstream msg;
         msg << what << ": non-finite entry " << value << " at (" << i << ", "
             << j << ")";
-        throw InputError(msg.str());
+        throw DataError(msg.str());
       }
       if (i <= j && value != 0.0) {
         std::ostringstream msg;
         msg << what << ": not strictly lower: entry (" << i << ", " << j
             << ") = " << value << " is on or above the diagonal";
-        throw InputError(msg.str());
+        throw DataError(msg.str());
       }
     }
   }

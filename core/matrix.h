@@ -10,8 +10,8 @@ using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
 using MatL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
 
-// Throws InputError naming `what` if `l` is not square, has a non-finite
-// entry, or has a nonzero on or above the diagonal.
+// Throws DataError (bad data, exit 1) naming `what` if `l` is not square, has a
+// non-finite entry, or has a nonzero on or above the diagonal.
 void CheckStrictlyLower(const Mat& l, const char* what);
 
 }  // namespace trisim

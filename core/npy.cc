@@ -16,6 +16,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/output_files.h"
 #include "core/status.h"
 
 namespace trisim {
@@ -27,7 +28,13 @@ constexpr size_t kMagicSize = 6;
 // (numpy/lib/format.py ARRAY_ALIGN), which keeps mmap'd data aligned.
 constexpr size_t kHeaderAlign = 64;
 
+// Bad content of a file: exit 1 (core/status.h).
 [[noreturn]] void Fail(const std::string& path, const std::string& what) {
+  throw DataError(path + ": " + what);
+}
+
+// A path that cannot be opened or written: a usage error, exit 2.
+[[noreturn]] void FailPath(const std::string& path, const std::string& what) {
   throw InputError(path + ": " + what);
 }
 
@@ -200,6 +207,14 @@ size_t CheckedByteCount(const std::vector<int64_t>& shape, size_t item,
   return static_cast<size_t>(count * item);
 }
 
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  }
+  return text + (shape.size() == 1 ? ",)" : ")");
+}
+
 void ByteSwapElements(std::vector<uint8_t>* bytes, size_t item) {
   if (item == 1) return;
   for (size_t i = 0; i < bytes->size(); i += item) {
@@ -339,9 +354,17 @@ int64_t NpyArray::NumElements() const {
 }
 
 NpyArray ReadNpy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    Fail(path, std::string("cannot open (") + std::strerror(errno) + ")");
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) {
+    FailPath(path, std::string("cannot open (") + std::strerror(errno) + ")");
+  }
+  // Every size the file declares is checked against what it holds before
+  // anything is allocated: a 12-byte file claiming a 4 GB header or a
+  // 79-byte one claiming a 2 GB shape is an error, not an allocation.
+  const std::streamoff end = in.tellg();
+  if (end < 0) FailPath(path, "cannot read (not a regular file?)");
+  const uint64_t file_size = static_cast<uint64_t>(end);
+  in.seekg(0);
 
   char prefix[kMagicSize + 2];
   if (!in.read(prefix, sizeof(prefix)) ||
@@ -362,6 +385,13 @@ NpyArray ReadNpy(const std::string& path) {
   const uint32_t header_len = len_buf[0] | (len_buf[1] << 8) |
                               (len_buf[2] << 16) |
                               (static_cast<uint32_t>(len_buf[3]) << 24);
+  const uint64_t prefix_size = kMagicSize + 2 + len_bytes;
+  if (header_len > file_size - prefix_size) {
+    Fail(path, "truncated .npy header: it declares " +
+                   std::to_string(header_len) + " bytes, the file holds " +
+                   std::to_string(file_size - prefix_size) +
+                   " after the prefix");
+  }
   std::string header(header_len, '\0');
   if (!in.read(header.data(), header_len)) Fail(path, "truncated .npy header");
 
@@ -381,11 +411,18 @@ NpyArray ReadNpy(const std::string& path) {
   const size_t item = NpyItemSize(array.dtype);
   const size_t nbytes = CheckedByteCount(array.shape, item, path);
 
+  const uint64_t data_size = file_size - prefix_size - header_len;
+  if (nbytes > data_size) {
+    Fail(path, "truncated data: the header's shape " + ShapeText(array.shape) +
+                   " of " + NpyDTypeName(array.dtype) + " needs " +
+                   std::to_string(nbytes) + " bytes, the file holds " +
+                   std::to_string(data_size));
+  }
   array.bytes.resize(nbytes);
   if (nbytes > 0 && !in.read(reinterpret_cast<char*>(array.bytes.data()),
                              static_cast<std::streamsize>(nbytes))) {
-    Fail(path, "truncated data: header promises " + std::to_string(nbytes) +
-                   " bytes, file has " + std::to_string(in.gcount()));
+    FailPath(path, "read failed after " + std::to_string(in.gcount()) + " of " +
+                       std::to_string(nbytes) + " data bytes");
   }
   if (big_endian) ByteSwapElements(&array.bytes, item);
   if (fortran) array.bytes = FortranToC(array.bytes, array.shape, item);
@@ -425,11 +462,16 @@ void WriteNpy(const std::string& path, const NpyArray& array) {
   }
   out += header;
 
-  const std::string tmp = path + ".tmp";
+  // A fresh sibling (never PATH.tmp, which may be someone's file), renamed
+  // into place when complete.
+  const std::string tmp = CreateTempSibling(path);
   {
     std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    if (!file)
-      Fail(path, std::string("cannot write (") + std::strerror(errno) + ")");
+    if (!file) {
+      const std::string why = std::strerror(errno);
+      std::remove(tmp.c_str());
+      FailPath(path, "cannot write (" + why + ")");
+    }
     file.write(out.data(), static_cast<std::streamsize>(out.size()));
     file.write(reinterpret_cast<const char*>(array.bytes.data()),
                static_cast<std::streamsize>(nbytes));
@@ -437,13 +479,13 @@ void WriteNpy(const std::string& path, const NpyArray& array) {
     if (!file) {
       file.close();
       std::remove(tmp.c_str());
-      Fail(path, "write failed");
+      FailPath(path, "write failed");
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
-    Fail(path, "cannot rename temporary file into place (" + why + ")");
+    FailPath(path, "cannot rename temporary file into place (" + why + ")");
   }
 }
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/status.h"
+#include "core/threads.h"
 
 namespace trisim::quant {
 namespace {
@@ -28,15 +29,26 @@ void ForRowChunks(
   const int64_t n = std::clamp<int64_t>(threads, 1, std::max<int64_t>(rows, 1));
   std::vector<EventCounts> counts(n);
   std::vector<std::thread> pool;
+  // An exception escaping a std::thread is std::terminate: keep the first
+  // (by chunk) and rethrow it after the join (core/threads.h).
+  ParallelErrors errors;
+  auto guarded = [&](int64_t t, int64_t begin, int64_t end) {
+    try {
+      body(begin, end, &counts[t]);
+    } catch (...) {
+      errors.Capture(t);
+    }
+  };
   for (int64_t t = 0; t < n; ++t) {
     const int64_t begin = rows * t / n, end = rows * (t + 1) / n;
     if (t + 1 == n) {
-      body(begin, end, &counts[t]);  // the calling thread takes the last chunk
+      guarded(t, begin, end);  // the calling thread takes the last chunk
     } else {
-      pool.emplace_back(body, begin, end, &counts[t]);
+      pool.emplace_back(guarded, t, begin, end);
     }
   }
   for (std::thread& th : pool) th.join();
+  errors.Rethrow();
   for (const EventCounts& c : counts) events->Assimilate(c);
 }
 

@@ -9,6 +9,7 @@
 #include "sim/arith.h"
 #include "sim/cube.h"
 #include "sim/fast_path.h"
+#include "sim/recipe_fit.h"
 
 namespace trisim {
 
@@ -32,13 +33,7 @@ void RunRecord::Assimilate(const RunRecord& other) {
 Executor::Executor(const Plan& plan, const Recipe& recipe)
     : plan_(plan), recipe_(recipe) {
   ValidateRecipe(recipe_, recipe_.name);
-  if (!recipe_.exact && !quant::IsFloat(recipe_.storage) &&
-      plan_.CountSteps(OpKind::kForwardRow) > 0) {
-    throw InputError("recipe " + recipe_.name + " cannot run " + plan_.method +
-                     ": storage " + quant::FormatName(recipe_.storage) +
-                     " cannot hold forward-substitution rows (each row would "
-                     "need its own scale); use a float storage format");
-  }
+  CheckRecipeFitsPlan(recipe_, plan_);  // block sizes, integer storage
   buffers_.reserve(plan.buffers.size());
   for (const Buffer& b : plan.buffers) {
     buffers_.push_back(RowMat::Zero(b.rows, b.cols));

@@ -17,6 +17,11 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
+constexpr char kManifest[] = "manifest.json";
+// Marks a manifest as trisim's: only such a manifest's "files" may be
+// replaced by a later --force.
+constexpr char kGenerator[] = "trisim stage dump";
+
 const char* UnitOf(OpKind op) {
   switch (op) {
     case OpKind::kMatMul:
@@ -69,64 +74,93 @@ std::string StepFile(size_t step, const std::string& buffer) {
   return name + safe + ".npy";
 }
 
-}  // namespace
-
-void WriteStageDump(const std::string& dir, const Plan& plan,
-                    const Recipe& recipe, const Executor& executor,
-                    const RunRecord& record) {
-  TRISIM_ASSERT(record.keep_buffers);
-  TRISIM_ASSERT(record.buffer_after_step.size() == plan.steps.size());
-  const fs::path target(dir);
-  std::error_code ec;
-  if (fs::exists(target) && !fs::exists(target / "manifest.json") &&
-      !fs::is_empty(target, ec)) {
-    throw InputError("--dump-stages " + dir +
-                     ": exists and is not a trisim stage dump; refusing to "
-                     "overwrite it");
+// 32-bit patterns of fp32 scales, for quant::EncodeNpy.
+std::vector<uint32_t> FloatBits(const std::vector<float>& values) {
+  std::vector<uint32_t> bits;
+  bits.reserve(values.size());
+  for (float f : values) {
+    uint32_t b;
+    std::memcpy(&b, &f, sizeof b);
+    bits.push_back(b);
   }
-  const fs::path partial = target.string() + ".partial";
-  fs::remove_all(partial, ec);
-  if (!fs::create_directories(partial, ec) || ec) {
-    throw InputError("--dump-stages " + dir + ": cannot create " +
-                     partial.string());
+  return bits;
+}
+
+// Writes the files of one dump into an empty directory and keeps their names
+// for the manifest ("files"), which is what a later --force may replace.
+class DumpWriter {
+ public:
+  DumpWriter(const std::string& dir, const Plan& plan, const Recipe& recipe,
+             const Executor& executor, const RunRecord& record)
+      : dir_(dir),
+        plan_(plan),
+        recipe_(recipe),
+        executor_(executor),
+        record_(record),
+        current_(plan.buffers.size()) {}
+
+  void Write() {
+    Json manifest = Header();
+    WriteInput(&manifest);
+    Json steps = Json::array();
+    size_t matmul_index = 0;
+    for (size_t s = 0; s < plan_.steps.size(); ++s) {
+      steps.push_back(StepJson(s, &matmul_index));
+    }
+    manifest["steps"] = steps;
+    manifest["output"] = {{"buffer", plan_.buffers[plan_.output].name},
+                          {"file", current_[plan_.output]},
+                          {"format", FormatOf(plan_.output)}};
+    files_.push_back(kManifest);
+    manifest["files"] = files_;
+    std::ofstream out(fs::path(dir_) / kManifest);
+    out << manifest.dump(1) << '\n';
+    if (!out) throw InputError("--dump-stages: cannot write the manifest");
   }
-  auto write = [&](const std::string& file, const NpyArray& array) {
-    WriteNpy((partial / file).string(), array);
-  };
 
-  Json manifest;
-  manifest["format_version"] = 1;
-  manifest["method"] = plan.method;
-  manifest["method_options"] = plan.options;
-  manifest["chunk"] = plan.chunk;
-  manifest["recipe"] = RecipeJson(recipe);
-  manifest["note"] =
-      "Buffer files are float64 holding the stored format's values exactly. "
-      "Semantics of each op: sim/cube.h (matmul) and sim/executor.h.";
-  Json buffers = Json::array();
-  for (size_t b = 0; b < plan.buffers.size(); ++b) {
-    buffers.push_back(
-        {{"name", plan.buffers[b].name},
-         {"rows", plan.buffers[b].rows},
-         {"cols", plan.buffers[b].cols},
-         {"format", recipe.exact ? "fp64"
-                                 : quant::FormatName(executor.BufferFormat(
-                                       static_cast<int>(b)))}});
+ private:
+  std::string FormatOf(int buffer) const {
+    return recipe_.exact ? "fp64"
+                         : quant::FormatName(executor_.BufferFormat(buffer));
   }
-  manifest["buffers"] = buffers;
 
-  // The file holding each buffer's current state as the steps go.
-  std::vector<std::string> current(plan.buffers.size());
-  const int n = plan.chunk;
-  write("input_L.npy", FromDoubles(record.input_after_load, {n, n}));
-  current[plan.input] = "input_L.npy";
-  manifest["input"] = {{"buffer", plan.buffers[plan.input].name},
-                       {"file", "input_L.npy"}};
+  void Put(const std::string& file, const NpyArray& array) {
+    WriteNpy((fs::path(dir_) / file).string(), array);
+    files_.push_back(file);
+  }
 
-  Json steps = Json::array();
-  size_t matmul_index = 0;
-  for (size_t s = 0; s < plan.steps.size(); ++s) {
-    const Step& step = plan.steps[s];
+  Json Header() const {
+    Json manifest;
+    manifest["format_version"] = 1;
+    manifest["generator"] = kGenerator;
+    manifest["method"] = plan_.method;
+    manifest["method_options"] = plan_.options;
+    manifest["chunk"] = plan_.chunk;
+    manifest["recipe"] = RecipeJson(recipe_);
+    manifest["note"] =
+        "Buffer files are float64 holding the stored format's values exactly. "
+        "Semantics of each op: sim/cube.h (matmul) and sim/executor.h.";
+    Json buffers = Json::array();
+    for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+      buffers.push_back({{"name", plan_.buffers[b].name},
+                         {"rows", plan_.buffers[b].rows},
+                         {"cols", plan_.buffers[b].cols},
+                         {"format", FormatOf(static_cast<int>(b))}});
+    }
+    manifest["buffers"] = buffers;
+    return manifest;
+  }
+
+  void WriteInput(Json* manifest) {
+    const int n = plan_.chunk;
+    Put("input_L.npy", FromDoubles(record_.input_after_load, {n, n}));
+    current_[plan_.input] = "input_L.npy";
+    (*manifest)["input"] = {{"buffer", plan_.buffers[plan_.input].name},
+                            {"file", "input_L.npy"}};
+  }
+
+  Json StepJson(size_t s, size_t* matmul_index) {
+    const Step& step = plan_.steps[s];
     Json j;
     j["index"] = s;
     j["name"] = step.label;
@@ -134,123 +168,147 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     j["unit"] = UnitOf(step.op);
     Json inputs = Json::array();
     for (const View& v : step.Reads()) {
-      inputs.push_back(ViewJson(plan, v, current[v.buffer]));
+      inputs.push_back(ViewJson(plan_, v, current_[v.buffer]));
     }
     j["inputs"] = inputs;
-    const Buffer& out_buffer = plan.buffers[step.out.buffer];
+    const Buffer& out_buffer = plan_.buffers[step.out.buffer];
     const std::string out_file = StepFile(s, out_buffer.name);
-    write(out_file, FromDoubles(record.buffer_after_step[s],
-                                {out_buffer.rows, out_buffer.cols}));
-    current[step.out.buffer] = out_file;
-    j["output"] = ViewJson(plan, step.Writes(), out_file);
-    j["output_format"] =
-        recipe.exact
-            ? "fp64"
-            : quant::FormatName(executor.BufferFormat(step.out.buffer));
-    if (s < record.stored_scales.size() &&
-        !record.stored_scales[s].scales.empty()) {
-      // Integer storage: the scales this step stored its output with.
-      const auto& stored = record.stored_scales[s];
-      std::vector<uint32_t> bits;
-      for (float f : stored.scales) {
-        uint32_t b;
-        std::memcpy(&b, &f, sizeof b);
-        bits.push_back(b);
-      }
-      char file[64];
-      std::snprintf(file, sizeof file, "step_%04zu_out_scales.npy", s);
-      write(file, quant::EncodeNpy(quant::Format::kFp32,
-                                   {step.out.rows / stored.group_rows,
-                                    step.out.cols / stored.group_cols},
-                                   {}, bits));
-      j["output_scales"] = {{"file", file},
-                            {"group", {stored.group_rows, stored.group_cols}},
-                            {"requantised", stored.requantised}};
+    Put(out_file, FromDoubles(record_.buffer_after_step[s],
+                              {out_buffer.rows, out_buffer.cols}));
+    current_[step.out.buffer] = out_file;
+    j["output"] = ViewJson(plan_, step.Writes(), out_file);
+    j["output_format"] = FormatOf(step.out.buffer);
+    if (s < record_.stored_scales.size() &&
+        !record_.stored_scales[s].scales.empty()) {
+      j["output_scales"] = StoredScales(s);
     }
-    switch (step.op) {
-      case OpKind::kMatMul: {
-        j["sign"] = step.sign;
-        if (!recipe.exact) {
-          j["operand_format"] = quant::FormatName(recipe.operand);
-          j["accumulator"] = quant::FormatName(recipe.accumulator);
-          j["order"] = AccumulationOrderName(recipe.order);
-          j["scale_mantissa_bits"] = recipe.scale_mantissa_bits;
-          j["accumulator_overflow"] =
-              recipe.accumulator_overflow == quant::IntOverflow::kWrap
-                  ? "wrap"
-                  : "saturate";
-          if (recipe.IntegerOperands()) {
-            TRISIM_ASSERT(matmul_index < record.operands.size());
-            const auto& operands = record.operands[matmul_index];
-            Json ops = Json::array();
-            for (size_t k = 0; k < operands.size(); ++k) {
-              const CubeOperand& op = operands[k];
-              char stem[64];
-              std::snprintf(stem, sizeof stem, "step_%04zu_op%zu", s, k);
-              std::vector<int64_t> ints(op.codes.begin(), op.codes.end());
-              write(std::string(stem) + "_codes.npy",
-                    quant::EncodeNpy(quant::Format::kInt32, {op.rows, op.cols},
-                                     ints, {}));
-              const int64_t grid_rows = op.rows / op.group_rows;
-              const int64_t grid_cols = op.cols / op.group_cols;
-              std::vector<uint32_t> scale_codes;
-              for (float f : op.scales) {
-                uint32_t bits;
-                std::memcpy(&bits, &f, sizeof bits);
-                scale_codes.push_back(bits);
-              }
-              write(std::string(stem) + "_scales.npy",
-                    quant::EncodeNpy(quant::Format::kFp32,
-                                     {grid_rows, grid_cols}, {}, scale_codes));
-              ops.push_back({{"codes", std::string(stem) + "_codes.npy"},
-                             {"scales", std::string(stem) + "_scales.npy"},
-                             {"group", {op.group_rows, op.group_cols}}});
-            }
-            j["operands"] = ops;
-          }
-        }
-        ++matmul_index;
-        break;
+    OpDetails(s, &j);
+    if (step.op == OpKind::kMatMul) {
+      if (!recipe_.exact && recipe_.IntegerOperands()) {
+        j["operands"] = Operands(s, *matmul_index);
       }
+      ++*matmul_index;
+    }
+    if (!recipe_.exact) {
+      j["rounding"] = quant::RoundingModeName(recipe_.rounding);
+      j["float_overflow"] =
+          recipe_.float_overflow == quant::FloatOverflow::kIeee ? "ieee"
+                                                                : "saturate";
+    }
+    return j;
+  }
+
+  // Integer storage: the scales step s stored its output with.
+  Json StoredScales(size_t s) {
+    const Step& step = plan_.steps[s];
+    const auto& stored = record_.stored_scales[s];
+    char file[64];
+    std::snprintf(file, sizeof file, "step_%04zu_out_scales.npy", s);
+    Put(file, quant::EncodeNpy(quant::Format::kFp32,
+                               {step.out.rows / stored.group_rows,
+                                step.out.cols / stored.group_cols},
+                               {}, FloatBits(stored.scales)));
+    return {{"file", file},
+            {"group", {stored.group_rows, stored.group_cols}},
+            {"requantised", stored.requantised}};
+  }
+
+  // Integer cube operands of matmul number `matmul`: codes and scales files.
+  Json Operands(size_t s, size_t matmul) {
+    TRISIM_ASSERT(matmul < record_.operands.size());
+    const auto& operands = record_.operands[matmul];
+    Json ops = Json::array();
+    for (size_t k = 0; k < operands.size(); ++k) {
+      const CubeOperand& op = operands[k];
+      char stem[64];
+      std::snprintf(stem, sizeof stem, "step_%04zu_op%zu", s, k);
+      const std::string codes = std::string(stem) + "_codes.npy";
+      const std::string scales = std::string(stem) + "_scales.npy";
+      const std::vector<int64_t> ints(op.codes.begin(), op.codes.end());
+      Put(codes, quant::EncodeNpy(quant::Format::kInt32, {op.rows, op.cols},
+                                  ints, {}));
+      Put(scales,
+          quant::EncodeNpy(quant::Format::kFp32,
+                           {op.rows / op.group_rows, op.cols / op.group_cols},
+                           {}, FloatBits(op.scales)));
+      ops.push_back({{"codes", codes},
+                     {"scales", scales},
+                     {"group", {op.group_rows, op.group_cols}}});
+    }
+    return ops;
+  }
+
+  // The per-op fields of the manifest (README "Stage dumps").
+  void OpDetails(size_t s, Json* j) const {
+    const Step& step = plan_.steps[s];
+    switch (step.op) {
+      case OpKind::kMatMul:
+        (*j)["sign"] = step.sign;
+        if (recipe_.exact) break;
+        (*j)["operand_format"] = quant::FormatName(recipe_.operand);
+        (*j)["accumulator"] = quant::FormatName(recipe_.accumulator);
+        (*j)["order"] = AccumulationOrderName(recipe_.order);
+        (*j)["scale_mantissa_bits"] = recipe_.scale_mantissa_bits;
+        (*j)["accumulator_overflow"] =
+            recipe_.accumulator_overflow == quant::IntOverflow::kWrap
+                ? "wrap"
+                : "saturate";
+        break;
       case OpKind::kLinComb:
-        j["coef"] = step.coef;
-        if (!recipe.exact) j["vector"] = quant::FormatName(recipe.vector);
+        (*j)["coef"] = step.coef;
+        if (!recipe_.exact) (*j)["vector"] = quant::FormatName(recipe_.vector);
         break;
       case OpKind::kForwardRow:
-        j["row"] = step.row;
-        if (!recipe.exact) j["vector"] = quant::FormatName(recipe.vector);
+        (*j)["row"] = step.row;
+        if (!recipe_.exact) (*j)["vector"] = quant::FormatName(recipe_.vector);
         break;
       case OpKind::kMask:
-        j["mask"] = step.mask.Name();
+        (*j)["mask"] = step.mask.Name();
         break;
       default:
         break;
     }
-    if (!recipe.exact) {
-      j["rounding"] = quant::RoundingModeName(recipe.rounding);
-      j["float_overflow"] = recipe.float_overflow == quant::FloatOverflow::kIeee
-                                ? "ieee"
-                                : "saturate";
+  }
+
+  const std::string dir_;
+  const Plan& plan_;
+  const Recipe& recipe_;
+  const Executor& executor_;
+  const RunRecord& record_;
+  std::vector<std::string> current_;  // file holding each buffer's state
+  std::vector<std::string> files_;    // every file written, in order
+};
+
+}  // namespace
+
+std::vector<std::string> StageDumpFiles(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / kManifest);
+  if (!in) return {};
+  const Json manifest = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!manifest.is_object() || manifest.value("generator", "") != kGenerator ||
+      !manifest.contains("files") || !manifest["files"].is_array()) {
+    return {};
+  }
+  std::vector<std::string> files;
+  for (const Json& f : manifest["files"]) {
+    // Plain names only: a manifest cannot claim files outside its directory.
+    if (!f.is_string()) return {};
+    const std::string name = f.get<std::string>();
+    if (name.empty() || name.find('/') != std::string::npos || name == "." ||
+        name == "..") {
+      return {};
     }
-    steps.push_back(j);
+    files.push_back(name);
   }
-  manifest["steps"] = steps;
-  manifest["output"] = {
-      {"buffer", plan.buffers[plan.output].name},
-      {"file", current[plan.output]},
-      {"format", recipe.exact ? "fp64" : quant::FormatName(recipe.output)}};
-  {
-    std::ofstream out(partial / "manifest.json");
-    out << manifest.dump(1) << '\n';
-    if (!out)
-      throw InputError("--dump-stages " + dir + ": cannot write manifest");
-  }
-  fs::remove_all(target, ec);
-  fs::rename(partial, target, ec);
-  if (ec) {
-    throw InputError("--dump-stages " + dir + ": cannot rename " +
-                     partial.string() + ": " + ec.message());
-  }
+  return files;
+}
+
+void WriteStageDump(const std::string& dir, const Plan& plan,
+                    const Recipe& recipe, const Executor& executor,
+                    const RunRecord& record) {
+  TRISIM_ASSERT(record.keep_buffers);
+  TRISIM_ASSERT(record.buffer_after_step.size() == plan.steps.size());
+  DumpWriter(dir, plan, recipe, executor, record).Write();
 }
 
 }  // namespace trisim
