@@ -34,26 +34,12 @@ const char* UnitOf(OpKind op) {
   }
 }
 
+// The recipe's fields as written by its field list (sim/recipe.h).
 Json RecipeJson(const Recipe& r) {
   Json j;
-  j["name"] = r.name;
-  j["exact"] = r.exact;
-  if (r.exact) return j;
-  j["input"] = quant::FormatName(r.input);
-  j["operand"] = quant::FormatName(r.operand);
-  j["operand_scale"] = quant::ScaleGridName(r.operand_scale);
-  j["int16"] = r.int16 == Int16Cube::kEmulated ? "emulated" : "native";
-  j["accumulator"] = quant::FormatName(r.accumulator);
-  j["order"] = AccumulationOrderName(r.order);
-  j["storage"] = quant::FormatName(r.storage);
-  j["vector"] = quant::FormatName(r.vector);
-  j["output"] = quant::FormatName(r.output);
-  j["rounding"] = quant::RoundingModeName(r.rounding);
-  j["accumulator_overflow"] =
-      r.accumulator_overflow == quant::IntOverflow::kWrap ? "wrap" : "saturate";
-  j["float_overflow"] =
-      r.float_overflow == quant::FloatOverflow::kIeee ? "ieee" : "saturate";
-  j["scale_mantissa_bits"] = r.scale_mantissa_bits;
+  for (const auto& [key, value] : RecipeFieldValues(r)) {
+    std::visit([&, &key = key](const auto& v) { j[key] = v; }, value);
+  }
   return j;
 }
 
@@ -192,8 +178,7 @@ class DumpWriter {
     if (!recipe_.exact) {
       j["rounding"] = quant::RoundingModeName(recipe_.rounding);
       j["float_overflow"] =
-          recipe_.float_overflow == quant::FloatOverflow::kIeee ? "ieee"
-                                                                : "saturate";
+          NameOf(quant::kFloatOverflowNames, recipe_.float_overflow);
     }
     return j;
   }
@@ -250,9 +235,7 @@ class DumpWriter {
         (*j)["order"] = AccumulationOrderName(recipe_.order);
         (*j)["scale_mantissa_bits"] = recipe_.scale_mantissa_bits;
         (*j)["accumulator_overflow"] =
-            recipe_.accumulator_overflow == quant::IntOverflow::kWrap
-                ? "wrap"
-                : "saturate";
+            NameOf(quant::kIntOverflowNames, recipe_.accumulator_overflow);
         break;
       case OpKind::kLinComb:
         (*j)["coef"] = step.coef;
