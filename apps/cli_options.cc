@@ -41,6 +41,20 @@ int64_t ParseInteger(const std::string& text, const std::string& what,
   return value;
 }
 
+void CheckRange(const std::string& flag, long long value, long long lo,
+                long long hi) {
+  if (value < lo || value > hi) {
+    throw InputError(flag + " " + std::to_string(value) + ": must be in [" +
+                     std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+}
+
+void CheckWorkloadFlags(long long batch, long long heads, long long seq) {
+  CheckRange("--batch", batch, 1, 1 << 20);
+  CheckRange("--heads", heads, 1, 1 << 16);
+  CheckRange("--seq", seq, 1, 1LL << 30);
+}
+
 std::vector<std::string> ParseList(const std::string& text,
                                    const std::string& flag) {
   std::vector<std::string> items;

@@ -33,6 +33,15 @@ CLI::Option* AddThreadsOption(CLI::App& app, int* threads,
 int64_t ParseInteger(const std::string& text, const std::string& what,
                      int64_t lo, int64_t hi);
 
+// Checks value in [lo, hi]; throws InputError "--batch 0: must be in [1,
+// 1048576]".
+void CheckRange(const std::string& flag, long long value, long long lo,
+                long long hi);
+
+// The cost model's workload flags, one range each (cost and recommend):
+// --batch [1, 2^20], --heads [1, 2^16], --seq [1, 2^30].
+void CheckWorkloadFlags(long long batch, long long heads, long long seq);
+
 // A comma-separated list: at least one item, none empty ("16,,32", "16,"
 // and "" are errors). Throws InputError naming `flag`.
 std::vector<std::string> ParseList(const std::string& text,

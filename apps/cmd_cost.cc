@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/method_options.h"
 #include "core/output_files.h"
@@ -37,13 +38,6 @@ struct CostOptions {
 
 // The chunk sizes DOMAIN.md names as the ones kernels use.
 constexpr int kSweepChunks[] = {16, 32, 64, 128};
-
-void CheckRange(const char* flag, long long value, long long max) {
-  if (value < 1 || value > max) {
-    throw InputError(std::string(flag) + " " + std::to_string(value) +
-                     ": must be in [1, " + std::to_string(max) + "]");
-  }
-}
 
 Json PipesJson(const CostReport& r) {
   Json pipes = Json::object();
@@ -254,9 +248,7 @@ void PrintWarnings(const CostReport& r) {
 }
 
 Workload MakeWorkload(const CostOptions& o) {
-  CheckRange("--batch", o.batch, 1 << 20);
-  CheckRange("--heads", o.heads, 1 << 16);
-  CheckRange("--seq", o.seq, 1LL << 30);
+  CheckWorkloadFlags(o.batch, o.heads, o.seq);
   Workload w;
   w.batch = o.batch;
   w.heads = o.heads;

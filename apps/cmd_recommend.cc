@@ -79,6 +79,7 @@ int RunRecommend(const RecommendOptions& o) {
     throw InputError("--quantile " + o.quantile +
                      ": expected p50, p90, p99 or max");
   }
+  CheckWorkloadFlags(o.batch, o.heads, o.seq);
   const HardwareProfile profile = LoadProfile(o.profile);
   Workload workload;
   workload.batch = o.batch;

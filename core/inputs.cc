@@ -490,8 +490,9 @@ std::vector<Mat> NpyMatrices(const NpyArray& array, const std::string& what,
   const int64_t rows = shape[shape.size() - 2];
   if (rows != c || c < 1 || c > 1024 || (c & (c - 1))) {
     throw DataError(what + ": matrices are " + std::to_string(rows) + " x " +
-                    std::to_string(c) +
-                    "; they must be C x C with C a power of two <= 1024");
+                    std::to_string(c) + ", expected " +
+                    (rows != c ? "square: " : "") +
+                    "C x C with C a power of two <= 1024");
   }
   const int64_t count = shape.size() == 3 ? shape[0] : 1;
   if (count < 1) {

@@ -104,8 +104,10 @@ std::string Outputs::Directory(const std::string& flag,
                                const std::string& given, bool force,
                                const OwnedFiles& owned) {
   if (given.empty()) Refuse(flag, given, "empty path; give a directory name");
-  const std::string path = WithoutTrailingSlash(given);
   std::error_code ec;
+  // Absolute and normal, so "." and "a/.." have a name and a parent.
+  const std::string path =
+      WithoutTrailingSlash(fs::absolute(given, ec).lexically_normal().string());
   Entry entry{flag, path, "", true, false, {}};
   if (fs::exists(fs::symlink_status(path, ec)) && !fs::is_directory(path, ec)) {
     Refuse(flag, given,

@@ -82,9 +82,13 @@ with tempfile.TemporaryDirectory() as tmp:
     last = np.load(path("dump/" + m["output"]["file"]))
     xn = np.load(path("xn.npy"))[2].astype(np.float64)
     check(np.array_equal(last, xn), "dumped X equals the output of the dumped matrix")
-    # Re-dumping over a previous dump is allowed.
+    # Re-dumping over a previous dump is allowed with --force (issue 9: an
+    # existing non-empty directory is refused without it).
     r = run("--method", "vcs", "--precision", "fp16", "--in", "npy:" + path("a16.npy"),
             "--out", path("xv.npy"), "--dump-stages", path("dump"))
+    check(r.returncode == 2 and "--force" in r.stderr, f"re-dump without --force: {r.stderr}")
+    r = run("--method", "vcs", "--precision", "fp16", "--in", "npy:" + path("a16.npy"),
+            "--out", path("xv.npy"), "--dump-stages", path("dump"), "--force")
     check(r.returncode == 0, f"re-dump: {r.stderr}")
 
     # Bad input: one line, non-zero exit, nothing written.

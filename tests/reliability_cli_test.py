@@ -245,6 +245,8 @@ for args, needle in [
     (["--methods", ""], "--methods"),
     (["--precisions", ""], "--precisions"),
     (["--methods", "neumann:order=3/"], "empty item"),
+    (["--batch", "0"], "--batch 0"),          # same ranges as trisim cost
+    (["--seq", "-5"], "--seq -5"),
 ]:
     expect(["recommend", "--samples", "1"] + args, 2, needle)
 # Method options are checked before any evaluation: with 10^8 samples per
