@@ -48,6 +48,7 @@ PipelinePrecision PipelinePrecisionFor(const Recipe& recipe) {
       p.cube = CubeDataType::kFp32;
       break;
     case Format::kHf32:
+    case Format::kTf32:  // the same 19-bit operand, priced as hf32
       p.cube = CubeDataType::kHf32;
       break;
     case Format::kFp16:

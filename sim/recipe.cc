@@ -64,6 +64,24 @@ std::vector<Recipe> MakeBuiltins() {
       "hf32",
       "HF32 cube (operands rounded to a 10-bit mantissa), fp32 intermediates",
       Format::kHf32, Format::kFp32));
+  all.push_back(FloatRecipe(
+      "tf32",
+      "NVIDIA TF32 operands (cvt.rna: nearest, ties away), fp32 intermediates",
+      Format::kTf32, Format::kFp32));
+  Recipe tf32x3 = FloatRecipe(
+      "tf32x3",
+      "fp32 operands split into tf32 hi + lo, 3 tf32 products per term "
+      "(Triton tf32x3), fp32 intermediates",
+      Format::kTf32, Format::kFp32);
+  tf32x3.operand_split = quant::OperandSplit::kTf32x3;
+  all.push_back(tf32x3);
+  Recipe bf16x3 = FloatRecipe(
+      "bf16x3",
+      "fp32 operands split into bf16 hi + lo, 3 bf16 products per term "
+      "(Triton bf16x3), fp32 intermediates",
+      Format::kBf16, Format::kFp32);
+  bf16x3.operand_split = quant::OperandSplit::kBf16x3;
+  all.push_back(bf16x3);
   all.push_back(
       FloatRecipe("fp16", "fp16 operands, fp32 accumulate, fp16 intermediates",
                   Format::kFp16, Format::kFp16));
@@ -166,9 +184,20 @@ void ValidateRecipe(const Recipe& r, const std::string& origin) {
       fail("accumulator", "float operands accumulate in fp32");
     }
   }
+  if (r.operand_split != quant::OperandSplit::kNone &&
+      r.operand != quant::GetSplitInfo(r.operand_split).part) {
+    fail("operand", "a split's parts are in its own format");  // internal
+  }
   if (r.scale_mantissa_bits < 0 || r.scale_mantissa_bits > 23) {
     fail("scale_mantissa_bits", "must be in [0, 23]");
   }
+}
+
+std::string Recipe::OperandName() const {
+  if (operand_split != quant::OperandSplit::kNone) {
+    return quant::GetSplitInfo(operand_split).name;
+  }
+  return quant::FormatName(operand);
 }
 
 std::string Recipe::ToToml() const {
@@ -180,7 +209,7 @@ std::string Recipe::ToToml() const {
     return os.str();
   }
   os << "input = \"" << quant::FormatName(input) << "\"\n";
-  os << "operand = \"" << quant::FormatName(operand) << "\"\n";
+  os << "operand = \"" << OperandName() << "\"\n";
   os << "operand_scale = \"" << quant::ScaleGridName(operand_scale) << "\"\n";
   os << "int16 = \"" << (int16 == Int16Cube::kEmulated ? "emulated" : "native")
      << "\"\n";
@@ -246,9 +275,20 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
     for (const auto& [name, field] : format_keys) {
       if (key == name) format_field = field;
     }
+    quant::OperandSplit split;
     try {
-      if (format_field != nullptr) {
-        *format_field = quant::ParseFormat(text_value(), key);
+      if (key == "operand" && node.is_string() &&
+          quant::ParseOperandSplit(text_value(), &split)) {
+        r.operand_split = split;
+        r.operand = quant::GetSplitInfo(split).part;
+      } else if (format_field != nullptr) {
+        std::string what = key;
+        if (key == "operand") {
+          r.operand_split = quant::OperandSplit::kNone;
+          what +=
+              " (a format, or a split: " + quant::AllOperandSplitNames() + ")";
+        }
+        *format_field = quant::ParseFormat(text_value(), what);
       } else if (key == "base") {
         continue;
       } else if (key == "name") {

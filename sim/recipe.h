@@ -11,6 +11,11 @@
 //              Integer operands (int4/int8/int16): quantised per operand view
 //              with a symmetric fp32 scale from amax (quant/scale.h),
 //              granularity `operand_scale`.
+//              Or a split "tf32x3" / "bf16x3" (quant/split.h): each fp32
+//              operand value is carried as hi + lo parts of tf32/bf16 and a
+//              product term is three part products summed in the fp32
+//              accumulator (sim/cube.h); `operand` then holds the part
+//              format and `operand_split` the split.
 //  int16       int16 operands on an int8 cube (emulated: each value split into
 //              two balanced int8 pieces, 4 int8 Mmads per product, recombined
 //              exactly) or on a hypothetical int16 cube (native).
@@ -38,6 +43,7 @@
 #include "quant/format.h"
 #include "quant/round.h"
 #include "quant/scale.h"
+#include "quant/split.h"
 
 namespace trisim {
 
@@ -51,6 +57,7 @@ struct Recipe {
   bool exact = false;
   quant::Format input = quant::Format::kFp16;
   quant::Format operand = quant::Format::kFp16;
+  quant::OperandSplit operand_split = quant::OperandSplit::kNone;
   quant::ScaleGrid operand_scale{quant::Granularity::kTensor, 0};
   Int16Cube int16 = Int16Cube::kEmulated;
   quant::Format accumulator = quant::Format::kFp32;
@@ -64,6 +71,8 @@ struct Recipe {
   int scale_mantissa_bits = 10;
 
   bool IntegerOperands() const { return !quant::IsFloat(operand); }
+  // The `operand` key's value: the split's name, or the operand format's.
+  std::string OperandName() const;
   // One line per field, "key = value", in TOML syntax.
   std::string ToToml() const;
 };
