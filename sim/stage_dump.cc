@@ -9,6 +9,7 @@
 #include "core/npy.h"
 #include "core/status.h"
 #include "quant/npy_codes.h"
+#include "sim/provenance.h"
 
 namespace trisim {
 
@@ -35,7 +36,7 @@ Json RecipeJson(const Recipe& r) {
   j["exact"] = r.exact;
   if (r.exact) return j;
   j["input"] = quant::FormatName(r.input);
-  j["operand"] = quant::FormatName(r.operand);
+  j["operand"] = r.OperandName();
   j["operand_scale"] = quant::ScaleGridName(r.operand_scale);
   j["int16"] = r.int16 == Int16Cube::kEmulated ? "emulated" : "native";
   j["accumulator"] = quant::FormatName(r.accumulator);
@@ -100,6 +101,9 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
   manifest["method_options"] = plan.options;
   manifest["chunk"] = plan.chunk;
   manifest["recipe"] = RecipeJson(recipe);
+  // What produced this dump (sim/provenance.h).
+  manifest["provenance"] =
+      ProvenanceJson(Provenance::ForPlan("oracle --dump-stages", plan, recipe));
   manifest["note"] =
       "Buffer files are float64 holding the stored format's values exactly. "
       "Semantics of each op: sim/cube.h (matmul) and sim/executor.h.";
@@ -171,7 +175,7 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
       case OpKind::kMatMul: {
         j["sign"] = step.sign;
         if (!recipe.exact) {
-          j["operand_format"] = quant::FormatName(recipe.operand);
+          j["operand_format"] = recipe.OperandName();
           j["accumulator"] = quant::FormatName(recipe.accumulator);
           j["order"] = AccumulationOrderName(recipe.order);
           j["scale_mantissa_bits"] = recipe.scale_mantissa_bits;
