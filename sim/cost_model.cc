@@ -79,6 +79,11 @@ PipelinePrecision PipelinePrecisionFor(const Recipe& recipe) {
                        quant::FormatName(recipe.operand) +
                        " has no cube fractal in the cost model");
   }
+  // Split operands (quant/split.h): three part Mmads per product term, all
+  // accumulated in L0C (operand traffic for the lo parts is not priced).
+  if (recipe.operand_split != quant::OperandSplit::kNone) {
+    p.mmads_per_product = quant::kSplitProducts;
+  }
   if (recipe.IntegerOperands()) {
     p.accumulator_bytes = recipe.accumulator == Format::kInt32 ? 4 : 8;
     // Integer intermediates feed the next matmul: priced as requantised to

@@ -241,7 +241,7 @@ TEST_CASE("split: tf32x3 and bf16x3 parts on every exponent") {
     }
     INFO(quant::GetSplitInfo(split).name << ": " << checked << " checked");
     CHECK(bad == 0);
-    CHECK(checked > 100000);
+    CHECK(checked > 40000);  // 2 x 256 x 89 inputs less NaN and inf
   }
 }
 
