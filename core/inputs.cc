@@ -663,13 +663,18 @@ Mat NpyMatrixToA(const Mat& stored, const NpyMatrixSpec& spec,
       if (spec.above == NpyAbove::kIgnore) continue;
       const double want = spec.form == NpyForm::kIPlusA && i == j ? 1.0 : 0.0;
       if (v != want) {
+        const std::string hint =
+            " (stale values there: add ,above=ignore; other layouts: form=" +
+            AllFormNames() + ")";
+        if (spec.form == NpyForm::kLower) {
+          throw InputError(what + ": not strictly lower: entry " +
+                           Entry(fi, fj, v) + " is on or above the diagonal" +
+                           hint);
+        }
         throw InputError(
             what + ": form=" + form + " expects " +
             (want == 1.0 ? "1 on the diagonal" : "0 outside A's lower part") +
-            ", got " + Entry(fi, fj, v) +
-            " (stale values there: add ,above=ignore; another layout: "
-            "form=" +
-            AllFormNames() + ")");
+            ", got " + Entry(fi, fj, v) + hint);
       }
     }
   }
