@@ -8,11 +8,11 @@ namespace trisim::quant {
 namespace {
 
 constexpr SplitInfo kSplits[kNumOperandSplits] = {
-    {OperandSplit::kNone, "none", Format::kFp32, ""},
-    {OperandSplit::kTf32x3, "tf32x3", Format::kTf32,
+    {OperandSplit::kNone, Format::kFp32, ""},
+    {OperandSplit::kTf32x3, Format::kTf32,
      "triton-lang/triton lib/Dialect/TritonGPU/Transforms/F32DotTC.cpp "
      "(TF32x3); NVIDIA/cutlass discussion 385"},
-    {OperandSplit::kBf16x3, "bf16x3", Format::kBf16,
+    {OperandSplit::kBf16x3, Format::kBf16,
      "triton-lang/triton lib/Dialect/TritonGPU/Transforms/F32DotTC.cpp "
      "(BF16xN, BF16x3); Henry, Tang & Heinecke, arXiv:1904.06376"},
 };
@@ -23,29 +23,6 @@ const SplitInfo& GetSplitInfo(OperandSplit split) {
   const SplitInfo& info = kSplits[static_cast<int>(split)];
   TRISIM_ASSERT(info.split == split);
   return info;
-}
-
-bool ParseOperandSplit(const std::string& name, OperandSplit* split) {
-  for (const SplitInfo& s : kSplits) {
-    if (s.split == OperandSplit::kNone) continue;
-    // "3xtf32" is CUTLASS's spelling of the same split.
-    const std::string part = FormatName(s.part);
-    if (name == s.name || name == "3x" + part) {
-      *split = s.split;
-      return true;
-    }
-  }
-  return false;
-}
-
-std::string AllOperandSplitNames() {
-  std::string names;
-  for (const SplitInfo& s : kSplits) {
-    if (s.split == OperandSplit::kNone) continue;
-    if (!names.empty()) names += ", ";
-    names += s.name;
-  }
-  return names;
 }
 
 SplitParts SplitFp32(double x, OperandSplit split,

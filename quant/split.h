@@ -1,7 +1,8 @@
-// Split-precision operands: an fp32 operand carried as a sum of two parts of
-// a narrower format so that three narrow products recover most of an fp32
-// product on a tensor core / cube that takes only the narrow format.
-// Each split is declared once in the table of split.cc.
+// Split-precision operands (recipe: operand_split = "tf32x3" with operand =
+// "tf32", or "bf16x3" with "bf16"): an fp32 operand carried as a sum of two
+// parts of a narrower format so that three narrow products recover most of an
+// fp32 product on a tensor core / cube that takes only the narrow format. Each
+// split is declared once in the table of split.cc.
 //
 //   tf32x3  hi = tf32(x) (PTX cvt.rna.tf32.f32), lo = tf32(x - hi)
 //   bf16x3  hi = bf16(x),                         lo = bf16(x - hi)
@@ -33,6 +34,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/names.h"
 #include "quant/format.h"
 #include "quant/round.h"
 
@@ -40,19 +42,22 @@ namespace trisim::quant {
 
 enum class OperandSplit : uint8_t { kNone, kTf32x3, kBf16x3 };
 constexpr int kNumOperandSplits = 3;
+// The recipe key operand_split's values (core/names.h).
+inline constexpr EnumName<OperandSplit> kOperandSplitNames[] = {
+    {OperandSplit::kNone, "none"},
+    {OperandSplit::kTf32x3, "tf32x3"},
+    {OperandSplit::kBf16x3, "bf16x3"}};
 
 struct SplitInfo {
   OperandSplit split;
-  const char* name;  // as written in a recipe's `operand` key
-  Format part;       // format of hi and lo (what the MMA takes)
+  Format part;  // format of hi and lo (what the MMA takes)
   const char* source;
 };
 
 const SplitInfo& GetSplitInfo(OperandSplit split);
-// True and sets *split when `name` names a split ("tf32x3", "bf16x3"; also
-// "3xtf32", "3xbf16"); false otherwise (then `name` may be a plain format).
-bool ParseOperandSplit(const std::string& name, OperandSplit* split);
-std::string AllOperandSplitNames();
+inline const char* OperandSplitName(OperandSplit split) {
+  return NameOf(kOperandSplitNames, split);
+}
 
 // One product of a split term: which part of a and of b (0 = hi, 1 = lo).
 struct SplitProduct {

@@ -20,7 +20,7 @@
 //   operand).
 //   Non-finite operands: products and sums follow IEEE (inf/NaN propagate).
 //
-// Split operands (recipe operand = "tf32x3" | "bf16x3", quant/split.h):
+// Split operands (recipe operand_split = tf32x3 | bf16x3, quant/split.h):
 //   Each operand value x is first an fp32 value (Round32), then hi/lo parts
 //   of the split's part format (k0 from the part's size: 8 for tf32, 16 for
 //   bf16). Each product term a*b of a step becomes Triton's three dots:

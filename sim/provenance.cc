@@ -1,11 +1,10 @@
 #include "sim/provenance.h"
 
-#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
+#include <variant>
 
 #include "core/status.h"
 
@@ -31,31 +30,12 @@ const char* TrisimVersion() { return TRISIM_VERSION; }
 
 namespace {
 
-// Every field of the recipe, from its TOML (Recipe::ToToml is the one
-// field list), in the order written.
+// Every field of the recipe and its value, from the one field list
+// (sim/recipe.h RecipeFieldValues).
 Json RecipeFields(const Recipe& r) {
-  const std::string text = r.ToToml();
   Json fields = Json::object();
-  // One "key = value" per line; values are strings, integers or booleans.
-  const std::string origin = "recipe";
-  const toml::table table = toml::parse(text, origin);
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const auto eq = line.find(" = ");
-    if (eq == std::string::npos) continue;
-    const std::string key = line.substr(0, eq);
-    const toml::node* node = table.get(key);
-    if (node == nullptr) continue;
-    if (auto s = node->value<std::string>()) {
-      fields[key] = *s;
-    } else if (auto b = node->value<bool>()) {
-      fields[key] = *b;
-    } else if (auto i = node->value<int64_t>()) {
-      fields[key] = *i;
-    } else if (auto d = node->value<double>()) {
-      fields[key] = *d;
-    }
+  for (const auto& [key, value] : RecipeFieldValues(r)) {
+    std::visit([&, &key = key](const auto& v) { fields[key] = v; }, value);
   }
   return fields;
 }

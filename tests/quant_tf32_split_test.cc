@@ -239,7 +239,7 @@ TEST_CASE("split: tf32x3 and bf16x3 parts on every exponent") {
                Bits(static_cast<float>(p.lo)) == lo);
       ++checked;
     }
-    INFO(quant::GetSplitInfo(split).name << ": " << checked << " checked");
+    INFO(quant::OperandSplitName(split) << ": " << checked << " checked");
     CHECK(bad == 0);
     CHECK(checked > 40000);  // 2 x 256 x 89 inputs less NaN and inf
   }
@@ -391,8 +391,8 @@ TEST_CASE("split: tf32x3 / bf16x3 Mmads against exact integer sums") {
               ++compared;
               if (out[i * n + j] != want) {
                 ++bad;
-                UNSCOPED_INFO("split " << quant::GetSplitInfo(split).name
-                                       << " (" << i << "," << j << ") got "
+                UNSCOPED_INFO("split " << quant::OperandSplitName(split) << " ("
+                                       << i << "," << j << ") got "
                                        << out[i * n + j] << " want " << want);
               }
             }
@@ -426,33 +426,32 @@ TEST_CASE("split: NaN of lo*hi + hi*lo is masked before hi*hi (Triton)") {
   }
 }
 
-TEST_CASE("split: recipes name the split in the operand key") {
-  const Recipe r =
-      ParseRecipeToml("base = \"fp32\"\noperand = \"tf32x3\"\n", "t.toml");
+TEST_CASE("split: recipes select it with operand_split") {
+  const Recipe r = ParseRecipeToml(
+      "base = \"fp32\"\noperand = \"tf32\"\noperand_split = \"tf32x3\"\n",
+      "t.toml");
   CHECK(r.operand == Format::kTf32);
   CHECK(r.operand_split == quant::OperandSplit::kTf32x3);
   CHECK(r.OperandName() == "tf32x3");
-  CHECK(r.ToToml().find("operand = \"tf32x3\"") != std::string::npos);
+  CHECK(r.ToToml().find("operand_split = \"tf32x3\"") != std::string::npos);
   const Recipe again = ParseRecipeToml(r.ToToml(), "again.toml");
   CHECK(again.operand_split == quant::OperandSplit::kTf32x3);
-  const Recipe cutlass =
-      ParseRecipeToml("base = \"fp32\"\noperand = \"3xbf16\"\n", "c.toml");
-  CHECK(cutlass.operand_split == quant::OperandSplit::kBf16x3);
-  CHECK(cutlass.operand == Format::kBf16);
-  // A plain format after a split base clears the split.
-  const Recipe plain =
-      ParseRecipeToml("base = \"tf32x3\"\noperand = \"tf32\"\n", "p.toml");
+  // A split base can be turned back into plain operands.
+  const Recipe plain = ParseRecipeToml(
+      "base = \"tf32x3\"\noperand_split = \"none\"\n", "p.toml");
   CHECK(plain.operand_split == quant::OperandSplit::kNone);
   CHECK(plain.operand == Format::kTf32);
   CHECK(LoadRecipe("bf16x3").operand_split == quant::OperandSplit::kBf16x3);
-  try {
-    ParseRecipeToml("base = \"fp32\"\noperand = \"tf32x4\"\n", "bad.toml");
-    FAIL("accepted tf32x4");
-  } catch (const InputError& e) {
-    const std::string m = e.what();
-    CHECK(m.find("tf32x4") != std::string::npos);
-    CHECK(m.find("tf32x3, bf16x3") != std::string::npos);
-  }
+  CHECK(LoadRecipe("bf16x3").operand == Format::kBf16);
+  CHECK_THROWS_WITH(
+      ParseRecipeToml("base = \"fp32\"\noperand_split = \"tf32x4\"\n",
+                      "bad.toml"),
+      Catch::Contains("none, tf32x3, bf16x3"));
+  // The parts' format must be the operand format: never silently changed.
+  CHECK_THROWS_WITH(
+      ParseRecipeToml("base = \"fp32\"\noperand_split = \"tf32x3\"\n",
+                      "mismatch.toml"),
+      Catch::Contains("operand = \"tf32\""));
 }
 
 }  // namespace
