@@ -29,6 +29,7 @@ struct ErrorOptions {
   bool show_steps = false;
   int threads = 0;
   bool scalar = false;
+  std::string reference = "exact";
 };
 
 nlohmann::ordered_json DistributionJson(const Distribution& d) {
@@ -68,6 +69,18 @@ nlohmann::ordered_json NumberOrNull(double x) {
                           : nlohmann::ordered_json();
 }
 
+// The exact magnitude step s would have needed (from the fp64 shadow runs of
+// the samples with range events); NaN when no shadow ran.
+double NeededMaxAbs(const EvaluationReport& r, size_t s) {
+  return s < r.needed_max_abs.size() ? r.needed_max_abs[s] : std::nan("");
+}
+
+const char* ReferenceText(ErrorReference reference) {
+  return reference == ErrorReference::kExact
+             ? "inverse of the exact input A"
+             : "inverse of A rounded to the recipe's input format";
+}
+
 void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
   nlohmann::ordered_json j;
   j["method"] = r.plan.method;
@@ -77,6 +90,11 @@ void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
   j["input"] = r.input;
   j["samples"] = r.samples;
   j["seed"] = o.seed;
+  j["reference"] = ErrorReferenceName(r.reference);
+  j["a_norm_inf"] = {{"p50", r.a_norm_inf.Percentile(0.50)},
+                     {"p99", r.a_norm_inf.Percentile(0.99)},
+                     {"max", r.a_norm_inf.Max()}};
+  j["shadow_samples"] = r.shadow_samples;
   j["T"] = StatsJson(r.t, true);
   if (r.has_gdn) {
     j["W"] = StatsJson(r.w, false);
@@ -92,6 +110,7 @@ void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
                      {"label", r.plan.steps[s].label},
                      {"max_abs", st.max_abs},
                      {"headroom_bits", NumberOrNull(HeadroomBits(r, s))},
+                     {"needed_max_abs", NumberOrNull(NeededMaxAbs(r, s))},
                      {"saturated", st.events.saturated},
                      {"overflowed", st.events.overflowed},
                      {"wrapped", st.events.wrapped},
@@ -151,9 +170,9 @@ void PrintStepTable(const ErrorOptions& o, const EvaluationReport& r) {
   } else {
     std::printf("\nper step (over all samples):\n");
   }
-  std::printf("  %4s %-11s %10s %9s %9s %9s %8s %9s  %s\n", "#", "op", "max|x|",
-              "headroom", "saturated", "overflow", "wrapped", "nonfinite",
-              "label");
+  std::printf("  %4s %-11s %10s %9s %10s %9s %9s %8s %9s  %s\n", "#", "op",
+              "max|x|", "headroom", "needed", "saturated", "overflow",
+              "wrapped", "nonfinite", "label");
   for (size_t s : rows) {
     const StepStats& st = r.record.steps[s];
     const double h = HeadroomBits(r, s);
@@ -163,8 +182,15 @@ void PrintStepTable(const ErrorOptions& o, const EvaluationReport& r) {
     } else {
       std::snprintf(headroom, sizeof headroom, "%8.1fb", h);
     }
-    std::printf("  %4zu %-11s %10.3e %9s %9lld %9lld %8lld %9lld  %s\n", s,
-                OpName(p.steps[s].op), st.max_abs, headroom,
+    const double needed = NeededMaxAbs(r, s);
+    char needed_text[32];
+    if (std::isnan(needed)) {
+      std::snprintf(needed_text, sizeof needed_text, "%10s", "-");
+    } else {
+      std::snprintf(needed_text, sizeof needed_text, "%10.3e", needed);
+    }
+    std::printf("  %4zu %-11s %10.3e %9s %10s %9lld %9lld %8lld %9lld  %s\n", s,
+                OpName(p.steps[s].op), st.max_abs, headroom, needed_text,
                 static_cast<long long>(st.events.saturated),
                 static_cast<long long>(st.events.overflowed),
                 static_cast<long long>(st.events.wrapped), st.nonfinite,
@@ -181,6 +207,12 @@ void PrintStepTable(const ErrorOptions& o, const EvaluationReport& r) {
         quant::FormatName(r.recipe.output),
         static_cast<long long>(out.overflowed));
   }
+  if (r.shadow_samples > 0) {
+    std::printf(
+        "  needed: max |x| of the exact (fp64) run of the same plan on the "
+        "%lld samples with range events\n",
+        static_cast<long long>(r.shadow_samples));
+  }
 }
 
 void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
@@ -190,10 +222,15 @@ void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
               r.chunk);
   std::printf(
       "input %s\n%lld samples, seed %llu; plan: %zu steps, %d "
-      "matmuls, %d vector forward-substitution rows\n\n",
+      "matmuls, %d vector forward-substitution rows\n",
       r.input.c_str(), static_cast<long long>(r.samples),
       static_cast<unsigned long long>(o.seed), p.steps.size(),
       p.CountSteps(OpKind::kMatMul), p.CountSteps(OpKind::kForwardRow));
+  std::printf("reference: %s (%s)\n", ErrorReferenceName(r.reference),
+              ReferenceText(r.reference));
+  std::printf("||A||_inf: p50 %.4g, p99 %.4g, max %.4g\n\n",
+              r.a_norm_inf.Percentile(0.50), r.a_norm_inf.Percentile(0.99),
+              r.a_norm_inf.Max());
   std::printf("  %-3s %-9s %11s %11s %11s %11s\n", "", "error", "p50", "p90",
               "p99", "max");
   PrintStats("T", r.t, true);
@@ -218,6 +255,7 @@ int RunError(const ErrorOptions& o) {
   config.precision = o.precision;
   config.threads = o.threads;
   config.scalar = o.scalar;
+  config.reference = ParseErrorReference(o.reference);
   const EvaluationReport report = Evaluate(config);
   if (report.samples < o.samples) {
     std::fprintf(stderr,
@@ -251,7 +289,10 @@ Command SetupErrorCommand(CLI::App& root) {
   app->add_option("--input", options->input,
                   "Input: uniform[:s] | ones | block-ones[:b] | "
                   "gdn[:rho=,dirs=,dk=,dv=,state=,beta=PATH,g=PATH] | "
-                  "npy:PATH | npy-gdn:DIR")
+                  "npy:PATH[,form=lower|upper|i-plus-a|minus-a]"
+                  "[,above=check|ignore] (the file holds A, U = A^T, I + A "
+                  "or -A; above=ignore: entries on and above the diagonal "
+                  "are stale) | npy-gdn:DIR")
       ->capture_default_str();
   app->add_option("--samples", options->samples, "Number of samples")
       ->capture_default_str();
@@ -263,6 +304,12 @@ Command SetupErrorCommand(CLI::App& root) {
   app->add_option("--precision", options->precision,
                   "Precision recipe: " + precisions +
                       " | PATH.toml (see trisim recipes)")
+      ->capture_default_str();
+  app->add_option("--reference", options->reference,
+                  "Error reference: exact (inverse of the exact input) | "
+                  "rounded (inverse of the input rounded to the recipe's "
+                  "input format, as kernel tests do); every report says "
+                  "which")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print JSON (schema in README)");
   app->add_flag("--show-plan", options->show_plan,

@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "quant/npy_codes.h"
 #include "sim/executor.h"
+#include "sim/provenance.h"
 #include "sim/recipe.h"
 #include "sim/recipe_fit.h"
 #include "sim/stage_dump.h"
@@ -41,9 +42,10 @@ struct OracleInputs {
   std::string note;      // e.g. a dtype that is rounded on load
 };
 
-// A from npy:PATH, [C, C] or [n, C, C]; a '<u2' file is bf16 when the recipe
-// takes bf16 input.
-OracleInputs LoadMatrices(const std::string& path, const Recipe& recipe) {
+// A from npy:PATH[,form=,above=] (core/inputs.h), [C, C] or [n, C, C]; a
+// '<u2' file is bf16 when the recipe takes bf16 input.
+OracleInputs LoadMatrices(const NpyMatrixSpec& spec, const Recipe& recipe) {
+  const std::string& path = spec.path;
   NpyArray array = ReadNpy(path);
   OracleInputs inputs;
   const quant::Format want = recipe.exact ? quant::Format::kFp32 : recipe.input;
@@ -67,7 +69,8 @@ OracleInputs LoadMatrices(const std::string& path, const Recipe& recipe) {
                   quant::FormatName(want) + " (" +
                   quant::RoundingModeName(recipe.rounding) + ") on load";
   }
-  inputs.matrices = NpyMatrices(array, "--in npy:" + path, &inputs.batched);
+  inputs.matrices =
+      NpyMatrices(array, spec, "--in npy:" + path, &inputs.batched);
   return inputs;
 }
 
@@ -93,7 +96,7 @@ int RunOracle(const OracleOptions& o) {
 
   OracleInputs inputs;
   if (npy) {
-    inputs = LoadMatrices(o.in.substr(4), recipe);
+    inputs = LoadMatrices(ParseNpyMatrixSpec(o.in.substr(4)), recipe);
   } else {
     const auto source = MakeInputSource(o.in, o.chunk, o.seed);
     if (source->Available() < 1) {
@@ -123,6 +126,10 @@ int RunOracle(const OracleOptions& o) {
   const Plan plan = BuildPlan(o.method.method, o.method.ToOptions(), c);
   CheckRecipeFitsPlan(recipe, plan);
   Executor executor(plan, recipe);
+  // The provenance sidecar X.npy.json (sim/provenance.h): refuse before
+  // computing or writing anything if a file there is not trisim's.
+  const std::string sidecar = SidecarPath(o.out);
+  CheckSidecarWritable(sidecar);
 
   // Everything is computed before anything is written.
   std::vector<double> out_values;
@@ -150,11 +157,28 @@ int RunOracle(const OracleOptions& o) {
   const NpyArray out =
       recipe.exact ? FromDoubles(out_values, shape)
                    : quant::EncodeExactValues(recipe.output, shape, out_values);
-  if (!dump_dir.empty()) {
-    WriteStageDump(dump_dir, plan, recipe, executor, dump);
+  Provenance provenance = Provenance::ForPlan("oracle", plan, recipe);
+  provenance.input = o.in;
+  provenance.has_seed = true;
+  provenance.seed = o.seed;
+  nlohmann::ordered_json sidecar_json = ProvenanceJson(provenance);
+  sidecar_json["output"] = {
+      {"file", o.out},
+      {"format", recipe.exact ? "fp64" : quant::FormatName(recipe.output)},
+      {"shape", shape}};
+  if (!inputs.note.empty()) sidecar_json["note"] = inputs.note;
+  const std::string staged = StageSidecar(sidecar, sidecar_json);
+  try {
+    if (!dump_dir.empty()) {
+      WriteStageDump(dump_dir, plan, recipe, executor, dump);
+    }
+    WriteNpy(out_file, out);
+    outputs.Commit();
+  } catch (...) {
+    DiscardSidecar(staged);
+    throw;
   }
-  WriteNpy(out_file, out);
-  outputs.Commit();
+  PublishSidecar(staged, sidecar);
 
   if (!inputs.note.empty())
     std::fprintf(stderr, "trisim: note: %s\n", inputs.note.c_str());
@@ -167,10 +191,10 @@ int RunOracle(const OracleOptions& o) {
   std::printf("trisim oracle: %s (%s), recipe %s, %d matrices of %d x %d\n",
               plan.method.c_str(), plan.options.c_str(), recipe.name.c_str(),
               count, c, c);
-  std::printf("wrote %s (%s, shape [%s%d, %d])\n", o.out.c_str(),
-              NpyDTypeName(out.dtype).c_str(),
+  std::printf("wrote %s (%s, shape [%s%d, %d]) and its provenance %s\n",
+              o.out.c_str(), NpyDTypeName(out.dtype).c_str(),
               inputs.batched ? (std::to_string(count) + ", ").c_str() : "", c,
-              c);
+              c, sidecar.c_str());
   std::printf(
       "events: %lld saturated, %lld overflowed, %lld accumulator "
       "wraps, %lld non-finite outputs\n",
@@ -197,13 +221,15 @@ Command SetupOracleCommand(CLI::App& root) {
                   "PATH.toml")
       ->capture_default_str();
   app->add_option("--in", o->in,
-                  "Inputs: npy:PATH (A, [C, C] or [n, C, C], strictly lower; "
+                  "Inputs: npy:PATH[,form=lower|upper|i-plus-a|minus-a]"
+                  "[,above=check|ignore] (A, [C, C] or [n, C, C]; "
                   "float16/float32/float64, or uint16 = bf16 bits for a bf16 "
-                  "recipe) or npy-gdn:DIR (k, beta, g; see trisim error)")
+                  "recipe; forms as in trisim error) or npy-gdn:DIR (k, "
+                  "beta, g; see trisim error)")
       ->required();
   app->add_option("--out", o->out,
                   "Output .npy: X in the recipe's output format (fp16 '<f2', "
-                  "bf16 '<u2' bits, fp32/hf32 '<f4', fp64 '<f8'), same "
+                  "bf16 '<u2' bits, fp32/hf32/tf32 '<f4', fp64 '<f8'), same "
                   "leading shape as the input")
       ->required();
   o->dump_opt = app->add_option(

@@ -243,13 +243,14 @@ std::vector<double> InputValues(const NpyArray& in, Format f,
         " is wider than the dequantiser takes (allowed up to int32)");
   }
   std::vector<double> v =
-      ToDoubles(in);  // codes for fp8/bf16/hf32, values otherwise
+      ToDoubles(in);  // codes for fp8/bf16/hf32/tf32, values otherwise
   const quant::FormatInfo& info = quant::GetFormatInfo(f);
   for (size_t i = 0; i < v.size(); ++i) {
     if (f == Format::kFp8E4M3 || f == Format::kFp8E5M2 || f == Format::kBf16 ||
-        f == Format::kHf32) {
+        f == Format::kHf32 || f == Format::kTf32) {
       uint32_t code = static_cast<uint32_t>(v[i]);
-      if (f == Format::kHf32) std::memcpy(&code, in.bytes.data() + 4 * i, 4);
+      if (f == Format::kHf32 || f == Format::kTf32)
+        std::memcpy(&code, in.bytes.data() + 4 * i, 4);
       v[i] = quant::DecodeFloat(code, f);
     } else if (!info.is_float && (v[i] < info.min_int || v[i] > info.max_int)) {
       throw DataError(path + ": element " + std::to_string(i) + " = " +
@@ -352,7 +353,7 @@ const char kSemantics[] =
     "[grid_rows, grid_cols].\n"
     "Outputs: ints as int8/int16/int32/int64 (int4 as int8), fp16 '<f2', bf16 "
     "'<u2' bits,\n"
-    "e4m3/e5m2 uint8 codes, fp32/hf32 '<f4'.";
+    "e4m3/e5m2 uint8 codes, fp32/hf32/tf32 '<f4'.";
 
 }  // namespace
 
@@ -431,8 +432,9 @@ Command SetupDequantizeCommand(CLI::App& root) {
   app->add_option("--in-format", o->in_format,
                   "input format (default from the dtype; needed for bf16, "
                   "e4m3, e5m2, int4, hf32)");
-  app->add_option("--to", o->to,
-                  "output float format: fp32, fp16, bf16, hf32, e4m3, e5m2")
+  app->add_option(
+         "--to", o->to,
+         "output float format: fp32, fp16, bf16, hf32, tf32, e4m3, e5m2")
       ->capture_default_str();
   app->add_option("--rounding", o->rounding,
                   "rounding mode: " + quant::AllRoundingModeNames())

@@ -184,7 +184,9 @@ class OnesSource : public InputSource {
 
 class NpySource : public InputSource {
  public:
-  NpySource(const std::string& path, int chunk) : path_(path) {
+  NpySource(const NpyMatrixSpec& spec, int chunk)
+      : path_(spec.path), name_("npy:" + spec.Name()) {
+    const std::string& path = spec.path;
     const NpyArray array = ReadNpy(path);
     if (array.dtype != NpyDType::kFloat16 &&
         array.dtype != NpyDType::kFloat32 &&
@@ -193,7 +195,7 @@ class NpySource : public InputSource {
                       NpyDTypeName(array.dtype));
     }
     bool batched = false;
-    matrices_ = NpyMatrices(array, "npy:" + path, &batched);
+    matrices_ = NpyMatrices(array, spec, "npy:" + path, &batched);
     chunk_ = static_cast<int>(matrices_.front().rows());
     count_ = static_cast<long long>(matrices_.size());
     if (chunk != 0 && chunk_ != chunk) {
@@ -202,7 +204,7 @@ class NpySource : public InputSource {
                        " but --chunk is " + std::to_string(chunk));
     }
   }
-  std::string Name() const override { return "npy:" + path_; }
+  std::string Name() const override { return name_; }
   bool HasGdn() const override { return false; }
   int Chunk() const override { return chunk_; }
   long long Available() const override { return count_; }
@@ -215,6 +217,7 @@ class NpySource : public InputSource {
 
  private:
   std::string path_;
+  std::string name_;
   int chunk_ = 0;
   long long count_ = 0;
   std::vector<Mat> matrices_;
@@ -479,8 +482,8 @@ class CapturedGdnSource : public InputSource {
 
 }  // namespace
 
-std::vector<Mat> NpyMatrices(const NpyArray& array, const std::string& what,
-                             bool* batched) {
+std::vector<Mat> NpyMatrices(const NpyArray& array, const NpyMatrixSpec& spec,
+                             const std::string& what, bool* batched) {
   const auto& shape = array.shape;
   if (shape.size() != 2 && shape.size() != 3) {
     throw DataError(what + ": expected shape [C, C] or [n, C, C], got " +
@@ -509,9 +512,8 @@ std::vector<Mat> NpyMatrices(const NpyArray& array, const std::string& what,
     for (int64_t i = 0; i < c; ++i) {
       for (int64_t j = 0; j < c; ++j) a(i, j) = values[(n * c + i) * c + j];
     }
-    const std::string name = what + " matrix " + std::to_string(n);
-    CheckStrictlyLower(a, name.c_str());
-    matrices.push_back(std::move(a));
+    matrices.push_back(
+        NpyMatrixToA(a, spec, what + " matrix " + std::to_string(n)));
   }
   return matrices;
 }
@@ -551,7 +553,7 @@ std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
     return std::make_unique<GdnSource>(ParseGdnParams(body), chunk, seed);
   }
   if (kind == "npy" && has_body) {
-    return std::make_unique<NpySource>(body, chunk);
+    return std::make_unique<NpySource>(ParseNpyMatrixSpec(body), chunk);
   }
   if (kind == "npy-gdn" && has_body) {
     RequireChunk(chunk, spec);
@@ -559,7 +561,140 @@ std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
   }
   throw InputError("--input: unknown input '" + spec +
                    "' (known: uniform[:s], ones, block-ones[:b], "
-                   "gdn[:key=value,...], npy:PATH, npy-gdn:DIR)");
+                   "gdn[:key=value,...], npy:PATH[,form=,above=], "
+                   "npy-gdn:DIR)");
+}
+
+// --- npy: matrix forms -------------------------------------------------------
+
+namespace {
+
+struct FormName {
+  NpyForm form;
+  const char* name;
+};
+constexpr FormName kFormNames[] = {{NpyForm::kLower, "lower"},
+                                   {NpyForm::kUpper, "upper"},
+                                   {NpyForm::kIPlusA, "i-plus-a"},
+                                   {NpyForm::kMinusA, "minus-a"}};
+
+std::string AllFormNames() {
+  std::string names;
+  for (const FormName& f : kFormNames) {
+    names += (names.empty() ? "" : "|") + std::string(f.name);
+  }
+  return names;
+}
+
+std::string Entry(Eigen::Index i, Eigen::Index j, double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << "(" << i << ", " << j << ") = " << v;
+  return os.str();
+}
+
+}  // namespace
+
+const char* NpyFormName(NpyForm form) {
+  for (const FormName& f : kFormNames) {
+    if (f.form == form) return f.name;
+  }
+  TRISIM_ASSERT(false);
+  return "";
+}
+
+std::string NpyMatrixSpec::Name() const {
+  std::string name = path;
+  if (form != NpyForm::kLower)
+    name += std::string(",form=") + NpyFormName(form);
+  if (above != NpyAbove::kCheck) name += ",above=ignore";
+  return name;
+}
+
+NpyMatrixSpec ParseNpyMatrixSpec(const std::string& body) {
+  NpyMatrixSpec spec;
+  std::string rest = body;
+  bool seen_form = false, seen_above = false;
+  // Keys are peeled off the end: ",form=..." and ",above=...", each once.
+  while (true) {
+    const auto comma = rest.rfind(',');
+    if (comma == std::string::npos) break;
+    const std::string item = rest.substr(comma + 1);
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    if (eq == std::string::npos || (key != "form" && key != "above")) break;
+    const std::string value = item.substr(eq + 1);
+    const std::string what = "--input npy:" + body + ": " + key;
+    if (key == "form") {
+      if (seen_form) throw InputError(what + " given twice");
+      seen_form = true;
+      bool found = false;
+      for (const FormName& f : kFormNames) {
+        if (value == f.name) {
+          spec.form = f.form;
+          found = true;
+        }
+      }
+      if (!found) {
+        throw InputError(what + "=" + value +
+                         ": unknown form (allowed: " + AllFormNames() + ")");
+      }
+    } else {
+      if (seen_above) throw InputError(what + " given twice");
+      seen_above = true;
+      if (value != "check" && value != "ignore") {
+        throw InputError(what + "=" + value +
+                         ": unknown value (allowed: check|ignore)");
+      }
+      spec.above = value == "check" ? NpyAbove::kCheck : NpyAbove::kIgnore;
+    }
+    rest = rest.substr(0, comma);
+  }
+  if (rest.empty()) {
+    throw InputError("--input npy:" + body + ": no file path before the keys");
+  }
+  spec.path = rest;
+  return spec;
+}
+
+Mat NpyMatrixToA(const Mat& stored, const NpyMatrixSpec& spec,
+                 const std::string& what) {
+  const Eigen::Index c = stored.rows();
+  TRISIM_ASSERT(stored.cols() == c);
+  const char* form = NpyFormName(spec.form);
+  Mat a = Mat::Zero(c, c);
+  for (Eigen::Index i = 0; i < c; ++i) {
+    for (Eigen::Index j = 0; j < c; ++j) {
+      // The file's entry at A's position (i, j): transposed for upper.
+      const bool upper = spec.form == NpyForm::kUpper;
+      const Eigen::Index fi = upper ? j : i, fj = upper ? i : j;
+      const double v = stored(fi, fj);
+      if (i > j) {  // A's strictly lower part
+        if (!std::isfinite(v)) {
+          throw DataError(what + ": non-finite entry " + Entry(fi, fj, v));
+        }
+        a(i, j) = spec.form == NpyForm::kMinusA ? -v : v;
+        continue;
+      }
+      if (spec.above == NpyAbove::kIgnore) continue;
+      const double want = spec.form == NpyForm::kIPlusA && i == j ? 1.0 : 0.0;
+      if (v != want) {
+        const std::string hint =
+            " (stale values there: add ,above=ignore; other layouts: form=" +
+            AllFormNames() + ")";
+        if (spec.form == NpyForm::kLower) {
+          throw DataError(what + ": not strictly lower: entry " +
+                          Entry(fi, fj, v) + " is on or above the diagonal" +
+                          hint);
+        }
+        throw DataError(
+            what + ": form=" + form + " expects " +
+            (want == 1.0 ? "1 on the diagonal" : "0 outside A's lower part") +
+            ", got " + Entry(fi, fj, v) + hint);
+      }
+    }
+  }
+  return a;
 }
 
 }  // namespace trisim

@@ -15,7 +15,15 @@
 //                        rho=0.5 dirs=1 dk=128 dv=128 state=random|zero
 //                        beta=PATH g=PATH  ([tokens, heads] .npy, float32/64;
 //                        default: the shipped Qwen3.5-0.8B captures)
-//   npy:PATH           A from a file, [C, C] or [n, C, C], strictly lower
+//   npy:PATH[,form=F][,above=M]
+//                      A from a file, [C, C] or [n, C, C], in the form a
+//                      kernel test suite stores it (NpyMatrixSpec below):
+//                      form=lower (default) strictly lower A; upper: U = A^T
+//                      (pto-kernels tests); i-plus-a: I + A; minus-a: -A.
+//                      above=check (default): entries on and above A's
+//                      diagonal must be exact (0; 1 on the diagonal for
+//                      i-plus-a); above=ignore: they are stale and ignored
+//                      (FLA issue 1070). Never guessed from the data.
 //   npy-gdn:DIR        captured tensors: DIR/k.npy [T, d_k] or [T, H, d_k],
 //                      beta.npy and g.npy [T] or [T, H], optional v.npy and
 //                      q.npy (else seeded random); each chunk starts from a
@@ -55,6 +63,30 @@ class InputSource {
   virtual ChunkSample Sample(long long index) const = 0;
 };
 
+// The npy: spec keys, parsed in one place for every command that reads A
+// from an .npy file (error, oracle, recommend, compare).
+enum class NpyForm { kLower, kUpper, kIPlusA, kMinusA };
+enum class NpyAbove { kCheck, kIgnore };
+struct NpyMatrixSpec {
+  std::string path;
+  NpyForm form = NpyForm::kLower;
+  NpyAbove above = NpyAbove::kCheck;
+  // "PATH" plus the keys that differ from the defaults, as parsed.
+  std::string Name() const;
+};
+const char* NpyFormName(NpyForm form);
+// Parses the part after "npy:": PATH then optional ",form=..." and
+// ",above=..." keys at its end (so a path may hold commas). Throws
+// InputError naming the spec and the allowed values.
+NpyMatrixSpec ParseNpyMatrixSpec(const std::string& body);
+// A (strictly lower, C x C) from a matrix `stored` as the file holds it.
+// Checks that `stored` has the form (with above=check, every entry that is
+// not A's strictly lower part holds exactly what the form says: 0, or 1 on
+// the diagonal for i-plus-a) and that A is finite; throws InputError naming
+// `what`, the entry and its value otherwise.
+Mat NpyMatrixToA(const Mat& stored, const NpyMatrixSpec& spec,
+                 const std::string& what);
+
 // Parses a spec and prepares the source. `chunk` is the chunk size C; for
 // npy: inputs pass 0 to take C from the file (a nonzero C must match it).
 // Throws InputError naming the spec and the problem.
@@ -64,11 +96,12 @@ std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
 // The matrices of an npy: input (one implementation for `trisim error`'s
 // npy:PATH and `trisim oracle --in npy:PATH`): `array` holds [C, C] or
 // [n, C, C] values (any dtype ToDoubles reads) with n >= 1 and C a power of
-// two in [1, 1024]; every matrix must be finite and strictly lower. Throws
-// DataError naming `what` (e.g. "npy:A.npy"), the matrix and the problem.
-// *batched reports a leading n dimension.
-std::vector<Mat> NpyMatrices(const NpyArray& array, const std::string& what,
-                             bool* batched);
+// two in [1, 1024]; every matrix is read in the stored form `spec` states
+// (NpyMatrixToA: finite, and what lies on and above the diagonal checked or
+// ignored). Throws DataError naming `what` (e.g. "npy:A.npy"), the matrix and
+// the problem. *batched reports a leading n dimension.
+std::vector<Mat> NpyMatrices(const NpyArray& array, const NpyMatrixSpec& spec,
+                             const std::string& what, bool* batched);
 
 // Directory of the shipped data (data/ in the source tree, or $TRISIM_DATA).
 std::string DataDirectory();

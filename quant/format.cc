@@ -18,6 +18,7 @@ constexpr FormatInfo MakeInfo() {
   info.storage_bits = T::kStorageBits;
   info.specials = T::kSpecials;
   info.storage_shift = T::kStorageShift;
+  info.conversion = T::kConversion;
   info.min_int = T::kMin;
   info.max_int = T::kMax;
   if constexpr (T::kIsFloat) {
@@ -41,16 +42,16 @@ constexpr FormatInfo MakeInfo() {
   return info;
 }
 
-const std::array<FormatInfo, 13>& Table() {
-  static const std::array<FormatInfo, 13> table = [] {
-    std::array<FormatInfo, 13> t = {
+const std::array<FormatInfo, kNumFormats>& Table() {
+  static const std::array<FormatInfo, kNumFormats> table = [] {
+    std::array<FormatInfo, kNumFormats> t = {
         MakeInfo<Format::kFp32>(),    MakeInfo<Format::kFp16>(),
         MakeInfo<Format::kBf16>(),    MakeInfo<Format::kHf32>(),
-        MakeInfo<Format::kFp8E4M3>(), MakeInfo<Format::kFp8E5M2>(),
-        MakeInfo<Format::kInt4>(),    MakeInfo<Format::kInt8>(),
-        MakeInfo<Format::kUInt8>(),   MakeInfo<Format::kInt16>(),
-        MakeInfo<Format::kInt32>(),   MakeInfo<Format::kInt48>(),
-        MakeInfo<Format::kInt64>(),
+        MakeInfo<Format::kTf32>(),    MakeInfo<Format::kFp8E4M3>(),
+        MakeInfo<Format::kFp8E5M2>(), MakeInfo<Format::kInt4>(),
+        MakeInfo<Format::kInt8>(),    MakeInfo<Format::kUInt8>(),
+        MakeInfo<Format::kInt16>(),   MakeInfo<Format::kInt32>(),
+        MakeInfo<Format::kInt48>(),   MakeInfo<Format::kInt64>(),
     };
     // The double-valued limits need ldexp, which is not constexpr in C++17.
     for (FormatInfo& f : t) {
@@ -91,7 +92,6 @@ Format ParseFormat(const std::string& name, const std::string& what) {
   }
   if (name == "fp8_e4m3" || name == "e4m3fn") return Format::kFp8E4M3;
   if (name == "fp8_e5m2") return Format::kFp8E5M2;
-  if (name == "tf32") return Format::kHf32;
   throw InputError(what + ": unknown format '" + name +
                    "' (allowed: " + AllFormatNames() + ")");
 }

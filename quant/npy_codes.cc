@@ -11,6 +11,7 @@ NpyDType NpyDTypeFor(Format f) {
   switch (f) {
     case Format::kFp32:
     case Format::kHf32:
+    case Format::kTf32:
       return NpyDType::kFloat32;
     case Format::kFp16:
       return NpyDType::kFloat16;

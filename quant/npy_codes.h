@@ -2,7 +2,7 @@
 // the mapping, used by `trisim quantize`, `dequantize` and `oracle`):
 // integers in the narrowest numpy integer that holds them (int4 as int8
 // values), fp16 as '<f2', bf16 as '<u2' raw bits (core/npy.h), fp8 as uint8
-// codes, fp32/hf32 as '<f4'.
+// codes, fp32/hf32/tf32 as '<f4'.
 #pragma once
 
 #include <cstdint>

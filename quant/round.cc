@@ -190,10 +190,25 @@ double ToDouble(const Exact& x) {
   return x.negative ? -m : m;
 }
 
-uint32_t RoundToFloat(const Exact& x, Format format, const FloatRounding& r,
-                      uint64_t random, EventCounts* events) {
+FloatRounding ConversionRounding(Format format,
+                                 const FloatRounding& requested) {
+  FloatRounding r = requested;
+  switch (GetFormatInfo(format).conversion) {
+    case Conversion::kAsRequested:
+      break;
+    case Conversion::kNearestAway:
+      r.mode = RoundingMode::kNearestAway;
+      break;
+  }
+  return r;
+}
+
+uint32_t RoundToFloat(const Exact& x, Format format,
+                      const FloatRounding& requested, uint64_t random,
+                      EventCounts* events) {
   const FormatInfo& f = GetFormatInfo(format);
   TRISIM_ASSERT(f.is_float);
+  const FloatRounding r = ConversionRounding(format, requested);
   const uint32_t sign = x.negative ? SignBit(f) : 0;
   if (x.mantissa == 0) return Store(f, sign);
 
@@ -233,10 +248,11 @@ uint32_t RoundToFloat(const Exact& x, Format format, const FloatRounding& r,
   return Store(f, sign | InfCode(f));
 }
 
-uint32_t RoundToFloat(double x, Format format, const FloatRounding& r,
+uint32_t RoundToFloat(double x, Format format, const FloatRounding& requested,
                       uint64_t random, EventCounts* events) {
   if (std::isfinite(x))
-    return RoundToFloat(ExactFromDouble(x), format, r, random, events);
+    return RoundToFloat(ExactFromDouble(x), format, requested, random, events);
+  const FloatRounding r = ConversionRounding(format, requested);
   const FormatInfo& f = GetFormatInfo(format);
   TRISIM_ASSERT(f.is_float);
   ++events->nonfinite_in;

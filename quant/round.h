@@ -111,8 +111,14 @@ struct FloatRounding {
   FloatOverflow overflow = FloatOverflow::kIeee;
 };
 
+// The rounding actually applied into `format`: `requested`, except that a
+// format with a fixed conversion (FormatInfo::conversion; tf32 is
+// nearest-away, PTX cvt.rna.tf32.f32) replaces the mode. Every rounding
+// entry point below (and quant/round_simd.h) applies it first.
+FloatRounding ConversionRounding(Format format, const FloatRounding& requested);
+
 // Rounds to `format` (a float format) and returns its stored code (for hf32
-// the binary32 word). `random` is used only by kStochastic.
+// and tf32 the binary32 word). `random` is used only by kStochastic.
 uint32_t RoundToFloat(const Exact& x, Format format,
                       const FloatRounding& rounding, uint64_t random,
                       EventCounts* events);

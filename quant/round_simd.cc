@@ -26,8 +26,10 @@ double RoundToFloatValueReference(double x, Format format,
   return DecodeFloat(RoundToFloat(x, format, rounding, random, events), format);
 }
 
-double RoundToFloatValue(double x, Format format, const FloatRounding& rounding,
-                         uint64_t random, EventCounts* events) {
+double RoundToFloatValue(double x, Format format,
+                         const FloatRounding& requested, uint64_t random,
+                         EventCounts* events) {
+  const FloatRounding rounding = ConversionRounding(format, requested);
   if (!FastRoundingCovers(format, rounding)) {
     return RoundToFloatValueReference(x, format, rounding, random, events);
   }
@@ -89,8 +91,9 @@ double RoundToFloatValue(double x, Format format, const FloatRounding& rounding,
 }
 
 void RoundToFloatValues(const double* x, size_t n, Format format,
-                        const FloatRounding& rounding, const uint64_t* random,
+                        const FloatRounding& requested, const uint64_t* random,
                         double* out, EventCounts* events) {
+  const FloatRounding rounding = ConversionRounding(format, requested);
   if (!FastRoundingCovers(format, rounding)) {
     for (size_t i = 0; i < n; ++i) {
       out[i] = RoundToFloatValueReference(x[i], format, rounding,

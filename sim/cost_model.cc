@@ -48,6 +48,7 @@ PipelinePrecision PipelinePrecisionFor(const Recipe& recipe) {
       p.cube = CubeDataType::kFp32;
       break;
     case Format::kHf32:
+    case Format::kTf32:  // the same 19-bit operand, priced as hf32
       p.cube = CubeDataType::kHf32;
       break;
     case Format::kFp16:
@@ -77,6 +78,11 @@ PipelinePrecision PipelinePrecisionFor(const Recipe& recipe) {
       throw InputError("recipe " + recipe.name + ": operand " +
                        quant::FormatName(recipe.operand) +
                        " has no cube fractal in the cost model");
+  }
+  // Split operands (quant/split.h): three part Mmads per product term, all
+  // accumulated in L0C (operand traffic for the lo parts is not priced).
+  if (recipe.operand_split != quant::OperandSplit::kNone) {
+    p.mmads_per_product = quant::kSplitProducts;
   }
   if (recipe.IntegerOperands()) {
     p.accumulator_bytes = recipe.accumulator == Format::kInt32 ? 4 : 8;

@@ -144,6 +144,7 @@ void ComputeOperandScales(const double* data, int rows, int cols, int stride,
 CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed) {
   CubeConfig c;
   c.operand = recipe.operand;
+  c.split = recipe.operand_split;
   c.operand_scale = recipe.operand_scale;
   c.int16 = recipe.int16;
   c.accumulator = recipe.accumulator;
@@ -174,6 +175,29 @@ CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
   CubeOperand op;
   op.rows = rows;
   op.cols = cols;
+  if (config.split != quant::OperandSplit::kNone) {
+    // fp32 register first, then the parts (quant/split.h). Stochastic bits:
+    // hi at index, lo at rows*cols + index, both of this tensor.
+    const uint64_t size = static_cast<uint64_t>(rows) * cols;
+    op.values.resize(size);
+    op.lo.resize(size);
+    EventCounts ignored;
+    EventCounts* ev = events ? events : &ignored;
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < cols; ++j) {
+        const uint64_t index = static_cast<uint64_t>(i) * cols + j;
+        const double x32 = config.rounder.Round(
+            data[i * stride + j], Format::kFp32, tensor, index, events);
+        const quant::SplitParts parts = quant::SplitFp32(
+            x32, config.split, config.rounder.rounding,
+            config.rounder.RandomBits(tensor, index),
+            config.rounder.RandomBits(tensor, size + index), ev);
+        op.values[index] = parts.hi;
+        op.lo[index] = parts.lo;
+      }
+    }
+    return op;
+  }
   if (!config.Integer()) {
     op.values.resize(static_cast<size_t>(rows) * cols);
     for (int i = 0; i < rows; ++i) {
@@ -216,37 +240,63 @@ CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
 
 namespace {
 
+// Adds sum_k a_row[k] * b[k*n + j] over k < k_total into an fp32
+// accumulator value in the configured order (see cube.h).
+double AccumulateDot(double acc, const double* a_row, const double* b, int n,
+                     int j, int k_total, const CubeConfig& config,
+                     bool products_fit_fp32, std::vector<double>* chunk) {
+  if (config.order == AccumulationOrder::kSequential) {
+    for (int k = 0; k < k_total; ++k) {
+      acc = FusedAddRne32(acc, a_row[k] * b[static_cast<size_t>(k) * n + j],
+                          products_fit_fp32);
+    }
+    return acc;
+  }
+  const int k0 = static_cast<int>(chunk->size());
+  for (int k_start = 0; k_start < k_total; k_start += k0) {
+    const int len = std::min(k0, k_total - k_start);
+    for (int k = 0; k < len; ++k) {
+      (*chunk)[k] =
+          a_row[k_start + k] * b[static_cast<size_t>(k_start + k) * n + j];
+    }
+    acc = Rne32(acc + ExactSumRne32(chunk->data(), len));
+  }
+  return acc;
+}
+
 void FloatMatMul(const std::vector<CubeTerm>& terms, double sign,
                  const CubeConfig& config, Format out_format, double* out,
                  int out_stride, uint64_t tensor, EventCounts* events) {
   const int m = terms[0].a->rows;
   const int n = terms[0].b->cols;
   const int k0 = config.FractalDepth();
-  // Products of 16-bit operands (and hf32) are exact in fp32; fp32 x fp32
-  // products are exact in double but not in fp32.
+  // Products of 16-bit operands (and hf32/tf32, and split parts) are exact
+  // in fp32; fp32 x fp32 products are exact in double but not in fp32.
   const bool products_fit_fp32 = config.operand != Format::kFp32;
+  const bool split = config.split != quant::OperandSplit::kNone;
   std::vector<double> chunk(k0);
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
       double acc = 0.0;
       for (const CubeTerm& t : terms) {
         const int k_total = t.a->cols;
-        const double* a_row = &t.a->values[static_cast<size_t>(i) * k_total];
-        const double* b = t.b->values.data();
-        if (config.order == AccumulationOrder::kSequential) {
-          for (int k = 0; k < k_total; ++k) {
-            acc =
-                FusedAddRne32(acc, a_row[k] * b[k * n + j], products_fit_fp32);
-          }
-        } else {
-          for (int k_start = 0; k_start < k_total; k_start += k0) {
-            const int len = std::min(k0, k_total - k_start);
-            for (int k = 0; k < len; ++k) {
-              chunk[k] = a_row[k_start + k] * b[(k_start + k) * n + j];
-            }
-            acc = Rne32(acc + ExactSumRne32(chunk.data(), len));
-          }
+        const size_t row = static_cast<size_t>(i) * k_total;
+        if (!split) {
+          acc = AccumulateDot(acc, &t.a->values[row], t.b->values.data(), n, j,
+                              k_total, config, products_fit_fp32, &chunk);
+          continue;
         }
+        // Triton's three dots of one split term (quant/split.h).
+        const double* a_parts[2] = {&t.a->values[row], &t.a->lo[row]};
+        const double* b_parts[2] = {t.b->values.data(), t.b->lo.data()};
+        double dot = 0.0;
+        for (int p = 0; p < quant::kSplitProducts; ++p) {
+          const quant::SplitProduct& prod = quant::kSplitProductOrder[p];
+          if (p == quant::kSplitNanMaskAfter && std::isnan(dot)) dot = 0.0;
+          dot = AccumulateDot(dot, a_parts[prod.a_part], b_parts[prod.b_part],
+                              n, j, k_total, config, products_fit_fp32, &chunk);
+        }
+        acc = Rne32(dot + acc);
       }
       const uint64_t index = static_cast<uint64_t>(i) * n + j;
       out[i * out_stride + j] =
@@ -621,6 +671,8 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
                      const CubeConfig& config, Format out_format, double* out,
                      int out_stride, uint64_t tensor, EventCounts* events) {
   if (config.order != AccumulationOrder::kFractal) return false;
+  // Split operands run the reference (three dots per term).
+  if (config.split != quant::OperandSplit::kNone) return false;
   // Exponents of every operand value (SIMD); a non-finite value (IEEE
   // propagation in the reference) or a double subnormal (never in these
   // formats, but it would break the bound) sends the call to the reference.
@@ -740,7 +792,7 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
 CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
                            const CubeConfig& config, uint64_t tensor,
                            EventCounts* events) {
-  if (config.scalar) {
+  if (config.scalar || config.split != quant::OperandSplit::kNone) {
     return PrepareOperandReference(data, rows, cols, stride, config, tensor,
                                    events);
   }

@@ -20,6 +20,15 @@
 //   operand).
 //   Non-finite operands: products and sums follow IEEE (inf/NaN propagate).
 //
+// Split operands (recipe operand_split = tf32x3 | bf16x3, quant/split.h):
+//   Each operand value x is first an fp32 value (Round32), then hi/lo parts
+//   of the split's part format (k0 from the part's size: 8 for tf32, 16 for
+//   bf16). Each product term a*b of a step becomes Triton's three dots:
+//     t = +0; t += lo_a*hi_b; t += hi_a*lo_b; if t is NaN: t = +0;
+//     t += hi_a*hi_b;  acc = RNE32(acc + t)
+//   where each `t += p*q` is the whole-K accumulation above (sequential or
+//   fractal, part products exact in fp32), and acc starts at +0 as before.
+//
 // Integer operands (int4, int8, int16), int32/48/64 accumulator:
 //   Quantisation per operand (PrepareOperand): groups of the operand view
 //   (the whole view for a tensor scale; b x b tiles, or the view if smaller,
@@ -50,6 +59,7 @@
 
 #include "quant/format.h"
 #include "quant/round.h"
+#include "quant/split.h"
 #include "sim/arith.h"
 #include "sim/recipe.h"
 
@@ -60,6 +70,8 @@ struct CubeOperand {
   int rows = 0;
   int cols = 0;
   std::vector<double> values;  // float operands: rounded values, row-major
+                               // (split operands: the hi parts)
+  std::vector<double> lo;      // split operands: the lo parts, row-major
   std::vector<int32_t> codes;  // integer operands: quantised values
   int group_rows = 0;          // integer operands: scale group shape
   int group_cols = 0;
@@ -72,7 +84,8 @@ struct CubeOperand {
 
 // The cube's settings, from a recipe.
 struct CubeConfig {
-  quant::Format operand = quant::Format::kFp16;
+  quant::Format operand = quant::Format::kFp16;  // a split's part format
+  quant::OperandSplit split = quant::OperandSplit::kNone;
   quant::ScaleGrid operand_scale{quant::Granularity::kTensor, 0};
   Int16Cube int16 = Int16Cube::kEmulated;
   quant::Format accumulator = quant::Format::kFp32;

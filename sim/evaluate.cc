@@ -17,27 +17,74 @@
 
 namespace trisim {
 
+const char* ErrorReferenceName(ErrorReference reference) {
+  return reference == ErrorReference::kExact ? "exact" : "rounded";
+}
+
+ErrorReference ParseErrorReference(const std::string& name,
+                                   const std::string& what) {
+  if (name == "exact") return ErrorReference::kExact;
+  if (name == "rounded") return ErrorReference::kRounded;
+  throw InputError(what + " " + name +
+                   ": unknown reference (allowed: exact = inverse of the "
+                   "exact input, rounded = inverse of the input rounded to "
+                   "the recipe's input format)");
+}
+
 namespace {
+
+// Max row sum of |A_ij|.
+double InfNorm(const Mat& a) {
+  double norm = 0.0;
+  for (Eigen::Index i = 0; i < a.rows(); ++i) {
+    norm = std::max(norm, a.row(i).cwiseAbs().sum());
+  }
+  return norm;
+}
+
+// True if some step of the run went out of its format's range.
+bool HadRangeEvent(const RunRecord& record) {
+  for (const StepStats& s : record.steps) {
+    if (s.nonfinite + s.events.overflowed + s.events.saturated +
+            s.events.wrapped >
+        0) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // One sample's measurements, computed in parallel and merged in order.
 struct SampleResult {
   bool ok = false;
   RunRecord record;
+  RunRecord shadow_record;  // the fp64 shadow, only when run_shadow
+  bool run_shadow = false;
+  double norm = 0;
   MatrixError t, w, u, o, state;
   double backward = 0;
   bool gdn = false;
 };
 
 SampleResult RunSample(const InputSource& source, Executor& executor,
-                       uint64_t seed, int64_t i) {
+                       Executor& shadow, const EvaluationConfig& config,
+                       bool exact, int64_t i) {
   SampleResult r;
   const ChunkSample sample = source.Sample(i);
-  const Mat reference_t = ForwardSubstitutionInverse(sample.a);
-  const Mat t = executor.Run(sample.a, Mix64(seed ^ Mix64(i)), &r.record);
+  const uint64_t seed = Mix64(config.seed ^ Mix64(i));
+  const Mat reference_a = config.reference == ErrorReference::kRounded
+                              ? executor.InputAsLoaded(sample.a, seed)
+                              : sample.a;
+  const Mat reference_t = ForwardSubstitutionInverse(reference_a);
+  const Mat t = executor.Run(sample.a, seed, &r.record);
+  // The exact shadow, only where a step ran out of range.
+  r.run_shadow = !exact && HadRangeEvent(r.record);
+  if (r.run_shadow) shadow.Run(sample.a, 0, &r.shadow_record);
+  r.norm = InfNorm(sample.a);
   r.t = CompareMatrices(reference_t, t);
   r.backward = BackwardError(sample.a, t);
   if (sample.gdn) {
-    const GdnOutputs ref = ChunkOutputs(*sample.gdn, sample.a, reference_t);
+    const GdnOutputs ref = ChunkOutputs(*sample.gdn, reference_a, reference_t);
     const GdnOutputs got = ChunkOutputs(*sample.gdn, sample.a, t);
     r.w = CompareMatrices(ref.w, got.w);
     r.u = CompareMatrices(ref.u, got.u);
@@ -51,6 +98,16 @@ SampleResult RunSample(const InputSource& source, Executor& executor,
 
 void MergeSample(const SampleResult& r, EvaluationReport* report) {
   report->record.Assimilate(r.record);
+  report->a_norm_inf.Add(r.norm);
+  if (r.run_shadow) {
+    const auto& steps = r.shadow_record.steps;
+    report->needed_max_abs.resize(steps.size(), 0.0);
+    for (size_t s = 0; s < steps.size(); ++s) {
+      report->needed_max_abs[s] =
+          std::max(report->needed_max_abs[s], steps[s].max_abs);
+    }
+    ++report->shadow_samples;
+  }
   report->t.Notify(r.t);
   report->t.NotifyBackward(r.backward);
   if (r.gdn) {
@@ -101,7 +158,9 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
   // x recipe fit: sim/recipe_fit.h); anything a worker still throws is kept
   // and rethrown after it (core/threads.h), never std::terminate.
   CheckRecipeFitsPlan(recipe, report.plan);
+  report.reference = config.reference;
   SetScalarReference(config.scalar);
+  const Recipe fp64 = LoadRecipe("fp64");
   ParallelErrors errors;
   // Samples are independent: each thread runs its own executor; every
   // sample's statistics merge into the report in sample order (the ordered
@@ -110,9 +169,10 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
   // exception in a sample is kept and rethrown after the region.
 #pragma omp parallel num_threads(threads)
   {
-    std::unique_ptr<Executor> executor;
+    std::unique_ptr<Executor> executor, shadow;
     try {
       executor = std::make_unique<Executor>(report.plan, recipe);
+      shadow = std::make_unique<Executor>(report.plan, fp64);
     } catch (...) {
       errors.Capture(-1);
     }
@@ -121,7 +181,8 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
       SampleResult result;
       if (executor && !errors.Failed()) {
         try {
-          result = RunSample(*source, *executor, config.seed, i);
+          result =
+              RunSample(*source, *executor, *shadow, config, recipe.exact, i);
         } catch (...) {
           errors.Capture(i);
         }

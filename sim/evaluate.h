@@ -14,6 +14,17 @@
 
 namespace trisim {
 
+// What T's (and the layer outputs') error is measured against:
+//  kExact    the inverse of the exact (fp64) input A;
+//  kRounded  the inverse of A as rounded to the recipe's input format (the
+//            convention of kernel test suites: the kernel never sees the
+//            exact A). Under the fp64 recipe both are the same.
+enum class ErrorReference { kExact, kRounded };
+const char* ErrorReferenceName(ErrorReference reference);
+// Throws InputError naming `what` unless `name` is exact or rounded.
+ErrorReference ParseErrorReference(const std::string& name,
+                                   const std::string& what = "--reference");
+
 struct EvaluationConfig {
   std::string method = "mxr";
   MethodOptions options;
@@ -24,6 +35,7 @@ struct EvaluationConfig {
   std::string precision = "fp64";
   int threads = 0;      // samples in parallel; 0: all cores (OpenMP)
   bool scalar = false;  // scalar reference instead of the fast path
+  ErrorReference reference = ErrorReference::kExact;
 };
 
 struct EvaluationReport {
@@ -35,6 +47,16 @@ struct EvaluationReport {
   ErrorStats t, w, u, o, state;
   Recipe recipe;
   RunRecord record;  // per-step stats and events over all samples
+  ErrorReference reference = ErrorReference::kExact;
+  // ||A||_inf (max row sum of |A_ij|, the exact input) over the samples.
+  Distribution a_norm_inf;
+  // Range report: for every sample in which some step overflowed,
+  // saturated, wrapped or went non-finite, the same plan runs in fp64 on the
+  // same A (the exact shadow); needed_max_abs[s] is the largest |x| step s
+  // produced in those shadow runs, i.e. the magnitude the step would have
+  // needed. Empty when no sample had such an event (or under fp64).
+  std::vector<double> needed_max_abs;
+  int64_t shadow_samples = 0;  // samples that ran the shadow
 };
 
 // Throws InputError for bad configuration (method, options, input, samples,

@@ -478,4 +478,23 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   return result;
 }
 
+Mat Executor::InputAsLoaded(const Mat& l, uint64_t seed) const {
+  if (recipe_.exact) return l;
+  Rounder rounder;
+  rounder.rounding.mode = recipe_.rounding;
+  rounder.rounding.overflow = recipe_.float_overflow;
+  rounder.seed = seed;
+  quant::EventCounts ignored;
+  Mat a(l.rows(), l.cols());
+  for (int i = 0; i < l.rows(); ++i) {
+    for (int j = 0; j < l.cols(); ++j) {
+      // Tensor ~0 and index i * C + j, as Run's load (bit-identical paths).
+      a(i, j) =
+          rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
+                        static_cast<uint64_t>(i) * l.cols() + j, &ignored);
+    }
+  }
+  return a;
+}
+
 }  // namespace trisim

@@ -82,6 +82,11 @@ class Executor {
   // what it holds).
   Mat Run(const Mat& l, uint64_t seed = 0, RunRecord* record = nullptr);
 
+  // A as Run loads it: `l` rounded to the recipe's input format with the
+  // same rounding, seed and element indices (unchanged under fp64). For the
+  // "rounded" error reference (sim/evaluate.h).
+  Mat InputAsLoaded(const Mat& l, uint64_t seed) const;
+
   const Plan& plan() const { return plan_; }
   const Recipe& recipe() const { return recipe_; }
   // The format a buffer is stored in under this recipe.

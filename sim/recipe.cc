@@ -66,6 +66,24 @@ std::vector<Recipe> MakeBuiltins() {
       "hf32",
       "HF32 cube (operands rounded to a 10-bit mantissa), fp32 intermediates",
       Format::kHf32, Format::kFp32));
+  all.push_back(FloatRecipe(
+      "tf32",
+      "NVIDIA TF32 operands (cvt.rna: nearest, ties away), fp32 intermediates",
+      Format::kTf32, Format::kFp32));
+  Recipe tf32x3 = FloatRecipe(
+      "tf32x3",
+      "fp32 operands split into tf32 hi + lo, 3 tf32 products per term "
+      "(Triton tf32x3), fp32 intermediates",
+      Format::kTf32, Format::kFp32);
+  tf32x3.operand_split = quant::OperandSplit::kTf32x3;
+  all.push_back(tf32x3);
+  Recipe bf16x3 = FloatRecipe(
+      "bf16x3",
+      "fp32 operands split into bf16 hi + lo, 3 bf16 products per term "
+      "(Triton bf16x3), fp32 intermediates",
+      Format::kBf16, Format::kFp32);
+  bf16x3.operand_split = quant::OperandSplit::kBf16x3;
+  all.push_back(bf16x3);
   all.push_back(
       FloatRecipe("fp16", "fp16 operands, fp32 accumulate, fp16 intermediates",
                   Format::kFp16, Format::kFp16));
@@ -189,6 +207,16 @@ void ValidateRecipe(const Recipe& r, const std::string& origin) {
       fail("accumulator", "float operands accumulate in fp32");
     }
   }
+  if (r.operand_split != quant::OperandSplit::kNone &&
+      r.operand != quant::GetSplitInfo(r.operand_split).part) {
+    fail("operand_split",
+         std::string(quant::OperandSplitName(r.operand_split)) +
+             " splits into " +
+             quant::FormatName(quant::GetSplitInfo(r.operand_split).part) +
+             " parts: set operand = \"" +
+             quant::FormatName(quant::GetSplitInfo(r.operand_split).part) +
+             "\"");
+  }
   // Per-field ranges, from the field list.
   r.ForEach([&](const auto& value, const FieldInfo& f) {
     CheckRange(value, f, "recipe " + origin + ": " + f.key);
@@ -216,6 +244,7 @@ FieldValue Encode(AccumulationOrder v) {
 FieldValue Encode(quant::IntOverflow v) {
   return NameOf(quant::kIntOverflowNames, v);
 }
+FieldValue Encode(quant::OperandSplit v) { return quant::OperandSplitName(v); }
 FieldValue Encode(quant::FloatOverflow v) {
   return NameOf(quant::kFloatOverflowNames, v);
 }
@@ -277,6 +306,10 @@ void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
   out = ParseName(quant::kIntOverflowNames, Text(v, what), what);
 }
 void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            quant::OperandSplit& out) {
+  out = ParseName(quant::kOperandSplitNames, Text(v, what), what);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
             quant::FloatOverflow& out) {
   out = ParseName(quant::kFloatOverflowNames, Text(v, what), what);
 }
@@ -304,6 +337,9 @@ std::string Allowed(AccumulationOrder, const FieldInfo&) {
 }
 std::string Allowed(quant::IntOverflow, const FieldInfo&) {
   return AllNames(quant::kIntOverflowNames, " | ");
+}
+std::string Allowed(quant::OperandSplit, const FieldInfo&) {
+  return AllNames(quant::kOperandSplitNames, " | ");
 }
 std::string Allowed(quant::FloatOverflow, const FieldInfo&) {
   return AllNames(quant::kFloatOverflowNames, " | ");
@@ -470,6 +506,13 @@ std::string TomlText(const FieldValue& v) {
 }
 
 }  // namespace
+
+std::string Recipe::OperandName() const {
+  if (operand_split != quant::OperandSplit::kNone) {
+    return quant::OperandSplitName(operand_split);
+  }
+  return quant::FormatName(operand);
+}
 
 std::string Recipe::ToToml() const {
   std::ostringstream os;

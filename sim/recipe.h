@@ -11,6 +11,10 @@
 //              Integer operands (int4/int8/int16): quantised per operand view
 //              with a symmetric fp32 scale from amax (quant/scale.h),
 //              granularity `operand_scale`.
+//  operand_split  none, or tf32x3 / bf16x3 (quant/split.h): each fp32
+//              operand value is carried as hi + lo parts of `operand` (tf32 /
+//              bf16) and a product term is three part products summed in
+//              the fp32 accumulator (sim/cube.h).
 //  int16       int16 operands on an int8 cube (emulated: each value split into
 //              two balanced int8 pieces, 4 int8 Mmads per product, recombined
 //              exactly) or on a hypothetical int16 cube (native).
@@ -57,6 +61,7 @@
 #include "quant/format.h"
 #include "quant/round.h"
 #include "quant/scale.h"
+#include "quant/split.h"
 
 namespace trisim {
 
@@ -95,6 +100,7 @@ struct Recipe {
   bool exact = false;
   quant::Format input = quant::Format::kFp16;
   quant::Format operand = quant::Format::kFp16;
+  quant::OperandSplit operand_split = quant::OperandSplit::kNone;
   quant::ScaleGrid operand_scale{quant::Granularity::kTensor, 0};
   Int16Cube int16 = Int16Cube::kEmulated;
   quant::Format accumulator = quant::Format::kFp32;
@@ -120,6 +126,8 @@ struct Recipe {
   }
 
   bool IntegerOperands() const { return !quant::IsFloat(operand); }
+  // For reports: the split's name, or the operand format's.
+  std::string OperandName() const;
   // One line per field, "key = value", in TOML syntax.
   std::string ToToml() const;
 
@@ -144,6 +152,11 @@ struct Recipe {
     v(r.operand, {"operand",
                   "cube operand format: floats are rounded to it, "
                   "int4/int8/int16 quantised per operand_scale"});
+    // Split operands (quant/split.h): the part format is `operand`.
+    v(r.operand_split,
+      {"operand_split",
+       "fp32 operands as hi + lo parts, 3 part products per term: none | "
+       "tf32x3 (operand tf32) | bf16x3 (operand bf16)"});
     v(r.operand_scale,
       {"operand_scale", "integer operands' scale granularity: tensor | block:b",
        1, 1024});

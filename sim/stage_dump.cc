@@ -9,6 +9,7 @@
 #include "core/npy.h"
 #include "core/status.h"
 #include "quant/npy_codes.h"
+#include "sim/provenance.h"
 
 namespace trisim {
 
@@ -123,6 +124,9 @@ class DumpWriter {
     manifest["method_options"] = plan_.options;
     manifest["chunk"] = plan_.chunk;
     manifest["recipe"] = RecipeJson(recipe_);
+    // What produced this dump (sim/provenance.h).
+    manifest["provenance"] = ProvenanceJson(
+        Provenance::ForPlan("oracle --dump-stages", plan_, recipe_));
     manifest["note"] =
         "Buffer files are float64 holding the stored format's values exactly. "
         "Semantics of each op: sim/cube.h (matmul) and sim/executor.h.";
@@ -230,7 +234,7 @@ class DumpWriter {
       case OpKind::kMatMul:
         (*j)["sign"] = step.sign;
         if (recipe_.exact) break;
-        (*j)["operand_format"] = quant::FormatName(recipe_.operand);
+        (*j)["operand_format"] = recipe_.OperandName();
         (*j)["accumulator"] = quant::FormatName(recipe_.accumulator);
         (*j)["order"] = AccumulationOrderName(recipe_.order);
         (*j)["scale_mantissa_bits"] = recipe_.scale_mantissa_bits;
