@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "quant/npy_codes.h"
 #include "sim/executor.h"
+#include "sim/oracle.h"
 #include "sim/recipe.h"
 #include "sim/stage_dump.h"
 
@@ -30,127 +31,30 @@ struct OracleOptions {
   uint64_t seed = 0;
 };
 
-struct OracleInputs {
-  std::vector<Mat> matrices;
-  bool batched = false;  // input had a leading n dimension
-  std::string note;      // e.g. a dtype that is rounded on load
-};
-
-// A from npy:PATH, [C, C] or [n, C, C]; a '<u2' file is bf16 when the recipe
-// takes bf16 input.
-OracleInputs LoadMatrices(const std::string& path, const Recipe& recipe) {
-  NpyArray array = ReadNpy(path);
-  const auto& shape = array.shape;
-  if (shape.size() != 2 && shape.size() != 3) {
-    throw InputError("--in npy:" + path +
-                     ": expected shape [C, C] or [n, C, C]");
-  }
-  const int64_t c = shape.back();
-  if (shape[shape.size() - 2] != c || c < 1 || c > 1024 || (c & (c - 1))) {
-    throw InputError("--in npy:" + path +
-                     ": matrices must be C x C with C a power of two <= 1024");
-  }
-  OracleInputs inputs;
-  const quant::Format want = recipe.exact ? quant::Format::kFp32 : recipe.input;
-  if (array.dtype == NpyDType::kUInt16) {
-    if (recipe.exact || recipe.input != quant::Format::kBf16) {
-      throw InputError("--in npy:" + path +
-                       ": uint16 data is read as raw bf16 "
-                       "bits only for a recipe with bf16 input");
-    }
-    array = AsBFloat16(std::move(array));
-  } else if (array.dtype != NpyDType::kFloat16 &&
-             array.dtype != NpyDType::kFloat32 &&
-             array.dtype != NpyDType::kFloat64) {
-    throw InputError("--in npy:" + path +
-                     ": expected float16, bfloat16 (as "
-                     "uint16), float32 or float64, got " +
-                     NpyDTypeName(array.dtype));
-  }
-  if (!recipe.exact && array.dtype != quant::NpyDTypeFor(want)) {
-    inputs.note = "input " + NpyDTypeName(array.dtype) + " is rounded to " +
-                  quant::FormatName(want) + " (" +
-                  quant::RoundingModeName(recipe.rounding) + ") on load";
-  }
-  const std::vector<double> values = ToDoubles(array);
-  const int64_t count = shape.size() == 3 ? shape[0] : 1;
-  inputs.batched = shape.size() == 3;
-  for (int64_t n = 0; n < count; ++n) {
-    Mat a(c, c);
-    for (int64_t i = 0; i < c; ++i) {
-      for (int64_t j = 0; j < c; ++j) a(i, j) = values[(n * c + i) * c + j];
-    }
-    const std::string what =
-        "--in npy:" + path + " matrix " + std::to_string(n);
-    CheckStrictlyLower(a, what.c_str());
-    inputs.matrices.push_back(std::move(a));
-  }
-  return inputs;
-}
-
-int RunOracle(const OracleOptions& o) {
+int RunOracleCommand(const OracleOptions& o) {
   const Recipe recipe = LoadRecipe(o.precision);
-  OracleInputs inputs;
-  if (o.in.rfind("npy:", 0) == 0) {
-    inputs = LoadMatrices(o.in.substr(4), recipe);
-  } else if (o.in.rfind("npy-gdn:", 0) == 0) {
-    const auto source = MakeInputSource(o.in, o.chunk, o.seed);
-    for (long long i = 0; i < source->Available(); ++i) {
-      inputs.matrices.push_back(source->Sample(i).a);
-    }
-    inputs.batched = true;
-    inputs.note =
-        "A formed in fp64 from k, beta, g and rounded once to the "
-        "input format";
-  } else {
-    throw InputError(
-        "--in: the oracle takes captured inputs, npy:PATH (A) or "
-        "npy-gdn:DIR, got '" +
-        o.in + "'");
-  }
-  const int c = static_cast<int>(inputs.matrices.front().rows());
-  if (o.chunk_opt->count() && o.in.rfind("npy:", 0) == 0 && o.chunk != c) {
-    throw InputError("--chunk " + std::to_string(o.chunk) + " does not match " +
-                     "the input's " + std::to_string(c) + " x " +
-                     std::to_string(c) + " matrices");
-  }
+  const OracleInputs inputs =
+      LoadOracleInputs(o.in, recipe, o.chunk, o.chunk_opt->count() > 0, o.seed);
   const int count = static_cast<int>(inputs.matrices.size());
   if (!o.dump_dir.empty() && (o.dump_sample < 0 || o.dump_sample >= count)) {
     throw InputError("--dump-sample " + std::to_string(o.dump_sample) +
                      ": the input holds " + std::to_string(count) +
                      " matrices");
   }
-  const Plan plan = BuildPlan(o.method.method, o.method.ToOptions(), c);
-  Executor executor(plan, recipe);
-
   // Everything is computed before anything is written.
-  std::vector<double> out_values;
-  out_values.reserve(static_cast<size_t>(count) * c * c);
-  RunRecord totals, dump;
-  dump.keep_buffers = true;
-  long long nonfinite = 0;
-  for (int n = 0; n < count; ++n) {
-    RunRecord* record =
-        n == o.dump_sample && !o.dump_dir.empty() ? &dump : &totals;
-    const Mat x =
-        executor.Run(inputs.matrices[n],
-                     Mix64(o.seed ^ Mix64(static_cast<uint64_t>(n))), record);
-    for (int i = 0; i < c; ++i) {
-      for (int j = 0; j < c; ++j) {
-        out_values.push_back(x(i, j));
-        nonfinite += !std::isfinite(x(i, j));
-      }
-    }
-  }
-  totals.Assimilate(dump);
+  const OracleRun run =
+      RunOracle(o.method.method, o.method.ToOptions(), recipe, inputs.matrices,
+                o.seed, o.dump_dir.empty() ? -1 : o.dump_sample);
+  const Plan& plan = run.plan();
+  const int c = run.chunk;
+  const RunRecord& totals = run.totals;
+  const long long nonfinite = run.nonfinite;
 
   std::vector<int64_t> shape = {c, c};
   if (inputs.batched) shape.insert(shape.begin(), count);
-  const NpyArray out =
-      recipe.exact ? FromDoubles(out_values, shape)
-                   : quant::EncodeExactValues(recipe.output, shape, out_values);
+  const NpyArray out = run.Encode(shape);
   if (!o.dump_dir.empty()) {
-    WriteStageDump(o.dump_dir, plan, recipe, executor, dump);
+    WriteStageDump(o.dump_dir, plan, recipe, *run.executor, run.kept);
   }
   WriteNpy(o.out, out);
 
@@ -216,7 +120,7 @@ Command SetupOracleCommand(CLI::App& root) {
   app->add_option("--seed", o->seed,
                   "Seed of stochastic rounding and of missing v/q in npy-gdn")
       ->capture_default_str();
-  return {app, [o] { return RunOracle(*o); }};
+  return {app, [o] { return RunOracleCommand(*o); }};
 }
 
 }  // namespace trisim::app
