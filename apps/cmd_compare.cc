@@ -26,6 +26,7 @@ struct CompareOptions {
   MethodFlags method;
   std::string precision = "fp16";
   std::string device, expected, in, device_stages, junit;
+  std::string device_outputs, expected_outputs;
   std::string preset = "exact";
   std::string layout = "ncc", cu_seqlens, dtype, shape;
   bool upper = false, json = false, csv = false;
@@ -284,8 +285,98 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
     throw InputError("--junit " + path + ": cannot rename: " + ec.message());
 }
 
+// --device-outputs / --expected-outputs: layer outputs as file sets.
+int RunOutputSets(const CompareOptions& o) {
+  if (o.expected_outputs.empty() || o.device_outputs.empty()) {
+    throw InputError("--device-outputs and --expected-outputs go together");
+  }
+  if (!o.device.empty() || !o.in.empty() || !o.expected.empty()) {
+    throw InputError(
+        "--device-outputs compares file sets; --device, --in "
+        "and --expected do not apply");
+  }
+  const std::vector<NamedComparison> sets =
+      CompareOutputSets(o.device_outputs, o.expected_outputs, o.preset);
+  bool pass = true;
+  for (const NamedComparison& c : sets) pass = pass && c.preset.pass;
+  if (!o.junit.empty()) {
+    std::ostringstream cases;
+    int failures = 0;
+    for (const NamedComparison& c : sets) {
+      cases << "  <testcase classname=\"trisim.compare.outputs\" name=\""
+            << XmlEscape(c.name) << "\">";
+      if (!c.preset.pass) {
+        ++failures;
+        std::string why;
+        for (const Check& k : c.preset.checks) {
+          if (!k.pass) {
+            why += k.name + " " + Fmt(k.value) + " " + k.op + " " +
+                   Fmt(k.limit) + " failed; ";
+          }
+        }
+        cases << "<failure message=\"" << XmlEscape(why) << "\"/>";
+      }
+      cases << "</testcase>\n";
+    }
+    WriteFileAtomically(o.junit,
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                        "<testsuite name=\"trisim compare outputs\" tests=\"" +
+                            std::to_string(sets.size()) + "\" failures=\"" +
+                            std::to_string(failures) + "\">\n" + cases.str() +
+                            "</testsuite>\n");
+  }
+  if (o.json) {
+    nlohmann::ordered_json j;
+    auto& list = j["outputs"] = nlohmann::ordered_json::array();
+    for (const NamedComparison& c : sets) {
+      nlohmann::ordered_json e = CompareJson(c.report, {c.preset}, nullptr, {});
+      e["name"] = c.name;
+      list.push_back(e);
+    }
+    j["pass"] = pass;
+    std::printf("%s\n", j.dump(1).c_str());
+  } else {
+    if (o.csv) {
+      std::printf("output,format,elements,identical,max_ulp,frob_rel,pass\n");
+    }
+    for (const NamedComparison& c : sets) {
+      const OracleComparison& x = c.report.oracle;
+      if (o.csv) {
+        std::printf("%s,%s,%lld,%lld,%s,%s,%d\n", c.name.c_str(),
+                    c.format.c_str(), static_cast<long long>(x.elements),
+                    static_cast<long long>(x.identical),
+                    UlpText(x.max_ulp).c_str(),
+                    c.report.reference.present
+                        ? Fmt(c.report.reference.frob_rel).c_str()
+                        : "",
+                    c.preset.pass ? 1 : 0);
+      } else {
+        std::printf("%-8s %-5s %lld / %lld bit-identical, max ulp %s%s%s: %s\n",
+                    c.name.c_str(), c.format.c_str(),
+                    static_cast<long long>(x.identical),
+                    static_cast<long long>(x.elements),
+                    UlpText(x.max_ulp).c_str(),
+                    c.report.reference.present ? ", frob_rel " : "",
+                    c.report.reference.present
+                        ? Fmt(c.report.reference.frob_rel).c_str()
+                        : "",
+                    c.preset.pass ? "PASS" : "FAIL");
+      }
+    }
+  }
+  return pass ? 0 : 3;
+}
+
 int RunCompare(const CompareOptions& o) {
   if (o.json && o.csv) throw InputError("--json and --csv: choose one");
+  if (!o.device_outputs.empty() || !o.expected_outputs.empty()) {
+    return RunOutputSets(o);
+  }
+  if (o.device.empty()) {
+    throw InputError(
+        "compare: --device FILE is required (or "
+        "--device-outputs DIR with --expected-outputs DIR)");
+  }
   CompareRequest q;
   q.method = o.method.method;
   q.options = o.method.ToOptions();
@@ -359,8 +450,14 @@ Command SetupCompareCommand(CLI::App& root) {
       "fail, 1 bad data, 2 usage");
   AddMethodFlags(*app, o->method);
   app->add_option("--device", o->device,
-                  "Device output: .npy, or raw .bin with --dtype and --shape")
-      ->required();
+                  "Device output: .npy, or raw .bin with --dtype and --shape");
+  app->add_option("--device-outputs", o->device_outputs,
+                  "Layer outputs (A, W, U, O, final state) of the device: a "
+                  "directory of .npy, named by manifest.json or NAME.npy");
+  app->add_option("--expected-outputs", o->expected_outputs,
+                  "The oracle's layer outputs: a directory with "
+                  "manifest.json {\"outputs\": [{name, file, format, "
+                  "reference}]}; every named output is compared");
   app->add_option("--expected", o->expected,
                   "An oracle output file (instead of, or beside, --in)");
   app->add_option("--in", o->in,

@@ -113,8 +113,10 @@ std::string UlpBinLabel(int bin) {
 }
 
 CompareReport Compare(const CompareData& data) {
-  const int64_t c = data.chunk, count = data.count;
-  const size_t total = static_cast<size_t>(count * c * c);
+  const int64_t count = data.count;
+  const int64_t rows = data.rows ? data.rows : data.chunk;
+  const int64_t cols = data.cols ? data.cols : data.chunk;
+  const size_t total = static_cast<size_t>(count * rows * cols);
   if (data.device.size() != total || data.expected.size() != total ||
       (!data.reference.empty() && data.reference.size() != total) ||
       (!data.valid.empty() &&
@@ -124,7 +126,7 @@ CompareReport Compare(const CompareData& data) {
   CompareReport report;
   report.format = StorageFormatName(data.format);
   report.count = count;
-  report.chunk = c;
+  report.chunk = data.chunk;
   OracleComparison& o = report.oracle;
   ReferenceComparison& r = report.reference;
   r.present = !data.reference.empty();
@@ -134,8 +136,8 @@ CompareReport Compare(const CompareData& data) {
       : *data.format == quant::Format::kBf16 ? std::ldexp(1.0, -8)
                                              : std::ldexp(1.0, -14);
   const int b = data.block;
-  const int64_t nb = (c + b - 1) / b;
-  std::vector<BlockReport> blocks(static_cast<size_t>(count * nb * nb));
+  const int64_t nbr = (rows + b - 1) / b, nbc = (cols + b - 1) / b;
+  std::vector<BlockReport> blocks(static_cast<size_t>(count * nbr * nbc));
   o.matrices.resize(static_cast<size_t>(count));
   // Sums over the whole tensor (long double: 10^6 squares stay exact enough).
   long double diff2 = 0, ref2 = 0, dev2 = 0, dot = 0, oracle_diff2 = 0;
@@ -144,13 +146,14 @@ CompareReport Compare(const CompareData& data) {
           over32 = 0, finite = 0;
   bool worst_set = false;
   for (int64_t n = 0; n < count; ++n) {
-    const int64_t v = data.valid.empty() ? c : data.valid[n];
+    const int64_t vr = data.valid.empty() ? rows : data.valid[n];
+    const int64_t vc = data.valid.empty() ? cols : data.valid[n];
     MatrixReport& m = o.matrices[n];
     long double m_diff2 = 0, m_ref2 = 0;
     bool m_nonfinite = false;
-    for (int64_t i = 0; i < v; ++i) {
-      for (int64_t j = 0; j < v; ++j) {
-        const size_t k = static_cast<size_t>((n * c + i) * c + j);
+    for (int64_t i = 0; i < vr; ++i) {
+      for (int64_t j = 0; j < vc; ++j) {
+        const size_t k = static_cast<size_t>((n * rows + i) * cols + j);
         const double d = data.device[k], e = data.expected[k];
         ElementReport el;
         el.matrix = n;
@@ -196,7 +199,7 @@ CompareReport Compare(const CompareData& data) {
           worst_set = true;
         }
         BlockReport& blk =
-            blocks[static_cast<size_t>((n * nb + i / b) * nb + j / b)];
+            blocks[static_cast<size_t>((n * nbr + i / b) * nbc + j / b)];
         ++blk.elements;
         if (!same) {
           ++blk.differing;
@@ -248,9 +251,10 @@ CompareReport Compare(const CompareData& data) {
   }
   o.mean_ulp = ulp_count ? static_cast<double>(ulp_sum / ulp_count) : 0.0;
   for (int64_t n = 0; n < count; ++n) {
-    for (int64_t bi = 0; bi < nb; ++bi) {
-      for (int64_t bj = 0; bj < nb; ++bj) {
-        BlockReport blk = blocks[static_cast<size_t>((n * nb + bi) * nb + bj)];
+    for (int64_t bi = 0; bi < nbr; ++bi) {
+      for (int64_t bj = 0; bj < nbc; ++bj) {
+        BlockReport blk =
+            blocks[static_cast<size_t>((n * nbr + bi) * nbc + bj)];
         blk.matrix = n;
         blk.block_row = bi;
         blk.block_col = bj;
@@ -983,6 +987,119 @@ CompareOutcome RunCompareRequest(const CompareRequest& q) {
         CompareStages(q.device_stages, *run, q.stage_sample));
   }
   for (const PresetResult& p : out.presets) out.pass = out.pass && p.pass;
+  return out;
+}
+
+}  // namespace trisim
+
+namespace trisim {
+
+std::vector<NamedComparison> CompareOutputSets(const std::string& device_dir,
+                                               const std::string& expected_dir,
+                                               const std::string& preset) {
+  namespace fs = std::filesystem;
+  auto read_manifest = [](const std::string& dir, const std::string& flag,
+                          bool required) -> std::optional<Json> {
+    if (!fs::is_directory(dir)) {
+      throw InputError(flag + " " + dir + ": not a directory");
+    }
+    std::ifstream in(fs::path(dir) / "manifest.json");
+    if (!in) {
+      if (required) throw DataError(flag + " " + dir + ": no manifest.json");
+      return std::nullopt;
+    }
+    Json j;
+    try {
+      in >> j;
+    } catch (const std::exception& e) {
+      throw DataError(flag + " " + dir + "/manifest.json: not JSON (" +
+                      e.what() + ")");
+    }
+    const Json* outputs = Member(j, "outputs");
+    if (!outputs || !outputs->is_array()) {
+      throw DataError(flag + " " + dir +
+                      "/manifest.json: no \"outputs\" array");
+    }
+    for (const Json& o : *outputs) {
+      const Json* name = Member(o, "name");
+      const Json* file = Member(o, "file");
+      if (!name || !name->is_string() || !file || !file->is_string()) {
+        throw DataError(flag + " " + dir +
+                        "/manifest.json: every output needs \"name\" and "
+                        "\"file\"");
+      }
+    }
+    return *outputs;
+  };
+  const Json expected =
+      *read_manifest(expected_dir, "--expected-outputs", true);
+  const std::optional<Json> device =
+      read_manifest(device_dir, "--device-outputs", false);
+  std::vector<NamedComparison> out;
+  for (const Json& e : expected) {
+    NamedComparison nc;
+    nc.name = e["name"].get<std::string>();
+    const Json* format_json = Member(e, "format");
+    const std::string format_name = format_json && format_json->is_string()
+                                        ? format_json->get<std::string>()
+                                        : "fp64";
+    const StorageFormat format =
+        format_name == "fp64"
+            ? StorageFormat()
+            : StorageFormat(quant::ParseFormat(
+                  format_name, "--expected-outputs " + nc.name + " format"));
+    nc.format = StorageFormatName(format);
+    std::string device_file = nc.name + ".npy";
+    if (device) {
+      bool found = false;
+      for (const Json& d : *device) {
+        if (d["name"] == e["name"]) {
+          device_file = d["file"].get<std::string>();
+          found = true;
+        }
+      }
+      if (!found) {
+        throw DataError("--device-outputs " + device_dir +
+                        ": its manifest has no output '" + nc.name + "'");
+      }
+    }
+    const std::string dpath = (fs::path(device_dir) / device_file).string();
+    const std::string epath =
+        (fs::path(expected_dir) / e["file"].get<std::string>()).string();
+    if (!fs::exists(dpath)) {
+      throw DataError("--device-outputs " + device_dir + ": no " + device_file +
+                      " for output '" + nc.name + "'");
+    }
+    const NpyArray dev = ReadNpy(dpath);
+    const NpyArray exp = ReadNpy(epath);
+    if (dev.shape != exp.shape) {
+      throw DataError(dpath + ": shape " + ShapeString(dev.shape) +
+                      ", expected " + ShapeString(exp.shape));
+    }
+    CompareData data;
+    data.format = format;
+    const auto& shape = exp.shape;
+    data.cols = shape.empty() ? 1 : shape.back();
+    data.rows = shape.size() >= 2 ? shape[shape.size() - 2] : 1;
+    data.count = 1;
+    for (size_t i = 0; i + 2 < shape.size(); ++i) data.count *= shape[i];
+    data.chunk = data.rows;
+    data.device = StoredValues(dev, format, dpath);
+    data.expected = StoredValues(exp, format, epath);
+    if (const Json* ref = Member(e, "reference"); ref && ref->is_string()) {
+      const std::string rpath =
+          (fs::path(expected_dir) / ref->get<std::string>()).string();
+      const NpyArray r = ReadNpy(rpath);
+      if (r.shape != shape) {
+        throw DataError(rpath + ": shape " + ShapeString(r.shape) +
+                        ", the output is " + ShapeString(shape));
+      }
+      data.reference = ToDoubles(r);
+    }
+    nc.report = Compare(data);
+    nc.preset = EvaluatePreset(preset, nc.report, format);
+    out.push_back(std::move(nc));
+  }
   return out;
 }
 

@@ -126,6 +126,8 @@ struct CompareReport {
 struct CompareData {
   StorageFormat format;
   int64_t count = 0, chunk = 0;   // [count, chunk, chunk]
+  int64_t rows = 0, cols = 0;     // or [count, rows, cols] (layer outputs;
+                                  // 0: chunk), with `valid` empty
   std::vector<int> valid;         // per matrix, empty: all chunk
   std::vector<double> device;     // values in `format` (NaN allowed)
   std::vector<double> expected;   // the oracle's output, finite or not
@@ -245,6 +247,24 @@ struct CompareOutcome {
 // Validates everything (InputError: usage; DataError: file content) before
 // computing; writes nothing.
 CompareOutcome RunCompareRequest(const CompareRequest& request);
+
+// --- Layer outputs (A, W, U, O, final state, ...) as file sets ------------
+// DIR/manifest.json: {"outputs": [{"name": "O", "file": "O.npy", "format":
+// "fp16", "reference": "O_fp64.npy"}, ...]} ("reference", an fp64 file, is
+// optional). Every output the expected set names is compared with the
+// device set's output of the same name (its manifest entry, or NAME.npy
+// without a manifest), as [count, rows, cols] matrices (the last two axes;
+// a 1-d tensor is one row). Outputs only the device set holds are ignored.
+// Throws DataError for a malformed manifest, a missing device output or a
+// shape/dtype mismatch; InputError for a missing directory.
+struct NamedComparison {
+  std::string name, format;
+  CompareReport report;
+  PresetResult preset;
+};
+std::vector<NamedComparison> CompareOutputSets(const std::string& device_dir,
+                                               const std::string& expected_dir,
+                                               const std::string& preset);
 
 // The report as JSON (README "trisim compare --json"); `labels` name each
 // matrix's place in the layout (may be empty).

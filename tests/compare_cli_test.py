@@ -249,7 +249,36 @@ with tempfile.TemporaryDirectory() as tmp:
     failed = [c.get("name") for c in cases if c.find("failure") is not None]
     check(failed == ["matrix 2 (n=2)", "bit_identical_rate"], f"junit failures {failed}")
 
-    # 11. Bad input: one line, exit 1 (content) / 2 (usage), nothing written.
+    # 11. Layer outputs as file sets driven by the expected manifest.
+    os.makedirs(path("exp_out"))
+    os.makedirs(path("dev_out"))
+    o_val = rng.normal(size=(2, 64, 128)).astype(np.float16)
+    s_val = rng.normal(size=(128, 128)).astype(np.float32)
+    np.save(path("exp_out/O.npy"), o_val)
+    np.save(path("exp_out/O_ref.npy"), o_val.astype(np.float64) * (1 + 1e-4))
+    np.save(path("exp_out/S.npy"), s_val)
+    json.dump({"outputs": [{"name": "O", "file": "O.npy", "format": "fp16",
+                            "reference": "O_ref.npy"},
+                           {"name": "S", "file": "S.npy", "format": "fp32"}]},
+              open(path("exp_out/manifest.json"), "w"))
+    np.save(path("dev_out/O.npy"), o_val)
+    s_dev = s_val.copy()
+    s_dev.view(np.uint32)[100, 7] += 3
+    np.save(path("dev_out/S.npy"), s_dev)
+    r = run("compare", "--device-outputs", path("dev_out"), "--expected-outputs",
+            path("exp_out"), "--json")
+    check(r.returncode == 3, f"outputs exit {r.returncode}: {r.stderr}")
+    outs = {o["name"]: o for o in json.loads(r.stdout)["outputs"]}
+    check(outs["O"]["pass"] and outs["O"]["reference"]["frob_rel"] > 0, "O identical, has reference")
+    w = outs["S"]["oracle"]["worst"]
+    check(not outs["S"]["pass"] and (w["row"], w["col"], w["ulp"]) == (100, 7, 3),
+          f"S worst {w}")
+    os.remove(path("dev_out/S.npy"))
+    r = run("compare", "--device-outputs", path("dev_out"), "--expected-outputs",
+            path("exp_out"))
+    check(r.returncode == 1 and "no S.npy" in r.stderr, f"missing output: {r.stderr}")
+
+    # 12. Bad input: one line, exit 1 (content) / 2 (usage), nothing written.
     def bad(args, code, what):
         if os.path.exists(path("bad.xml")):
             os.remove(path("bad.xml"))
