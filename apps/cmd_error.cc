@@ -8,6 +8,7 @@
 
 #include "apps/commands.h"
 #include "apps/method_options.h"
+#include "core/status.h"
 #include "quant/format.h"
 #include "sim/evaluate.h"
 #include "sim/recipe.h"

@@ -85,7 +85,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(j["reference"] is None, "no reference without --in")
     r = run("compare", "--device", path("y.npy"), "--expected", path("x.npy"),
             "--precision", "fp16")
-    check(f"matrix {n} [{i}, {jj}]" in r.stdout, "table names the element")
+    check(f"matrix {n} (n={n}) [{i}, {jj}]" in r.stdout, "table names the element")
 
     # 3. A device-like output from another accumulation order: histogram
     #    against numpy's own ULP count.
@@ -128,9 +128,20 @@ with tempfile.TemporaryDirectory() as tmp:
         check(r.returncode == (0 if j["pass"] else 3), f"{preset} exit matches pass")
         check(all(c["source"] for p in j["presets"] for c in p["checks"]),
               f"{preset} cites its source")
+    # pto-kernels' own input class (0.1 * U[0, 1) strictly lower, fp16 in)
+    # with fp32 accumulation and output: within its thresholds.
+    apto = np.tril(0.1 * rng.random((4, 64, 64)), -1).astype(np.float16)
+    np.save(path("apto.npy"), apto)
+    run("oracle", "--method", "mxr", "--precision", "fp16-acc32",
+        "--in", "npy:" + path("apto.npy"), "--out", path("xpto.npy"))
+    r = run("compare", "--device", path("xpto.npy"), "--in", "npy:" + path("apto.npy"),
+            "--precision", "fp16-acc32", "--preset", "pto-kernels")
+    check(r.returncode == 0, f"pto-kernels preset on its input class: {r.stdout}")
+    # fp16 output cannot meet a 1e-4 Frobenius bound (half an fp16 ulp is
+    # 2^-12 relative): the preset fails, exit 3.
     r = run("compare", "--device", path("x.npy"), "--in", "npy:" + path("a.npy"),
             "--precision", "fp16", "--preset", "pto-kernels")
-    check(r.returncode == 0, f"pto-kernels preset on the fp16 oracle: {r.stdout}")
+    check(r.returncode == 3, f"pto-kernels preset on fp16 output: {r.returncode}")
 
     # 6. [B, T, H, C] with a partial last chunk, and [T, H, C] + cu_seqlens.
     B, T, H, C = 1, 150, 2, 64

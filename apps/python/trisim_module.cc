@@ -57,7 +57,8 @@ NpyArray FromNumpy(const py::array& in, const std::string& what) {
   } else if (kind == 'i' && size == 8) {
     dtype = NpyDType::kInt64;
   } else {
-    throw InputError(what + ": unsupported dtype " + std::string(py::str(dt)));
+    throw InputError(what + ": unsupported dtype " +
+                     py::str(py::object(dt)).cast<std::string>());
   }
   if (dt.attr("byteorder").cast<std::string>() == ">") {
     throw InputError(what + ": big-endian arrays are not supported");
@@ -132,10 +133,10 @@ MethodOptions Options(std::optional<int> order, std::optional<int> steps,
 using OptI = std::optional<int>;
 using OptS = std::optional<std::string>;
 
-py::array Oracle(const py::array& a, const std::string& method,
-                 const std::string& precision, uint64_t seed, OptI order,
-                 OptI steps, OptI block, OptI iters, OptS mask, OptS residual,
-                 OptS inner, OptS outer) {
+py::array PyOracle(const py::array& a, const std::string& method,
+                   const std::string& precision, uint64_t seed, OptI order,
+                   OptI steps, OptI block, OptI iters, OptS mask, OptS residual,
+                   OptS inner, OptS outer) {
   const MethodOptions options =
       Options(order, steps, block, iters, mask, residual, inner, outer);
   NpyArray in = FromNumpy(a, "A");
@@ -153,15 +154,15 @@ py::array Oracle(const py::array& a, const std::string& method,
   return ToNumpy(std::move(out));
 }
 
-py::object Compare(const py::array& device, std::optional<py::array> expected,
-                   std::optional<py::array> a, const std::string& method,
-                   const std::string& precision, const std::string& preset,
-                   const std::string& layout,
-                   std::optional<std::vector<int64_t>> cu_seqlens, bool upper,
-                   OptI chunk, uint64_t seed, OptS device_stages,
-                   int stage_sample, OptI order, OptI steps, OptI block,
-                   OptI iters, OptS mask, OptS residual, OptS inner,
-                   OptS outer) {
+py::object PyCompare(const py::array& device, std::optional<py::array> expected,
+                     std::optional<py::array> a, const std::string& method,
+                     const std::string& precision, const std::string& preset,
+                     const std::string& layout,
+                     std::optional<std::vector<int64_t>> cu_seqlens, bool upper,
+                     OptI chunk, uint64_t seed, OptS device_stages,
+                     int stage_sample, OptI order, OptI steps, OptI block,
+                     OptI iters, OptS mask, OptS residual, OptS inner,
+                     OptS outer) {
   CompareRequest q;
   q.method = method;
   q.options = Options(order, steps, block, iters, mask, residual, inner, outer);
@@ -193,10 +194,11 @@ py::object Compare(const py::array& device, std::optional<py::array> expected,
   return JsonToPython(j);
 }
 
-py::object Error(const std::string& method, const std::string& precision,
-                 int chunk, const std::string& input, int64_t samples,
-                 uint64_t seed, int threads, OptI order, OptI steps, OptI block,
-                 OptI iters, OptS mask, OptS residual, OptS inner, OptS outer) {
+py::object PyError(const std::string& method, const std::string& precision,
+                   int chunk, const std::string& input, int64_t samples,
+                   uint64_t seed, int threads, OptI order, OptI steps,
+                   OptI block, OptI iters, OptS mask, OptS residual, OptS inner,
+                   OptS outer) {
   EvaluationConfig c;
   c.method = method;
   c.options = Options(order, steps, block, iters, mask, residual, inner, outer);
@@ -244,10 +246,10 @@ py::object Error(const std::string& method, const std::string& precision,
   return JsonToPython(j);
 }
 
-py::dict Cost(const std::string& method, const std::string& precision,
-              int chunk, long long batch, long long heads, long long seq,
-              const std::string& profile, OptI order, OptI steps, OptI block,
-              OptI iters, OptS mask, OptS residual, OptS inner, OptS outer) {
+py::dict PyCost(const std::string& method, const std::string& precision,
+                int chunk, long long batch, long long heads, long long seq,
+                const std::string& profile, OptI order, OptI steps, OptI block,
+                OptI iters, OptS mask, OptS residual, OptS inner, OptS outer) {
   const MethodOptions options =
       Options(order, steps, block, iters, mask, residual, inner, outer);
   CostReport r;
@@ -271,9 +273,9 @@ py::dict Cost(const std::string& method, const std::string& precision,
   return d;
 }
 
-py::tuple Quantize(const py::array& x, const std::string& format,
-                   const std::string& rounding, const std::string& scale,
-                   uint64_t seed) {
+py::tuple PyQuantize(const py::array& x, const std::string& format,
+                     const std::string& rounding, const std::string& scale,
+                     uint64_t seed) {
   quant::QuantizeOptions q;
   q.format = quant::ParseFormat(format);
   q.rounding = quant::ParseRoundingMode(rounding);
@@ -298,9 +300,9 @@ py::tuple Quantize(const py::array& x, const std::string& format,
   return py::make_tuple(ToNumpy(std::move(codes)), ToNumpy(std::move(scales)));
 }
 
-py::array Dequantize(const py::array& q, const py::array& scales,
-                     const std::string& scale, const std::string& to,
-                     int scale_mantissa_bits) {
+py::array PyDequantize(const py::array& q, const py::array& scales,
+                       const std::string& scale, const std::string& to,
+                       int scale_mantissa_bits) {
   NpyArray in = FromNumpy(q, "q");
   NpyArray s = FromNumpy(scales, "scales");
   if (s.dtype != NpyDType::kFloat32) {
@@ -349,11 +351,11 @@ PYBIND11_MODULE(_trisim, m) {
       PyErr_SetString(PyExc_ValueError, e.what());
     }
   });
-  m.def("oracle", &Oracle, py::arg("A"), py::arg("method") = "mxr",
+  m.def("oracle", &PyOracle, py::arg("A"), py::arg("method") = "mxr",
         py::arg("precision") = "fp16", py::arg("seed") = 0, TRISIM_METHOD_ARGS,
         "Bit-exact device output X = (I + A)^-1 of A ([C, C] or [n, C, C], "
         "strictly lower) in the recipe's output dtype (bf16 as uint16 bits).");
-  m.def("compare", &Compare, py::arg("device"),
+  m.def("compare", &PyCompare, py::arg("device"),
         py::arg("expected") = py::none(), py::arg("A") = py::none(),
         py::arg("method") = "mxr", py::arg("precision") = "fp16",
         py::arg("preset") = "exact", py::arg("layout") = "ncc",
@@ -364,20 +366,21 @@ PYBIND11_MODULE(_trisim, m) {
         "Compare a device output against the oracle (from A or expected) and "
         "the fp64 reference; returns the report dict of `trisim compare "
         "--json` (report['pass'] for the preset).");
-  m.def("error", &Error, py::arg("method") = "mxr",
+  m.def("error", &PyError, py::arg("method") = "mxr",
         py::arg("precision") = "fp16", py::arg("chunk") = 64,
         py::arg("input") = "gdn", py::arg("samples") = 100, py::arg("seed") = 0,
         py::arg("threads") = 0, TRISIM_METHOD_ARGS,
         "Error estimate as `trisim error --json` (T; W, U, O, S for gdn).");
-  m.def("cost", &Cost, py::arg("method") = "mxr", py::arg("precision") = "fp16",
-        py::arg("chunk") = 64, py::arg("batch") = 32, py::arg("heads") = 4,
-        py::arg("seq") = 4096, py::arg("profile") = "ascend-910b",
-        TRISIM_METHOD_ARGS, "Predicted cycles on the NPU cost model.");
-  m.def("quantize", &Quantize, py::arg("x"), py::arg("format") = "int8",
+  m.def("cost", &PyCost, py::arg("method") = "mxr",
+        py::arg("precision") = "fp16", py::arg("chunk") = 64,
+        py::arg("batch") = 32, py::arg("heads") = 4, py::arg("seq") = 4096,
+        py::arg("profile") = "ascend-910b", TRISIM_METHOD_ARGS,
+        "Predicted cycles on the NPU cost model.");
+  m.def("quantize", &PyQuantize, py::arg("x"), py::arg("format") = "int8",
         py::arg("rounding") = "nearest-even", py::arg("scale") = "tensor",
         py::arg("seed") = 0,
         "Quantise x (viewed as a matrix): returns (codes, fp32 scales).");
-  m.def("dequantize", &Dequantize, py::arg("q"), py::arg("scales"),
+  m.def("dequantize", &PyDequantize, py::arg("q"), py::arg("scales"),
         py::arg("scale") = "tensor", py::arg("to") = "fp32",
         py::arg("scale_mantissa_bits") = 23,
         "y = Round(q * s) into `to` (bf16 as uint16 bits).");
