@@ -10,7 +10,9 @@
 // the inverse of the r x r chunk, so only that block is compared).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -77,7 +79,7 @@ struct OracleComparison {
   int64_t nan = 0;        // NaN in the device output (counted, no ULP)
   int64_t nonfinite = 0;  // NaN or inf in the device output
   std::vector<int64_t> histogram = std::vector<int64_t>(kUlpBins, 0);
-  int64_t max_ulp = 0;
+  int64_t max_ulp = 0;      // over non-NaN elements
   double mean_ulp = 0;      // over non-NaN elements
   ElementReport worst;      // largest ULP (NaN first), first in order on ties
   BlockReport worst_block;  // 16 x 16 block with the largest max ULP, then
