@@ -65,18 +65,22 @@ int64_t UlpPosition(double value, const StorageFormat& format) {
     int ex;
     std::frexp(a, &ex);
     const int e = ex - 1;  // a in [2^e, 2^(e+1))
-    double index;
+    // The fraction (< 2^m, exact in a double) and the binade offset are
+    // added as integers: their sum exceeds 2^53 for fp64.
+    double fraction;
+    int64_t binade = 0;
     if (e < g.emin) {  // subnormal: multiples of 2^(emin - m)
-      index = std::ldexp(a, g.mantissa_bits - g.emin);
+      fraction = std::ldexp(a, g.mantissa_bits - g.emin);
     } else {
-      index = static_cast<double>((int64_t{e} - g.emin + 1) * per_binade) +
-              (std::ldexp(a, g.mantissa_bits - e) - per_binade);
+      fraction = std::ldexp(a, g.mantissa_bits - e) - per_binade;
+      binade = (int64_t{e} - g.emin + 1) * per_binade;
     }
-    if (index != std::floor(index) || (e > g.emax && format.has_value())) {
+    if (fraction != std::floor(fraction) ||
+        (e > g.emax && format.has_value())) {
       throw DataError("value " + Num(value) + " is not representable in " +
                       StorageFormatName(format));
     }
-    magnitude = static_cast<int64_t>(index);
+    magnitude = binade + static_cast<int64_t>(fraction);
   }
   return std::signbit(value) ? -magnitude : magnitude;
 }
