@@ -31,6 +31,7 @@ struct CostOptions {
   bool single_buffer = false;
   bool no_batch = false;
   bool json = false;
+  bool csv = false;
   std::string trace;
   CLI::Option* trace_opt = nullptr;
   bool sweep = false;
@@ -288,6 +289,21 @@ int RunSweep(const CostOptions& o) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
           .count();
+  if (o.csv) {
+    std::printf("method,chunk,time_us,total_cycles,bottleneck,fits\n");
+    for (const Json& row : rows) {
+      for (int chunk : kSweepChunks) {
+        const Json& cell = row[std::to_string(chunk)];
+        std::printf("%s,%d,%.17g,%.17g,%s,%d\n",
+                    row["method"].get<std::string>().c_str(), chunk,
+                    cell["time_us"].get<double>(),
+                    cell["total_cycles"].get<double>(),
+                    cell["bottleneck"].get<std::string>().c_str(),
+                    cell["fits"].get<bool>() ? 1 : 0);
+      }
+    }
+    return 0;
+  }
   if (o.json) {
     Json j = {{"precision", o.precision},
               {"batch", o.batch},
@@ -329,7 +345,20 @@ int RunSweep(const CostOptions& o) {
   return 0;
 }
 
+// --csv: a header and one row for the priced configuration.
+void PrintCsv(const CostOptions& o, const Plan& plan, const CostReport& r) {
+  std::printf(
+      "method,options,precision,chunk,batch,heads,seq,profile,total_cycles,"
+      "time_us,chunk_cycles,bottleneck\n");
+  std::printf("%s,\"%s\",%s,%d,%lld,%lld,%lld,%s,%.17g,%.17g,%.17g,%s\n",
+              plan.method.c_str(), plan.options.c_str(), o.precision.c_str(),
+              o.chunk, o.batch, o.heads, o.seq, r.profile.c_str(),
+              r.total_cycles, r.time_us, r.chunk_cycles,
+              PipeName(r.bottleneck));
+}
+
 int RunCost(const CostOptions& o) {
+  if (o.json && o.csv) throw InputError("--json and --csv: choose one");
   if (o.sweep) return RunSweep(o);
   const Workload workload = MakeWorkload(o);
   const Recipe recipe = LoadRecipe(o.precision);
@@ -349,6 +378,8 @@ int RunCost(const CostOptions& o) {
   }
   if (o.json) {
     PrintJson(o, plan, report);
+  } else if (o.csv) {
+    PrintCsv(o, plan, report);
   } else {
     PrintTable(o, plan, report);
   }
@@ -398,6 +429,8 @@ Command SetupCostCommand(CLI::App& root) {
                 "Price every plan step as its own instruction sequence "
                 "(default: parallel copies of a step, e.g. one round on "
                 "independent blocks, are one batched instruction per pipe)");
+  app->add_flag("--csv", options->csv,
+                "Print CSV (one row; with --sweep one row per method x chunk)");
   app->add_flag("--json", options->json,
                 "Print JSON: total_cycles, time_us, bottleneck, pipes "
                 "{busy_cycles, utilization}, steps, and more");

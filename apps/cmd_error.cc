@@ -9,6 +9,7 @@
 #include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/method_options.h"
+#include "core/status.h"
 #include "quant/format.h"
 #include "sim/evaluate.h"
 #include "sim/recipe.h"
@@ -25,6 +26,7 @@ struct ErrorOptions {
   uint64_t seed = 0;
   std::string precision = "fp16";
   bool json = false;
+  bool csv = false;
   bool show_plan = false;
   bool show_steps = false;
   int threads = 0;
@@ -242,7 +244,31 @@ void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
   }
   PrintStepTable(o, r);
 }
+// --csv: one row per (matrix, measure), the percentiles as columns.
+void PrintCsv(const EvaluationReport& r) {
+  std::printf("matrix,measure,p50,p90,p99,max,samples\n");
+  auto rows = [&](const char* name, const ErrorStats& s, bool backward) {
+    auto row = [&](const char* measure, const Distribution& d) {
+      std::printf("%s,%s,%.17g,%.17g,%.17g,%.17g,%lld\n", name, measure,
+                  d.Percentile(0.5), d.Percentile(0.9), d.Percentile(0.99),
+                  d.Max(), static_cast<long long>(s.samples()));
+    };
+    row("frob_rel", s.frob_rel());
+    row("max_abs", s.max_abs());
+    row("max_rel", s.max_rel());
+    if (backward) row("backward", s.backward());
+  };
+  rows("T", r.t, true);
+  if (r.has_gdn) {
+    rows("W", r.w, false);
+    rows("U", r.u, false);
+    rows("O", r.o, false);
+    rows("S", r.state, false);
+  }
+}
+
 int RunError(const ErrorOptions& o) {
+  if (o.json && o.csv) throw InputError("--json and --csv: choose one");
   EvaluationConfig config;
   config.method = o.method.method;
   config.options = o.method.ToOptions();
@@ -266,6 +292,8 @@ int RunError(const ErrorOptions& o) {
   if (o.show_plan) std::fputs(report.plan.Describe().c_str(), stdout);
   if (o.json) {
     PrintJson(o, report);
+  } else if (o.csv) {
+    PrintCsv(report);
   } else {
     PrintTable(o, report);
   }
@@ -312,6 +340,8 @@ Command SetupErrorCommand(CLI::App& root) {
                   "which")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print JSON (schema in README)");
+  app->add_flag("--csv", options->csv,
+                "Print CSV: matrix,measure,p50,p90,p99,max,samples");
   app->add_flag("--show-plan", options->show_plan,
                 "Print the plan's steps with shapes and dependencies");
   app->add_flag("--show-steps", options->show_steps,

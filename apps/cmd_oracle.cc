@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "quant/npy_codes.h"
 #include "sim/executor.h"
+#include "sim/oracle.h"
 #include "sim/provenance.h"
 #include "sim/recipe.h"
 #include "sim/recipe_fit.h"
@@ -36,45 +37,7 @@ struct OracleOptions {
   uint64_t seed = 0;
 };
 
-struct OracleInputs {
-  std::vector<Mat> matrices;
-  bool batched = false;  // input had a leading n dimension
-  std::string note;      // e.g. a dtype that is rounded on load
-};
-
-// A from npy:PATH[,form=,above=] (core/inputs.h), [C, C] or [n, C, C]; a
-// '<u2' file is bf16 when the recipe takes bf16 input.
-OracleInputs LoadMatrices(const NpyMatrixSpec& spec, const Recipe& recipe) {
-  const std::string& path = spec.path;
-  NpyArray array = ReadNpy(path);
-  OracleInputs inputs;
-  const quant::Format want = recipe.exact ? quant::Format::kFp32 : recipe.input;
-  if (array.dtype == NpyDType::kUInt16) {
-    if (recipe.exact || recipe.input != quant::Format::kBf16) {
-      throw DataError("--in npy:" + path +
-                      ": uint16 data is read as raw bf16 "
-                      "bits only for a recipe with bf16 input");
-    }
-    array = AsBFloat16(std::move(array));
-  } else if (array.dtype != NpyDType::kFloat16 &&
-             array.dtype != NpyDType::kFloat32 &&
-             array.dtype != NpyDType::kFloat64) {
-    throw DataError("--in npy:" + path +
-                    ": expected float16, bfloat16 (as "
-                    "uint16), float32 or float64, got " +
-                    NpyDTypeName(array.dtype));
-  }
-  if (!recipe.exact && array.dtype != quant::NpyDTypeFor(want)) {
-    inputs.note = "input " + NpyDTypeName(array.dtype) + " is rounded to " +
-                  quant::FormatName(want) + " (" +
-                  quant::RoundingModeName(recipe.rounding) + ") on load";
-  }
-  inputs.matrices =
-      NpyMatrices(array, spec, "--in npy:" + path, &inputs.batched);
-  return inputs;
-}
-
-int RunOracle(const OracleOptions& o) {
+int RunOracleCommand(const OracleOptions& o) {
   const Recipe recipe = LoadRecipe(o.precision);
   CheckRecipeAlone(recipe);
   const bool npy = o.in.rfind("npy:", 0) == 0;
@@ -94,28 +57,8 @@ int RunOracle(const OracleOptions& o) {
         outputs.Directory("--dump-stages", o.dump_dir, o.force, StageDumpFiles);
   }
 
-  OracleInputs inputs;
-  if (npy) {
-    inputs = LoadMatrices(ParseNpyMatrixSpec(o.in.substr(4)), recipe);
-  } else {
-    const auto source = MakeInputSource(o.in, o.chunk, o.seed);
-    if (source->Available() < 1) {
-      throw DataError("--in " + o.in + ": holds no chunks (0 heads or tokens)");
-    }
-    for (long long i = 0; i < source->Available(); ++i) {
-      inputs.matrices.push_back(source->Sample(i).a);
-    }
-    inputs.batched = true;
-    inputs.note =
-        "A formed in fp64 from k, beta, g and rounded once to the "
-        "input format";
-  }
-  const int c = static_cast<int>(inputs.matrices.front().rows());
-  if (o.chunk_opt->count() && npy && o.chunk != c) {
-    throw InputError("--chunk " + std::to_string(o.chunk) + " does not match " +
-                     "the input's " + std::to_string(c) + " x " +
-                     std::to_string(c) + " matrices");
-  }
+  const OracleInputs inputs =
+      LoadOracleInputs(o.in, recipe, o.chunk, o.chunk_opt->count() > 0, o.seed);
   const int count = static_cast<int>(inputs.matrices.size());
   if (!dump_dir.empty() && (o.dump_sample < 0 || o.dump_sample >= count)) {
     throw InputError("--dump-sample " + std::to_string(o.dump_sample) +
@@ -123,40 +66,23 @@ int RunOracle(const OracleOptions& o) {
                      " matrices (allowed: 0.." + std::to_string(count - 1) +
                      ")");
   }
-  const Plan plan = BuildPlan(o.method.method, o.method.ToOptions(), c);
-  CheckRecipeFitsPlan(recipe, plan);
-  Executor executor(plan, recipe);
   // The provenance sidecar X.npy.json (sim/provenance.h): refuse before
   // computing or writing anything if a file there is not trisim's.
   const std::string sidecar = SidecarPath(o.out);
   CheckSidecarWritable(sidecar);
 
-  // Everything is computed before anything is written.
-  std::vector<double> out_values;
-  out_values.reserve(static_cast<size_t>(count) * c * c);
-  RunRecord totals, dump;
-  dump.keep_buffers = true;
-  long long nonfinite = 0;
-  for (int n = 0; n < count; ++n) {
-    RunRecord* record =
-        n == o.dump_sample && !dump_dir.empty() ? &dump : &totals;
-    const Mat x =
-        executor.Run(inputs.matrices[n],
-                     Mix64(o.seed ^ Mix64(static_cast<uint64_t>(n))), record);
-    for (int i = 0; i < c; ++i) {
-      for (int j = 0; j < c; ++j) {
-        out_values.push_back(x(i, j));
-        nonfinite += !std::isfinite(x(i, j));
-      }
-    }
-  }
-  totals.Assimilate(dump);
+  // Everything is computed before anything is written (sim/oracle.h).
+  const OracleRun run =
+      RunOracle(o.method.method, o.method.ToOptions(), recipe, inputs.matrices,
+                o.seed, dump_dir.empty() ? -1 : o.dump_sample);
+  const Plan& plan = run.plan();
+  const int c = run.chunk;
+  const RunRecord& totals = run.totals;
+  const long long nonfinite = run.nonfinite;
 
   std::vector<int64_t> shape = {c, c};
   if (inputs.batched) shape.insert(shape.begin(), count);
-  const NpyArray out =
-      recipe.exact ? FromDoubles(out_values, shape)
-                   : quant::EncodeExactValues(recipe.output, shape, out_values);
+  const NpyArray out = run.Encode(shape);
   Provenance provenance = Provenance::ForPlan("oracle", plan, recipe);
   provenance.input = o.in;
   provenance.has_seed = true;
@@ -170,7 +96,7 @@ int RunOracle(const OracleOptions& o) {
   const std::string staged = StageSidecar(sidecar, sidecar_json);
   try {
     if (!dump_dir.empty()) {
-      WriteStageDump(dump_dir, plan, recipe, executor, dump);
+      WriteStageDump(dump_dir, plan, recipe, *run.executor, run.kept);
     }
     WriteNpy(out_file, out);
     outputs.Commit();
@@ -248,7 +174,7 @@ Command SetupOracleCommand(CLI::App& root) {
                      ->capture_default_str();
   AddSeedOption(*app, &o->seed,
                 "Seed of stochastic rounding and of missing v/q in npy-gdn");
-  return {app, [o] { return RunOracle(*o); }};
+  return {app, [o] { return RunOracleCommand(*o); }};
 }
 
 }  // namespace trisim::app

@@ -38,6 +38,7 @@ struct RecommendOptions {
   long long batch = 32, heads = 4, seq = 4096;
   std::string profile = "ascend-910b";
   bool json = false;
+  bool csv = false;
 };
 
 struct Row {
@@ -45,6 +46,7 @@ struct Row {
   int chunk = 0;
   double error = 0;
   double time_us = 0;
+  double cycles = 0;  // total cycles of the workload
   std::string bottleneck;
   bool meets = false;
 };
@@ -68,6 +70,7 @@ int Verdict(const Row* best, const RecommendOptions& o) {
 }
 
 int RunRecommend(const RecommendOptions& o) {
+  if (o.json && o.csv) throw InputError("--json and --csv: choose one");
   if (!(o.budget > 0) || !std::isfinite(o.budget)) {
     throw InputError("--budget: must be a positive number");
   }
@@ -140,6 +143,7 @@ int RunRecommend(const RecommendOptions& o) {
         row.chunk = chunk;
         row.error = Pick(o.metric == "O" ? report.o : report.t, o.quantile);
         row.time_us = cost.time_us;
+        row.cycles = cost.total_cycles;
         row.bottleneck = PipeName(cost.bottleneck);
         row.meets = row.error <= o.budget;
         rows.push_back(row);
@@ -152,6 +156,21 @@ int RunRecommend(const RecommendOptions& o) {
   const Row* best =
       !rows.empty() && rows.front().meets ? &rows.front() : nullptr;
 
+  if (o.csv) {
+    // One row per configuration, fastest budget-meeting first; the columns
+    // scripts/plot reads for the error-vs-cycles Pareto front.
+    std::printf(
+        "method,options,chunk,precision,error,time_us,cycles,bottleneck,"
+        "meets_budget,recommended,budget,metric\n");
+    for (const Row& r : rows) {
+      std::printf("%s,\"%s\",%d,%s,%.17g,%.17g,%.17g,%s,%d,%d,%g,%s\n",
+                  r.method.c_str(), r.options.c_str(), r.chunk,
+                  r.recipe.c_str(), r.error, r.time_us, r.cycles,
+                  r.bottleneck.c_str(), r.meets ? 1 : 0, &r == best ? 1 : 0,
+                  o.budget, (o.metric + " frob_rel " + o.quantile).c_str());
+    }
+    return 0;
+  }
   if (o.json) {
     nlohmann::ordered_json j;
     j["budget"] = o.budget;
@@ -244,6 +263,9 @@ Command SetupRecommendCommand(CLI::App& root) {
                   "Hardware profile (name or TOML file)")
       ->capture_default_str();
   app->add_flag("--json", o->json, "Print JSON");
+  app->add_flag("--csv", o->csv,
+                "Print CSV: method,options,chunk,precision,error,time_us,"
+                "cycles,bottleneck,meets_budget,recommended,budget,metric");
   return {app, [o] { return RunRecommend(*o); }};
 }
 

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
         trisim::app::SetupCostCommand(root),
         trisim::app::SetupRecommendCommand(root),
         trisim::app::SetupBenchCommand(root),
+        trisim::app::SetupCompareCommand(root),
     };
   } catch (const std::exception& e) {
     return Report(ExitCode::kInternal, e.what());
