@@ -20,17 +20,11 @@
 #include <vector>
 
 #include "core/npy.h"
+#include "core/status.h"  // DataError: an input file's content (exit 1)
 #include "quant/format.h"
 #include "sim/oracle.h"
 
 namespace trisim {
-
-// The content of an input file is wrong (shape, dtype, size): exit 1.
-class DataError : public std::runtime_error {
- public:
-  explicit DataError(const std::string& message)
-      : std::runtime_error(message) {}
-};
 
 // The number format device and expected values are stored in: a float
 // format of quant/format.h, or fp64 (nullopt) for the exact recipe.

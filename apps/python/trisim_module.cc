@@ -346,9 +346,7 @@ PYBIND11_MODULE(_trisim, m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
-    } catch (const InputError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const DataError& e) {
+    } catch (const InputError& e) {  // DataError derives from it
       PyErr_SetString(PyExc_ValueError, e.what());
     }
   });
