@@ -8,6 +8,7 @@
 //   quantize $D/in.npy $D/out.npy --format int8 --scale row
 //   --- in.npy
 //   <bytes>
+// Property: input files no argument names are left intact (no data loss).
 // Sandbox: the process works inside its scratch directory; arguments with
 // "..", absolute paths outside the scratch directory and --threads are
 // skipped (threads only slow the fuzzer; paths must not escape it).
@@ -82,5 +83,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (command.app->parsed()) command.run();
     }
   });
+  // trisim never deletes or changes a file it did not write in this run
+  // (README "bad input"): every file of the input that no argument names
+  // as an output must be intact, whatever the outcome. --force may replace
+  // trisim's own earlier files, which the input can imitate: not checked.
+  bool force = false;
+  for (const std::string& arg : args) force = force || arg == "--force";
+  for (const auto& [name, bytes] : c.files) {
+    const std::string path = dir.path() + "/" + name;
+    bool named = force;
+    for (size_t i = 2; i < args.size(); ++i) {
+      const std::string& arg = args[i];
+      // Absolute or relative (the process runs in the directory).
+      named = named ||
+              (arg.size() >= name.size() &&
+               arg.compare(arg.size() - name.size(), name.size(), name) == 0);
+    }
+    if (!named && fuzz::ReadFile(path) != bytes) {
+      std::fprintf(stderr, "fuzz: %s was deleted or changed by `%s`\n",
+                   path.c_str(), line.c_str());
+      std::abort();
+    }
+  }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -44,6 +45,8 @@ void ScratchDir::Reset() {
 std::string ScratchDir::Write(const std::string& name,
                               const std::string& bytes) {
   const std::string path = path_ + "/" + name;
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) {
@@ -55,7 +58,7 @@ std::string ScratchDir::Write(const std::string& name,
 
 namespace {
 
-bool ValidName(const std::string& name) {
+bool ValidComponent(const std::string& name) {
   if (name.empty() || name.size() > 64 || name == "." || name == "..") {
     return false;
   }
@@ -65,6 +68,14 @@ bool ValidName(const std::string& name) {
     if (!ok) return false;
   }
   return true;
+}
+
+// NAME or DIR/NAME (one level of subdirectory).
+bool ValidName(const std::string& name) {
+  const auto slash = name.find('/');
+  if (slash == std::string::npos) return ValidComponent(name);
+  return ValidComponent(name.substr(0, slash)) &&
+         ValidComponent(name.substr(slash + 1));
 }
 
 }  // namespace
@@ -94,6 +105,13 @@ Container ParseContainer(const uint8_t* data, size_t size) {
     pos = next;
   }
   return c;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "\x01missing";
+  return std::string(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
 }
 
 std::string SubstituteDir(const std::string& text, const std::string& dir) {

@@ -14,8 +14,9 @@
 //   first line            the spec or command line; "$D" stands for the
 //                         temporary directory (single-file targets read
 //                         the whole prefix before the first marker)
-//   "\n--- NAME\n" BYTES  a file NAME (letters, digits, '_', '-', '.') with
-//                         the bytes up to the next "\n--- " or the end
+//   "\n--- NAME\n" BYTES  a file NAME (letters, digits, '_', '-', '.'; at
+//                         most one DIR/ in front) with the bytes up to the
+//                         next "\n--- " or the end
 #pragma once
 
 #include <cstddef>
@@ -58,6 +59,9 @@ struct Container {
 // Parses the container described above. Files with invalid names or
 // duplicate names are dropped (the first one wins).
 Container ParseContainer(const uint8_t* data, size_t size);
+
+// The bytes of a file, or "\x01missing" when it cannot be read.
+std::string ReadFile(const std::string& path);
 
 // Replaces every "$D" in `text` with `dir`.
 std::string SubstituteDir(const std::string& text, const std::string& dir);

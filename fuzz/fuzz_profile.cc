@@ -3,9 +3,9 @@
 // --profile FILE` does; the price must be finite and positive.
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 #include <string>
 
 #include "core/methods.h"

@@ -1,6 +1,6 @@
 // Fuzz target: a recipe TOML file (sim/recipe.h LoadRecipe), then the recipe
 // used: written back with ToToml and re-read (the same recipe), one sample
-// of mxr evaluated with it, and the plan priced with it.
+// of mxr (C = 64) and of fla (C = 32) evaluated with it, both plans priced.
 //
 // Input: the recipe text (up to the first file marker, see fuzz_common.h),
 // optionally followed by further files (e.g. a `base` recipe). "$D" in the
@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "core/methods.h"
 #include "fuzz/fuzz_common.h"
@@ -48,17 +49,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    toml.c_str(), again.ToToml().c_str());
       std::abort();
     }
-    EvaluationConfig config;
-    config.method = "mxr";
-    config.chunk = 32;
-    config.input = "uniform:0.5";
-    config.samples = 1;
-    config.precision = path;
-    config.threads = 1;
-    const EvaluationReport report = Evaluate(config);
+    // Two plans that stress different steps: mxr (16x16 blocks, then
+    // doubling) at C = 64, fla (forward substitution) at C = 32.
     static const HardwareProfile profile = LoadProfile(kDefaultProfile);
-    EstimateCost(report.plan, PipelinePrecisionFor(recipe), Workload{},
-                 profile);
+    for (const auto& [method, chunk] :
+         {std::pair<const char*, int>{"mxr", 64}, {"fla", 32}}) {
+      EvaluationConfig config;
+      config.method = method;
+      config.chunk = chunk;
+      config.input = "uniform:0.5";
+      config.samples = 1;
+      config.precision = path;
+      config.threads = 1;
+      const EvaluationReport report = Evaluate(config);
+      EstimateCost(report.plan, PipelinePrecisionFor(recipe), Workload{},
+                   profile);
+    }
   });
   return 0;
 }

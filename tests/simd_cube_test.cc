@@ -66,6 +66,7 @@ TEST_CASE("int8 matmul kernel equals the reference on every target") {
 // (inf, NaN, huge, tiny, ties) in some matrices.
 std::vector<double> CubeInput(int rows, int cols, int stride, uint64_t seed,
                               bool extreme) {
+  REQUIRE(cols <= stride);  // rows of `cols` values, `stride` apart
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   std::vector<double> v(static_cast<size_t>(rows) * stride + 3);
