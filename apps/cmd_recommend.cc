@@ -13,6 +13,7 @@
 
 #include "apps/commands.h"
 #include "core/methods.h"
+#include "core/spec.h"
 #include "core/status.h"
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
@@ -45,53 +46,6 @@ std::vector<std::string> Split(const std::string& text, char sep) {
     if (!item.empty()) parts.push_back(item);
   }
   return parts;
-}
-
-// "neumann:order=5,steps=4" -> method and options (the --order ... flags).
-// Options inside a method spec are separated by '/' in the list, e.g.
-// --methods "mxr,neumann:order=5/steps=4".
-std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec) {
-  const auto colon = spec.find(':');
-  const std::string name = spec.substr(0, colon);
-  MethodOptions o;
-  if (colon == std::string::npos) return {name, o};
-  for (const std::string& kv : Split(spec.substr(colon + 1), '/')) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos) {
-      throw InputError("--methods " + spec + ": expected key=value, got '" +
-                       kv + "'");
-    }
-    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
-    auto number = [&]() {
-      try {
-        size_t used = 0;
-        const int v = std::stoi(value, &used);
-        if (used == value.size()) return v;
-      } catch (const std::exception&) {
-      }
-      throw InputError("--methods " + spec + ": " + key +
-                       " expects an integer");
-    };
-    if (key == "order")
-      o.order = number();
-    else if (key == "steps")
-      o.steps = number();
-    else if (key == "block")
-      o.block = number();
-    else if (key == "iters")
-      o.iters = number();
-    else if (key == "mask")
-      o.mask = ParseMask(value);
-    else if (key == "residual")
-      o.residual = ParseResidualForm(value);
-    else if (key == "inner")
-      o.inner = value;
-    else if (key == "outer")
-      o.outer = value;
-    else
-      throw InputError("--methods " + spec + ": unknown option '" + key + "'");
-  }
-  return {name, o};
 }
 
 struct Row {
@@ -129,20 +83,34 @@ int RunRecommend(const RecommendOptions& o) {
   workload.heads = o.heads;
   workload.seq = o.seq;
 
+  // Method specs in the one spec grammar (core/spec.h), checked against
+  // every chunk size before any evaluation.
+  std::vector<MethodSpec> specs;
+  for (const std::string& text : SplitTopLevel(o.methods, ',', "--methods")) {
+    specs.push_back(ParseMethodSpec(text, "--methods"));
+  }
+  std::vector<int> chunks;
+  for (const std::string& chunk_text : Split(o.chunks, ',')) {
+    try {
+      chunks.push_back(std::stoi(chunk_text));
+    } catch (const std::exception&) {
+      throw InputError("--chunks: '" + chunk_text + "' is not an integer");
+    }
+  }
+  for (const MethodSpec& spec : specs) {
+    for (int chunk : chunks) {
+      ValidateMethod(spec.method, spec.options, chunk);
+    }
+  }
+
   std::vector<Row> rows;
-  for (const std::string& spec : Split(o.methods, ',')) {
-    const auto [method, options] = ParseMethodSpec(spec);
-    for (const std::string& chunk_text : Split(o.chunks, ',')) {
-      int chunk = 0;
-      try {
-        chunk = std::stoi(chunk_text);
-      } catch (const std::exception&) {
-        throw InputError("--chunks: '" + chunk_text + "' is not an integer");
-      }
+  for (const MethodSpec& spec : specs) {
+    const std::string& method = spec.method;
+    for (int chunk : chunks) {
       for (const std::string& recipe_name : Split(o.precisions, ',')) {
         EvaluationConfig config;
         config.method = method;
-        config.options = options;
+        config.options = spec.options;
         config.chunk = chunk;
         config.input = o.input;
         config.samples = o.samples;
@@ -246,8 +214,9 @@ Command SetupRecommendCommand(CLI::App& root) {
                   "p50 | p90 | p99 | max over samples")
       ->capture_default_str();
   app->add_option("--methods", o->methods,
-                  "Comma-separated methods, each optionally with options: "
-                  "neumann:order=5/steps=4")
+                  "Comma-separated method specs name[:key=value/...], "
+                  "nested in brackets: neumann:order=5/steps=4, "
+                  "dn-split:inner=(ns:iters=3)/outer=mbh")
       ->capture_default_str();
   app->add_option("--chunks", o->chunks, "Comma-separated chunk sizes")
       ->capture_default_str();
