@@ -134,7 +134,7 @@ int RunOracle(const OracleOptions& o) {
         n == o.dump_sample && !o.dump_dir.empty() ? &dump : &totals;
     const Mat x =
         executor.Run(inputs.matrices[n],
-                     Mix64(o.seed ^ Mix64(static_cast<uint64_t>(n))), record);
+                     SampleSeed(o.seed, static_cast<uint64_t>(n)), record);
     for (int i = 0; i < c; ++i) {
       for (int j = 0; j < c; ++j) {
         out_values.push_back(x(i, j));

@@ -57,8 +57,7 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
       const ChunkSample sample = source->Sample(i);
       const Mat reference_t = ForwardSubstitutionInverse(sample.a);
       RunRecord record;
-      const Mat t =
-          executor.Run(sample.a, Mix64(config.seed ^ Mix64(i)), &record);
+      const Mat t = executor.Run(sample.a, SampleSeed(config.seed, i), &record);
       const MatrixError t_error = CompareMatrices(reference_t, t);
       const double backward = BackwardError(sample.a, t);
       MatrixError w, u, o, state;

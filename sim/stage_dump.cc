@@ -17,18 +17,6 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-const char* UnitOf(OpKind op) {
-  switch (op) {
-    case OpKind::kMatMul:
-      return "cube";
-    case OpKind::kLinComb:
-    case OpKind::kForwardRow:
-      return "vector";
-    default:
-      return "move";
-  }
-}
-
 // The recipe's fields as written by its field list (sim/recipe.h).
 Json RecipeJson(const Recipe& r) {
   Json j;
@@ -117,7 +105,7 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     j["index"] = s;
     j["name"] = step.label;
     j["op"] = OpName(step.op);
-    j["unit"] = UnitOf(step.op);
+    j["unit"] = OpUnitName(UnitOf(step.op));
     Json inputs = Json::array();
     for (const View& v : step.Reads()) {
       inputs.push_back(ViewJson(plan, v, current[v.buffer]));
