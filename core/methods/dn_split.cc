@@ -99,7 +99,7 @@ MethodInfo DnSplitMethod() {
           "block-wise decomposition (I+L)^-1 = (I + Xd Nb)^-1 Xd with an inner "
           "method on b x b blocks and an outer one on the rest",
           {{"block", std::to_string(kDefaultBlock),
-            "block b (a power of two, 1..C; at most C)"},
+            "block b (a power of two, 1..C)"},
            {"inner", kDefaultInner,
             "method spec for the b x b diagonal blocks, e.g. ns:iters=3"},
            {"outer", kDefaultOuter,
