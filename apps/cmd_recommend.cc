@@ -13,8 +13,8 @@
 #include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "core/inputs.h"
-#include "core/method_spec.h"
 #include "core/methods.h"
+#include "core/spec.h"
 #include "core/status.h"
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
@@ -89,24 +89,26 @@ int RunRecommend(const RecommendOptions& o) {
   workload.heads = o.heads;
   workload.seq = o.seq;
 
-  // Every list item, method option, recipe and plan x recipe pair is checked
-  // before the first (slow) evaluation.
-  std::vector<std::pair<std::string, MethodOptions>> methods;
-  for (const std::string& spec : ParseList(o.methods, "--methods")) {
-    methods.push_back(ParseMethodSpec(spec));
+  // Every method spec (the one spec grammar, core/spec.h), list item,
+  // recipe and plan x recipe pair is checked before the first (slow)
+  // evaluation.
+  std::vector<MethodSpec> specs;
+  for (const std::string& text : SplitTopLevel(o.methods, ',', "--methods")) {
+    specs.push_back(ParseMethodSpec(text, "--methods"));
   }
   std::vector<int> chunks;
   for (const std::string& text : ParseList(o.chunks, "--chunks")) {
     chunks.push_back(static_cast<int>(ParseInteger(text, "--chunks", 1, 1024)));
   }
+  const std::vector<std::string> precisions =
+      ParseList(o.precisions, "--precisions");
   std::vector<Recipe> recipes;
-  for (const std::string& name : ParseList(o.precisions, "--precisions")) {
+  for (const std::string& name : precisions)
     recipes.push_back(LoadRecipe(name));
-  }
-  for (const auto& [method, options] : methods) {
+  for (const MethodSpec& spec : specs) {
     for (int chunk : chunks) {
-      ValidateMethod(method, options, chunk);
-      const Plan plan = BuildPlan(method, options, chunk);
+      ValidateMethod(spec.method, spec.options, chunk);
+      const Plan plan = BuildPlan(spec.method, spec.options, chunk);
       for (const Recipe& recipe : recipes) CheckRecipeFitsPlan(recipe, plan);
     }
   }
@@ -119,14 +121,13 @@ int RunRecommend(const RecommendOptions& o) {
   }
 
   std::vector<Row> rows;
-  const std::vector<std::string> precisions =
-      ParseList(o.precisions, "--precisions");
-  for (const auto& [method, options] : methods) {
+  for (const MethodSpec& spec : specs) {
+    const std::string& method = spec.method;
     for (int chunk : chunks) {
       for (const std::string& recipe_name : precisions) {
         EvaluationConfig config;
         config.method = method;
-        config.options = options;
+        config.options = spec.options;
         config.chunk = chunk;
         config.input = o.input;
         config.samples = o.samples;
@@ -240,8 +241,9 @@ Command SetupRecommendCommand(CLI::App& root) {
                   "p50 | p90 | p99 | max over samples")
       ->capture_default_str();
   app->add_option("--methods", o->methods,
-                  "Comma-separated methods, each optionally with options: "
-                  "neumann:order=5/steps=4")
+                  "Comma-separated method specs name[:key=value/...], "
+                  "nested in brackets: neumann:order=5/steps=4, "
+                  "dn-split:inner=(ns:iters=3)/outer=mbh")
       ->capture_default_str();
   app->add_option("--chunks", o->chunks, "Comma-separated chunk sizes")
       ->capture_default_str();

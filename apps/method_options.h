@@ -1,8 +1,11 @@
-// The method flags shared by every subcommand that builds a plan
-// (error, and later oracle and cost): --method and its options.
+// The method flags shared by every subcommand that builds a plan (error,
+// oracle, cost): --method and one flag per method option, generated from
+// the option field list (core/methods.h MethodOptions::ForEach) and the
+// methods' declarations of the options they take.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <string>
 
 #include "core/methods.h"
@@ -11,14 +14,12 @@ namespace trisim::app {
 
 struct MethodFlags {
   std::string method = "mxr";
-  int order = 0, steps = 0, block = 0, iters = 0;
-  std::string mask, residual, inner, outer;
-  CLI::Option *order_opt = nullptr, *steps_opt = nullptr, *block_opt = nullptr,
-              *iters_opt = nullptr, *mask_opt = nullptr,
-              *residual_opt = nullptr, *inner_opt = nullptr,
-              *outer_opt = nullptr;
+  // Option text by key, as the user gave it; parsed by ToOptions.
+  std::map<std::string, std::string> values;
+  std::map<std::string, CLI::Option*> flags;
 
   // Only the options the user gave are set; the rest take method defaults.
+  // Throws InputError for a malformed value.
   MethodOptions ToOptions() const;
 };
 

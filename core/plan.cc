@@ -100,6 +100,35 @@ const char* OpName(OpKind op) {
   return "?";
 }
 
+OpUnit UnitOf(OpKind op) {
+  switch (op) {
+    case OpKind::kMatMul:
+      return OpUnit::kCube;
+    case OpKind::kLinComb:
+    case OpKind::kMask:  // a select per element
+    case OpKind::kForwardRow:
+      return OpUnit::kVector;
+    case OpKind::kIdentity:
+    case OpKind::kZero:
+    case OpKind::kCopy:
+      return OpUnit::kMove;
+  }
+  TRISIM_ASSERT(false);
+  return OpUnit::kMove;
+}
+
+const char* OpUnitName(OpUnit unit) {
+  switch (unit) {
+    case OpUnit::kCube:
+      return "cube";
+    case OpUnit::kVector:
+      return "vector";
+    case OpUnit::kMove:
+      return "move";
+  }
+  return "?";
+}
+
 std::vector<View> Step::Reads() const {
   std::vector<View> reads = in;
   if (op == OpKind::kForwardRow)

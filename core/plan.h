@@ -24,9 +24,10 @@
 //                   solve_tril):
 //                     N[row, :row] = -L[row, :row] - L[row, :row] N[:row, :row]
 //                   where N = out - I.
-//  - Units: kMatMul and kForwardRow name the unit a kernel would use
-//    (cube vs vector); kLinComb/kMask/kCopy/kIdentity/kZero run on the vector
-//    unit.
+//  - Units: UnitOf(op) below is the one answer to "which unit runs this
+//    op": kMatMul the cube, kLinComb/kMask/kForwardRow the vector unit,
+//    kIdentity/kZero/kCopy are data movement (no arithmetic; a cost model
+//    places them next to their data).
 #pragma once
 
 #include <string>
@@ -78,6 +79,12 @@ enum class OpKind {
   kForwardRow
 };
 const char* OpName(OpKind op);
+
+// The unit whose arithmetic an op needs (stage manifests' "unit"; the cost
+// model's placement of the data-movement ops is its own lowering choice).
+enum class OpUnit { kCube, kVector, kMove };
+OpUnit UnitOf(OpKind op);
+const char* OpUnitName(OpUnit unit);  // "cube" | "vector" | "move"
 
 struct Step {
   OpKind op = OpKind::kCopy;

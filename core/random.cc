@@ -5,13 +5,17 @@
 namespace trisim {
 
 namespace {
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+constexpr uint64_t kGolden = kSplitMix64Gamma;
 }
 
 uint64_t Mix64(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
   return x ^ (x >> 31);
+}
+
+uint64_t SampleSeed(uint64_t seed, uint64_t sample) {
+  return Mix64(seed ^ Mix64(sample));
 }
 
 Rng::Rng(uint64_t seed, uint64_t stream)

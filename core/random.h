@@ -12,8 +12,16 @@
 
 namespace trisim {
 
-// The SplitMix64 finaliser: a bijective 64-bit mix.
+// The SplitMix64 increment (the golden ratio in 64 bits).
+inline constexpr uint64_t kSplitMix64Gamma = 0x9E3779B97F4A7C15ULL;
+
+// The SplitMix64 finaliser: a bijective 64-bit mix. The one copy: quant's
+// stochastic-rounding hash and the per-sample seeds use it too.
 uint64_t Mix64(uint64_t x);
+
+// The seed of sample `sample` of a run seeded `seed` (stochastic rounding in
+// error and oracle): independent of thread count and sample order.
+uint64_t SampleSeed(uint64_t seed, uint64_t sample);
 
 class Rng {
  public:

@@ -160,7 +160,7 @@ struct FormatTraits<Format::kFp8E5M2> {
 // Two's complement integers, range [kMin, kMax]. int4 is stored one value per
 // int8 (device packing of two nibbles per byte is a layout question, not a
 // number-format one). int48 is the hypothetical wide accumulator of an int16
-// cube (docs/DOMAIN.md section 3).
+// cube (../shared/docs/DOMAIN.md section 3).
 #define TRISIM_INT_FORMAT(F, name, bits, lo, hi)                        \
   template <>                                                           \
   struct FormatTraits<F> {                                              \

@@ -1,7 +1,7 @@
 // Leaving an int32 accumulator: fixed-point requantisation (int32 -> int8 /
 // int16 with multiplier, shift, offset and saturation) in the two TFLite
 // conventions, and float-scale requantisation / dequantisation as the Ascend
-// FIXPIPE does it (docs/DOMAIN.md section 3).
+// FIXPIPE does it (../shared/docs/DOMAIN.md section 3).
 //
 // Fixed point: a real multiplier r > 0 is held as (m, shift) with m in
 // [2^30, 2^31) and r ~= m * 2^(shift - 31) (TFLite QuantizeMultiplier).
@@ -68,8 +68,8 @@ int64_t RequantizeFloatScale(int32_t x, float scale, int32_t zero_point,
 
 // Truncates an fp32 scale to its top `mantissa_bits` fraction bits (toward
 // zero). The Ascend FIXPIPE keeps 1 sign, 8 exponent and 10 mantissa bits of
-// a dequant scale (docs/NPU.md, docs/DOMAIN.md section 3), i.e. bits = 10.
-// bits >= 23 returns the scale unchanged.
+// a dequant scale (../shared/docs/NPU.md, ../shared/docs/DOMAIN.md section 3),
+// i.e. bits = 10. bits >= 23 returns the scale unchanged.
 float TruncateMantissa(float scale, int mantissa_bits);
 
 // int32 accumulator -> float format (fp16 by default on the device): the

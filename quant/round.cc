@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/random.h"
 #include "core/status.h"
 
 namespace trisim::quant {
@@ -88,12 +89,8 @@ bool RoundsTowardZero(RoundingMode mode, bool negative) {
          (mode == RoundingMode::kTowardNegInf && !negative);
 }
 
-uint64_t Mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+// One SplitMix64 step: advance by the gamma, then the finaliser.
+uint64_t Mix64(uint64_t z) { return trisim::Mix64(z + kSplitMix64Gamma); }
 
 uint32_t SignBit(const FormatInfo& f) {
   return 1u << (f.exponent_bits + f.mantissa_bits);
@@ -182,12 +179,6 @@ Exact ExactProduct(const Exact& a, const Exact& b) {
   p.mantissa = a.mantissa * b.mantissa;
   p.exponent = a.exponent + b.exponent;
   return p;
-}
-
-double ToDouble(const Exact& x) {
-  // ldexp is exact; the uint64 -> double cast rounds to nearest even.
-  const double m = std::ldexp(static_cast<double>(x.mantissa), x.exponent);
-  return x.negative ? -m : m;
 }
 
 FloatRounding ConversionRounding(Format format,
@@ -294,12 +285,6 @@ double DecodeFloat(uint32_t code, Format format) {
                    static_cast<int>(field) - f.bias - f.mantissa_bits);
   }
   return negative ? -v : v;
-}
-
-bool IsSubnormalCode(uint32_t code, Format format) {
-  const FormatInfo& f = GetFormatInfo(format);
-  const uint32_t mag = (code >> f.storage_shift) & (SignBit(f) - 1);
-  return mag != 0 && (mag >> f.mantissa_bits) == 0;
 }
 
 int64_t RoundToInt(const Exact& x, Format format, const IntRounding& r,

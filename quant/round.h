@@ -102,8 +102,6 @@ Exact ExactFromInt(int64_t x);
 // The exact product; requires the mantissas' bit lengths to sum to at most 64
 // (asserted): int32 x fp32, (int32 - zero point) x fp32, fp32 x fp32 fit.
 Exact ExactProduct(const Exact& a, const Exact& b);
-// Nearest double (RNE); exact when the mantissa has at most 53 bits.
-double ToDouble(const Exact& x);
 
 struct FloatRounding {
   RoundingMode mode = RoundingMode::kNearestEven;
@@ -127,8 +125,6 @@ uint32_t RoundToFloat(double x, Format format, const FloatRounding& rounding,
                       uint64_t random, EventCounts* events);
 // Exact decode of a stored code (NaN payloads are not kept).
 double DecodeFloat(uint32_t code, Format format);
-// True if `code` is subnormal (non-zero with a zero exponent field).
-bool IsSubnormalCode(uint32_t code, Format format);
 
 struct IntRounding {
   RoundingMode mode = RoundingMode::kNearestEven;

@@ -129,6 +129,54 @@ GroupLayout MakeGroupLayout(const ScaleGrid& grid, int64_t rows, int64_t cols,
   return l;
 }
 
+GroupLayout MakeViewGroupLayout(const ScaleGrid& grid, int64_t rows,
+                                int64_t cols) {
+  GroupLayout l;
+  l.rows = l.group_rows = rows;
+  l.cols = l.group_cols = cols;
+  if (grid.granularity == Granularity::kBlock) {
+    l.group_rows = std::min(grid.block, rows);
+    l.group_cols = std::min(grid.block, cols);
+    TRISIM_ASSERT(l.group_rows > 0 && l.group_cols > 0);
+    TRISIM_ASSERT(rows % l.group_rows == 0 && cols % l.group_cols == 0);
+  } else {
+    TRISIM_ASSERT(grid.granularity == Granularity::kTensor ||
+                  grid.granularity == Granularity::kNone);
+  }
+  l.grid_rows = rows / l.group_rows;
+  l.grid_cols = cols / l.group_cols;
+  return l;
+}
+
+float AmaxScale(double amax, double qmax) {
+  const float s = static_cast<float>(amax) / static_cast<float>(qmax);
+  if (!(s >= kMinScale)) return kMinScale;  // also catches NaN
+  return std::min(s, kMaxScale);
+}
+
+std::vector<float> GroupAmaxScales(const double* data, int64_t stride,
+                                   const GroupLayout& l, double qmax,
+                                   double (*row_amax)(const double*, size_t)) {
+  std::vector<float> scales(static_cast<size_t>(l.NumGroups()));
+  for (int64_t gi = 0; gi < l.grid_rows; ++gi) {
+    for (int64_t gj = 0; gj < l.grid_cols; ++gj) {
+      double amax = 0.0;
+      for (int64_t i = gi * l.group_rows; i < (gi + 1) * l.group_rows; ++i) {
+        const double* row = data + i * stride + gj * l.group_cols;
+        if (row_amax != nullptr) {
+          amax = std::max(amax, row_amax(row, l.group_cols));
+          continue;
+        }
+        for (int64_t j = 0; j < l.group_cols; ++j) {
+          if (std::isfinite(row[j])) amax = std::max(amax, std::abs(row[j]));
+        }
+      }
+      scales[gi * l.grid_cols + gj] = AmaxScale(amax, qmax);
+    }
+  }
+  return scales;
+}
+
 GroupScale ComputeScale(double min_x, double max_x, Format target,
                         const ScaleSpec& spec) {
   const FormatInfo& f = GetFormatInfo(target);

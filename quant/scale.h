@@ -19,7 +19,7 @@
 //   fp32 kind:  s = fp32(R) / fp32(L), one fp32 division rounded to nearest
 //               even (R is fp32(hi) - fp32(lo) in fp32 when asymmetric), then
 //               truncated toward zero to `mantissa_bits` fraction bits
-//               (TruncateMantissa; the device keeps 10, docs/NPU.md).
+//               (TruncateMantissa; the device keeps 10, ../shared/docs/NPU.md).
 //   pow2 kind:  s = 2^e with the smallest integer e such that L * 2^e >= R.
 //   fixed kind: s as fp32 kind; applied as the fixed-point multiplier
 //               QuantizeMultiplier(1 / s) (TFLite), see Apply below.
@@ -81,6 +81,29 @@ struct GroupLayout {
 // matrix. kNone behaves as kTensor with scale 1.
 GroupLayout MakeGroupLayout(const ScaleGrid& grid, int64_t rows, int64_t cols,
                             const std::string& what = "--scale");
+
+// The groups of a cube operand or result view (sim/cube.h, executor.h): a
+// block larger than the view covers it whole in that dimension (a 16 x 16
+// block on an 8 x 8 view is one 8 x 8 group); kNone/kTensor is one group.
+// The clamped block must divide the view (asserted: plans are checked
+// against the recipe's block before they run).
+GroupLayout MakeViewGroupLayout(const ScaleGrid& grid, int64_t rows,
+                                int64_t cols);
+
+// The symmetric fp32 scale of a group from its finite amax:
+// fp32(amax) / fp32(qmax) in one fp32 division, clamped into [2^-126, 2^127]
+// (ComputeScale's rule with a full mantissa, for any qmax, e.g. emulated
+// int16's 32639).
+float AmaxScale(double amax, double qmax);
+
+// AmaxScale of every group of a row-major matrix (`stride` doubles between
+// rows), in group-grid row-major order. Non-finite values are ignored.
+// `row_amax`, if given, computes max |x| over finite x of one row segment (a
+// SIMD version, bit-identical to the scalar loop).
+std::vector<float> GroupAmaxScales(const double* data, int64_t stride,
+                                   const GroupLayout& layout, double qmax,
+                                   double (*row_amax)(const double* x,
+                                                      size_t n) = nullptr);
 
 struct ScaleSpec {
   ScaleGrid grid;

@@ -112,26 +112,6 @@ std::vector<std::string> CostPrecisions() {
   return names;
 }
 
-const char* CubeDataTypeName(CubeDataType operand) {
-  switch (operand) {
-    case CubeDataType::kFp16:
-      return "fp16";
-    case CubeDataType::kFp32:
-      return "fp32";
-    case CubeDataType::kHf32:
-      return "hf32";
-    case CubeDataType::kInt8:
-      return "int8";
-    case CubeDataType::kInt4:
-      return "int4";
-    case CubeDataType::kInt16Emulated:
-      return "int16-emulated";
-    case CubeDataType::kInt16Native:
-      return "int16";
-  }
-  return "?";
-}
-
 const char* PipeName(Pipe pipe) {
   switch (pipe) {
     case Pipe::kCubeMte2:

@@ -40,7 +40,6 @@ enum class CubeDataType {
   kInt16Emulated,  // int16 split into int8 halves: 4 int8 Mmads per product
   kInt16Native,    // hypothetical int16 cube (profile fractal_int16)
 };
-const char* CubeDataTypeName(CubeDataType operand);
 
 struct PipelinePrecision {
   std::string recipe;

@@ -94,49 +94,13 @@ void ComputeOperandScales(const double* data, int rows, int cols, int stride,
                           const CubeConfig& config, CubeOperand* out,
                           bool fast = false) {
   CubeOperand& op = *out;
-  int block_rows = rows, block_cols = cols;
-  if (config.operand_scale.granularity == quant::Granularity::kBlock) {
-    const int b = static_cast<int>(config.operand_scale.block);
-    block_rows = std::min(b, rows);
-    block_cols = std::min(b, cols);
-    TRISIM_ASSERT(rows % block_rows == 0 && cols % block_cols == 0);
-  }
-  op.group_rows = block_rows;
-  op.group_cols = block_cols;
-  const int grid_rows = rows / block_rows;
-  const int grid_cols = cols / block_cols;
-  const int32_t qmax = config.QMax();
-  quant::ScaleSpec spec;  // symmetric fp32 scale, full mantissa
-  op.scales.resize(static_cast<size_t>(grid_rows) * grid_cols);
-  for (int gi = 0; gi < grid_rows; ++gi) {
-    for (int gj = 0; gj < grid_cols; ++gj) {
-      double amax = 0.0;
-      for (int i = gi * block_rows; i < (gi + 1) * block_rows; ++i) {
-        if (fast) {  // the same max, SIMD (sim/cube_simd.h)
-          amax = std::max(amax,
-                          AbsMaxFinite(data + static_cast<size_t>(i) * stride +
-                                           gj * block_cols,
-                                       block_cols));
-          continue;
-        }
-        for (int j = gj * block_cols; j < (gj + 1) * block_cols; ++j) {
-          const double v = data[i * stride + j];
-          if (std::isfinite(v)) amax = std::max(amax, std::abs(v));
-        }
-      }
-      float scale;
-      if (qmax == kEmulatedInt16Max) {
-        // quant::ComputeScale's semantics with qmax = 32639: one fp32
-        // division, clamped into [2^-126, 2^127].
-        scale = static_cast<float>(amax) / static_cast<float>(qmax);
-        if (!(scale >= 0x1p-126f)) scale = 0x1p-126f;
-        scale = std::min(scale, 0x1p127f);
-      } else {
-        scale = quant::ComputeScale(-amax, amax, config.operand, spec).scale;
-      }
-      op.scales[gi * grid_cols + gj] = scale;
-    }
-  }
+  const quant::GroupLayout layout =
+      quant::MakeViewGroupLayout(config.operand_scale, rows, cols);
+  op.group_rows = static_cast<int>(layout.group_rows);
+  op.group_cols = static_cast<int>(layout.group_cols);
+  // fast: the same max, SIMD (sim/cube_simd.h).
+  op.scales = quant::GroupAmaxScales(data, stride, layout, config.QMax(),
+                                     fast ? AbsMaxFinite : nullptr);
 }
 
 }  // namespace
@@ -407,9 +371,10 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
 
 }  // namespace
 
-bool CubeAccumulators(const std::vector<CubeTerm>& terms, double sign,
-                      const CubeConfig& config, std::vector<int64_t>* integer,
-                      std::vector<float>* scale) {
+bool IntegerAccumulatorsForRequant(const std::vector<CubeTerm>& terms,
+                                   double sign, const CubeConfig& config,
+                                   std::vector<int64_t>* integer,
+                                   std::vector<float>* scale) {
   if (!config.Integer() || terms.size() != 1) return false;
   const CubeOperand& a = *terms[0].a;
   const CubeOperand& b = *terms[0].b;

@@ -123,9 +123,10 @@ struct CubeTerm {
 // dequant scale d), and then fills integer[i*n+j] = sign * I and
 // scale[i*n+j] = d. Accumulator events are not counted here (CubeMatMul
 // counts them).
-bool CubeAccumulators(const std::vector<CubeTerm>& terms, double sign,
-                      const CubeConfig& config, std::vector<int64_t>* integer,
-                      std::vector<float>* scale);
+bool IntegerAccumulatorsForRequant(const std::vector<CubeTerm>& terms,
+                                   double sign, const CubeConfig& config,
+                                   std::vector<int64_t>* integer,
+                                   std::vector<float>* scale);
 
 // out = sign * sum_p a_p b_p, each element rounded to `out_format` (a float
 // format); out is row-major with `out_stride`.

@@ -71,7 +71,7 @@ SampleResult RunSample(const InputSource& source, Executor& executor,
                        bool exact, int64_t i) {
   SampleResult r;
   const ChunkSample sample = source.Sample(i);
-  const uint64_t seed = Mix64(config.seed ^ Mix64(i));
+  const uint64_t seed = SampleSeed(config.seed, i);
   const Mat reference_a = config.reference == ErrorReference::kRounded
                               ? executor.InputAsLoaded(sample.a, seed)
                               : sample.a;

@@ -106,31 +106,13 @@ void Executor::StoreInteger(const View& out, const RowMat& values,
                             RunRecord* record, size_t step_index) {
   const quant::Format storage = BufferFormat(out.buffer);
   const quant::FormatInfo& info = quant::GetFormatInfo(storage);
-  int group_rows = out.rows, group_cols = out.cols;
-  if (recipe_.operand_scale.granularity == quant::Granularity::kBlock) {
-    const int b = static_cast<int>(recipe_.operand_scale.block);
-    group_rows = std::min(b, out.rows);
-    group_cols = std::min(b, out.cols);
-    TRISIM_ASSERT(out.rows % group_rows == 0 && out.cols % group_cols == 0);
-  }
-  const int grid_cols = out.cols / group_cols;
-  const int grid_rows = out.rows / group_rows;
-  std::vector<float> scales(static_cast<size_t>(grid_rows) * grid_cols);
-  const quant::ScaleSpec spec;  // symmetric fp32, full mantissa
-  for (int gi = 0; gi < grid_rows; ++gi) {
-    for (int gj = 0; gj < grid_cols; ++gj) {
-      double amax = 0.0;
-      for (int i = gi * group_rows; i < (gi + 1) * group_rows; ++i) {
-        for (int j = gj * group_cols; j < (gj + 1) * group_cols; ++j) {
-          if (std::isfinite(values(i, j))) {
-            amax = std::max(amax, std::abs(values(i, j)));
-          }
-        }
-      }
-      scales[gi * grid_cols + gj] =
-          quant::ComputeScale(-amax, amax, storage, spec).scale;
-    }
-  }
+  const quant::GroupLayout layout =
+      quant::MakeViewGroupLayout(recipe_.operand_scale, out.rows, out.cols);
+  const int group_rows = static_cast<int>(layout.group_rows);
+  const int group_cols = static_cast<int>(layout.group_cols);
+  const int grid_cols = static_cast<int>(layout.grid_cols);
+  std::vector<float> scales = quant::GroupAmaxScales(
+      values.data(), values.cols(), layout, static_cast<double>(info.max_int));
   const quant::IntRounding rounding{recipe_.rounding,
                                     quant::IntOverflow::kSaturate};
   auto region = Region(out);
@@ -356,8 +338,8 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
                    events);
         std::vector<int64_t> integer;
         std::vector<float> dequant;
-        const bool requant =
-            CubeAccumulators(terms, step.sign, config, &integer, &dequant);
+        const bool requant = IntegerAccumulatorsForRequant(
+            terms, step.sign, config, &integer, &dequant);
         StoreInteger(step.out, result, requant ? &integer : nullptr,
                      requant ? &dequant : nullptr, seed, tensor, stats, record,
                      index);

@@ -97,7 +97,7 @@ OracleRun RunOracle(const std::string& method, const MethodOptions& options,
     TRISIM_ASSERT(a[n].rows() == c && a[n].cols() == c);
     RunRecord* record = n == keep_sample ? &run.kept : &run.totals;
     const Mat x = run.executor->Run(
-        a[n], Mix64(seed ^ Mix64(static_cast<uint64_t>(n))), record);
+        a[n], SampleSeed(seed, static_cast<uint64_t>(n)), record);
     for (int i = 0; i < c; ++i) {
       for (int j = 0; j < c; ++j) {
         run.values.push_back(x(i, j));

@@ -23,18 +23,6 @@ constexpr char kManifest[] = "manifest.json";
 // replaced by a later --force.
 constexpr char kGenerator[] = "trisim stage dump";
 
-const char* UnitOf(OpKind op) {
-  switch (op) {
-    case OpKind::kMatMul:
-      return "cube";
-    case OpKind::kLinComb:
-    case OpKind::kForwardRow:
-      return "vector";
-    default:
-      return "move";
-  }
-}
-
 // The recipe's fields as written by its field list (sim/recipe.h).
 Json RecipeJson(const Recipe& r) {
   Json j;
@@ -155,7 +143,7 @@ class DumpWriter {
     j["index"] = s;
     j["name"] = step.label;
     j["op"] = OpName(step.op);
-    j["unit"] = UnitOf(step.op);
+    j["unit"] = OpUnitName(UnitOf(step.op));
     Json inputs = Json::array();
     for (const View& v : step.Reads()) {
       inputs.push_back(ViewJson(plan_, v, current_[v.buffer]));

@@ -587,7 +587,8 @@ std::string At(int i, int j) {
 // ---------------------------------------------------------------------------
 // Float operands.
 
-TEST_CASE("cube reference: its own rounding agrees with hardware conversions") {
+TEST_CASE("cube reference: its own rounding agrees with hardware conversions",
+          "[sim][cube]") {
   // double -> fp32 (SSE cvtsd2ss, RNE) and double -> fp16 (GCC _Float16,
   // libgcc soft-fp, RNE); fp32 -> bf16 / hf32 by the integer bit trick
   // (add half an ulp minus one plus the kept lsb, then truncate).
@@ -631,7 +632,8 @@ TEST_CASE("cube reference: its own rounding agrees with hardware conversions") {
   CHECK(bad.count == 0);
 }
 
-TEST_CASE("cube reference: float operands are rounded to nearest even") {
+TEST_CASE("cube reference: float operands are rounded to nearest even",
+          "[sim][cube]") {
   for (Format f :
        {Format::kFp16, Format::kBf16, Format::kHf32, Format::kFp32}) {
     CubeConfig config;
@@ -745,7 +747,8 @@ void CheckFloatCase(const FloatCase& c, uint64_t seed) {
   CHECK(finite > 0);
 }
 
-TEST_CASE("cube reference: float cube agrees bit for bit on random tiles") {
+TEST_CASE("cube reference: float cube agrees bit for bit on random tiles",
+          "[sim][cube]") {
   using AO = AccumulationOrder;
   const Format kOps[] = {Format::kFp16, Format::kBf16, Format::kHf32,
                          Format::kFp32};
@@ -831,7 +834,8 @@ DotCase Dot(const char* what, Format f,
 
 TEST_CASE(
     "cube reference: float cube on constructed ties, cancellation and "
-    "extremes") {
+    "extremes",
+    "[sim][cube]") {
   using AO = AccumulationOrder;
   const double p = std::ldexp(1.0, -12),
                q = std::ldexp(1.0, -11);  // p*p = 2^-24: half an fp32 ulp of 1
@@ -1116,7 +1120,8 @@ void CheckIntCase(const IntCase& c, uint64_t seed) {
   CHECK(events.saturated == (wrap ? 0 : ref_events));
 }
 
-TEST_CASE("cube reference: integer cube agrees bit for bit on random tiles") {
+TEST_CASE("cube reference: integer cube agrees bit for bit on random tiles",
+          "[sim][cube]") {
   using quant::IntOverflow;
   const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
   const IntSetup kSetups[] = {
@@ -1207,7 +1212,8 @@ void CheckIntTerm(const IntSetup& s, quant::IntOverflow overflow,
 
 TEST_CASE(
     "cube reference: int32/int48 accumulator overflow wraps or saturates, "
-    "counted") {
+    "counted",
+    "[sim][cube]") {
   using quant::IntOverflow;
   const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
   std::mt19937_64 rng(7);
@@ -1262,7 +1268,8 @@ TEST_CASE(
 
 TEST_CASE(
     "cube reference: integer codes in the full int8 range, block scales, fp16 "
-    "ties") {
+    "ties",
+    "[sim][cube]") {
   using quant::IntOverflow;
   const Int16Cube emu = Int16Cube::kEmulated, native = Int16Cube::kNative;
   std::mt19937_64 rng(11);
@@ -1311,7 +1318,7 @@ TEST_CASE(
 
 // Cases where the header once left room (zero signs, where the several-k-group
 // sum starts) and a bound that once skipped the overflow check for -128.
-TEST_CASE("cube reference: zero signs and the int8 -128 bound") {
+TEST_CASE("cube reference: zero signs and the int8 -128 bound", "[sim][cube]") {
   const IntSetup s{Format::kInt8, Int16Cube::kEmulated, Format::kInt32, 0};
   const CubeConfig config = MakeConfig(s, quant::IntOverflow::kWrap);
   auto run = [&](const CubeOperand& a, const CubeOperand& b, double sign) {
@@ -1361,7 +1368,8 @@ TEST_CASE("cube reference: zero signs and the int8 -128 bound") {
 }
 
 TEST_CASE(
-    "cube reference: integer quantisation with a block larger than the view") {
+    "cube reference: integer quantisation with a block larger than the view",
+    "[sim][cube]") {
   // block:16 on an 8 x 32 view: groups of min(16, 8) x 16, per the header
   // ("b x b tiles, or the view if smaller").
   const IntSetup s{Format::kInt8, Int16Cube::kEmulated, Format::kInt32, 16};

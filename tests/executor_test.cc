@@ -30,7 +30,8 @@ double Resolution(const Recipe& r) {
                     : std::ldexp(1.0, -f.storage_bits);
 }
 
-TEST_CASE("every plan runs under every recipe with error near the format") {
+TEST_CASE("every plan runs under every recipe with error near the format",
+          "[sim][executor]") {
   auto source = MakeInputSource("gdn:rho=0.5", 32, 4);
   const Mat l = source->Sample(0).a;
   const Mat reference = ForwardSubstitutionInverse(l);
@@ -57,7 +58,7 @@ TEST_CASE("every plan runs under every recipe with error near the format") {
   }
 }
 
-TEST_CASE("the fp64 recipe is the exact reference path") {
+TEST_CASE("the fp64 recipe is the exact reference path", "[sim][executor]") {
   auto source = MakeInputSource("uniform:0.5", 64, 9);
   const Mat l = source->Sample(0).a;
   const Plan plan = BuildPlan("mbh", {}, 64);
@@ -65,7 +66,8 @@ TEST_CASE("the fp64 recipe is the exact reference path") {
   CHECK(RelFrob(ForwardSubstitutionInverse(l), exact.Run(l)) <= 1e-14);
 }
 
-TEST_CASE("runs are deterministic; stochastic rounding depends on the seed") {
+TEST_CASE("runs are deterministic; stochastic rounding depends on the seed",
+          "[sim][executor]") {
   auto source = MakeInputSource("gdn", 64, 2);
   const Mat l = source->Sample(0).a;
   const Plan plan = BuildPlan("neumann", {}, 64);
@@ -83,7 +85,8 @@ TEST_CASE("runs are deterministic; stochastic rounding depends on the seed") {
   CHECK_FALSE((s1.array() == s3.array()).all());
 }
 
-TEST_CASE("mch overflows fp16 at C = 128 and the step report shows where") {
+TEST_CASE("mch overflows fp16 at C = 128 and the step report shows where",
+          "[sim][executor]") {
   // DOMAIN.md: mch overflows in fp16 at C = 128 (powers of L grow
   // combinatorially); vcs, mbh, mxr stay near the unit roundoff.
   auto source = MakeInputSource("gdn:rho=0.9", 128, 1);
@@ -117,7 +120,8 @@ TEST_CASE("mch overflows fp16 at C = 128 and the step report shows where") {
   CHECK(RelFrob(ForwardSubstitutionInverse(l), good) < 1e-2);
 }
 
-TEST_CASE("integer accumulator overflow is counted and follows the policy") {
+TEST_CASE("integer accumulator overflow is counted and follows the policy",
+          "[sim][executor]") {
   // int16 operands on a native int16 cube with only a 32-bit accumulator:
   // on all-ones L the products q*q ~ 2^30 overflow int32 within a few adds.
   const Mat l = MakeInputSource("ones", 64, 0)->Sample(0).a;
@@ -146,7 +150,8 @@ TEST_CASE("integer accumulator overflow is counted and follows the policy") {
   }
 }
 
-TEST_CASE("block-wise scales keep the int8 power chain's headroom") {
+TEST_CASE("block-wise scales keep the int8 power chain's headroom",
+          "[sim][executor]") {
   // With one scale per tensor the Neumann chain's operands, whose entries
   // span decades (the diagonal blocks of L^k dominate), lose the small ones
   // to the int8 grid; per-16x16-block scales keep them. Measured at rho 0.5
@@ -170,7 +175,8 @@ TEST_CASE("block-wise scales keep the int8 power chain's headroom") {
   CHECK(block_errors[4] < 0.1);
 }
 
-TEST_CASE("recipe files: fields, base, and errors naming key and line") {
+TEST_CASE("recipe files: fields, base, and errors naming key and line",
+          "[sim][executor]") {
   const Recipe r = ParseRecipeToml(
       "base = \"int8\"\nname = \"mine\"\noperand_scale = \"block:32\"\n"
       "rounding = \"toward-zero\"\nscale_mantissa_bits = 23\n",
@@ -214,8 +220,8 @@ TEST_CASE("recipe files: fields, base, and errors naming key and line") {
 namespace trisim {
 namespace {
 
-TEST_CASE(
-    "integer storage: requantised intermediates, and plans it cannot run") {
+TEST_CASE("integer storage: requantised intermediates, and plans it cannot run",
+          "[sim][executor]") {
   const Recipe int8_storage = ParseRecipeToml(
       "base = \"int8\"\nstorage = \"int8\"\n", "int8-storage.toml");
   auto source = MakeInputSource("gdn:rho=0.5", 32, 6);

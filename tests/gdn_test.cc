@@ -13,7 +13,8 @@ double RelFrob(const Mat& ref, const Mat& got) {
   return (got - ref).norm() / ref.norm();
 }
 
-TEST_CASE("chunk form equals the token recurrence over several chunks") {
+TEST_CASE("chunk form equals the token recurrence over several chunks",
+          "[core][gdn]") {
   for (int c : {16, 64}) {
     // Nonzero initial state (state=random) carried through 4 chunks.
     auto source = MakeInputSource("gdn:rho=0.5,dk=32,dv=16", c, 7);
@@ -38,7 +39,8 @@ TEST_CASE("chunk form equals the token recurrence over several chunks") {
   }
 }
 
-TEST_CASE("A is strictly lower with |A_ij| <= 1 and T inverts I + A") {
+TEST_CASE("A is strictly lower with |A_ij| <= 1 and T inverts I + A",
+          "[core][gdn]") {
   auto source = MakeInputSource("gdn:rho=0.9", 64, 1);
   const ChunkSample s = source->Sample(0);
   const Mat& a = s.a;
@@ -52,7 +54,7 @@ TEST_CASE("A is strictly lower with |A_ij| <= 1 and T inverts I + A") {
   CHECK(residual.norm() <= 1e-13 * t.norm() * (1.0 + a.norm()));
 }
 
-TEST_CASE("cumulative decay sums the per-token log-decay") {
+TEST_CASE("cumulative decay sums the per-token log-decay", "[core][gdn]") {
   Vec g(3);
   g << -0.5, 0.0, -0.25;
   const Vec big_g = CumulativeDecay(g);

@@ -18,7 +18,8 @@ bool SameBits(const Mat& a, const Mat& b) {
           std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0);
 }
 
-TEST_CASE("generators are reproducible and independent of sample order") {
+TEST_CASE("generators are reproducible and independent of sample order",
+          "[core][inputs]") {
   for (const std::string spec :
        {"uniform:0.5", "gdn", "gdn:rho=0.9,dirs=3,dk=64,dv=32"}) {
     auto a = MakeInputSource(spec, 64, 42);
@@ -34,7 +35,7 @@ TEST_CASE("generators are reproducible and independent of sample order") {
   }
 }
 
-TEST_CASE("a fixed seed gives fixed values on any machine") {
+TEST_CASE("a fixed seed gives fixed values on any machine", "[core][inputs]") {
   // SplitMix64 is fully specified, so this first uniform draw is fixed:
   // Mix64(seed ^ Mix64(stream + golden)) + golden, mixed, top 53 bits.
   // Recomputed independently here from the published SplitMix64 steps.
@@ -50,7 +51,7 @@ TEST_CASE("a fixed seed gives fixed values on any machine") {
   CHECK(source->Sample(0).a(1, 0) == first);
 }
 
-TEST_CASE("matrix generators have the documented structure") {
+TEST_CASE("matrix generators have the documented structure", "[core][inputs]") {
   const Mat ones = MakeInputSource("ones", 8, 0)->Sample(0).a;
   CHECK(ones(7, 0) == 1.0);
   CHECK(ones(3, 3) == 0.0);
@@ -64,7 +65,8 @@ TEST_CASE("matrix generators have the documented structure") {
   CHECK(u(15, 14) > 0.0);
 }
 
-TEST_CASE("gdn chunks use the captured gates and normalised keys") {
+TEST_CASE("gdn chunks use the captured gates and normalised keys",
+          "[core][inputs]") {
   auto source = MakeInputSource("gdn:rho=0.5,dk=64,dv=8", 64, 1);
   const ChunkSample s = source->Sample(3);
   REQUIRE(s.gdn.has_value());
@@ -86,7 +88,8 @@ TEST_CASE("gdn chunks use the captured gates and normalised keys") {
   CHECK(source->HasGdn());
 }
 
-TEST_CASE("npy input: shapes, chunk from the file, strictly lower check") {
+TEST_CASE("npy input: shapes, chunk from the file, strictly lower check",
+          "[core][inputs]") {
   const std::string path = "/tmp/trisim_inputs_test_a.npy";
   Mat a = MakeInputSource("uniform:0.3", 16, 2)->Sample(0).a;
   std::vector<double> flat;
@@ -117,7 +120,8 @@ TEST_CASE("npy input: shapes, chunk from the file, strictly lower check") {
   std::remove(path.c_str());
 }
 
-TEST_CASE("npy-gdn input reads captured tensors chunk by chunk") {
+TEST_CASE("npy-gdn input reads captured tensors chunk by chunk",
+          "[core][inputs]") {
   const std::string dir = "/tmp/trisim_inputs_test_gdn";
   std::system(("mkdir -p " + dir).c_str());
   const int tokens = 40, heads = 2, dk = 8;
@@ -144,7 +148,7 @@ TEST_CASE("npy-gdn input reads captured tensors chunk by chunk") {
   std::system(("rm -rf " + dir).c_str());
 }
 
-TEST_CASE("bad input specs name the problem") {
+TEST_CASE("bad input specs name the problem", "[core][inputs]") {
   CHECK_THROWS_WITH(MakeInputSource("gaussian", 64, 0),
                     Catch::Contains("unknown input 'gaussian'"));
   CHECK_THROWS_WITH(MakeInputSource("uniform:-1", 64, 0),

@@ -76,7 +76,8 @@ std::vector<Case> ExactCases() {
   return cases;
 }
 
-TEST_CASE("exact methods reproduce the reference inverse in fp64") {
+TEST_CASE("exact methods reproduce the reference inverse in fp64",
+          "[core][methods]") {
   for (int c : {16, 32, 64, 128}) {
     for (const std::string& input : kGenerators) {
       auto source = MakeInputSource(input, c, 3);
@@ -93,7 +94,8 @@ TEST_CASE("exact methods reproduce the reference inverse in fp64") {
   }
 }
 
-TEST_CASE("mch loses accuracy past C = 32 even in fp64 (known behaviour)") {
+TEST_CASE("mch loses accuracy past C = 32 even in fp64 (known behaviour)",
+          "[core][methods]") {
   auto source = MakeInputSource("ones", 128, 0);
   const Mat l = source->Sample(0).a;
   CHECK(RelFrob(ForwardSubstitutionInverse(l), Invert("mch", {}, l)) > 1.0);
@@ -108,7 +110,8 @@ MatL NegPower(const Mat& l, int p) {
   return out;
 }
 
-TEST_CASE("truncated Neumann: exact band and error as theory says") {
+TEST_CASE("truncated Neumann: exact band and error as theory says",
+          "[core][methods]") {
   const int c = 64;
   // uniform:0.5 keeps (-L)^p well above fp64 rounding for the powers here.
   auto source = MakeInputSource("uniform:0.5", c, 11);
@@ -164,7 +167,8 @@ TEST_CASE("truncated Neumann: exact band and error as theory says") {
   }
 }
 
-TEST_CASE("masked Neumann: residual follows the correction recursion") {
+TEST_CASE("masked Neumann: residual follows the correction recursion",
+          "[core][methods]") {
   const int c = 64;
   auto source = MakeInputSource("gdn:rho=0.5", c, 5);
   const Mat l = source->Sample(0).a;
@@ -193,7 +197,8 @@ TEST_CASE("masked Neumann: residual follows the correction recursion") {
   }
 }
 
-TEST_CASE("method defaults: ns iterations and dn-split block") {
+TEST_CASE("method defaults: ns iterations and dn-split block",
+          "[core][methods]") {
   CHECK(BuildPlan("ns", {}, 64).options == "iters=6");
   CHECK(BuildPlan("dn-split", {}, 64).options ==
         "block=16 inner=mch outer=mbh");
@@ -202,7 +207,7 @@ TEST_CASE("method defaults: ns iterations and dn-split block") {
   CHECK(BuildPlan("mbh", {}, 64).options == "block=1");
 }
 
-TEST_CASE("matmul counts match DOMAIN.md") {
+TEST_CASE("matmul counts match DOMAIN.md", "[core][methods]") {
   // fla at C = 64: 16 matmuls of 16x16 (X_ij = -X_ii sum L_ik X_kj: one
   // summed product + one multiply per off-diagonal block, 6 blocks).
   const Plan fla = BuildPlan("fla", {}, 64);
@@ -224,7 +229,8 @@ TEST_CASE("matmul counts match DOMAIN.md") {
   CHECK(BuildPlan("neumann", {}, 64).CountSteps(OpKind::kMatMul) == 2 + 16);
 }
 
-TEST_CASE("option validation names the option and the method") {
+TEST_CASE("option validation names the option and the method",
+          "[core][methods]") {
   MethodOptions o;
   o.order = 3;
   CHECK_THROWS_WITH(BuildPlan("vcs", o, 64),
@@ -248,7 +254,7 @@ TEST_CASE("option validation names the option and the method") {
                     Catch::Contains("cannot nest"));
 }
 
-TEST_CASE("plan dependencies follow the data") {
+TEST_CASE("plan dependencies follow the data", "[core][methods]") {
   const Plan plan = BuildPlan("vcs", {}, 4);
   // Steps: X = I, then rows 1, 2, 3; each row depends on the previous ones.
   const auto deps = plan.Dependencies();

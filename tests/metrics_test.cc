@@ -8,7 +8,8 @@
 namespace trisim {
 namespace {
 
-TEST_CASE("CompareMatrices measures abs, rel and Frobenius error") {
+TEST_CASE("CompareMatrices measures abs, rel and Frobenius error",
+          "[core][metrics]") {
   Mat ref(2, 2), got(2, 2);
   ref << 1.0, 0.0, 2.0, 4.0;
   got << 1.5, 0.0, 2.0, 3.0;
@@ -24,7 +25,8 @@ TEST_CASE("CompareMatrices measures abs, rel and Frobenius error") {
   CHECK(std::isinf(bad.frob_rel));
 }
 
-TEST_CASE("nearest-rank percentiles and deterministic merging") {
+TEST_CASE("nearest-rank percentiles and deterministic merging",
+          "[core][metrics]") {
   Distribution a, b;
   for (int i = 1; i <= 50; ++i) a.Add(i);
   for (int i = 51; i <= 100; ++i) b.Add(i);
@@ -40,7 +42,7 @@ TEST_CASE("nearest-rank percentiles and deterministic merging") {
   CHECK(Distribution().Percentile(0.5) == 0.0);
 }
 
-TEST_CASE("ErrorStats merges like one accumulator") {
+TEST_CASE("ErrorStats merges like one accumulator", "[core][metrics]") {
   ErrorStats whole, left, right;
   for (int i = 0; i < 10; ++i) {
     MatrixError e;
@@ -55,7 +57,8 @@ TEST_CASE("ErrorStats merges like one accumulator") {
   CHECK(left.frob_rel().Percentile(0.9) == whole.frob_rel().Percentile(0.9));
 }
 
-TEST_CASE("backward error of the exact inverse is rounding only") {
+TEST_CASE("backward error of the exact inverse is rounding only",
+          "[core][metrics]") {
   Mat l = Mat::Zero(3, 3);
   l(1, 0) = 0.5;
   l(2, 1) = 0.25;

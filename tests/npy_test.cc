@@ -50,7 +50,8 @@ std::string ErrorOf(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("npy: write then read every dtype, same bytes and shape") {
+TEST_CASE("npy: write then read every dtype, same bytes and shape",
+          "[core][npy]") {
   using trisim::NpyDType;
   for (NpyDType dtype :
        {NpyDType::kFloat16, NpyDType::kBFloat16, NpyDType::kFloat32,
@@ -82,7 +83,8 @@ TEST_CASE("npy: write then read every dtype, same bytes and shape") {
   }
 }
 
-TEST_CASE("npy: big-endian, Fortran order and versions 2.0/3.0 are read") {
+TEST_CASE("npy: big-endian, Fortran order and versions 2.0/3.0 are read",
+          "[core][npy]") {
   const std::string path = TempPath("hand.npy");
   // A 2x3 int16 array [[1,2,3],[4,5,6]] stored big-endian in Fortran order:
   // column-major sequence 1,4,2,5,3,6.
@@ -108,7 +110,8 @@ TEST_CASE("npy: big-endian, Fortran order and versions 2.0/3.0 are read") {
   CHECK(trisim::ToDoubles(s) == std::vector<double>{3.25});
 }
 
-TEST_CASE("npy: half and bfloat16 decoders are exact on every code") {
+TEST_CASE("npy: half and bfloat16 decoders are exact on every code",
+          "[core][npy]") {
   // Reference written differently: bf16 is the top half of a binary32, and
   // binary16 is rebuilt from integer significand arithmetic.
   for (uint32_t b = 0; b < 65536; ++b) {
@@ -134,7 +137,8 @@ TEST_CASE("npy: half and bfloat16 decoders are exact on every code") {
   }
 }
 
-TEST_CASE("npy: bad input gives a one-line InputError naming the file") {
+TEST_CASE("npy: bad input gives a one-line InputError naming the file",
+          "[core][npy]") {
   const std::string path = TempPath("bad.npy");
   std::remove(path.c_str());
   CHECK_THAT(ErrorOf(path),
@@ -173,7 +177,7 @@ TEST_CASE("npy: bad input gives a one-line InputError naming the file") {
     CHECK(msg.find('\n') == std::string::npos);
 }
 
-TEST_CASE("npy: a failed write leaves nothing behind") {
+TEST_CASE("npy: a failed write leaves nothing behind", "[core][npy]") {
   const std::string path = TempPath("no_such_dir/x.npy");
   CHECK_THROWS_AS(trisim::WriteNpy(path, trisim::FromDoubles({1.0}, {1})),
                   trisim::InputError);

@@ -46,7 +46,8 @@ int64_t RefDouble(int32_t x, const FixedMultiplier& m) {
 
 }  // namespace
 
-TEST_CASE("requant: the known single/double rounding divergence") {
+TEST_CASE("requant: the known single/double rounding divergence",
+          "[quant][requant]") {
   // From the issue: x = 7984, multiplier 1583594044, shift -9.
   const FixedMultiplier m{1583594044, -9};
   CHECK(MultiplyByQuantizedMultiplier(7984, m, FixedRounding::kDouble) == 12);
@@ -55,7 +56,8 @@ TEST_CASE("requant: the known single/double rounding divergence") {
   CHECK(RefSingle(7984, m) == 11);
 }
 
-TEST_CASE("requant: random and tie cases against the rational reference") {
+TEST_CASE("requant: random and tie cases against the rational reference",
+          "[quant][requant]") {
   std::mt19937_64 rng(1);
   std::vector<std::pair<int32_t, FixedMultiplier>> cases;
   for (int i = 0; i < 200000; ++i) {
@@ -91,7 +93,8 @@ TEST_CASE("requant: random and tie cases against the rational reference") {
 }
 
 TEST_CASE(
-    "requant: QuantizeMultiplier represents r within half a unit of 2^-31") {
+    "requant: QuantizeMultiplier represents r within half a unit of 2^-31",
+    "[quant][requant]") {
   std::mt19937_64 rng(2);
   for (int i = 0; i < 10000; ++i) {
     const double r = std::ldexp(0.5 + (rng() >> 11) * 0x1p-54,
@@ -112,7 +115,8 @@ TEST_CASE(
   CHECK(carry.shift == 1);
 }
 
-TEST_CASE("requant: int32 -> int8/int16 with offset and saturation") {
+TEST_CASE("requant: int32 -> int8/int16 with offset and saturation",
+          "[quant][requant]") {
   const FixedMultiplier m = QuantizeMultiplier(0.01);
   for (Format out : {Format::kInt8, Format::kInt16}) {
     const FormatInfo& f = GetFormatInfo(out);
@@ -132,7 +136,8 @@ TEST_CASE("requant: int32 -> int8/int16 with offset and saturation") {
 
 TEST_CASE(
     "requant: float-scale requant and int32 -> fp16 dequant round the exact "
-    "product once") {
+    "product once",
+    "[quant][requant]") {
   // x * s is exact in long double (31 + 24 bits); the reference rounds it with
   // the FPU (double has 53 bits, so go through the exact long double value and
   // compare by neighbours instead).
@@ -171,7 +176,8 @@ TEST_CASE(
   CHECK(TruncateMantissa(-3.999f, 10) == -(4.0f - 0x1p-9f));
 }
 
-TEST_CASE("scale: computed from amax in fp32, pow2 and asymmetric") {
+TEST_CASE("scale: computed from amax in fp32, pow2 and asymmetric",
+          "[quant][requant]") {
   ScaleSpec spec;
   spec.grid.granularity = Granularity::kTensor;
   // fp32: amax / 127 rounded once in fp32.

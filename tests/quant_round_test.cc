@@ -154,7 +154,8 @@ void ExhaustiveNeighbours(Format format) {
 
 }  // namespace
 
-TEST_CASE("round: exhaustive neighbour points, all deterministic modes") {
+TEST_CASE("round: exhaustive neighbour points, all deterministic modes",
+          "[quant][round]") {
   for (Format f :
        {Format::kFp16, Format::kBf16, Format::kFp8E4M3, Format::kFp8E5M2}) {
     SECTION(FormatName(f)) { ExhaustiveNeighbours(f); }
@@ -165,7 +166,8 @@ TEST_CASE("round: exhaustive neighbour points, hf32 (2^19 codes)", "[slow]") {
   ExhaustiveNeighbours(Format::kHf32);
 }
 
-TEST_CASE("round: stochastic threshold rule on every neighbour point") {
+TEST_CASE("round: stochastic threshold rule on every neighbour point",
+          "[quant][round]") {
   // round.h: up iff R < F where F = floor(f * 2^64); at k/4 points F = k *
   // 2^62.
   for (Format format :
@@ -193,7 +195,8 @@ TEST_CASE("round: stochastic threshold rule on every neighbour point") {
 
 TEST_CASE(
     "round: decoders agree with the reference and with core/npy on every "
-    "code") {
+    "code",
+    "[quant][round]") {
   for (Format format :
        {Format::kFp16, Format::kBf16, Format::kFp8E4M3, Format::kFp8E5M2}) {
     const Layout l = LayoutOf(format);
@@ -219,7 +222,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("round: fp32 against the FPU's double -> float under fesetround") {
+TEST_CASE("round: fp32 against the FPU's double -> float under fesetround",
+          "[quant][round]") {
   struct {
     RoundingMode mode;
     int fe;
@@ -268,7 +272,7 @@ TEST_CASE("round: fp32 against the FPU's double -> float under fesetround") {
   }
 }
 
-TEST_CASE("round: non-finite inputs and overflow events") {
+TEST_CASE("round: non-finite inputs and overflow events", "[quant][round]") {
   EventCounts ev;
   const FloatRounding ieee{};
   const double inf = INFINITY, nan = NAN;
@@ -333,7 +337,8 @@ int64_t RefWrap(__int128 v, const FormatInfo& f) {
 }  // namespace
 
 TEST_CASE(
-    "round: integers, every quarter point in [-300, 300], int4/int8/uint8") {
+    "round: integers, every quarter point in [-300, 300], int4/int8/uint8",
+    "[quant][round]") {
   for (Format format : {Format::kInt4, Format::kInt8, Format::kUInt8}) {
     const FormatInfo& f = GetFormatInfo(format);
     for (IntOverflow ovf : {IntOverflow::kSaturate, IntOverflow::kWrap}) {
@@ -363,7 +368,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("round: every int8 x int8 product into int32, int16, int8 and fp16") {
+TEST_CASE("round: every int8 x int8 product into int32, int16, int8 and fp16",
+          "[quant][round]") {
   int64_t mismatches = 0;
   for (int a = -128; a < 128; ++a) {
     for (int b = -128; b < 128; ++b) {
@@ -399,7 +405,8 @@ TEST_CASE("round: every int8 x int8 product into int32, int16, int8 and fp16") {
   CHECK(mismatches == 0);
 }
 
-TEST_CASE("round: int16, int32, int48, int64 boundaries, saturate and wrap") {
+TEST_CASE("round: int16, int32, int48, int64 boundaries, saturate and wrap",
+          "[quant][round]") {
   for (Format format :
        {Format::kInt16, Format::kInt32, Format::kInt48, Format::kInt64}) {
     const FormatInfo& f = GetFormatInfo(format);
@@ -427,7 +434,8 @@ TEST_CASE("round: int16, int32, int48, int64 boundaries, saturate and wrap") {
 
 TEST_CASE(
     "round: stochastic frequencies within statistical bounds, 1e5 draws per "
-    "case") {
+    "case",
+    "[quant][round]") {
   // P(up) must be k/4 for a point k quarters above the lower neighbour; with
   // n = 1e5 draws the count's standard deviation is sqrt(n p (1-p)) <= 158;
   // allow 5 sigma (false-failure odds ~ 6e-7 per case; the seed is fixed).
@@ -469,7 +477,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("round: parse names and list them in errors") {
+TEST_CASE("round: parse names and list them in errors", "[quant][round]") {
   for (int m = 0; m < kNumRoundingModes; ++m) {
     const RoundingMode mode = static_cast<RoundingMode>(m);
     CHECK(ParseRoundingMode(RoundingModeName(mode)) == mode);

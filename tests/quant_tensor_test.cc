@@ -26,7 +26,8 @@ std::vector<double> Random(int64_t n, uint64_t seed, double scale = 1.0) {
 
 }  // namespace
 
-TEST_CASE("tensor: stochastic results and counts identical for 1..8 threads") {
+TEST_CASE("tensor: stochastic results and counts identical for 1..8 threads",
+          "[quant][tensor]") {
   const int64_t rows = 37, cols = 53;
   const std::vector<double> x = Random(rows * cols, 1, 300.0);
   for (Format f : {Format::kInt8, Format::kFp8E5M2, Format::kFp16}) {
@@ -52,7 +53,7 @@ TEST_CASE("tensor: stochastic results and counts identical for 1..8 threads") {
   }
 }
 
-TEST_CASE("tensor: events are counted per element") {
+TEST_CASE("tensor: events are counted per element", "[quant][tensor]") {
   QuantizeOptions o;
   o.format = Format::kInt8;
   o.nonfinite = NonFinitePolicy::kSaturate;
@@ -70,8 +71,8 @@ TEST_CASE("tensor: events are counted per element") {
   CHECK(w.events.wrapped == 2);
 }
 
-TEST_CASE(
-    "tensor: per-column and block scales follow the documented semantics") {
+TEST_CASE("tensor: per-column and block scales follow the documented semantics",
+          "[quant][tensor]") {
   const int64_t rows = 8, cols = 12;
   const std::vector<double> x = Random(rows * cols, 2, 10.0);
   QuantizeOptions o;
@@ -97,7 +98,8 @@ TEST_CASE(
   CHECK(Quantize(x, rows, cols, o).scales.size() == static_cast<size_t>(cols));
 }
 
-TEST_CASE("tensor: bad input is an InputError naming the input") {
+TEST_CASE("tensor: bad input is an InputError naming the input",
+          "[quant][tensor]") {
   QuantizeOptions o;
   CHECK_THROWS_WITH(Quantize({1, NAN}, 1, 2, o),
                     Catch::Contains("input element 1"));
@@ -121,7 +123,8 @@ TEST_CASE("tensor: bad input is an InputError naming the input") {
       Catch::Contains("scale 1"));
 }
 
-TEST_CASE("format: declared ranges match the published values") {
+TEST_CASE("format: declared ranges match the published values",
+          "[quant][tensor]") {
   // Values from IEEE 754-2019 table 3.5, the bfloat16 / TF32 definitions and
   // the OCP FP8 v1.0 spec table 1.
   CHECK(GetFormatInfo(Format::kFp16).max_finite == 65504.0);

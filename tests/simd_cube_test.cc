@@ -24,7 +24,8 @@ bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
           std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
-TEST_CASE("int8 matmul kernel equals the reference on every target") {
+TEST_CASE("int8 matmul kernel equals the reference on every target",
+          "[sim][cube][simd]") {
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> code(-128, 127);
   std::vector<int8_t> a(140 * 140 + 8), b(140 * 140 + 8);
@@ -150,7 +151,8 @@ void CheckCube(const Recipe& recipe, quant::RoundingMode mode, int m, int k,
   }
 }
 
-TEST_CASE("cube fast path equals the reference on every target") {
+TEST_CASE("cube fast path equals the reference on every target",
+          "[sim][cube][simd]") {
   const char* recipes[] = {"fp16",         "bf16",       "fp32",
                            "hf32",         "fp16-acc32", "int8",
                            "int8-block16", "int16-emu",  "int16-acc64"};
@@ -180,7 +182,8 @@ TEST_CASE("cube fast path equals the reference on every target") {
   hwy::SetSupportedTargetsForTest(0);
 }
 
-TEST_CASE("fractal kernel equals its scalar form on every target") {
+TEST_CASE("fractal kernel equals its scalar form on every target",
+          "[sim][cube][simd]") {
   std::mt19937_64 rng(9);
   std::uniform_int_distribution<int> mant(-2047, 2047);
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
@@ -213,8 +216,8 @@ TEST_CASE("fractal kernel equals its scalar form on every target") {
   hwy::SetSupportedTargetsForTest(0);
 }
 
-TEST_CASE(
-    "operand quantisation kernels equal their references on every target") {
+TEST_CASE("operand quantisation kernels equal their references on every target",
+          "[sim][cube][simd]") {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   const double inf = std::numeric_limits<double>::infinity();
@@ -306,7 +309,8 @@ TEST_CASE(
   hwy::SetSupportedTargetsForTest(0);
 }
 
-TEST_CASE("span exponents kernel equals its reference on every target") {
+TEST_CASE("span exponents kernel equals its reference on every target",
+          "[sim][cube][simd]") {
   std::mt19937_64 rng(13);
   std::uniform_int_distribution<int> mant(-2047, 2047);
   const double inf = std::numeric_limits<double>::infinity();

@@ -109,7 +109,8 @@ void CheckRange(const std::vector<double>& in, size_t start, size_t n,
 const Format kFormats[] = {Format::kFp32, Format::kFp16,    Format::kBf16,
                            Format::kHf32, Format::kFp8E5M2, Format::kFp8E4M3};
 
-TEST_CASE("SIMD rounding equals the reference on every target") {
+TEST_CASE("SIMD rounding equals the reference on every target",
+          "[quant][round][simd]") {
   const std::vector<double> random_inputs = Inputs(42, 20000);
   const std::vector<double> exhaustive = Exhaustive16();
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {

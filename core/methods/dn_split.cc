@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "core/methods/all.h"
+#include "core/spec.h"
 #include "core/status.h"
 
 namespace trisim::methods {
@@ -21,18 +22,20 @@ const char* const kDefaultOuter = "mbh";
 int Block(const MethodOptions& o, int n) {
   return o.block.value_or(std::min(kDefaultBlock, n));
 }
-std::string Inner(const MethodOptions& o) {
-  return o.inner.value_or(kDefaultInner);
+// The nested specs: a method and its own options ("ns:iters=3").
+MethodSpec Inner(const MethodOptions& o) {
+  return NestedSpec(o.inner.value_or(kDefaultInner));
 }
-std::string Outer(const MethodOptions& o) {
-  return o.outer.value_or(kDefaultOuter);
+MethodSpec Outer(const MethodOptions& o) {
+  return NestedSpec(o.outer.value_or(kDefaultOuter));
 }
 
 void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
   const int n = l.rows;
   const int s = Block(options, n);
-  const MethodInfo& inner = FindMethod(Inner(options));
-  const std::string outer = Outer(options);
+  const MethodSpec inner = Inner(options);
+  const MethodSpec outer = Outer(options);
+  const MethodInfo& inner_method = FindMethod(inner.method);
 
   const View d = b.NewBuffer("D", n, n);
   const View nb = b.NewBuffer("Nb", n, n);
@@ -47,17 +50,18 @@ void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
   if (s < n) b.SetZero(xd, "Xd = 0");
   for (int i = 0; i < n / s; ++i) {
     b.PushScope("inner" + std::to_string(i) + ".");
-    inner.emit(b, MethodOptions{}, d.Block(i * s, i * s, s, s),
-               xd.Block(i * s, i * s, s, s));
+    inner_method.emit(b, inner.options, d.Block(i * s, i * s, s, s),
+                      xd.Block(i * s, i * s, s, s));
     b.PopScope();
   }
   b.MatMul(l2, {xd, nb}, 1.0, "L2 = Xd Nb");
   b.PushScope("outer.");
-  if (outer == "mbh") {
+  if (outer.method == "mbh" && SetOptionKeys(outer.options).empty()) {
+    // L2's b x b diagonal blocks are zero: doubling starts at b from X = I.
     b.SetIdentity(xo, "Xo = I");
     EmitBlockDoubling(b, l2, xo, s);
   } else {
-    FindMethod(outer).emit(b, MethodOptions{}, l2, xo);
+    FindMethod(outer.method).emit(b, outer.options, l2, xo);
   }
   b.PopScope();
   b.MatMul(x, {xo, xd}, 1.0, "X = (I + L2)^-1 Xd");
@@ -71,20 +75,21 @@ void Validate(const MethodOptions& options, int n) {
                      std::to_string(n) + "]");
   }
   // The inner method inverts s x s blocks, the outer one the whole chunk.
-  const std::pair<std::string, int> parts[] = {{Inner(options), s},
-                                               {Outer(options), n}};
-  for (const auto& [name, size] : parts) {
-    const MethodInfo& m = FindMethod(name);
-    if (std::string(m.name) == "dn-split") {
+  const std::pair<MethodSpec, int> parts[] = {{Inner(options), s},
+                                              {Outer(options), n}};
+  for (const auto& [spec, size] : parts) {
+    if (spec.method == "dn-split") {
       throw InputError("--inner/--outer: dn-split cannot nest itself");
     }
-    if (m.validate != nullptr) m.validate(MethodOptions{}, size);
+    ValidateMethod(spec.method, spec.options, size);
   }
 }
 
+// A nested spec without options is written as its name alone.
 std::string Describe(const MethodOptions& options, int n) {
   return "block=" + std::to_string(Block(options, n)) +
-         " inner=" + Inner(options) + " outer=" + Outer(options);
+         " inner=" + SpecValue(MethodSpecText(Inner(options))) +
+         " outer=" + SpecValue(MethodSpecText(Outer(options)));
 }
 
 }  // namespace
@@ -93,7 +98,13 @@ MethodInfo DnSplitMethod() {
   return {"dn-split",
           "block-wise decomposition (I+L)^-1 = (I + Xd Nb)^-1 Xd with an inner "
           "method on b x b blocks and an outer one on the rest",
-          {"block", "inner", "outer"},
+          {{"block", std::to_string(kDefaultBlock),
+            "block b (a power of two, 1..C)"},
+           {"inner", kDefaultInner,
+            "method spec for the b x b diagonal blocks, e.g. ns:iters=3"},
+           {"outer", kDefaultOuter,
+            "method spec for the block-strictly-lower rest, e.g. "
+            "mbh:block=2"}},
           true,
           Emit,
           Validate,

@@ -9,7 +9,11 @@
 namespace trisim::methods {
 namespace {
 
-int StartBlock(const MethodOptions& o) { return o.block.value_or(1); }
+constexpr int kDefaultStart = 1;
+
+int StartBlock(const MethodOptions& o) {
+  return o.block.value_or(kDefaultStart);
+}
 
 void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
   const int n = l.rows;
@@ -59,7 +63,8 @@ MethodInfo MbhMethod() {
   return {"mbh",
           "recursive block inversion unrolled: X21 = -X22 L21 X11, doubling "
           "from start block b",
-          {"block"},
+          {{"block", std::to_string(kDefaultStart),
+            "start block b (a power of two, 1..C)"}},
           true,
           Emit,
           Validate,

@@ -19,12 +19,13 @@ namespace {
 
 constexpr int kDefaultOrder = 3;
 constexpr int kDefaultSteps = 8;
+constexpr ResidualForm kDefaultForm = ResidualForm::kRichardson;
 
 int Order(const MethodOptions& o) { return o.order.value_or(kDefaultOrder); }
 int Steps(const MethodOptions& o) { return o.steps.value_or(kDefaultSteps); }
 Mask MaskOf(const MethodOptions& o) { return o.mask.value_or(Mask{}); }
 ResidualForm Form(const MethodOptions& o) {
-  return o.residual.value_or(ResidualForm::kRichardson);
+  return o.residual.value_or(kDefaultForm);
 }
 
 void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
@@ -102,7 +103,13 @@ MethodInfo NeumannMethod() {
   return {"neumann",
           "truncated Neumann series of order N, optional mask, S residual "
           "correction steps",
-          {"order", "mask", "steps", "residual"},
+          {{"order", std::to_string(kDefaultOrder), "series order N (0..C)"},
+           {"mask", "none",
+            "mask on the truncated series: none | band:w | block:b"},
+           {"steps", std::to_string(kDefaultSteps),
+            "residual correction steps S (0..64)"},
+           {"residual", ResidualFormName(kDefaultForm),
+            "residual form: richardson | newton"}},
           false,
           Emit,
           Validate,

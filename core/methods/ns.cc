@@ -42,9 +42,12 @@ std::string Describe(const MethodOptions& options, int n) {
 }  // namespace
 
 MethodInfo NsMethod() {
-  return {"ns",      "Newton-Schulz X <- X (2I - M X) from X0 = I",
-          {"iters"}, true,
-          Emit,      Validate,
+  return {"ns",
+          "Newton-Schulz X <- X (2I - M X) from X0 = I",
+          {{"iters", "ceil(log2 C)", "Newton-Schulz iterations (0..64)"}},
+          true,
+          Emit,
+          Validate,
           Describe};
 }
 
