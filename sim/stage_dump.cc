@@ -20,7 +20,12 @@ namespace {
 const char* UnitOf(OpKind op) {
   switch (op) {
     case OpKind::kMatMul:
+    case OpKind::kMmad:
       return "cube";
+    case OpKind::kStore:
+      return "fixpipe";
+    case OpKind::kSync:
+      return "sync";
     case OpKind::kLinComb:
     case OpKind::kForwardRow:
       return "vector";
@@ -99,6 +104,11 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
   manifest["method"] = plan.method;
   manifest["method_options"] = plan.options;
   manifest["chunk"] = plan.chunk;
+  if (plan.IsKernelPlan()) {
+    manifest["kernel"] = {{"name", plan.kernel.name},
+                          {"source", plan.kernel.source},
+                          {"settings", plan.kernel.settings}};
+  }
   manifest["recipe"] = RecipeJson(recipe);
   manifest["note"] =
       "Buffer files are float64 holding the stored format's values exactly. "
@@ -112,6 +122,11 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
          {"format", recipe.exact ? "fp64"
                                  : quant::FormatName(executor.BufferFormat(
                                        static_cast<int>(b)))}});
+  }
+  if (plan.IsKernelPlan()) {
+    for (size_t b = 0; b < plan.buffers.size(); ++b) {
+      buffers[b]["memory"] = MemoryName(plan.buffers[b].memory);
+    }
   }
   manifest["buffers"] = buffers;
 
@@ -132,6 +147,15 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     j["name"] = step.label;
     j["op"] = OpName(step.op);
     j["unit"] = UnitOf(step.op);
+    if (step.pipe != KernelPipe::kNone) j["pipe"] = KernelPipeName(step.pipe);
+    if (step.op == OpKind::kSync) {
+      j["sync"] = {{"kind", SyncKindName(step.sync.kind)},
+                   {"from", KernelPipeName(step.sync.from)},
+                   {"to", KernelPipeName(step.sync.to)},
+                   {"event", step.sync.event}};
+      steps.push_back(j);
+      continue;
+    }
     Json inputs = Json::array();
     for (const View& v : step.Reads()) {
       inputs.push_back(ViewJson(plan, v, current[v.buffer]));
@@ -212,6 +236,15 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
         ++matmul_index;
         break;
       }
+      case OpKind::kMmad:
+        j["accumulate"] = step.accumulate;
+        if (!recipe.exact) {
+          j["operand_format"] = quant::FormatName(recipe.operand);
+          j["accumulator"] = quant::FormatName(recipe.accumulator);
+          j["order"] = AccumulationOrderName(recipe.order);
+        }
+        ++matmul_index;
+        break;
       case OpKind::kLinComb:
         j["coef"] = step.coef;
         if (!recipe.exact) j["vector"] = quant::FormatName(recipe.vector);
