@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
+#include <tuple>
 
 #include "core/inputs.h"
 #include "core/methods.h"
@@ -124,7 +126,7 @@ TEST_CASE("a continued Mmad equals one Mmad over all terms", "[kernels]") {
   const Recipe recipe = LoadRecipe("pto-fp16");
   PlanBuilder b("mxr", "", 16);
   KernelFacts facts;
-  facts.name = "test";
+  facts.name = "pto";  // checked against pto's recipe requirements
   b.SetKernel(facts);
   const View l = b.NewTile("L", 16, 16, Memory::kGM, FormatClass::kInput,
                            BufferRole::kInput);
