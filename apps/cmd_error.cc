@@ -87,6 +87,11 @@ void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
   nlohmann::ordered_json j;
   j["method"] = r.plan.method;
   j["method_options"] = r.plan.options;
+  if (r.plan.IsKernelPlan()) {  // only kernel plans: default output unchanged
+    j["kernel"] = {{"name", r.plan.kernel.name},
+                   {"source", r.plan.kernel.source},
+                   {"settings", r.plan.kernel.settings}};
+  }
   j["precision"] = r.recipe.name;
   j["chunk"] = r.chunk;
   j["input"] = r.input;
@@ -222,6 +227,10 @@ void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
   std::printf("trisim error: %s (%s), precision %s, chunk %d\n",
               p.method.c_str(), p.options.c_str(), o.precision.c_str(),
               r.chunk);
+  if (p.IsKernelPlan()) {
+    std::printf("kernel %s: %s\n", p.kernel.name.c_str(),
+                p.kernel.source.c_str());
+  }
   std::printf(
       "input %s\n%lld samples, seed %llu; plan: %zu steps, %d "
       "matmuls, %d vector forward-substitution rows\n",
@@ -272,6 +281,7 @@ int RunError(const ErrorOptions& o) {
   EvaluationConfig config;
   config.method = o.method.method;
   config.options = o.method.ToOptions();
+  config.kernel = o.method.ToKernel();
   const bool chunk_from_file =
       !o.chunk_opt->count() && o.input.rfind("npy:", 0) == 0;
   config.chunk = chunk_from_file ? 0 : o.chunk;
@@ -309,6 +319,7 @@ Command SetupErrorCommand(CLI::App& root) {
       "Error of an inversion method: statistics over samples of T = (I+A)^-1 "
       "and of the layer outputs W, U, O, S against fp64 references");
   AddMethodFlags(*app, options->method);
+  AddKernelFlag(*app, options->method);
   options->chunk_opt =
       app->add_option("--chunk", options->chunk,
                       "Chunk size C, a power of two (npy: inputs: taken from "

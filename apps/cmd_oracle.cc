@@ -73,7 +73,8 @@ int RunOracleCommand(const OracleOptions& o) {
 
   // Everything is computed before anything is written (sim/oracle.h).
   const OracleRun run =
-      RunOracle(o.method.method, o.method.ToOptions(), recipe, inputs.matrices,
+      RunOracle(o.method.method, o.method.ToOptions(), o.method.ToKernel(),
+                recipe, inputs.matrices,
                 o.seed, dump_dir.empty() ? -1 : o.dump_sample);
   const Plan& plan = run.plan();
   const int c = run.chunk;
@@ -117,6 +118,10 @@ int RunOracleCommand(const OracleOptions& o) {
   std::printf("trisim oracle: %s (%s), recipe %s, %d matrices of %d x %d\n",
               plan.method.c_str(), plan.options.c_str(), recipe.name.c_str(),
               count, c, c);
+  if (plan.IsKernelPlan()) {
+    std::printf("kernel %s: %s\n", plan.kernel.name.c_str(),
+                plan.kernel.source.c_str());
+  }
   std::printf("wrote %s (%s, shape [%s%d, %d]) and its provenance %s\n",
               o.out.c_str(), NpyDTypeName(out.dtype).c_str(),
               inputs.batched ? (std::to_string(count) + ", ").c_str() : "", c,
@@ -142,6 +147,7 @@ Command SetupOracleCommand(CLI::App& root) {
       "Bit-exact device output of a method under a precision recipe, for "
       "captured inputs (regression oracle for device kernels)");
   AddMethodFlags(*app, o->method);
+  AddKernelFlag(*app, o->method);
   app->add_option("--precision", o->precision,
                   "Precision recipe: a built-in name (trisim recipes) or "
                   "PATH.toml")

@@ -13,6 +13,7 @@
 #include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "core/inputs.h"
+#include "core/kernels.h"
 #include "core/methods.h"
 #include "core/spec.h"
 #include "core/status.h"
@@ -39,6 +40,7 @@ struct RecommendOptions {
   std::string profile = "ascend-910b";
   bool json = false;
   bool csv = false;
+  std::string kernel;  // global --kernel; "" = unset (each method's plan)
 };
 
 struct Row {
@@ -93,8 +95,20 @@ int RunRecommend(const RecommendOptions& o) {
   // recipe and plan x recipe pair is checked before the first (slow)
   // evaluation.
   std::vector<MethodSpec> specs;
+  std::vector<KernelChoice> kernels;
   for (const std::string& text : SplitTopLevel(o.methods, ',', "--methods")) {
-    specs.push_back(ParseMethodSpec(text, "--methods"));
+    std::vector<std::pair<std::string, std::string>> extra;
+    specs.push_back(ParseMethodSpec(text, "--methods", {"kernel"}, &extra));
+    // A kernel= in the spec wins; the global --kernel applies to every
+    // method and is an error for a method without that kernel.
+    std::string kernel_text = o.kernel.empty() ? "plan" : o.kernel;
+    for (const auto& [key, value] : extra) {
+      if (key == "kernel") kernel_text = value;
+    }
+    kernels.push_back(ParseKernelChoice(kernel_text));
+    if (!kernels.back().IsPlan()) {
+      FindKernel(specs.back().method, kernels.back().name);
+    }
   }
   std::vector<int> chunks;
   for (const std::string& text : ParseList(o.chunks, "--chunks")) {
@@ -105,10 +119,11 @@ int RunRecommend(const RecommendOptions& o) {
   std::vector<Recipe> recipes;
   for (const std::string& name : precisions)
     recipes.push_back(LoadRecipe(name));
-  for (const MethodSpec& spec : specs) {
+  for (size_t m = 0; m < specs.size(); ++m) {
     for (int chunk : chunks) {
-      ValidateMethod(spec.method, spec.options, chunk);
-      const Plan plan = BuildPlan(spec.method, spec.options, chunk);
+      ValidateMethod(specs[m].method, specs[m].options, chunk);
+      const Plan plan =
+          BuildKernelPlan(specs[m].method, specs[m].options, kernels[m], chunk);
       for (const Recipe& recipe : recipes) CheckRecipeFitsPlan(recipe, plan);
     }
   }
@@ -121,24 +136,32 @@ int RunRecommend(const RecommendOptions& o) {
   }
 
   std::vector<Row> rows;
-  for (const MethodSpec& spec : specs) {
+  for (size_t m = 0; m < specs.size(); ++m) {
+    const MethodSpec& spec = specs[m];
     const std::string& method = spec.method;
+    const KernelChoice& kernel = kernels[m];
     for (int chunk : chunks) {
       for (const std::string& recipe_name : precisions) {
         EvaluationConfig config;
         config.method = method;
         config.options = spec.options;
+        config.kernel = kernel;
         config.chunk = chunk;
         config.input = o.input;
         config.samples = o.samples;
         config.seed = o.seed;
         config.precision = recipe_name;
         const EvaluationReport report = Evaluate(config);
-        const CostReport cost =
-            EstimateCost(report.plan, PipelinePrecisionFor(report.recipe),
-                         workload, profile);
+        // The cost model prices math-level plans here; a kernel plan is
+        // priced by its method's plan (`trisim cost --kernel` prices kernel
+        // plans as issued).
+        const CostReport cost = EstimateCost(
+            kernel.IsPlan() ? report.plan
+                            : BuildPlan(method, spec.options, report.chunk),
+            PipelinePrecisionFor(report.recipe), workload, profile);
         Row row;
-        row.method = method;
+        row.method =
+            kernel.IsPlan() ? method : method + "[" + kernel.name + "]";
         row.options = report.plan.options;
         row.recipe = report.recipe.name;
         row.chunk = chunk;
@@ -243,8 +266,14 @@ Command SetupRecommendCommand(CLI::App& root) {
   app->add_option("--methods", o->methods,
                   "Comma-separated method specs name[:key=value/...], "
                   "nested in brackets: neumann:order=5/steps=4, "
-                  "dn-split:inner=(ns:iters=3)/outer=mbh")
+                  "dn-split:inner=(ns:iters=3)/outer=mbh; kernel=NAME selects "
+                  "a device kernel (trisim kernels): mxr:kernel=pto")
       ->capture_default_str();
+  app->add_option("--kernel", o->kernel,
+                  "A device kernel for every method of --methods (an error "
+                  "for a method without it); a kernel= in a spec wins. "
+                  "Kernel plans are costed as their method's plan until the "
+                  "cost model prices kernel steps");
   app->add_option("--chunks", o->chunks, "Comma-separated chunk sizes")
       ->capture_default_str();
   app->add_option("--precisions", o->precisions,

@@ -22,5 +22,6 @@ Command SetupCostCommand(CLI::App& root);
 Command SetupRecommendCommand(CLI::App& root);
 Command SetupBenchCommand(CLI::App& root);    // apps/cmd_bench.cc
 Command SetupCompareCommand(CLI::App& root);  // apps/cmd_compare.cc
+Command SetupKernelsCommand(CLI::App& root);  // apps/cmd_kernels.cc
 
 }  // namespace trisim::app

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
         trisim::app::SetupRecommendCommand(root),
         trisim::app::SetupBenchCommand(root),
         trisim::app::SetupCompareCommand(root),
+        trisim::app::SetupKernelsCommand(root),
     };
   } catch (const std::exception& e) {
     return Report(ExitCode::kInternal, e.what());

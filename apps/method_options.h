@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "core/kernels.h"
 #include "core/methods.h"
 
 namespace trisim::app {
@@ -18,11 +19,17 @@ struct MethodFlags {
   std::map<std::string, std::string> values;
   std::map<std::string, CLI::Option*> flags;
 
+  // --kernel (error, oracle, recommend): "plan" or NAME[:key=value/...].
+  std::string kernel = "plan";
+
   // Only the options the user gave are set; the rest take method defaults.
   // Throws InputError for a malformed value.
   MethodOptions ToOptions() const;
+  KernelChoice ToKernel() const { return ParseKernelChoice(kernel); }
 };
 
 void AddMethodFlags(CLI::App& app, MethodFlags& flags);
+// --kernel NAME: how the method is executed (core/kernels.h).
+void AddKernelFlag(CLI::App& app, MethodFlags& flags);
 
 }  // namespace trisim::app

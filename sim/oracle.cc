@@ -80,14 +80,15 @@ NpyArray OracleRun::Encode(const std::vector<int64_t>& shape) const {
 }
 
 OracleRun RunOracle(const std::string& method, const MethodOptions& options,
-                    const Recipe& recipe, const std::vector<Mat>& a,
-                    uint64_t seed, int keep_sample) {
+                    const KernelChoice& kernel, const Recipe& recipe,
+                    const std::vector<Mat>& a, uint64_t seed,
+                    int keep_sample) {
   TRISIM_ASSERT(!a.empty());
   OracleRun run;
   run.count = static_cast<int>(a.size());
   run.chunk = static_cast<int>(a.front().rows());
   const int c = run.chunk;
-  const Plan plan = BuildPlan(method, options, c);
+  const Plan plan = BuildKernelPlan(method, options, kernel, c);
   // Checked before any work (sim/recipe_fit.h).
   CheckRecipeFitsPlan(recipe, plan);
   run.executor = std::make_unique<Executor>(plan, recipe);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/inputs.h"
+#include "core/kernels.h"
 #include "core/matrix.h"
 #include "core/methods.h"
 #include "core/npy.h"
@@ -63,9 +64,19 @@ struct OracleRun {
 // Runs the method on every matrix of `a` (all C x C, C a power of two, as
 // BuildPlan requires). Matrix n uses stochastic-rounding seed
 // Mix64(seed ^ Mix64(n)), so results do not depend on batching. With
-// keep_sample in [0, n) that matrix's buffers are kept (run.kept).
+// `kernel` selects how the method runs (core/kernels.h; "plan" = the
+// math-level plan). With keep_sample in [0, n) that matrix's buffers are kept (run.kept).
 OracleRun RunOracle(const std::string& method, const MethodOptions& options,
-                    const Recipe& recipe, const std::vector<Mat>& a,
-                    uint64_t seed, int keep_sample = -1);
+                    const KernelChoice& kernel, const Recipe& recipe,
+                    const std::vector<Mat>& a, uint64_t seed,
+                    int keep_sample = -1);
+// The same with the method's math-level plan (kernel "plan").
+inline OracleRun RunOracle(const std::string& method,
+                           const MethodOptions& options, const Recipe& recipe,
+                           const std::vector<Mat>& a, uint64_t seed,
+                           int keep_sample = -1) {
+  return RunOracle(method, options, KernelChoice{}, recipe, a, seed,
+                   keep_sample);
+}
 
 }  // namespace trisim

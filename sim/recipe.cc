@@ -122,6 +122,16 @@ std::vector<Recipe> MakeBuiltins() {
   native.int16 = Int16Cube::kNative;
   native.scale_mantissa_bits = 23;
   all.push_back(native);
+  // The published pto-kernels tri_inv_rec_unroll formats (v0.1.2,
+  // run_tri_inv_rec_unroll: half input and L1/L0 tiles, float L0C and
+  // output): fp16 in and intermediates, fp32 accumulate, fp32 out.
+  Recipe pto = FloatRecipe("pto-fp16",
+                           "pto-kernels tri_inv_rec_unroll formats: fp16 "
+                           "input and intermediates, fp32 accumulate, fp32 "
+                           "output",
+                           Format::kFp16, Format::kFp16);
+  pto.output = Format::kFp32;
+  all.push_back(pto);
   return all;
 }
 

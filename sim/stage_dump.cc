@@ -111,6 +111,11 @@ class DumpWriter {
     manifest["method"] = plan_.method;
     manifest["method_options"] = plan_.options;
     manifest["chunk"] = plan_.chunk;
+    if (plan_.IsKernelPlan()) {
+      manifest["kernel"] = {{"name", plan_.kernel.name},
+                            {"source", plan_.kernel.source},
+                            {"settings", plan_.kernel.settings}};
+    }
     manifest["recipe"] = RecipeJson(recipe_);
     // What produced this dump (sim/provenance.h).
     manifest["provenance"] = ProvenanceJson(
@@ -124,6 +129,11 @@ class DumpWriter {
                          {"rows", plan_.buffers[b].rows},
                          {"cols", plan_.buffers[b].cols},
                          {"format", FormatOf(static_cast<int>(b))}});
+    }
+    if (plan_.IsKernelPlan()) {
+      for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+        buffers[b]["memory"] = MemoryName(plan_.buffers[b].memory);
+      }
     }
     manifest["buffers"] = buffers;
     return manifest;
@@ -144,6 +154,14 @@ class DumpWriter {
     j["name"] = step.label;
     j["op"] = OpName(step.op);
     j["unit"] = OpUnitName(UnitOf(step.op));
+    if (step.pipe != KernelPipe::kNone) j["pipe"] = KernelPipeName(step.pipe);
+    if (step.op == OpKind::kSync) {
+      j["sync"] = {{"kind", SyncKindName(step.sync.kind)},
+                   {"from", KernelPipeName(step.sync.from)},
+                   {"to", KernelPipeName(step.sync.to)},
+                   {"event", step.sync.event}};
+      return j;
+    }
     Json inputs = Json::array();
     for (const View& v : step.Reads()) {
       inputs.push_back(ViewJson(plan_, v, current_[v.buffer]));
@@ -161,6 +179,7 @@ class DumpWriter {
       j["output_scales"] = StoredScales(s);
     }
     OpDetails(s, &j);
+    if (step.op == OpKind::kMmad) ++*matmul_index;
     if (step.op == OpKind::kMatMul) {
       if (!recipe_.exact && recipe_.IntegerOperands()) {
         j["operands"] = Operands(s, *matmul_index);
@@ -228,6 +247,13 @@ class DumpWriter {
         (*j)["scale_mantissa_bits"] = recipe_.scale_mantissa_bits;
         (*j)["accumulator_overflow"] =
             NameOf(quant::kIntOverflowNames, recipe_.accumulator_overflow);
+        break;
+      case OpKind::kMmad:
+        (*j)["accumulate"] = step.accumulate;
+        if (recipe_.exact) break;
+        (*j)["operand_format"] = recipe_.OperandName();
+        (*j)["accumulator"] = quant::FormatName(recipe_.accumulator);
+        (*j)["order"] = AccumulationOrderName(recipe_.order);
         break;
       case OpKind::kLinComb:
         (*j)["coef"] = step.coef;
