@@ -2,16 +2,20 @@
 // pipeline model (sim/cost_model.h, sim/COST_MODEL.md).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "apps/commands.h"
 #include "apps/method_options.h"
 #include "core/status.h"
+#include "sim/cost/kernel.h"
+#include "sim/cost/kernel_readings.h"
+#include "sim/cost/profile.h"
 #include "sim/cost_model.h"
-#include "sim/profile.h"
 
 namespace trisim::app {
 namespace {
@@ -29,7 +33,47 @@ struct CostOptions {
   bool json = false;
   std::string trace;
   bool sweep = false;
+  // Kernel-level pricing (sim/cost/kernel.h): "plan" prices the math-level
+  // plan of --method (the idealised model); a kernel name prices that
+  // kernel as issued, with the benchmark harness below.
+  std::string kernel = "plan";
+  std::string layout = "bsnd";
+  std::string out_dtype = "fp32";
+  bool no_zero_fill = false;
+  bool authors_harness = false;
 };
+
+// "name[:key=value[/key=value...]]" (issue 10's method-spec grammar) for
+// --kernel; keys: order, steps, int8 (pto-neumann / pto-logdepth).
+std::pair<std::string, KernelOptions> ParseKernelSpec(const std::string& spec) {
+  KernelOptions options;
+  const size_t colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  if (colon == std::string::npos) return {name, options};
+  std::string rest = spec.substr(colon + 1);
+  size_t start = 0;
+  while (start <= rest.size()) {
+    const size_t slash = rest.find('/', start);
+    const std::string kv = rest.substr(start, slash - start);
+    const size_t eq = kv.find('=');
+    const std::string key = kv.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    char* end = nullptr;
+    const long v = std::strtol(value.c_str(), &end, 10);
+    if (eq == std::string::npos || value.empty() || *end != '\0' ||
+        (key != "order" && key != "steps" && key != "int8") || v < 0 ||
+        v > 64) {
+      throw InputError("--kernel " + spec + ": bad option '" + kv +
+                       "' (allowed: order=1..64, steps=0..64, int8=0|1)");
+    }
+    if (key == "order") options.order = static_cast<int>(v);
+    if (key == "steps") options.steps = static_cast<int>(v);
+    if (key == "int8") options.int8 = v != 0;
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return {name, options};
+}
 
 // The chunk sizes DOMAIN.md names as the ones kernels use.
 constexpr int kSweepChunks[] = {16, 32, 64, 128};
@@ -284,6 +328,25 @@ int RunSweep(const CostOptions& o) {
     }
     rows.push_back(row);
   }
+  // Every kernel reading at every chunk it supports, the papers' harness.
+  KernelWorkload kw;
+  kw.batch = o.batch;
+  kw.heads = o.heads;
+  kw.seq = o.seq;
+  Json kernel_rows = Json::array();
+  for (const std::string& name : KernelReadings()) {
+    Json row = {{"kernel", name}};
+    for (int chunk : KernelChunks(name)) {
+      const KernelCost k =
+          PriceKernel(ReadKernel(name, chunk, kw, KernelOptions{},
+                                 profile.cube_cores, profile.vector_cores),
+                      profile);
+      row[std::to_string(chunk)] = {{"time_us", k.time_us},
+                                    {"chunk_cycles", k.chunk_cycles}};
+      ++configurations;
+    }
+    kernel_rows.push_back(row);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
           .count();
@@ -294,6 +357,7 @@ int RunSweep(const CostOptions& o) {
               {"seq", o.seq},
               {"profile", profile.name},
               {"methods", rows},
+              {"kernels", kernel_rows},
               {"configurations", configurations},
               {"seconds_per_configuration", seconds / configurations}};
     std::cout << j.dump(2) << '\n';
@@ -320,6 +384,26 @@ int RunSweep(const CostOptions& o) {
     }
     std::printf("\n");
   }
+  std::printf("\n  %-20s", "kernel (as issued)");
+  for (int chunk : kSweepChunks) {
+    std::printf(" %20s", ("C=" + std::to_string(chunk)).c_str());
+  }
+  std::printf("\n");
+  for (const Json& row : kernel_rows) {
+    std::printf("  %-20s", row["kernel"].get<std::string>().c_str());
+    for (int chunk : kSweepChunks) {
+      const std::string key = std::to_string(chunk);
+      if (!row.contains(key)) {
+        std::printf(" %20s", "-");
+        continue;
+      }
+      char text[40];
+      std::snprintf(text, sizeof(text), "%.1f",
+                    row[key]["time_us"].get<double>());
+      std::printf(" %20s", text);
+    }
+    std::printf("\n");
+  }
   if (any_overflow) std::printf("\n!: a working set overflows L1 or UB");
   std::printf(
       "\npriced %d configurations in %.3f ms: %.1f us per "
@@ -328,8 +412,134 @@ int RunSweep(const CostOptions& o) {
   return 0;
 }
 
+KernelWorkload MakeKernelWorkload(const CostOptions& o) {
+  CheckRange("--batch", o.batch, 1 << 20);
+  CheckRange("--heads", o.heads, 1 << 16);
+  CheckRange("--seq", o.seq, 1LL << 30);
+  KernelWorkload w;
+  w.batch = o.batch;
+  w.heads = o.heads;
+  w.seq = o.seq;
+  if (o.layout != "bsnd" && o.layout != "head-first") {
+    throw InputError("--layout " + o.layout + ": allowed: bsnd, head-first");
+  }
+  w.bsnd = o.layout == "bsnd";
+  if (o.out_dtype != "fp16" && o.out_dtype != "fp32") {
+    throw InputError("--out-dtype " + o.out_dtype + ": allowed: fp16, fp32");
+  }
+  w.output_bytes = o.out_dtype == "fp32" ? 4 : 2;
+  w.zero_fill = !o.no_zero_fill;
+  if (o.authors_harness) {  // KERNELS.md section 5: fp16 in, fp32 out,
+    w.batch = 32;           // zero-fill included, B = 32, H = 4
+    w.heads = 4;
+    w.input_bytes = 2;
+    w.output_bytes = 4;
+    w.zero_fill = true;
+  }
+  return w;
+}
+
+// Chrome trace of one core (group) of a kernel, tracks named as msprof's
+// op-simulator traces (CUBE, MTE1, MTE2, MTE3, FIXP, VECTOR, SCALAR).
+void WriteKernelTrace(const std::string& path, const KernelCost& k,
+                      double clock_mhz) {
+  const std::string fresh = path + ".tmp";
+  {
+    std::ofstream out(fresh);
+    if (!out) throw InputError("--trace " + path + ": cannot write the file");
+    Json events = Json::array();
+    std::vector<bool> named(64, false);
+    for (const KTraceEvent& e : k.trace) {
+      const int tid = e.core * 8 + static_cast<int>(e.pipe);
+      if (!named[tid]) {
+        named[tid] = true;
+        const std::string core =
+            e.core == 0 ? "" : " (vector core " + std::to_string(e.core) + ")";
+        events.push_back({{"ph", "M"},
+                          {"name", "thread_name"},
+                          {"pid", 0},
+                          {"tid", tid},
+                          {"args", {{"name", KPipeName(e.pipe) + core}}}});
+      }
+      events.push_back({{"ph", "X"},
+                        {"name", e.what},
+                        {"cat", KPipeName(e.pipe)},
+                        {"pid", 0},
+                        {"tid", tid},
+                        {"ts", e.start / clock_mhz},
+                        {"dur", (e.end - e.start) / clock_mhz},
+                        {"args", {{"item", e.item}}}});
+    }
+    out << Json({{"traceEvents", events},
+                 {"displayTimeUnit", "ns"},
+                 {"otherData", {{"kernel", k.kernel}}}})
+               .dump()
+        << '\n';
+    if (!out) throw InputError("--trace " + path + ": write failed");
+  }
+  std::rename(fresh.c_str(), path.c_str());
+}
+
+int RunKernel(const CostOptions& o) {
+  const auto [name, options] = ParseKernelSpec(o.kernel);
+  const KernelWorkload workload = MakeKernelWorkload(o);
+  const HardwareProfile profile = LoadProfile(o.profile);
+  const KernelProgram program =
+      ReadKernel(name, o.chunk, workload, options, profile.cube_cores,
+                 profile.vector_cores);
+  const KernelCost k = PriceKernel(program, profile, o.trace.empty() ? 0 : 4);
+  if (!o.trace.empty()) WriteKernelTrace(o.trace, k, profile.clock_mhz);
+  if (o.json) {
+    Json launches = Json::array();
+    for (const KLaunchCost& l : k.launches) {
+      launches.push_back({{"name", l.name},
+                          {"cycles", l.cycles},
+                          {"item_latency", l.item_latency},
+                          {"item_period", l.item_period},
+                          {"items_per_core", l.items_per_core}});
+    }
+    const Json j = {{"kernel", o.kernel},
+                    {"chunk", o.chunk},
+                    {"batch", workload.batch},
+                    {"heads", workload.heads},
+                    {"seq", workload.seq},
+                    {"layout", workload.bsnd ? "bsnd" : "head-first"},
+                    {"output_bytes", workload.output_bytes},
+                    {"zero_fill", workload.zero_fill},
+                    {"profile", profile.name},
+                    {"clock_mhz", profile.clock_mhz},
+                    {"chunks", program.chunks},
+                    {"total_cycles", k.total_cycles},
+                    {"time_us", k.time_us},
+                    {"chunk_cycles", k.chunk_cycles},
+                    {"launches", launches}};
+    std::cout << j.dump(2) << '\n';
+    return 0;
+  }
+  std::printf(
+      "trisim cost --kernel %s: chunk %d, batch %lld x heads %lld x seq %lld "
+      "(%s, %s out, zero-fill %s), profile %s (%.0f MHz)\n",
+      o.kernel.c_str(), o.chunk, workload.batch, workload.heads, workload.seq,
+      workload.bsnd ? "BSND" : "head-first",
+      workload.output_bytes == 4 ? "fp32" : "fp16",
+      workload.zero_fill ? "included" : "excluded", profile.name.c_str(),
+      profile.clock_mhz);
+  std::printf(
+      "total %.0f cycles = %.2f us; %.0f cycles per chunk per core group\n",
+      k.total_cycles, k.time_us, k.chunk_cycles);
+  for (const KLaunchCost& l : k.launches) {
+    std::printf(
+        "  %-22s %12.0f cycles; item alone %.0f, steady %.0f per item, %lld "
+        "items per core\n",
+        l.name.c_str(), l.cycles, l.item_latency, l.item_period,
+        l.items_per_core);
+  }
+  return 0;
+}
+
 int RunCost(const CostOptions& o) {
   if (o.sweep) return RunSweep(o);
+  if (o.kernel != "plan") return RunKernel(o);
   const Workload workload = MakeWorkload(o);
   const PipelinePrecision precision = PipelinePrecisionFor(o.precision);
   const HardwareProfile profile = LoadProfile(o.profile);
@@ -396,6 +606,28 @@ Command SetupCostCommand(CLI::App& root) {
       "Write a Chrome trace-event JSON file of the pipeline timeline "
       "of one core group's first 8 chunks (open in Perfetto or "
       "chrome://tracing)");
+  std::string kernels;
+  for (const auto& k : KernelReadings()) kernels += " | " + k;
+  app->add_option("--kernel", options->kernel,
+                  "plan (the math-level plan of --method, idealised) or a "
+                  "kernel priced as issued (sim/cost/kernel_readings.h):" +
+                      kernels +
+                      "; options as name:key=value/..., e.g. "
+                      "pto-neumann:order=3/steps=8/int8=1")
+      ->capture_default_str();
+  app->add_option("--layout", options->layout,
+                  "--kernel workload layout: bsnd [B,T,H,C] or head-first")
+      ->capture_default_str();
+  app->add_option("--out-dtype", options->out_dtype,
+                  "--kernel output dtype where the kernel lets the caller "
+                  "choose: fp16 | fp32")
+      ->capture_default_str();
+  app->add_flag("--no-zero-fill", options->no_zero_fill,
+                "--kernel: leave the output zero-fill out of the timed call");
+  app->add_flag("--authors-harness", options->authors_harness,
+                "--kernel: the papers' benchmark (KERNELS.md section 5): "
+                "fp16 in, fp32 out, zero-fill included, B = 32, H = 4; T "
+                "from --seq");
   app->add_flag("--sweep", options->sweep,
                 "Price every method (default options) at chunks 16, 32, 64, "
                 "128 and print a table of times and the pricing run time; "

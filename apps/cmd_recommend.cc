@@ -16,7 +16,7 @@
 #include "core/status.h"
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
-#include "sim/profile.h"
+#include "sim/cost/profile.h"
 #include "sim/recipe.h"
 
 namespace trisim::app {
