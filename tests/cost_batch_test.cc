@@ -218,9 +218,12 @@ TEST_CASE("batching: off, or nothing to batch, prices the plan step by step") {
         const CostReport none = Price(unique, precision, Benchmark(true));
         CHECK(none.batches.empty());
         CHECK(none.total_cycles == alone.total_cycles);
-        // Batching only removes start costs and flags.
+        // Batching removes start costs and flags; it also issues a batch's
+        // copies together, so the cube can start fla's merges only when the
+        // rows of every block are done (one store): at C = 128 that costs
+        // fla 0.03% (issue 10 item 3 changed fla; COST_MODEL.md section 0).
         const CostReport batched = Price(plan, precision, Benchmark(true));
-        CHECK(batched.total_cycles <= alone.total_cycles);
+        CHECK(batched.total_cycles <= 1.001 * alone.total_cycles);
       }
     }
   }

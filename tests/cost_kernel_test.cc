@@ -86,7 +86,7 @@ TEST_CASE("kernel: a cross-core dependency pays the cross-core flag") {
   l.cores = 1;
   const KernelCost k = PriceKernel(OneLaunch(l, 1), hw);
   CHECK(k.launches[0].item_latency ==
-        Approx(hw.curve_ub_to_gm.Cycles(4096) + hw.cross_core_flag_cycles +
+        Approx(hw.curve_ub_to_gm.Cycles(4096) + hw.kernel_cross_core_cycles +
                hw.curve_gm_to_l1.Cycles(4096)));
 }
 

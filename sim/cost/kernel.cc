@@ -177,7 +177,7 @@ class CoreSim {
   // of one core, a cross-core flag between cores (the data went through GM
   // in the instructions themselves).
   double Handoff(const Access& a, KPipe pipe, int core) const {
-    if (a.core != core) return hw_.cross_core_flag_cycles;
+    if (a.core != core) return hw_.kernel_cross_core_cycles;
     return a.pipe == pipe ? 0.0 : hw_.flag_cycles;
   }
 

@@ -243,6 +243,8 @@ HardwareProfile LoadProfileFile(const std::string& path) {
   p.ub_to_gm = r.Path("paths.ub_to_gm");
 
   p.cross_core_flag_cycles = r.Number("sync.cross_core_flag_cycles", true, 1e6);
+  p.kernel_cross_core_cycles =
+      r.Number("sync.kernel_cross_core_cycles", true, 1e6);
   p.flag_cycles = r.Number("sync.flag_cycles", true, 1e6);
   p.vector_scalar_sync_cycles =
       r.Number("sync.vector_scalar_sync_cycles", true, 1e6);

@@ -85,7 +85,8 @@ struct HardwareProfile {
   TransferPath ub_to_gm;                     // MTE3 (vector core)
 
   // [sync]
-  double cross_core_flag_cycles = 0.0;  // cube <-> vector flag (+ GM trip)
+  double cross_core_flag_cycles = 0.0;    // cube <-> vector flag (math level)
+  double kernel_cross_core_cycles = 0.0;  // the same, kernel level (fitted)
   double flag_cycles = 0.0;  // intra-core set_flag -> wait_flag hand-off
   double vector_scalar_sync_cycles = 0.0;  // a dependent vector op synced
                                            // with the scalar unit
