@@ -208,6 +208,7 @@ int RunError(const ErrorOptions& o) {
   EvaluationConfig config;
   config.method = o.method.method;
   config.options = o.method.ToOptions();
+  config.kernel = o.method.ToKernel();
   const bool chunk_from_file =
       !o.chunk_opt->count() && o.input.rfind("npy:", 0) == 0;
   config.chunk = chunk_from_file ? 0 : o.chunk;
@@ -242,6 +243,7 @@ Command SetupErrorCommand(CLI::App& root) {
       "Error of an inversion method: statistics over samples of T = (I+A)^-1 "
       "and of the layer outputs W, U, O, S against fp64 references");
   AddMethodFlags(*app, options->method);
+  AddKernelFlag(*app, options->method);
   options->chunk_opt =
       app->add_option("--chunk", options->chunk,
                       "Chunk size C, a power of two (npy: inputs: taken from "

@@ -120,7 +120,8 @@ int RunOracle(const OracleOptions& o) {
                      ": the input holds " + std::to_string(count) +
                      " matrices");
   }
-  const Plan plan = BuildPlan(o.method.method, o.method.ToOptions(), c);
+  const Plan plan = BuildKernelPlan(o.method.method, o.method.ToOptions(),
+                                    o.method.ToKernel(), c);
   Executor executor(plan, recipe);
 
   // Everything is computed before anything is written.
@@ -189,6 +190,7 @@ Command SetupOracleCommand(CLI::App& root) {
       "Bit-exact device output of a method under a precision recipe, for "
       "captured inputs (regression oracle for device kernels)");
   AddMethodFlags(*app, o->method);
+  AddKernelFlag(*app, o->method);
   app->add_option("--precision", o->precision,
                   "Precision recipe: a built-in name (trisim recipes) or "
                   "PATH.toml")

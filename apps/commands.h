@@ -20,6 +20,7 @@ Command SetupQuantizeCommand(CLI::App& root);    // apps/cmd_quantize.cc
 Command SetupDequantizeCommand(CLI::App& root);  // apps/cmd_quantize.cc
 Command SetupCostCommand(CLI::App& root);
 Command SetupRecommendCommand(CLI::App& root);
-Command SetupBenchCommand(CLI::App& root);  // apps/cmd_bench.cc
+Command SetupBenchCommand(CLI::App& root);    // apps/cmd_bench.cc
+Command SetupKernelsCommand(CLI::App& root);  // apps/cmd_kernels.cc
 
 }  // namespace trisim::app

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       trisim::app::SetupCostCommand(root),
       trisim::app::SetupRecommendCommand(root),
       trisim::app::SetupBenchCommand(root),
+      trisim::app::SetupKernelsCommand(root),
   };
 
   try {

@@ -34,6 +34,19 @@ void AddMethodFlags(CLI::App& app, MethodFlags& f) {
       "dn-split: method for the block-strictly-lower rest (default mbh)");
 }
 
+void AddKernelFlag(CLI::App& app, MethodFlags& f) {
+  std::string kernels;
+  for (const KernelInfo& k : AllKernels()) {
+    kernels += std::string("\n  ") + k.method + " " + k.name;
+  }
+  app.add_option("--kernel", f.kernel,
+                 "How the method is executed: plan (the math-level plan) or "
+                 "a device kernel, NAME or NAME:key=value/... with its "
+                 "settings (trisim kernels):" +
+                     kernels)
+      ->capture_default_str();
+}
+
 MethodOptions MethodFlags::ToOptions() const {
   MethodOptions o;
   if (order_opt->count()) o.order = order;

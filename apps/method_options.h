@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "core/kernels.h"
 #include "core/methods.h"
 
 namespace trisim::app {
@@ -18,10 +19,16 @@ struct MethodFlags {
               *residual_opt = nullptr, *inner_opt = nullptr,
               *outer_opt = nullptr;
 
+  // --kernel (error, oracle, recommend): "plan" or NAME[:key=value/...].
+  std::string kernel = "plan";
+
   // Only the options the user gave are set; the rest take method defaults.
   MethodOptions ToOptions() const;
+  KernelChoice ToKernel() const { return ParseKernelChoice(kernel); }
 };
 
 void AddMethodFlags(CLI::App& app, MethodFlags& flags);
+// --kernel NAME: how the method is executed (core/kernels.h).
+void AddKernelFlag(CLI::App& app, MethodFlags& flags);
 
 }  // namespace trisim::app

@@ -96,6 +96,100 @@ const char* OpName(OpKind op) {
       return "mask";
     case OpKind::kForwardRow:
       return "forward-row";
+    case OpKind::kMmad:
+      return "mmad";
+    case OpKind::kStore:
+      return "store";
+    case OpKind::kTranspose:
+      return "transpose";
+    case OpKind::kSync:
+      return "sync";
+  }
+  return "?";
+}
+
+const char* MemoryName(Memory memory) {
+  switch (memory) {
+    case Memory::kNone:
+      return "-";
+    case Memory::kGM:
+      return "GM";
+    case Memory::kL1:
+      return "L1";
+    case Memory::kL0A:
+      return "L0A";
+    case Memory::kL0B:
+      return "L0B";
+    case Memory::kL0C:
+      return "L0C";
+    case Memory::kUB:
+      return "UB";
+    case Memory::kRegisters:
+      return "registers";
+  }
+  return "?";
+}
+
+const char* FormatClassName(FormatClass format) {
+  switch (format) {
+    case FormatClass::kDefault:
+      return "default";
+    case FormatClass::kInput:
+      return "input";
+    case FormatClass::kStorage:
+      return "storage";
+    case FormatClass::kOutput:
+      return "output";
+    case FormatClass::kOperand:
+      return "operand";
+    case FormatClass::kVector:
+      return "vector";
+    case FormatClass::kAccumulator:
+      return "accumulator";
+    case FormatClass::kFp32:
+      return "fp32";
+  }
+  return "?";
+}
+
+const char* KernelPipeName(KernelPipe pipe) {
+  switch (pipe) {
+    case KernelPipe::kNone:
+      return "-";
+    case KernelPipe::kMTE2:
+      return "MTE2";
+    case KernelPipe::kMTE1:
+      return "MTE1";
+    case KernelPipe::kM:
+      return "M";
+    case KernelPipe::kFIX:
+      return "FIX";
+    case KernelPipe::kV:
+      return "V";
+    case KernelPipe::kMTE3:
+      return "MTE3";
+    case KernelPipe::kS:
+      return "S";
+    case KernelPipe::kHost:
+      return "host";
+  }
+  return "?";
+}
+
+const char* SyncKindName(Sync::Kind kind) {
+  switch (kind) {
+    case Sync::Kind::kSetFlag:
+      return "set_flag";
+    case Sync::Kind::kWaitFlag:
+      return "wait_flag";
+    case Sync::Kind::kBarrier:
+      return "barrier";
+    case Sync::Kind::kCrossCoreSet:
+      return "cross_core_set";
+    case Sync::Kind::kCrossCoreWait:
+      return "cross_core_wait";
+    case Sync::Kind::kVectorScalar:
+      return "vector_scalar";
   }
   return "?";
 }
@@ -104,16 +198,21 @@ std::vector<View> Step::Reads() const {
   std::vector<View> reads = in;
   if (op == OpKind::kForwardRow)
     reads.push_back(out.Block(0, 0, row, out.cols));
+  if (op == OpKind::kMmad && accumulate) reads.push_back(out);
   return reads;
 }
 
 View Step::Writes() const {
+  if (op == OpKind::kSync) return View{};
   return op == OpKind::kForwardRow ? out.Block(row, 0, 1, row) : out;
 }
 
 long long Step::Flops() const {
   switch (op) {
-    case OpKind::kMatMul: {
+    case OpKind::kSync:
+      return 0;
+    case OpKind::kMatMul:
+    case OpKind::kMmad: {
       long long macs = 0;
       for (size_t p = 0; p + 1 < in.size(); p += 2) {
         macs += 1LL * in[p].rows * in[p].cols * in[p + 1].cols;
@@ -187,12 +286,41 @@ std::string Plan::Describe() const {
      << steps.size() << " steps, " << CountSteps(OpKind::kMatMul)
      << " matmuls, " << CountSteps(OpKind::kForwardRow)
      << " forward-substitution rows\n";
+  if (IsKernelPlan()) {
+    os << "kernel " << kernel.name << ": " << kernel.summary << "\n  source "
+       << kernel.source << "\n  " << CountSteps(OpKind::kMmad) << " mmads, "
+       << CountSteps(OpKind::kStore) << " stores, " << CountSteps(OpKind::kSync)
+       << " syncs; work items per core: " << kernel.items_loaded_per_core
+       << " loaded, " << kernel.items_computed_per_core
+       << " computed at once\n";
+    for (const std::string& setting : kernel.settings) {
+      os << "  setting " << setting << '\n';
+    }
+    for (size_t i = 0; i < launches.size(); ++i) {
+      os << "  launch " << i << ": " << launches[i].name
+         << (launches[i].zero_fill ? " (zero-fill)" : "") << " - "
+         << launches[i].note << '\n';
+    }
+    for (const Buffer& b : buffers) {
+      os << "  buffer " << b.name << ' ' << b.rows << 'x' << b.cols << " in "
+         << MemoryName(b.memory) << ", " << FormatClassName(b.format) << '\n';
+    }
+  }
   const auto deps = Dependencies();
   for (size_t s = 0; s < steps.size(); ++s) {
     const Step& step = steps[s];
+    if (step.op == OpKind::kSync) {
+      os << "  #" << s << " sync  " << SyncKindName(step.sync.kind) << '('
+         << KernelPipeName(step.sync.from) << " -> "
+         << KernelPipeName(step.sync.to) << ", " << step.sync.event << ")";
+      if (!step.label.empty()) os << "  [" << step.label << "]";
+      os << '\n';
+      continue;
+    }
     os << "  #" << s << ' ' << OpName(step.op) << "  " << ViewName(step.out)
        << " (" << step.out.rows << 'x' << step.out.cols << ") <-";
-    if (step.op == OpKind::kMatMul) {
+    if (step.op == OpKind::kMatMul || step.op == OpKind::kMmad) {
+      if (step.op == OpKind::kMmad) os << (step.accumulate ? " acc +" : "");
       os << (step.sign < 0 ? " -" : " ");
       for (size_t p = 0; p + 1 < step.in.size(); p += 2) {
         os << (p ? " + " : "") << ViewName(step.in[p]) << " * "
@@ -211,6 +339,8 @@ std::string Plan::Describe() const {
       for (const View& v : step.in) os << ' ' << ViewName(v);
     }
     os << "  [" << step.label << "]";
+    if (step.pipe != KernelPipe::kNone) os << " @" << KernelPipeName(step.pipe);
+    if (step.once_per_core) os << " (once per core)";
     if (!deps[s].empty()) {
       os << "  deps:";
       for (int d : deps[s]) os << ' ' << d;
@@ -278,10 +408,49 @@ void PlanBuilder::PopCopy() {
 }
 
 void PlanBuilder::Add(Step step) {
-  TRISIM_ASSERT(step.out.buffer >= 0);
+  TRISIM_ASSERT(step.out.buffer >= 0 || step.op == OpKind::kSync);
+  step.launch = launch_;
+  step.once_per_core = once_per_core_;
+  if (step.pipe == KernelPipe::kNone) step.pipe = pipe_;
+  if (step.pipe == KernelPipe::kNone && step.op != OpKind::kSync &&
+      !plan_.kernel.name.empty()) {
+    step.pipe = InferPipe(step);
+  }
   step.copies = copies_;
   for (CopyPosition& open : copies_) ++open.position;
   plan_.steps.push_back(std::move(step));
+}
+
+KernelPipe PlanBuilder::InferPipe(const Step& step) const {
+  const auto memory = [&](const View& v) {
+    return plan_.buffers[v.buffer].memory;
+  };
+  const Memory out = memory(step.out);
+  switch (step.op) {
+    case OpKind::kMmad:
+      return KernelPipe::kM;
+    case OpKind::kStore:
+      return KernelPipe::kFIX;
+    case OpKind::kTranspose:
+      return KernelPipe::kHost;
+    case OpKind::kLinComb:
+    case OpKind::kForwardRow:
+    case OpKind::kMask:
+      return KernelPipe::kV;
+    case OpKind::kMatMul:
+      return KernelPipe::kM;
+    default:
+      break;
+  }
+  const Memory in = step.in.empty() ? Memory::kNone : memory(step.in[0]);
+  if (out == Memory::kL0A || out == Memory::kL0B) return KernelPipe::kMTE1;
+  if ((out == Memory::kL1 || out == Memory::kUB) && in == Memory::kGM) {
+    return KernelPipe::kMTE2;
+  }
+  if (out == Memory::kGM && in == Memory::kUB) return KernelPipe::kMTE3;
+  if (out == Memory::kUB || out == Memory::kRegisters) return KernelPipe::kV;
+  if (out == Memory::kGM && in == Memory::kNone) return KernelPipe::kMTE3;
+  return KernelPipe::kMTE1;
 }
 
 namespace {
@@ -352,6 +521,89 @@ void PlanBuilder::ForwardRow(View out, View l, int row,
   Step s = MakeStep(OpKind::kForwardRow, out, {l}, label);
   s.row = row;
   Add(std::move(s));
+}
+
+View PlanBuilder::NewTile(const std::string& name, int rows, int cols,
+                          Memory memory, FormatClass format, BufferRole role) {
+  const View view = NewBuffer(name, rows, cols, role);
+  plan_.buffers.back().memory = memory;
+  plan_.buffers.back().format = format;
+  return view;
+}
+
+void PlanBuilder::Mmad(View acc, std::vector<View> factors, bool accumulate,
+                       const std::string& label) {
+  TRISIM_ASSERT(!factors.empty() && factors.size() % 2 == 0);
+  TRISIM_ASSERT(plan_.buffers[acc.buffer].role == BufferRole::kAccumulator);
+  for (size_t p = 0; p < factors.size(); p += 2) {
+    TRISIM_ASSERT(factors[p].cols == factors[p + 1].rows);
+    TRISIM_ASSERT(factors[p].rows == acc.rows &&
+                  factors[p + 1].cols == acc.cols);
+  }
+  Step s = MakeStep(OpKind::kMmad, acc, std::move(factors), label);
+  s.accumulate = accumulate;
+  Add(std::move(s));
+}
+
+void PlanBuilder::Store(View out, View acc, const std::string& label) {
+  TRISIM_ASSERT(out.rows == acc.rows && out.cols == acc.cols);
+  TRISIM_ASSERT(plan_.buffers[acc.buffer].role == BufferRole::kAccumulator);
+  Add(MakeStep(OpKind::kStore, out, {acc}, label));
+}
+
+void PlanBuilder::Transpose(View out, View in, const std::string& label) {
+  TRISIM_ASSERT(out.rows == in.cols && out.cols == in.rows);
+  Add(MakeStep(OpKind::kTranspose, out, {in}, label));
+}
+
+namespace {
+Step SyncStep(Sync::Kind kind, KernelPipe from, KernelPipe to, int event) {
+  Step s;
+  s.op = OpKind::kSync;
+  s.sync = Sync{kind, from, to, event};
+  s.pipe = from == KernelPipe::kNone ? KernelPipe::kS : from;
+  return s;
+}
+}  // namespace
+
+void PlanBuilder::SetFlag(KernelPipe from, KernelPipe to, int event) {
+  Add(SyncStep(Sync::Kind::kSetFlag, from, to, event));
+}
+void PlanBuilder::WaitFlag(KernelPipe from, KernelPipe to, int event) {
+  Step s = SyncStep(Sync::Kind::kWaitFlag, from, to, event);
+  s.pipe = to;  // the waiting pipe stalls
+  Add(std::move(s));
+}
+void PlanBuilder::SetWaitFlag(KernelPipe from, KernelPipe to, int event) {
+  SetFlag(from, to, event);
+  WaitFlag(from, to, event);
+}
+void PlanBuilder::Barrier(KernelPipe pipe) {
+  Add(SyncStep(Sync::Kind::kBarrier, pipe, pipe, 0));
+}
+void PlanBuilder::CrossCoreSet(KernelPipe from, KernelPipe to, int event) {
+  Add(SyncStep(Sync::Kind::kCrossCoreSet, from, to, event));
+}
+void PlanBuilder::CrossCoreWait(KernelPipe from, KernelPipe to, int event) {
+  Step s = SyncStep(Sync::Kind::kCrossCoreWait, from, to, event);
+  s.pipe = to;
+  Add(std::move(s));
+}
+void PlanBuilder::VectorScalarSync(const std::string& label) {
+  Step s =
+      SyncStep(Sync::Kind::kVectorScalar, KernelPipe::kV, KernelPipe::kS, 0);
+  s.label = label;
+  Add(std::move(s));
+}
+
+int PlanBuilder::BeginLaunch(Launch launch) {
+  plan_.launches.push_back(std::move(launch));
+  launch_ = static_cast<int>(plan_.launches.size()) - 1;
+  return launch_;
+}
+
+void PlanBuilder::SetKernel(KernelFacts facts) {
+  plan_.kernel = std::move(facts);
 }
 
 Plan PlanBuilder::Finish(View input, View output) {

@@ -27,6 +27,49 @@
 //  - Units: kMatMul and kForwardRow name the unit a kernel would use
 //    (cube vs vector); kLinComb/kMask/kCopy/kIdentity/kZero run on the vector
 //    unit.
+//
+// Kernel-level plans (core/kernels/): the same buffers and steps, plus what a
+// device kernel does at instruction level. Everything below is additive: a
+// math-level plan (core/methods/) never sets these fields, and its listing,
+// results and prices are unchanged.
+//  - Buffers have a memory space (GM, L1, L0A, L0B, L0C, UB, registers) and a
+//    format class: the recipe field their contents are stored in (input,
+//    storage, output, operand, vector, accumulator) or a fixed fp32. The
+//    recipe fixes the formats, the kernel only says which class a buffer is.
+//  - kMmad    acc (= or +=) sum_p in_{2p} in_{2p+1}, into an accumulator
+//             buffer (memory L0C, class accumulator): one cube instruction
+//             sequence that leaves nothing. `accumulate` = false starts from
+//             +0 (TMATMUL); true starts from the accumulator's current
+//             contents, left by an earlier step (TMATMUL_ACC, X resident in
+//             L0C). Operands are read as stored (already in the operand
+//             format when the kernel moved them there) and rounded to the
+//             recipe's operand format (exact when narrower). The products'
+//             order and fp32 rounding are sim/cube.h's, continued from the
+//             starting value. Full tiles: an operand with embedded blocks is
+//             an L0A/L0B buffer built by kZero + kCopy of the blocks, so the
+//             zero products the device computes are computed too.
+//  - kStore   out = Round(in0) from an accumulator (FIXPIPE / fixpipe-like
+//             store): the one rounding where a result leaves the
+//             accumulator, to out's format class (storage, output or fp32),
+//             with the recipe's rounding. The destination is out's memory
+//             (L1 when the result is next an operand, GM for the output or a
+//             cross-core hand-off).
+//  - kTranspose out = in0^T, exact (a layout convention, e.g. pto-kernels
+//             takes U = L^T; pipe kHost = outside the kernel, not priced).
+//  - kSync    no data: a set_flag / wait_flag between two pipes, a pipe
+//             barrier, a cross-core flag (set or wait) or a vector <-> scalar
+//             sync, as the kernel issues it. The executor skips it; the cost
+//             model prices it.
+//  - kCopy / kZero / kIdentity between memories are the kernel's moves
+//    (TLOAD GM->L1, TMOV L1->L0A/L0B, TEXTRACT of one fractal, zero-fill of
+//    an operand tile, UB<->GM); they are exact unless the destination's
+//    format is narrower (then they round, as before).
+//  - Vector steps (kLinComb, kForwardRow, kMask) are issued as the kernel
+//    issues them; their results round to the out buffer's format class.
+//  - Every step records the pipe that issues it and the launch it belongs
+//    to; the plan records its launches (including zero-fill launches) and
+//    KernelFacts: the kernel's public source and how many work items
+//    (chunks) one core holds at once.
 #pragma once
 
 #include <string>
@@ -34,13 +77,35 @@
 
 namespace trisim {
 
-enum class BufferRole { kInput, kOutput, kTemp, kConstant };
+enum class BufferRole { kInput, kOutput, kTemp, kConstant, kAccumulator };
+
+// Where a kernel keeps a buffer (NPU.md "Buffers per core"; kRegisters for
+// GPU kernels). kNone: a math-level plan, no placement.
+enum class Memory { kNone, kGM, kL1, kL0A, kL0B, kL0C, kUB, kRegisters };
+const char* MemoryName(Memory memory);
+
+// Which recipe field a buffer's contents are stored in. kDefault is the
+// math-level rule: the input buffer in `input`, every other in `storage`.
+// kFp32 is fixed by the kernel (e.g. an fp32 output staged in GM).
+enum class FormatClass {
+  kDefault,
+  kInput,
+  kStorage,
+  kOutput,
+  kOperand,
+  kVector,
+  kAccumulator,
+  kFp32
+};
+const char* FormatClassName(FormatClass format);
 
 struct Buffer {
   std::string name;
   int rows = 0;
   int cols = 0;
   BufferRole role = BufferRole::kTemp;
+  Memory memory = Memory::kNone;               // kernel plans only
+  FormatClass format = FormatClass::kDefault;  // kernel plans only
 };
 
 struct View {
@@ -75,7 +140,12 @@ enum class OpKind {
   kLinComb,
   kMatMul,
   kMask,
-  kForwardRow
+  kForwardRow,
+  // Kernel-level (see the header comment).
+  kMmad,
+  kStore,
+  kTranspose,
+  kSync
 };
 const char* OpName(OpKind op);
 
@@ -95,6 +165,30 @@ struct CopyScope {
   int index = 0;       // which copy
   int parent = -1;     // enclosing instance, or -1
 };
+// The pipe that issues a step (NPU.md "Pipelines"): MTE2 GM->L1/UB, MTE1
+// L1->L0A/L0B, M the cube, FIX the FIXPIPE (L0C->L1/GM), V the vector unit,
+// MTE3 UB->GM, S the scalar unit. kHost: outside the kernel (input
+// conventions, not priced). kNone: a math-level plan.
+enum class KernelPipe { kNone, kMTE2, kMTE1, kM, kFIX, kV, kMTE3, kS, kHost };
+const char* KernelPipeName(KernelPipe pipe);
+
+// A kSync step.
+struct Sync {
+  enum class Kind {
+    kSetFlag,        // set_flag(from, to, event)
+    kWaitFlag,       // wait_flag(from, to, event)
+    kBarrier,        // pipe_barrier(from) (PIPE_ALL: from = kNone)
+    kCrossCoreSet,   // cube <-> vector cross-core flag, set (after its GM
+                     // write: the hand-off data crosses GM)
+    kCrossCoreWait,  // cross-core flag, wait (before the GM read)
+    kVectorScalar,   // vector <-> scalar synchronisation (a scalar read of a
+                     // vector result, or the reverse)
+  } kind = Kind::kSetFlag;
+  KernelPipe from = KernelPipe::kNone;
+  KernelPipe to = KernelPipe::kNone;
+  int event = 0;
+};
+const char* SyncKindName(Sync::Kind kind);
 
 struct Step {
   OpKind op = OpKind::kCopy;
@@ -106,13 +200,49 @@ struct Step {
   Mask mask;                 // kMask
   int row = 0;               // kForwardRow
   std::vector<CopyPosition> copies;  // enclosing copy scopes (builder)
+  // Kernel-level fields (defaults for math-level plans).
+  bool accumulate = false;  // kMmad: start from the accumulator's contents
+  Sync sync;                // kSync
+  KernelPipe pipe = KernelPipe::kNone;  // the pipe that issues the step
+  int launch = 0;                       // index into Plan::launches
+  // Issued once per core per launch (a prologue: constant tiles), not once
+  // per work item.
+  bool once_per_core = false;
 
-  // Every region the step reads (kForwardRow also reads its own output).
+  // Every region the step reads (kForwardRow also reads its own output,
+  // kMmad with `accumulate` its accumulator).
   std::vector<View> Reads() const;
-  // The region the step writes (kForwardRow: row `row`, columns 0..row-1).
+  // The region the step writes (kForwardRow: row `row`, columns 0..row-1;
+  // kSync: none, buffer -1).
   View Writes() const;
-  // Multiply-accumulate count (kMatMul) or elementwise operation count.
+  // Multiply-accumulate count (kMatMul, kMmad: as issued, zero products
+  // included) or elementwise operation count (0 for kSync).
   long long Flops() const;
+};
+
+// One kernel launch (a zero-fill of the output is a launch of its own when
+// the host issues it, e.g. torch.zeros before the kernel).
+struct Launch {
+  std::string name;  // "tri_inv_rec_unroll", "zero-fill output"
+  enum class Cores { kCube, kVector, kMixed, kGpu } cores = Cores::kCube;
+  bool zero_fill = false;  // a memset-like launch (output zero-fill)
+  // Programs a work item (chunk) takes: 1 for one program per chunk;
+  // Triton's K1 takes many diagonal blocks per program (see the kernel).
+  std::string note;  // how work items map onto programs and cores
+};
+
+// Structural facts of a kernel plan the cost model needs besides its steps.
+struct KernelFacts {
+  std::string name;     // "pto", "pto-resident", "triton-ascend", ...
+  std::string source;   // "huawei-csl/pto-kernels
+                        // csrc/kernel/kernel_tri_inv_rec_unroll.cpp v0.1.2"
+  std::string summary;  // one line
+  // Work items (chunks) one core holds at once, from the kernel's buffer
+  // allocation: inputs loaded ahead (pto: up to 4 Y tiles in L1) vs the
+  // chunks computed concurrently (pto: 1, one set of L1/L0 scratch tiles).
+  int items_loaded_per_core = 1;
+  int items_computed_per_core = 1;
+  std::vector<std::string> settings;  // "order=fractal", named assumptions
 };
 
 struct Plan {
@@ -123,6 +253,11 @@ struct Plan {
   std::vector<Step> steps;
   int input = -1;   // the strictly lower L (C x C)
   int output = -1;  // X ~ (I + L)^-1 (C x C)
+  // Kernel-level plans only (empty for a math-level plan): the kernel and
+  // its launches. Step::launch indexes `launches`.
+  KernelFacts kernel;
+  std::vector<Launch> launches;
+  bool IsKernelPlan() const { return !kernel.name.empty(); }
 
   std::vector<CopyScope> copy_scopes;  // recorded by PlanBuilder::PushCopy
 
@@ -175,14 +310,46 @@ class PlanBuilder {
   void ApplyMask(View out, View in, Mask mask, const std::string& label);
   void ForwardRow(View out, View l, int row, const std::string& label);
 
+  // Kernel-level (see the header comment). A buffer with a memory space and
+  // format class:
+  View NewTile(const std::string& name, int rows, int cols, Memory memory,
+               FormatClass format, BufferRole role = BufferRole::kTemp);
+  // acc (+)= sum_p factors_{2p} factors_{2p+1}; acc an accumulator tile.
+  void Mmad(View acc, std::vector<View> factors, bool accumulate,
+            const std::string& label);
+  // out = Round(acc) to out's format class (FIXPIPE).
+  void Store(View out, View acc, const std::string& label);
+  void Transpose(View out, View in, const std::string& label);
+  void SetFlag(KernelPipe from, KernelPipe to, int event);
+  void WaitFlag(KernelPipe from, KernelPipe to, int event);
+  // set_flag immediately followed by wait_flag (the kernel's common pair).
+  void SetWaitFlag(KernelPipe from, KernelPipe to, int event);
+  void Barrier(KernelPipe pipe);
+  void CrossCoreSet(KernelPipe from, KernelPipe to, int event);
+  void CrossCoreWait(KernelPipe from, KernelPipe to, int event);
+  void VectorScalarSync(const std::string& label);
+  // The pipe of every following step (until changed): moves, Mmads, stores
+  // set it themselves from their memories when this is kNone.
+  void SetPipe(KernelPipe pipe) { pipe_ = pipe; }
+  // Following steps are issued once per core (prologue) or per work item.
+  void SetOncePerCore(bool once) { once_per_core_ = once; }
+  // Starts a launch; following steps belong to it.
+  int BeginLaunch(Launch launch);
+  void SetKernel(KernelFacts facts);
+  KernelFacts& Kernel() { return plan_.kernel; }
+
   Plan Finish(View input, View output);
 
  private:
   void Add(Step step);
+  KernelPipe InferPipe(const Step& step) const;
   Plan plan_;
   std::vector<std::string> scopes_;
   std::vector<CopyPosition> copies_;  // open copy scopes, outermost first
   std::vector<std::pair<int, View>> identities_;  // size -> view
+  KernelPipe pipe_ = KernelPipe::kNone;
+  int launch_ = 0;
+  bool once_per_core_ = false;
 };
 
 }  // namespace trisim

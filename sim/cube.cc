@@ -216,9 +216,14 @@ CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
 
 namespace {
 
+// With `init` (kernel Mmad continuing an accumulator) the accumulator starts
+// from init[i * init_stride + j] instead of +0 and is returned unrounded (an
+// fp32 value) in out; sign must then be +1.
 void FloatMatMul(const std::vector<CubeTerm>& terms, double sign,
                  const CubeConfig& config, Format out_format, double* out,
-                 int out_stride, uint64_t tensor, EventCounts* events) {
+                 int out_stride, uint64_t tensor, EventCounts* events,
+                 const double* init = nullptr, int init_stride = 0,
+                 bool keep_accumulator = false) {
   const int m = terms[0].a->rows;
   const int n = terms[0].b->cols;
   const int k0 = config.FractalDepth();
@@ -228,7 +233,7 @@ void FloatMatMul(const std::vector<CubeTerm>& terms, double sign,
   std::vector<double> chunk(k0);
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
-      double acc = 0.0;
+      double acc = init != nullptr ? init[i * init_stride + j] : 0.0;
       for (const CubeTerm& t : terms) {
         const int k_total = t.a->cols;
         const double* a_row = &t.a->values[static_cast<size_t>(i) * k_total];
@@ -250,7 +255,9 @@ void FloatMatMul(const std::vector<CubeTerm>& terms, double sign,
       }
       const uint64_t index = static_cast<uint64_t>(i) * n + j;
       out[i * out_stride + j] =
-          config.rounder.Round(sign * acc, out_format, tensor, index, events);
+          keep_accumulator ? acc
+                           : config.rounder.Round(sign * acc, out_format,
+                                                  tensor, index, events);
     }
   }
 }
@@ -377,6 +384,19 @@ bool CubeAccumulators(const std::vector<CubeTerm>& terms, double sign,
     }
   }
   return true;
+}
+
+void CubeMmad(const std::vector<CubeTerm>& terms, const double* init,
+              int init_stride, const CubeConfig& config, double* acc,
+              int acc_stride) {
+  TRISIM_ASSERT(!terms.empty() && !config.Integer() &&
+                config.accumulator == Format::kFp32);
+  for (const CubeTerm& t : terms) {
+    TRISIM_ASSERT(t.a->cols == t.b->rows && t.a->rows == terms[0].a->rows &&
+                  t.b->cols == terms[0].b->cols);
+  }
+  FloatMatMul(terms, 1.0, config, Format::kFp32, acc, acc_stride, 0, nullptr,
+              init, init_stride, /*keep_accumulator=*/true);
 }
 
 void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,

@@ -119,6 +119,16 @@ bool CubeAccumulators(const std::vector<CubeTerm>& terms, double sign,
 void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
                 const CubeConfig& config, quant::Format out_format, double* out,
                 int out_stride, uint64_t tensor, quant::EventCounts* events);
+// A kernel Mmad (core/plan.h kMmad, float operands, fp32 accumulator): the
+// accumulator continues from init (row-major, init_stride; the value an
+// earlier Mmad left, TMATMUL_ACC) or starts at +0 (init null, TMATMUL), adds
+// the terms' products in the order above, and stays in the accumulator:
+// acc receives the fp32 accumulator values, nothing is rounded to an output
+// format (that happens at the store, FIXPIPE). acc may alias init.
+void CubeMmad(const std::vector<CubeTerm>& terms, const double* init,
+              int init_stride, const CubeConfig& config, double* acc,
+              int acc_stride);
+
 void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
                          const CubeConfig& config, quant::Format out_format,
                          double* out, int out_stride, uint64_t tensor,

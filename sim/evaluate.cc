@@ -23,13 +23,15 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
   }
   // Validate the method before loading inputs, so a typo fails fast.
   if (config.chunk != 0) {
-    ValidateMethod(config.method, config.options, config.chunk);
+    BuildKernelPlan(config.method, config.options, config.kernel,
+                    config.chunk);  // validates method, options, kernel
   }
   const auto source = MakeInputSource(config.input, config.chunk, config.seed);
 
   EvaluationReport report;
   report.chunk = source->Chunk();
-  report.plan = BuildPlan(config.method, config.options, report.chunk);
+  report.plan = BuildKernelPlan(config.method, config.options, config.kernel,
+                                report.chunk);
   report.input = source->Name();
   report.has_gdn = source->HasGdn();
   report.samples = config.samples;

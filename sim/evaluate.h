@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/kernels.h"
 #include "core/methods.h"
 #include "core/metrics.h"
 #include "core/plan.h"
@@ -17,7 +18,8 @@ namespace trisim {
 struct EvaluationConfig {
   std::string method = "mxr";
   MethodOptions options;
-  int chunk = 64;  // 0: take it from the input (npy: only)
+  KernelChoice kernel;  // "plan" (default) or a device kernel
+  int chunk = 64;       // 0: take it from the input (npy: only)
   std::string input = "gdn";
   int64_t samples = 100;
   uint64_t seed = 0;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/kernels.h"
 #include "core/status.h"
 #include "quant/scale.h"
 #include "sim/arith.h"
@@ -29,15 +30,74 @@ void RunRecord::Assimilate(const RunRecord& other) {
   }
 }
 
+void CheckKernelRecipe(const Plan& plan, const Recipe& recipe) {
+  if (!plan.IsKernelPlan() || recipe.exact) return;
+  const KernelInfo& info = FindKernel(plan.method, plan.kernel.name);
+  for (const KernelRequirement& req : info.requirements) {
+    const std::string field = req.field;
+    quant::Format value;
+    if (field == "input") {
+      value = recipe.input;
+    } else if (field == "operand") {
+      value = recipe.operand;
+    } else if (field == "storage") {
+      value = recipe.storage;
+    } else if (field == "output") {
+      value = recipe.output;
+    } else if (field == "vector") {
+      value = recipe.vector;
+    } else if (field == "accumulator") {
+      value = recipe.accumulator;
+    } else {
+      TRISIM_ASSERT(false && "unknown recipe field in a kernel requirement");
+      return;
+    }
+    const std::string name = quant::FormatName(value);
+    if (std::find(req.allowed.begin(), req.allowed.end(), name) ==
+        req.allowed.end()) {
+      std::string allowed;
+      for (const auto& a : req.allowed) {
+        allowed += (allowed.empty() ? "" : ", ") + a;
+      }
+      throw InputError("recipe " + recipe.name + " cannot run kernel " +
+                       plan.kernel.name + " of " + plan.method + ": " + field +
+                       " = " + name + " (the kernel allows " + allowed + ": " +
+                       req.why + ")");
+    }
+  }
+}
+
 Executor::Executor(const Plan& plan, const Recipe& recipe)
     : plan_(plan), recipe_(recipe) {
   ValidateRecipe(recipe_, recipe_.name);
+  CheckKernelRecipe(plan_, recipe_);
   if (!recipe_.exact && !quant::IsFloat(recipe_.storage) &&
       plan_.CountSteps(OpKind::kForwardRow) > 0) {
     throw InputError("recipe " + recipe_.name + " cannot run " + plan_.method +
                      ": storage " + quant::FormatName(recipe_.storage) +
                      " cannot hold forward-substitution rows (each row would "
                      "need its own scale); use a float storage format");
+  }
+  if (!recipe_.exact && plan_.CountSteps(OpKind::kMmad) > 0 &&
+      (recipe_.IntegerOperands() ||
+       recipe_.accumulator != quant::Format::kFp32)) {
+    throw InputError("recipe " + recipe_.name + " cannot run kernel " +
+                     plan_.kernel.name + " of " + plan_.method +
+                     ": its Mmads need float operands and an fp32 "
+                     "accumulator, got operand " +
+                     quant::FormatName(recipe_.operand) + ", accumulator " +
+                     quant::FormatName(recipe_.accumulator));
+  }
+  if (!recipe_.exact && plan_.IsKernelPlan()) {
+    for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+      if (!quant::IsFloat(BufferFormat(static_cast<int>(b)))) {
+        throw InputError("recipe " + recipe_.name + " cannot run kernel " +
+                         plan_.kernel.name + " of " + plan_.method +
+                         ": buffer " + plan_.buffers[b].name + " would be " +
+                         quant::FormatName(BufferFormat(static_cast<int>(b))) +
+                         "; kernel plans store float formats only");
+      }
+    }
   }
   buffers_.reserve(plan.buffers.size());
   for (const Buffer& b : plan.buffers) {
@@ -46,6 +106,24 @@ Executor::Executor(const Plan& plan, const Recipe& recipe)
 }
 
 Format Executor::BufferFormat(int buffer) const {
+  switch (plan_.buffers[buffer].format) {
+    case FormatClass::kDefault:
+      break;
+    case FormatClass::kInput:
+      return recipe_.input;
+    case FormatClass::kStorage:
+      return recipe_.storage;
+    case FormatClass::kOutput:
+      return recipe_.output;
+    case FormatClass::kOperand:
+      return recipe_.operand;
+    case FormatClass::kVector:
+      return recipe_.vector;
+    case FormatClass::kAccumulator:
+      return recipe_.accumulator;
+    case FormatClass::kFp32:
+      return Format::kFp32;
+  }
   return buffer == plan_.input ? recipe_.input : recipe_.storage;
 }
 
@@ -54,8 +132,26 @@ Eigen::Block<Executor::RowMat> Executor::Region(const View& v) {
 }
 
 void Executor::RunExact(const Step& step) {
+  if (step.op == OpKind::kSync) return;
   auto out = Region(step.out);
   switch (step.op) {
+    case OpKind::kSync:
+      break;
+    case OpKind::kMmad: {
+      RowMat acc = step.accumulate ? RowMat(out)
+                                   : RowMat::Zero(step.out.rows, step.out.cols);
+      for (size_t p = 0; p + 1 < step.in.size(); p += 2) {
+        acc.noalias() += Region(step.in[p]) * Region(step.in[p + 1]);
+      }
+      out = acc;
+      break;
+    }
+    case OpKind::kStore:
+      out = Region(step.in[0]).eval();
+      break;
+    case OpKind::kTranspose:
+      out = Region(step.in[0]).transpose().eval();
+      break;
     case OpKind::kIdentity:
       out.setIdentity();
       break;
@@ -176,6 +272,7 @@ void Executor::StoreInteger(const View& out, const RowMat& values,
 
 void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
                           StepStats* stats, RunRecord* record) {
+  if (step.op == OpKind::kSync) return;  // no data
   auto out = Region(step.out);
   const Format storage = BufferFormat(step.out.buffer);
   const Format vector = recipe_.vector;
@@ -198,6 +295,53 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
   };
 
   switch (step.op) {
+    case OpKind::kSync:
+      break;
+    case OpKind::kMmad: {
+      // Kernel Mmad (sim/cube.h CubeMmad): operands rounded to the operand
+      // format (exact when already narrower), fp32 accumulation continuing
+      // from the accumulator when `accumulate`, nothing rounded on the way
+      // out: the accumulator keeps fp32 values until a kStore.
+      const CubeConfig config = CubeConfig::FromRecipe(recipe_, seed);
+      std::vector<CubeOperand> operands;
+      operands.reserve(step.in.size());
+      for (size_t p = 0; p < step.in.size(); ++p) {
+        const View& v = step.in[p];
+        const RowMat& buffer = buffers_[v.buffer];
+        operands.push_back(PrepareOperand(
+            buffer.data() + static_cast<size_t>(v.row) * buffer.cols() + v.col,
+            v.rows, v.cols, static_cast<int>(buffer.cols()), config,
+            tensor + 2 + p, events));
+      }
+      std::vector<CubeTerm> terms;
+      for (size_t p = 0; p + 1 < operands.size(); p += 2) {
+        terms.push_back({&operands[p], &operands[p + 1]});
+      }
+      RowMat& acc = buffers_[step.out.buffer];
+      double* base = acc.data() +
+                     static_cast<size_t>(step.out.row) * acc.cols() +
+                     step.out.col;
+      const int stride = static_cast<int>(acc.cols());
+      CubeMmad(terms, step.accumulate ? base : nullptr, stride, config, base,
+               stride);
+      if (record != nullptr && record->keep_buffers) {
+        record->operands.push_back(std::move(operands));
+      }
+      break;
+    }
+    case OpKind::kStore: {
+      // FIXPIPE: the one rounding out of the accumulator, to out's format.
+      const auto in = Region(step.in[0]);
+      RowMat result(out.rows(), out.cols());
+      for (int i = 0; i < out.rows(); ++i) {
+        for (int j = 0; j < out.cols(); ++j) {
+          result(i, j) = to_storage(in(i, j), i * out.cols() + j);
+        }
+      }
+      out = result;
+      break;
+    }
+    case OpKind::kTranspose:
     case OpKind::kIdentity:
     case OpKind::kZero:
     case OpKind::kCopy:
@@ -206,7 +350,8 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
       RunExact(step);
       // A copy into a narrower buffer rounds (e.g. L in fp32, storage fp16);
       // into integer storage it quantises.
-      if (step.op == OpKind::kCopy || step.op == OpKind::kMask) {
+      if (step.op == OpKind::kCopy || step.op == OpKind::kMask ||
+          step.op == OpKind::kTranspose) {
         if (!quant::IsFloat(storage) &&
             BufferFormat(step.in[0].buffer) != storage) {
           StoreInteger(step.out, RowMat(out), nullptr, nullptr, seed, tensor,
@@ -426,7 +571,10 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
     } else {
       RunRounded(step, s, seed, &here, record);
     }
-    if (record != nullptr) {
+    if (record != nullptr && step.op == OpKind::kSync) {
+      record->steps[s].Assimilate(here);
+      if (record->keep_buffers) record->buffer_after_step.emplace_back();
+    } else if (record != nullptr) {
       const View written = step.Writes();
       auto region = Region(written);
       // Local accumulators (max is exact: any order gives the same value).

@@ -72,6 +72,11 @@ struct RunRecord {
   void Assimilate(const RunRecord& other);  // merges counts and stats
 };
 
+// A kernel plan (core/kernels.h) refuses a recipe outside its requirements:
+// throws InputError naming the field, its value and what the kernel allows.
+// Math-level plans and the fp64 recipe always pass.
+void CheckKernelRecipe(const Plan& plan, const Recipe& recipe);
+
 class Executor {
  public:
   Executor(const Plan& plan, const Recipe& recipe);

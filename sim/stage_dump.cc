@@ -20,7 +20,12 @@ namespace {
 const char* UnitOf(OpKind op) {
   switch (op) {
     case OpKind::kMatMul:
+    case OpKind::kMmad:
       return "cube";
+    case OpKind::kStore:
+      return "fixpipe";
+    case OpKind::kSync:
+      return "sync";
     case OpKind::kLinComb:
     case OpKind::kForwardRow:
       return "vector";
@@ -29,26 +34,12 @@ const char* UnitOf(OpKind op) {
   }
 }
 
+// The recipe's fields as written by its field list (sim/recipe.h).
 Json RecipeJson(const Recipe& r) {
   Json j;
-  j["name"] = r.name;
-  j["exact"] = r.exact;
-  if (r.exact) return j;
-  j["input"] = quant::FormatName(r.input);
-  j["operand"] = quant::FormatName(r.operand);
-  j["operand_scale"] = quant::ScaleGridName(r.operand_scale);
-  j["int16"] = r.int16 == Int16Cube::kEmulated ? "emulated" : "native";
-  j["accumulator"] = quant::FormatName(r.accumulator);
-  j["order"] = AccumulationOrderName(r.order);
-  j["storage"] = quant::FormatName(r.storage);
-  j["vector"] = quant::FormatName(r.vector);
-  j["output"] = quant::FormatName(r.output);
-  j["rounding"] = quant::RoundingModeName(r.rounding);
-  j["accumulator_overflow"] =
-      r.accumulator_overflow == quant::IntOverflow::kWrap ? "wrap" : "saturate";
-  j["float_overflow"] =
-      r.float_overflow == quant::FloatOverflow::kIeee ? "ieee" : "saturate";
-  j["scale_mantissa_bits"] = r.scale_mantissa_bits;
+  for (const auto& [key, value] : RecipeFieldValues(r)) {
+    std::visit([&, &key = key](const auto& v) { j[key] = v; }, value);
+  }
   return j;
 }
 
@@ -99,6 +90,11 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
   manifest["method"] = plan.method;
   manifest["method_options"] = plan.options;
   manifest["chunk"] = plan.chunk;
+  if (plan.IsKernelPlan()) {
+    manifest["kernel"] = {{"name", plan.kernel.name},
+                          {"source", plan.kernel.source},
+                          {"settings", plan.kernel.settings}};
+  }
   manifest["recipe"] = RecipeJson(recipe);
   manifest["note"] =
       "Buffer files are float64 holding the stored format's values exactly. "
@@ -112,6 +108,11 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
          {"format", recipe.exact ? "fp64"
                                  : quant::FormatName(executor.BufferFormat(
                                        static_cast<int>(b)))}});
+  }
+  if (plan.IsKernelPlan()) {
+    for (size_t b = 0; b < plan.buffers.size(); ++b) {
+      buffers[b]["memory"] = MemoryName(plan.buffers[b].memory);
+    }
   }
   manifest["buffers"] = buffers;
 
@@ -132,6 +133,15 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     j["name"] = step.label;
     j["op"] = OpName(step.op);
     j["unit"] = UnitOf(step.op);
+    if (step.pipe != KernelPipe::kNone) j["pipe"] = KernelPipeName(step.pipe);
+    if (step.op == OpKind::kSync) {
+      j["sync"] = {{"kind", SyncKindName(step.sync.kind)},
+                   {"from", KernelPipeName(step.sync.from)},
+                   {"to", KernelPipeName(step.sync.to)},
+                   {"event", step.sync.event}};
+      steps.push_back(j);
+      continue;
+    }
     Json inputs = Json::array();
     for (const View& v : step.Reads()) {
       inputs.push_back(ViewJson(plan, v, current[v.buffer]));
@@ -176,9 +186,7 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
           j["order"] = AccumulationOrderName(recipe.order);
           j["scale_mantissa_bits"] = recipe.scale_mantissa_bits;
           j["accumulator_overflow"] =
-              recipe.accumulator_overflow == quant::IntOverflow::kWrap
-                  ? "wrap"
-                  : "saturate";
+              NameOf(quant::kIntOverflowNames, recipe.accumulator_overflow);
           if (recipe.IntegerOperands()) {
             TRISIM_ASSERT(matmul_index < record.operands.size());
             const auto& operands = record.operands[matmul_index];
@@ -212,6 +220,15 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
         ++matmul_index;
         break;
       }
+      case OpKind::kMmad:
+        j["accumulate"] = step.accumulate;
+        if (!recipe.exact) {
+          j["operand_format"] = quant::FormatName(recipe.operand);
+          j["accumulator"] = quant::FormatName(recipe.accumulator);
+          j["order"] = AccumulationOrderName(recipe.order);
+        }
+        ++matmul_index;
+        break;
       case OpKind::kLinComb:
         j["coef"] = step.coef;
         if (!recipe.exact) j["vector"] = quant::FormatName(recipe.vector);
@@ -228,9 +245,8 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     }
     if (!recipe.exact) {
       j["rounding"] = quant::RoundingModeName(recipe.rounding);
-      j["float_overflow"] = recipe.float_overflow == quant::FloatOverflow::kIeee
-                                ? "ieee"
-                                : "saturate";
+      j["float_overflow"] =
+          NameOf(quant::kFloatOverflowNames, recipe.float_overflow);
     }
     steps.push_back(j);
   }

@@ -1,0 +1,16 @@
+// One factory per kernel file; AllKernels() in core/kernels.cc lists them.
+#pragma once
+
+#include <vector>
+
+#include "core/kernels.h"
+
+namespace trisim::kernels {
+
+// pto-kernels tri_inv_rec_unroll for mch, mxr, mbh (pto, pto-resident).
+std::vector<KernelInfo> PtoTriInvKernels();
+
+// Every kernel, in table order.
+std::vector<KernelInfo> AllKernelInfos();
+
+}  // namespace trisim::kernels
