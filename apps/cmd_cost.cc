@@ -1,5 +1,6 @@
 // trisim cost: cycles and time of an inversion method on the NPU tile
 // pipeline model (sim/cost_model.h, sim/COST_MODEL.md).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,8 +13,10 @@
 
 #include "apps/commands.h"
 #include "apps/method_options.h"
+#include "core/kernels.h"
 #include "core/status.h"
 #include "sim/cost/kernel.h"
+#include "sim/cost/kernel_lowering.h"
 #include "sim/cost/kernel_readings.h"
 #include "sim/cost/profile.h"
 #include "sim/cost_model.h"
@@ -44,36 +47,26 @@ struct CostOptions {
   bool authors_harness = false;
 };
 
-// "name[:key=value[/key=value...]]" (issue 10's method-spec grammar) for
-// --kernel; keys: order, steps, int8 (pto-neumann / pto-logdepth).
-std::pair<std::string, KernelOptions> ParseKernelSpec(const std::string& spec) {
+// --kernel for a reading (sim/cost/kernel_readings.h): the grammar of
+// core/kernels.h ParseKernelChoice ("NAME[:key=value/...]"); keys order,
+// steps, int8 (pto-neumann / pto-logdepth).
+KernelOptions ReadingOptions(const KernelChoice& choice) {
   KernelOptions options;
-  const size_t colon = spec.find(':');
-  const std::string name = spec.substr(0, colon);
-  if (colon == std::string::npos) return {name, options};
-  std::string rest = spec.substr(colon + 1);
-  size_t start = 0;
-  while (start <= rest.size()) {
-    const size_t slash = rest.find('/', start);
-    const std::string kv = rest.substr(start, slash - start);
-    const size_t eq = kv.find('=');
-    const std::string key = kv.substr(0, eq);
-    const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  for (const auto& [key, value] : choice.settings) {
     char* end = nullptr;
     const long v = std::strtol(value.c_str(), &end, 10);
-    if (eq == std::string::npos || value.empty() || *end != '\0' ||
+    if (value.empty() || *end != '\0' ||
         (key != "order" && key != "steps" && key != "int8") || v < 0 ||
         v > 64) {
-      throw InputError("--kernel " + spec + ": bad option '" + kv +
+      throw InputError("--kernel " + choice.name + ": bad option '" + key +
+                       "=" + value +
                        "' (allowed: order=1..64, steps=0..64, int8=0|1)");
     }
     if (key == "order") options.order = static_cast<int>(v);
     if (key == "steps") options.steps = static_cast<int>(v);
     if (key == "int8") options.int8 = v != 0;
-    if (slash == std::string::npos) break;
-    start = slash + 1;
   }
-  return {name, options};
+  return options;
 }
 
 // The chunk sizes DOMAIN.md names as the ones kernels use.
@@ -349,6 +342,30 @@ int RunSweep(const CostOptions& o) {
     }
     kernel_rows.push_back(row);
   }
+  // Every kernel plan of issue 11 (core/kernels/), lowered as issued.
+  for (const KernelInfo& info : AllKernels()) {
+    Json row = {{"kernel", std::string(info.method) + " " + info.name}};
+    for (int chunk : kSweepChunks) {
+      if (!info.chunks.empty() &&
+          std::find(info.chunks.begin(), info.chunks.end(), chunk) ==
+              info.chunks.end()) {
+        continue;
+      }
+      KernelChoice choice;
+      choice.name = info.name;
+      const Plan plan =
+          BuildKernelPlan(info.method, MethodOptions{}, choice, chunk);
+      const long long chunks =
+          kw.batch * kw.heads * ((kw.seq + chunk - 1) / chunk);
+      const KernelCost k = PriceKernel(
+          LowerKernelPlan(plan, precision, chunks, kw.zero_fill, profile),
+          profile);
+      row[std::to_string(chunk)] = {{"time_us", k.time_us},
+                                    {"chunk_cycles", k.chunk_cycles}};
+      ++configurations;
+    }
+    kernel_rows.push_back(row);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
           .count();
@@ -490,12 +507,24 @@ void WriteKernelTrace(const std::string& path, const KernelCost& k,
 }
 
 int RunKernel(const CostOptions& o) {
-  const auto [name, options] = ParseKernelSpec(o.kernel);
+  const KernelChoice choice = ParseKernelChoice(o.kernel);
   const KernelWorkload workload = MakeKernelWorkload(o);
   const HardwareProfile profile = LoadProfile(o.profile);
-  const KernelProgram program =
-      ReadKernel(name, o.chunk, workload, options, profile.cube_cores,
-                 profile.vector_cores);
+  const std::vector<std::string> readings = KernelReadings();
+  KernelProgram program;
+  if (std::find(readings.begin(), readings.end(), choice.name) !=
+      readings.end()) {
+    program = ReadKernel(choice.name, o.chunk, workload, ReadingOptions(choice),
+                         profile.cube_cores, profile.vector_cores);
+  } else {
+    // A kernel plan of --method (core/kernels/, issue 11), lowered as issued.
+    const Plan plan =
+        BuildKernelPlan(o.method.method, o.method.ToOptions(), choice, o.chunk);
+    const long long chunks = workload.batch * workload.heads *
+                             ((workload.seq + o.chunk - 1) / o.chunk);
+    program = LowerKernelPlan(plan, PipelinePrecisionFor(o.precision), chunks,
+                              workload.zero_fill, profile);
+  }
   const KernelCost k = PriceKernel(program, profile, o.trace.empty() ? 0 : 4);
   if (!o.trace.empty()) WriteKernelTrace(o.trace, k, profile.clock_mhz);
   if (o.json) {
@@ -617,9 +646,14 @@ Command SetupCostCommand(CLI::App& root) {
       "chrome://tracing)");
   std::string kernels;
   for (const auto& k : KernelReadings()) kernels += " | " + k;
+  for (const KernelInfo& k : AllKernels()) {
+    kernels += std::string(" | ") + k.name + " (--method " + k.method + ")";
+  }
   app->add_option("--kernel", options->kernel,
                   "plan (the math-level plan of --method, idealised) or a "
-                  "kernel priced as issued (sim/cost/kernel_readings.h):" +
+                  "kernel priced as issued: a reading "
+                  "(sim/cost/kernel_readings.h) or a kernel plan of --method "
+                  "(trisim kernels):" +
                       kernels +
                       "; options as name:key=value/..., e.g. "
                       "pto-neumann:order=3/steps=8/int8=1")

@@ -81,7 +81,7 @@ fi
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["configurations"] == 32 + sum(len(k) - 1 for k in j["kernels"]), j["configurations"]
-assert {k["kernel"] for k in j["kernels"]} >= {"pto-mxr", "triton-solve-tril", "tilelang-solve-tril"}
+assert {k["kernel"] for k in j["kernels"]} >= {"pto-mxr", "triton-solve-tril", "tilelang-solve-tril", "mxr pto"}
 PY
 
 # Kernels as issued: JSON, the papers' harness one flag away, a trace with
@@ -103,6 +103,8 @@ expect_error "--kernel nope: unknown kernel" --kernel nope
 expect_error "supports C in" --kernel triton-solve-tril --chunk 128
 expect_error "bad option 'order=x'" --kernel pto-neumann:order=x
 expect_error "--layout bsdn" --kernel pto-mxr --layout bsdn
+# A kernel plan of issue 11, lowered as issued (same plan objects).
+"$trisim" cost --method mxr --kernel pto --chunk 64 --json >"$tmp/kp.json" 2>"$tmp/err" || fail "cost --method mxr --kernel pto: $(cat "$tmp/err")"
 
 # A shipped profile by name, and --help lists every flag.
 "$trisim" cost --profile ascend-910b3 --method vcs >/dev/null 2>&1 || fail "--profile ascend-910b3"

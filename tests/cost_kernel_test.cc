@@ -1,12 +1,16 @@
 // Kernel-level cost model (sim/cost/kernel.h, kernel_readings.h): in-order
 // pipes, hazards on named buffers without renaming, flags, work items held
 // at once, and the readings' instruction counts against KERNELS.md.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <set>
 #include <string>
 
+#include "core/kernels.h"
+#include "core/methods.h"
 #include "core/status.h"
 #include "sim/cost/kernel.h"
+#include "sim/cost/kernel_lowering.h"
 #include "sim/cost/kernel_readings.h"
 
 namespace trisim {
@@ -174,6 +178,51 @@ TEST_CASE("kernel: the trace uses msprof's track names") {
   for (const char* name : {"CUBE", "MTE1", "MTE2", "MTE3", "FIXP", "VECTOR"}) {
     CHECK(tracks.count(name) == 1);
   }
+}
+
+TEST_CASE("kernel: issue 11's kernel plans are priced as issued") {
+  // Every kernel plan lowers with one Mmad per product of its per-chunk
+  // kMmad steps, and its price is linear in the chunks once cores are busy.
+  for (const KernelInfo& info : AllKernels()) {
+    for (int chunk : {32, 64}) {
+      if (!info.chunks.empty() &&
+          std::find(info.chunks.begin(), info.chunks.end(), chunk) ==
+              info.chunks.end()) {
+        continue;
+      }
+      INFO(info.method << " " << info.name << " C = " << chunk);
+      KernelChoice choice;
+      choice.name = info.name;
+      const Plan plan =
+          BuildKernelPlan(info.method, MethodOptions{}, choice, chunk);
+      long long products = 0;
+      for (const Step& s : plan.steps) {
+        if (s.op == OpKind::kMmad && !s.once_per_core) {
+          products += static_cast<long long>(s.in.size() / 2);
+        }
+      }
+      const PipelinePrecision fp16 = PipelinePrecisionFor("fp16");
+      const KernelProgram p =
+          LowerKernelPlan(plan, fp16, 1 << 14, true, Chip());
+      long long mmads = 0;
+      for (const KLaunch& l : p.launches) {
+        for (const KInstr& in : l.item) mmads += in.kind == KInstr::Kind::kMmad;
+      }
+      CHECK(mmads == products);
+      const auto price = [&](long long chunks) {
+        const KernelCost k = PriceKernel(
+            LowerKernelPlan(plan, fp16, chunks, false, Chip()), Chip());
+        return k.total_cycles -
+               static_cast<double>(k.launches.size()) * Chip().launch_cycles;
+      };
+      CHECK(price(1 << 15) == Approx(2 * price(1 << 14)).epsilon(0.02));
+    }
+  }
+  // A math-level plan is refused.
+  CHECK_THROWS_WITH(
+      LowerKernelPlan(BuildPlan("mxr", MethodOptions{}, 64),
+                      PipelinePrecisionFor("fp16"), 1, true, Chip()),
+      Catch::Contains("math-level plan"));
 }
 
 }  // namespace
