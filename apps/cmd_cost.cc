@@ -353,8 +353,16 @@ int RunSweep(const CostOptions& o) {
       }
       KernelChoice choice;
       choice.name = info.name;
-      const Plan plan =
-          BuildKernelPlan(info.method, MethodOptions{}, choice, chunk);
+      // Default method options, or the smallest block the kernel takes
+      // (mbh's pto starts from 16 x 16 blocks).
+      MethodOptions options;
+      Plan plan;
+      try {
+        plan = BuildKernelPlan(info.method, options, choice, chunk);
+      } catch (const InputError&) {
+        options.block = 16;
+        plan = BuildKernelPlan(info.method, options, choice, chunk);
+      }
       const long long chunks =
           kw.batch * kw.heads * ((kw.seq + chunk - 1) / chunk);
       const KernelCost k = PriceKernel(

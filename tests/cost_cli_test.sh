@@ -99,7 +99,7 @@ PY
 else
   fail "cost --kernel: $(cat "$tmp/err")"
 fi
-expect_error "--kernel nope: unknown kernel" --kernel nope
+expect_error "--kernel nope" --kernel nope
 expect_error "supports C in" --kernel triton-solve-tril --chunk 128
 expect_error "bad option 'order=x'" --kernel pto-neumann:order=x
 expect_error "--layout bsdn" --kernel pto-mxr --layout bsdn

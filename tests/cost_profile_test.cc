@@ -1,4 +1,4 @@
-// Hardware profiles (sim/profile.h): shipped files load; bad or missing keys
+// Hardware profiles (sim/cost/profile.h): shipped files load; bad or missing keys
 // fail with a message naming the key.
 #include <unistd.h>
 

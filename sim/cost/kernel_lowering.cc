@@ -209,9 +209,22 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
     k.name = facts ? facts->name : plan.kernel.name;
     if (facts && facts->zero_fill) {
       if (!zero_fill) continue;
+      // The buffers its steps fill: a per-chunk output once per chunk, a
+      // constant (pto's -I) once.
+      double bytes = 0;
+      for (const Step& st : plan.steps) {
+        if (static_cast<size_t>(std::max(0, st.launch)) != l ||
+            st.out.buffer < 0) {
+          continue;
+        }
+        const Buffer& b = plan.buffers[st.out.buffer];
+        bytes += 1.0 * st.out.rows * st.out.cols * ElementBytes(b, pr) *
+                 (b.role == BufferRole::kOutput ? chunks : 1);
+      }
       k.item.clear();
       k.zero_fill_bytes =
-          1.0 * chunks * plan.chunk * plan.chunk * pr.output_bytes;
+          bytes > 0 ? bytes
+                    : 1.0 * chunks * plan.chunk * plan.chunk * pr.output_bytes;
       program.launches.push_back(std::move(k));
       continue;
     }
