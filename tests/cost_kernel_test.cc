@@ -175,7 +175,8 @@ TEST_CASE("kernel: the trace uses msprof's track names") {
                   Chip(), 2);
   std::set<std::string> tracks;
   for (const KTraceEvent& e : k.trace) tracks.insert(KPipeName(e.pipe));
-  for (const char* name : {"CUBE", "MTE1", "MTE2", "MTE3", "FIXP", "VECTOR"}) {
+  for (const char* name :
+       {"CUBE", "MTE1", "MTE2", "MTE3", "FIXP", "VECTOR", "SCALAR"}) {
     CHECK(tracks.count(name) == 1);
   }
 }

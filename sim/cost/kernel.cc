@@ -144,9 +144,24 @@ class CoreSim {
         if (s.written) after(s.writer);
         for (const Access& r : s.readers) after(r);
       }
+      double cycles = cycles_[i];
+      if (in.kind == KInstr::Kind::kVector && in.scalar_sync) {
+        // The vector <-> scalar sync runs on the scalar unit first (its own
+        // SCALAR track in traces); the op starts when it is done.
+        double& scalar = free_[in.core][static_cast<int>(KPipe::kScalar)];
+        const double sync_start = std::max(ready, scalar);
+        scalar = sync_start + hw_.vector_scalar_sync_cycles;
+        ready = scalar;
+        cycles -= hw_.vector_scalar_sync_cycles;
+        if (trace_ != nullptr && item < trace_items_) {
+          trace_->push_back(KTraceEvent{KPipe::kScalar, in.core, item,
+                                        sync_start, scalar,
+                                        "sync vector <-> scalar"});
+        }
+      }
       double& free = free_[in.core][static_cast<int>(pipe)];
       const double start = std::max(ready, free);
-      free = start + cycles_[i];
+      free = start + cycles;
       const Access done{free, pipe, in.core};
       for (int b : in.reads)
         buffers_[Physical(b, slot)].readers.push_back(done);
