@@ -71,6 +71,11 @@ void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
   nlohmann::ordered_json j;
   j["method"] = r.plan.method;
   j["method_options"] = r.plan.options;
+  if (r.plan.IsKernelPlan()) {  // only kernel plans: default output unchanged
+    j["kernel"] = {{"name", r.plan.kernel.name},
+                   {"source", r.plan.kernel.source},
+                   {"settings", r.plan.kernel.settings}};
+  }
   j["precision"] = r.recipe.name;
   j["chunk"] = r.chunk;
   j["input"] = r.input;
@@ -187,6 +192,10 @@ void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
   std::printf("trisim error: %s (%s), precision %s, chunk %d\n",
               p.method.c_str(), p.options.c_str(), o.precision.c_str(),
               r.chunk);
+  if (p.IsKernelPlan()) {
+    std::printf("kernel %s: %s\n", p.kernel.name.c_str(),
+                p.kernel.source.c_str());
+  }
   std::printf(
       "input %s\n%lld samples, seed %llu; plan: %zu steps, %d "
       "matmuls, %d vector forward-substitution rows\n\n",

@@ -166,6 +166,10 @@ int RunOracle(const OracleOptions& o) {
   std::printf("trisim oracle: %s (%s), recipe %s, %d matrices of %d x %d\n",
               plan.method.c_str(), plan.options.c_str(), recipe.name.c_str(),
               count, c, c);
+  if (plan.IsKernelPlan()) {
+    std::printf("kernel %s: %s\n", plan.kernel.name.c_str(),
+                plan.kernel.source.c_str());
+  }
   std::printf("wrote %s (%s, shape [%s%d, %d])\n", o.out.c_str(),
               NpyDTypeName(out.dtype).c_str(),
               inputs.batched ? (std::to_string(count) + ", ").c_str() : "", c,

@@ -35,6 +35,7 @@ struct RecommendOptions {
   long long batch = 32, heads = 4, seq = 4096;
   std::string profile = "ascend-910b";
   bool json = false;
+  std::string kernel;  // global --kernel; "" = unset (each method's plan)
 };
 
 std::vector<std::string> Split(const std::string& text, char sep) {
@@ -50,10 +51,14 @@ std::vector<std::string> Split(const std::string& text, char sep) {
 // "neumann:order=5,steps=4" -> method and options (the --order ... flags).
 // Options inside a method spec are separated by '/' in the list, e.g.
 // --methods "mxr,neumann:order=5/steps=4".
-std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec) {
+// "kernel=NAME" selects the method's kernel (core/kernels.h), stored in
+// *kernel ("" if the spec has none).
+std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec,
+                                                      std::string* kernel) {
   const auto colon = spec.find(':');
   const std::string name = spec.substr(0, colon);
   MethodOptions o;
+  kernel->clear();
   if (colon == std::string::npos) return {name, o};
   for (const std::string& kv : Split(spec.substr(colon + 1), '/')) {
     const auto eq = kv.find('=');
@@ -88,6 +93,8 @@ std::pair<std::string, MethodOptions> ParseMethodSpec(const std::string& spec) {
       o.inner = value;
     else if (key == "outer")
       o.outer = value;
+    else if (key == "kernel")
+      *kernel = value;
     else
       throw InputError("--methods " + spec + ": unknown option '" + key + "'");
   }
@@ -131,7 +138,15 @@ int RunRecommend(const RecommendOptions& o) {
 
   std::vector<Row> rows;
   for (const std::string& spec : Split(o.methods, ',')) {
-    const auto [method, options] = ParseMethodSpec(spec);
+    std::string spec_kernel;
+    const auto [method, options] = ParseMethodSpec(spec, &spec_kernel);
+    // A kernel= in the spec wins; the global --kernel applies to every
+    // method and is an error for a method without that kernel.
+    const std::string kernel_text =
+        !spec_kernel.empty() ? spec_kernel
+                             : (o.kernel.empty() ? "plan" : o.kernel);
+    const KernelChoice kernel = ParseKernelChoice(kernel_text);
+    if (!kernel.IsPlan()) FindKernel(method, kernel.name);
     for (const std::string& chunk_text : Split(o.chunks, ',')) {
       int chunk = 0;
       try {
@@ -143,6 +158,7 @@ int RunRecommend(const RecommendOptions& o) {
         EvaluationConfig config;
         config.method = method;
         config.options = options;
+        config.kernel = kernel;
         config.chunk = chunk;
         config.input = o.input;
         config.samples = o.samples;
@@ -155,11 +171,16 @@ int RunRecommend(const RecommendOptions& o) {
               "--metric T for " +
               o.input);
         }
-        const CostReport cost =
-            EstimateCost(report.plan, PipelinePrecisionFor(report.recipe),
-                         workload, profile);
+        // The cost model prices math-level plans; a kernel plan is priced
+        // by its method's plan until the cost model reads kernel steps
+        // (issue 12).
+        const CostReport cost = EstimateCost(
+            kernel.IsPlan() ? report.plan
+                            : BuildPlan(method, options, report.chunk),
+            PipelinePrecisionFor(report.recipe), workload, profile);
         Row row;
-        row.method = method;
+        row.method =
+            kernel.IsPlan() ? method : method + "[" + kernel_text + "]";
         row.options = report.plan.options;
         row.recipe = report.recipe.name;
         row.chunk = chunk;
@@ -247,8 +268,14 @@ Command SetupRecommendCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--methods", o->methods,
                   "Comma-separated methods, each optionally with options: "
-                  "neumann:order=5/steps=4")
+                  "neumann:order=5/steps=4; kernel=NAME selects a device "
+                  "kernel (trisim kernels): mxr:kernel=pto")
       ->capture_default_str();
+  app->add_option("--kernel", o->kernel,
+                  "A device kernel for every method of --methods (an error "
+                  "for a method without it); a kernel= in a spec wins. "
+                  "Kernel plans are costed as their method's plan until the "
+                  "cost model prices kernel steps");
   app->add_option("--chunks", o->chunks, "Comma-separated chunk sizes")
       ->capture_default_str();
   app->add_option("--precisions", o->precisions,

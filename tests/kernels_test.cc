@@ -1,0 +1,205 @@
+// Kernel-level plans (core/plan.h, core/kernels/): structure as the source
+// issues it, executor semantics of the kernel steps, refusals, and that
+// math-level plans are untouched. Bit-exactness against an independent
+// emulation of the published kernel: tests/kernel_pto_emulation_test.py.
+#include "core/kernels.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "core/inputs.h"
+#include "core/methods.h"
+#include "core/random.h"
+#include "core/status.h"
+#include "sim/executor.h"
+#include "sim/recipe.h"
+
+namespace trisim {
+namespace {
+
+int CountStores(const Plan& p, Memory to) {
+  int n = 0;
+  for (const Step& s : p.steps) {
+    if (s.op == OpKind::kStore && !s.once_per_core &&
+        p.buffers[s.out.buffer].memory == to) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+int CountPerItem(const Plan& p, OpKind op) {
+  int n = 0;
+  for (const Step& s : p.steps) n += s.op == op && !s.once_per_core;
+  return n;
+}
+
+Mat RandomLower(int n, uint64_t seed, double scale) {
+  Rng rng(seed, 0);
+  Mat l = Mat::Zero(n, n);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < i; ++j) l(i, j) = scale * rng.Uniform();
+  }
+  return l;
+}
+
+TEST_CASE("math-level plans are unchanged by the kernel IR", "[kernels]") {
+  for (const MethodInfo& m : AllMethods()) {
+    for (int c : {16, 64}) {
+      const Plan plan = BuildPlan(m.name, MethodOptions{}, c);
+      const Plan same =
+          BuildKernelPlan(m.name, MethodOptions{}, KernelChoice{}, c);
+      CHECK(plan.Describe() == same.Describe());
+      CHECK_FALSE(plan.IsKernelPlan());
+      CHECK(plan.launches.empty());
+      for (const Step& s : plan.steps) {
+        CHECK(s.pipe == KernelPipe::kNone);
+        CHECK((s.op != OpKind::kMmad && s.op != OpKind::kStore &&
+               s.op != OpKind::kSync && s.op != OpKind::kTranspose));
+      }
+      for (const Buffer& b : plan.buffers) {
+        CHECK(b.memory == Memory::kNone);
+        CHECK(b.format == FormatClass::kDefault);
+      }
+      CHECK(plan.Describe().find("kernel") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("pto plan issues what KERNELS.md section 1 counts", "[kernels]") {
+  // Full C x C Mmads per chunk 16 / 20 / 24 and FIXPIPE L0C -> L1 passes
+  // 9 / 11 / 13 at C = 32 / 64 / 128, one fp32 TSTORE to GM.
+  const int mmads[] = {16, 20, 24};
+  const int fixpipes[] = {9, 11, 13};
+  int k = 0;
+  for (int c : {32, 64, 128}) {
+    const Plan p = BuildKernelPlan("mxr", {}, ParseKernelChoice("pto"), c);
+    REQUIRE(p.IsKernelPlan());
+    CHECK(CountPerItem(p, OpKind::kMmad) == mmads[k]);
+    CHECK(CountStores(p, Memory::kL1) == fixpipes[k]);
+    CHECK(CountStores(p, Memory::kGM) == 1);
+    for (const Step& s : p.steps) {
+      if (s.op != OpKind::kMmad) continue;
+      for (const View& v : s.in) CHECK((v.rows == c && v.cols == c));
+      CHECK(s.pipe == KernelPipe::kM);
+    }
+    // pto-resident drops the X I seeding Mmad of each of the 3 levels.
+    const Plan r =
+        BuildKernelPlan("mxr", {}, ParseKernelChoice("pto-resident"), c);
+    CHECK(CountPerItem(r, OpKind::kMmad) == mmads[k] - 3);
+    CHECK(p.CountSteps(OpKind::kSync) > 2 * mmads[k]);  // flags everywhere
+    CHECK(p.launches.size() == 4);
+    CHECK(p.launches[0].zero_fill);
+    CHECK(p.kernel.items_loaded_per_core == 4);
+    CHECK(p.kernel.items_computed_per_core == 1);
+    ++k;
+  }
+  // Every set_flag has a wait_flag on the same (from, to, event).
+  const Plan p = BuildKernelPlan("mxr", {}, ParseKernelChoice("pto"), 64);
+  std::map<std::tuple<int, int, int>, int> balance;
+  for (const Step& s : p.steps) {
+    if (s.op != OpKind::kSync) continue;
+    const auto key = std::make_tuple(static_cast<int>(s.sync.from),
+                                     static_cast<int>(s.sync.to), s.sync.event);
+    if (s.sync.kind == Sync::Kind::kSetFlag) ++balance[key];
+    if (s.sync.kind == Sync::Kind::kWaitFlag) --balance[key];
+  }
+  // The main loop's cross-iteration flags (M -> MTE2, FIX -> M) are set at
+  // the end of a chunk for the next one; everything else balances.
+  for (const auto& [key, count] : balance) {
+    const bool carried =
+        (std::get<0>(key) == static_cast<int>(KernelPipe::kM) &&
+         std::get<1>(key) == static_cast<int>(KernelPipe::kMTE2)) ||
+        (std::get<0>(key) == static_cast<int>(KernelPipe::kFIX) &&
+         std::get<1>(key) == static_cast<int>(KernelPipe::kM) &&
+         std::get<2>(key) == 0);
+    if (!carried) CHECK(count == 0);
+  }
+}
+
+TEST_CASE("a continued Mmad equals one Mmad over all terms", "[kernels]") {
+  // TMATMUL then TMATMUL_ACC == one accumulation over the concatenated
+  // terms: the accumulator continues from its fp32 value, nothing rounds
+  // in between (sim/cube.h CubeMmad).
+  const Recipe recipe = LoadRecipe("pto-fp16");
+  PlanBuilder b("mxr", "", 16);
+  KernelFacts facts;
+  facts.name = "pto";  // checked against pto's recipe requirements
+  b.SetKernel(facts);
+  const View l = b.NewTile("L", 16, 16, Memory::kGM, FormatClass::kInput,
+                           BufferRole::kInput);
+  const View x = b.NewTile("X", 16, 16, Memory::kGM, FormatClass::kOutput,
+                           BufferRole::kOutput);
+  const View x2 = b.NewTile("X2", 16, 16, Memory::kGM, FormatClass::kOutput);
+  const View a = b.NewTile("a", 16, 16, Memory::kL0A, FormatClass::kStorage);
+  const View c1 =
+      b.NewTile("c1", 16, 16, Memory::kL0C, FormatClass::kAccumulator,
+                BufferRole::kAccumulator);
+  const View c2 =
+      b.NewTile("c2", 16, 16, Memory::kL0C, FormatClass::kAccumulator,
+                BufferRole::kAccumulator);
+  b.Copy(a, l, "a = L");
+  b.Mmad(c1, {a, a}, false, "c1 = L L");
+  b.Mmad(c1, {a, l}, true, "c1 += L L");
+  b.Mmad(c2, {a, a, a, l}, false, "c2 = L L + L L");
+  b.Store(x, c1, "x");
+  b.Store(x2, c2, "x2");
+  const Plan plan = b.Finish(l, x);
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Executor e(plan, recipe);
+    RunRecord record;
+    record.keep_buffers = true;
+    const Mat got = e.Run(RandomLower(16, seed, 3.0), seed, &record);
+    const auto& last = record.buffer_after_step.back();  // X2 after step
+    for (int i = 0; i < 16; ++i) {
+      for (int j = 0; j < 16; ++j) CHECK(got(i, j) == last[i * 16 + j]);
+    }
+  }
+}
+
+TEST_CASE("pto kernels invert exactly under fp64 and closely in fp16",
+          "[kernels]") {
+  for (const char* method : {"mxr", "mch", "mbh"}) {
+    for (const char* kernel : {"pto", "pto-resident"}) {
+      for (int c : {16, 32, 64}) {
+        MethodOptions options;
+        if (std::string(method) == "mbh") options.block = 16;
+        const Plan p =
+            BuildKernelPlan(method, options, ParseKernelChoice(kernel), c);
+        const Mat l = RandomLower(c, 7, 0.1);
+        const Mat exact = (Mat::Identity(c, c) + l).inverse();
+        Executor fp64(p, LoadRecipe("fp64"));
+        CHECK((fp64.Run(l) - exact).norm() / exact.norm() < 1e-13);
+        Executor fp16(p, LoadRecipe("pto-fp16"));
+        CHECK((fp16.Run(l) - exact).norm() / exact.norm() < 5e-3);
+      }
+    }
+  }
+}
+
+TEST_CASE("kernels refuse what they cannot express", "[kernels]") {
+  CHECK_THROWS_AS(BuildKernelPlan("fla", {}, ParseKernelChoice("pto"), 64),
+                  InputError);
+  CHECK_THROWS_AS(BuildKernelPlan("mxr", {}, ParseKernelChoice("nope"), 64),
+                  InputError);
+  CHECK_THROWS_AS(
+      BuildKernelPlan("mxr", {}, ParseKernelChoice("pto:block=8"), 64),
+      InputError);
+  CHECK_THROWS_AS(
+      BuildKernelPlan("mxr", {}, ParseKernelChoice("pto:size=8"), 64),
+      InputError);
+  CHECK_THROWS_AS(ParseKernelChoice("pto:block"), InputError);
+  CHECK_THROWS_AS(BuildKernelPlan("mxr", {}, ParseKernelChoice("pto"), 256),
+                  InputError);
+  CHECK_THROWS_AS(BuildKernelPlan("mbh", {}, ParseKernelChoice("pto"), 64),
+                  InputError);  // --block 1 < 16
+  const Plan p = BuildKernelPlan("mxr", {}, ParseKernelChoice("pto"), 64);
+  CHECK_THROWS_AS(Executor(p, LoadRecipe("int8")), InputError);
+  CHECK_NOTHROW(Executor(p, LoadRecipe("fp16")));
+  CHECK_NOTHROW(Executor(p, LoadRecipe("bf16")));
+}
+
+}  // namespace
+}  // namespace trisim
