@@ -1,5 +1,5 @@
-// Hardware profiles (sim/cost/profile.h): shipped files load; bad or missing keys
-// fail with a message naming the key.
+// Hardware profiles (sim/cost/profile.h): shipped files load; bad or missing
+// keys fail with a message naming the key.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
