@@ -1,19 +1,27 @@
 // trisim cost: cycles and time of an inversion method on the NPU tile
 // pipeline model (sim/cost_model.h, sim/COST_MODEL.md).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/method_options.h"
 #include "core/output_files.h"
+#include "core/kernels.h"
 #include "core/status.h"
+#include "sim/cost/kernel.h"
+#include "sim/cost/kernel_lowering.h"
+#include "sim/cost/kernel_readings.h"
+#include "sim/cost/profile.h"
 #include "sim/cost_model.h"
-#include "sim/profile.h"
 #include "sim/recipe.h"
 #include "sim/recipe_fit.h"
 
@@ -35,7 +43,37 @@ struct CostOptions {
   std::string trace;
   CLI::Option* trace_opt = nullptr;
   bool sweep = false;
+  // Kernel-level pricing (sim/cost/kernel.h): "plan" prices the math-level
+  // plan of --method (the idealised model); a kernel name prices that
+  // kernel as issued, with the benchmark harness below.
+  std::string kernel = "plan";
+  std::string layout = "bsnd";
+  std::string out_dtype = "fp32";
+  bool no_zero_fill = false;
+  bool authors_harness = false;
 };
+
+// --kernel for a reading (sim/cost/kernel_readings.h): the grammar of
+// core/kernels.h ParseKernelChoice ("NAME[:key=value/...]"); keys order,
+// steps, int8 (pto-neumann / pto-logdepth).
+KernelOptions ReadingOptions(const KernelChoice& choice) {
+  KernelOptions options;
+  for (const auto& [key, value] : choice.settings) {
+    char* end = nullptr;
+    const long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' ||
+        (key != "order" && key != "steps" && key != "int8") || v < 0 ||
+        v > 64) {
+      throw InputError("--kernel " + choice.name + ": bad option '" + key +
+                       "=" + value +
+                       "' (allowed: order=1..64, steps=0..64, int8=0|1)");
+    }
+    if (key == "order") options.order = static_cast<int>(v);
+    if (key == "steps") options.steps = static_cast<int>(v);
+    if (key == "int8") options.int8 = v != 0;
+  }
+  return options;
+}
 
 // The chunk sizes DOMAIN.md names as the ones kernels use.
 constexpr int kSweepChunks[] = {16, 32, 64, 128};
@@ -271,6 +309,7 @@ int RunSweep(const CostOptions& o) {
   int configurations = 0;
   bool any_overflow = false;
   const auto begin = std::chrono::steady_clock::now();
+  const std::clock_t cpu_begin = std::clock();
   for (const MethodInfo& m : AllMethods()) {
     Json row = {{"method", m.name}};
     for (int chunk : kSweepChunks) {
@@ -286,9 +325,64 @@ int RunSweep(const CostOptions& o) {
     }
     rows.push_back(row);
   }
+  // Every kernel reading at every chunk it supports, the papers' harness.
+  KernelWorkload kw;
+  kw.batch = o.batch;
+  kw.heads = o.heads;
+  kw.seq = o.seq;
+  Json kernel_rows = Json::array();
+  for (const std::string& name : KernelReadings()) {
+    Json row = {{"kernel", name}};
+    for (int chunk : KernelChunks(name)) {
+      const KernelCost k =
+          PriceKernel(ReadKernel(name, chunk, kw, KernelOptions{},
+                                 profile.cube_cores, profile.vector_cores),
+                      profile);
+      row[std::to_string(chunk)] = {{"time_us", k.time_us},
+                                    {"chunk_cycles", k.chunk_cycles}};
+      ++configurations;
+    }
+    kernel_rows.push_back(row);
+  }
+  // Every kernel plan of issue 11 (core/kernels/), lowered as issued.
+  for (const KernelInfo& info : AllKernels()) {
+    Json row = {{"kernel", std::string(info.method) + " " + info.name}};
+    for (int chunk : kSweepChunks) {
+      if (!info.chunks.empty() &&
+          std::find(info.chunks.begin(), info.chunks.end(), chunk) ==
+              info.chunks.end()) {
+        continue;
+      }
+      KernelChoice choice;
+      choice.name = info.name;
+      // Default method options, or the smallest block the kernel takes
+      // (mbh's pto starts from 16 x 16 blocks).
+      MethodOptions options;
+      Plan plan;
+      try {
+        plan = BuildKernelPlan(info.method, options, choice, chunk);
+      } catch (const InputError&) {
+        options.block = 16;
+        plan = BuildKernelPlan(info.method, options, choice, chunk);
+      }
+      const long long chunks =
+          kw.batch * kw.heads * ((kw.seq + chunk - 1) / chunk);
+      const KernelCost k = PriceKernel(
+          LowerKernelPlan(plan, precision, chunks, kw.zero_fill, profile),
+          profile);
+      row[std::to_string(chunk)] = {{"time_us", k.time_us},
+                                    {"chunk_cycles", k.chunk_cycles}};
+      ++configurations;
+    }
+    kernel_rows.push_back(row);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
           .count();
+  // CPU time too: on a shared, loaded machine the wall clock mostly
+  // measures waiting for a core.
+  const double cpu_seconds =
+      static_cast<double>(std::clock() - cpu_begin) / CLOCKS_PER_SEC;
   if (o.csv) {
     std::printf("method,chunk,time_us,total_cycles,bottleneck,fits\n");
     for (const Json& row : rows) {
@@ -311,8 +405,10 @@ int RunSweep(const CostOptions& o) {
               {"seq", o.seq},
               {"profile", profile.name},
               {"methods", rows},
+              {"kernels", kernel_rows},
               {"configurations", configurations},
-              {"seconds_per_configuration", seconds / configurations}};
+              {"seconds_per_configuration", seconds / configurations},
+              {"cpu_seconds_per_configuration", cpu_seconds / configurations}};
     std::cout << j.dump(2) << '\n';
     return 0;
   }
@@ -337,11 +433,170 @@ int RunSweep(const CostOptions& o) {
     }
     std::printf("\n");
   }
+  std::printf("\n  %-20s", "kernel (as issued)");
+  for (int chunk : kSweepChunks) {
+    std::printf(" %20s", ("C=" + std::to_string(chunk)).c_str());
+  }
+  std::printf("\n");
+  for (const Json& row : kernel_rows) {
+    std::printf("  %-20s", row["kernel"].get<std::string>().c_str());
+    for (int chunk : kSweepChunks) {
+      const std::string key = std::to_string(chunk);
+      if (!row.contains(key)) {
+        std::printf(" %20s", "-");
+        continue;
+      }
+      char text[40];
+      std::snprintf(text, sizeof(text), "%.1f",
+                    row[key]["time_us"].get<double>());
+      std::printf(" %20s", text);
+    }
+    std::printf("\n");
+  }
   if (any_overflow) std::printf("\n!: a working set overflows L1 or UB");
   std::printf(
-      "\npriced %d configurations in %.3f ms: %.1f us per "
-      "configuration (plan building included)\n",
-      configurations, seconds * 1e3, seconds / configurations * 1e6);
+      "\npriced %d configurations in %.3f ms wall, %.3f ms CPU: %.1f us "
+      "wall, %.1f us CPU per configuration (plan and kernel building "
+      "included)\n",
+      configurations, seconds * 1e3, cpu_seconds * 1e3,
+      seconds / configurations * 1e6, cpu_seconds / configurations * 1e6);
+  return 0;
+}
+
+KernelWorkload MakeKernelWorkload(const CostOptions& o) {
+  CheckRange("--batch", o.batch, 1 << 20);
+  CheckRange("--heads", o.heads, 1 << 16);
+  CheckRange("--seq", o.seq, 1LL << 30);
+  KernelWorkload w;
+  w.batch = o.batch;
+  w.heads = o.heads;
+  w.seq = o.seq;
+  if (o.layout != "bsnd" && o.layout != "head-first") {
+    throw InputError("--layout " + o.layout + ": allowed: bsnd, head-first");
+  }
+  w.bsnd = o.layout == "bsnd";
+  if (o.out_dtype != "fp16" && o.out_dtype != "fp32") {
+    throw InputError("--out-dtype " + o.out_dtype + ": allowed: fp16, fp32");
+  }
+  w.output_bytes = o.out_dtype == "fp32" ? 4 : 2;
+  w.zero_fill = !o.no_zero_fill;
+  if (o.authors_harness) {  // KERNELS.md section 5: fp16 in, fp32 out,
+    w.batch = 32;           // zero-fill included, B = 32, H = 4
+    w.heads = 4;
+    w.input_bytes = 2;
+    w.output_bytes = 4;
+    w.zero_fill = true;
+  }
+  return w;
+}
+
+// Chrome trace of one core (group) of a kernel, tracks named as msprof's
+// op-simulator traces (CUBE, MTE1, MTE2, MTE3, FIXP, VECTOR, SCALAR).
+void WriteKernelTrace(const std::string& path, const KernelCost& k,
+                      double clock_mhz) {
+  const std::string fresh = path + ".tmp";
+  {
+    std::ofstream out(fresh);
+    if (!out) throw InputError("--trace " + path + ": cannot write the file");
+    Json events = Json::array();
+    std::vector<bool> named(64, false);
+    for (const KTraceEvent& e : k.trace) {
+      const int tid = e.core * 8 + static_cast<int>(e.pipe);
+      if (!named[tid]) {
+        named[tid] = true;
+        const std::string core =
+            e.core == 0 ? "" : " (vector core " + std::to_string(e.core) + ")";
+        events.push_back({{"ph", "M"},
+                          {"name", "thread_name"},
+                          {"pid", 0},
+                          {"tid", tid},
+                          {"args", {{"name", KPipeName(e.pipe) + core}}}});
+      }
+      events.push_back({{"ph", "X"},
+                        {"name", e.what},
+                        {"cat", KPipeName(e.pipe)},
+                        {"pid", 0},
+                        {"tid", tid},
+                        {"ts", e.start / clock_mhz},
+                        {"dur", (e.end - e.start) / clock_mhz},
+                        {"args", {{"item", e.item}}}});
+    }
+    out << Json({{"traceEvents", events},
+                 {"displayTimeUnit", "ns"},
+                 {"otherData", {{"kernel", k.kernel}}}})
+               .dump()
+        << '\n';
+    if (!out) throw InputError("--trace " + path + ": write failed");
+  }
+  std::rename(fresh.c_str(), path.c_str());
+}
+
+int RunKernel(const CostOptions& o) {
+  const KernelChoice choice = ParseKernelChoice(o.kernel);
+  const KernelWorkload workload = MakeKernelWorkload(o);
+  const HardwareProfile profile = LoadProfile(o.profile);
+  const std::vector<std::string> readings = KernelReadings();
+  KernelProgram program;
+  if (std::find(readings.begin(), readings.end(), choice.name) !=
+      readings.end()) {
+    program = ReadKernel(choice.name, o.chunk, workload, ReadingOptions(choice),
+                         profile.cube_cores, profile.vector_cores);
+  } else {
+    // A kernel plan of --method (core/kernels/, issue 11), lowered as issued.
+    const Plan plan =
+        BuildKernelPlan(o.method.method, o.method.ToOptions(), choice, o.chunk);
+    const long long chunks = workload.batch * workload.heads *
+                             ((workload.seq + o.chunk - 1) / o.chunk);
+    program = LowerKernelPlan(plan, PipelinePrecisionFor(o.precision), chunks,
+                              workload.zero_fill, profile);
+  }
+  const KernelCost k = PriceKernel(program, profile, o.trace.empty() ? 0 : 4);
+  if (!o.trace.empty()) WriteKernelTrace(o.trace, k, profile.clock_mhz);
+  if (o.json) {
+    Json launches = Json::array();
+    for (const KLaunchCost& l : k.launches) {
+      launches.push_back({{"name", l.name},
+                          {"cycles", l.cycles},
+                          {"item_latency", l.item_latency},
+                          {"item_period", l.item_period},
+                          {"items_per_core", l.items_per_core}});
+    }
+    const Json j = {{"kernel", o.kernel},
+                    {"chunk", o.chunk},
+                    {"batch", workload.batch},
+                    {"heads", workload.heads},
+                    {"seq", workload.seq},
+                    {"layout", workload.bsnd ? "bsnd" : "head-first"},
+                    {"output_bytes", workload.output_bytes},
+                    {"zero_fill", workload.zero_fill},
+                    {"profile", profile.name},
+                    {"clock_mhz", profile.clock_mhz},
+                    {"chunks", program.chunks},
+                    {"total_cycles", k.total_cycles},
+                    {"time_us", k.time_us},
+                    {"chunk_cycles", k.chunk_cycles},
+                    {"launches", launches}};
+    std::cout << j.dump(2) << '\n';
+    return 0;
+  }
+  std::printf(
+      "trisim cost --kernel %s: chunk %d, batch %lld x heads %lld x seq %lld "
+      "(%s, %s out, zero-fill %s), profile %s (%.0f MHz)\n",
+      o.kernel.c_str(), o.chunk, workload.batch, workload.heads, workload.seq,
+      workload.bsnd ? "BSND" : "head-first",
+      workload.output_bytes == 4 ? "fp32" : "fp16",
+      workload.zero_fill ? "included" : "excluded", profile.name.c_str(),
+      profile.clock_mhz);
+  std::printf(
+      "total %.0f cycles = %.2f us; %.0f cycles per chunk per core group\n",
+      k.total_cycles, k.time_us, k.chunk_cycles);
+  for (const KLaunchCost& l : k.launches) {
+    std::printf(
+        "  %-22s %12.0f cycles; item alone %.0f, steady %.0f per item, %lld "
+        "items per core\n",
+        l.name.c_str(), l.cycles, l.item_latency, l.item_period,
+        l.items_per_core);
+  }
   return 0;
 }
 
@@ -360,6 +615,7 @@ void PrintCsv(const CostOptions& o, const Plan& plan, const CostReport& r) {
 int RunCost(const CostOptions& o) {
   if (o.json && o.csv) throw InputError("--json and --csv: choose one");
   if (o.sweep) return RunSweep(o);
+  if (o.kernel != "plan") return RunKernel(o);
   const Workload workload = MakeWorkload(o);
   const Recipe recipe = LoadRecipe(o.precision);
   const Plan plan = BuildPlan(o.method.method, o.method.ToOptions(), o.chunk);
@@ -439,6 +695,33 @@ Command SetupCostCommand(CLI::App& root) {
       "Write a Chrome trace-event JSON file of the pipeline timeline "
       "of one core group's first 8 chunks (open in Perfetto or "
       "chrome://tracing)");
+  std::string kernels;
+  for (const auto& k : KernelReadings()) kernels += " | " + k;
+  for (const KernelInfo& k : AllKernels()) {
+    kernels += std::string(" | ") + k.name + " (--method " + k.method + ")";
+  }
+  app->add_option("--kernel", options->kernel,
+                  "plan (the math-level plan of --method, idealised) or a "
+                  "kernel priced as issued: a reading "
+                  "(sim/cost/kernel_readings.h) or a kernel plan of --method "
+                  "(trisim kernels):" +
+                      kernels +
+                      "; options as name:key=value/..., e.g. "
+                      "pto-neumann:order=3/steps=8/int8=1")
+      ->capture_default_str();
+  app->add_option("--layout", options->layout,
+                  "--kernel workload layout: bsnd [B,T,H,C] or head-first")
+      ->capture_default_str();
+  app->add_option("--out-dtype", options->out_dtype,
+                  "--kernel output dtype where the kernel lets the caller "
+                  "choose: fp16 | fp32")
+      ->capture_default_str();
+  app->add_flag("--no-zero-fill", options->no_zero_fill,
+                "--kernel: leave the output zero-fill out of the timed call");
+  app->add_flag("--authors-harness", options->authors_harness,
+                "--kernel: the papers' benchmark (KERNELS.md section 5): "
+                "fp16 in, fp32 out, zero-fill included, B = 32, H = 4; T "
+                "from --seq");
   app->add_flag("--sweep", options->sweep,
                 "Price every method (default options) at chunks 16, 32, 64, "
                 "128 and print a table of times and the pricing run time; "

@@ -19,7 +19,7 @@
 #include "core/status.h"
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
-#include "sim/profile.h"
+#include "sim/cost/profile.h"
 #include "sim/recipe.h"
 #include "sim/recipe_fit.h"
 

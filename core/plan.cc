@@ -265,22 +265,42 @@ long long Step::Flops() const {
   }
 }
 
+std::vector<int> Plan::Producers(int step, const View& read) const {
+  std::vector<int> producers;
+  if (read.rows == 0 || read.cols == 0) return producers;
+  for (int w = step - 1; w >= 0; --w) {
+    const View written = steps[w].Writes();
+    if (!written.Overlaps(read)) continue;
+    producers.push_back(w);
+    if (written.Covers(read)) break;
+  }
+  return producers;
+}
+
 std::vector<std::vector<int>> Plan::Dependencies() const {
   std::vector<std::vector<int>> deps(steps.size());
   for (size_t s = 0; s < steps.size(); ++s) {
     for (const View& read : steps[s].Reads()) {
-      if (read.rows == 0 || read.cols == 0) continue;
-      for (int w = static_cast<int>(s) - 1; w >= 0; --w) {
-        const View written = steps[w].Writes();
-        if (!written.Overlaps(read)) continue;
-        deps[s].push_back(w);
-        if (written.Covers(read)) break;
-      }
+      const std::vector<int> p = Producers(static_cast<int>(s), read);
+      deps[s].insert(deps[s].end(), p.begin(), p.end());
     }
     std::sort(deps[s].begin(), deps[s].end());
     deps[s].erase(std::unique(deps[s].begin(), deps[s].end()), deps[s].end());
   }
   return deps;
+}
+
+bool Plan::SameCopyPosition(int a, int b) const {
+  const std::vector<CopyPosition>& x = steps.at(a).copies;
+  const std::vector<CopyPosition>& y = steps.at(b).copies;
+  for (size_t level = 0; level < x.size() && level < y.size(); ++level) {
+    if (x[level].scope == y[level].scope) continue;
+    const CopyScope& u = copy_scopes[x[level].scope];
+    const CopyScope& v = copy_scopes[y[level].scope];
+    return a != b && u.family == v.family && u.parent == v.parent &&
+           x[level].position == y[level].position;
+  }
+  return false;  // same instances all the way: not copies of each other
 }
 
 std::string Plan::ViewName(const View& view) const {
@@ -399,7 +419,12 @@ View PlanBuilder::Identity(int n) {
   const View view =
       NewBuffer("I" + std::to_string(n), n, n, BufferRole::kConstant);
   scopes_ = saved;
+  // A shared constant belongs to no copy: it must not shift the positions
+  // of the copy that happens to ask for it first.
+  const auto open_copies = std::move(copies_);
+  copies_.clear();
   SetIdentity(view, "constant identity");
+  copies_ = open_copies;
   identities_.emplace_back(n, view);
   return view;
 }
@@ -408,6 +433,18 @@ void PlanBuilder::PushScope(const std::string& prefix) {
   scopes_.push_back(prefix);
 }
 void PlanBuilder::PopScope() { scopes_.pop_back(); }
+
+void PlanBuilder::PushCopy(const std::string& family, int index) {
+  const int parent = copies_.empty() ? -1 : copies_.back().scope;
+  plan_.copy_scopes.push_back(CopyScope{family, index, parent});
+  copies_.push_back(
+      CopyPosition{static_cast<int>(plan_.copy_scopes.size()) - 1, 0});
+}
+
+void PlanBuilder::PopCopy() {
+  TRISIM_ASSERT(!copies_.empty());
+  copies_.pop_back();
+}
 
 void PlanBuilder::Add(Step step) {
   TRISIM_ASSERT(step.out.buffer >= 0 || step.op == OpKind::kSync);
@@ -418,6 +455,8 @@ void PlanBuilder::Add(Step step) {
       !plan_.kernel.name.empty()) {
     step.pipe = InferPipe(step);
   }
+  step.copies = copies_;
+  for (CopyPosition& open : copies_) ++open.position;
   plan_.steps.push_back(std::move(step));
 }
 

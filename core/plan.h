@@ -157,6 +157,22 @@ enum class OpUnit { kCube, kVector, kMove, kFixpipe, kSync };
 OpUnit UnitOf(OpKind op);
 const char* OpUnitName(OpUnit unit);  // "cube" | "vector" | "move" | ...
 
+// Where a step sits among parallel copies (PlanBuilder::PushCopy): the same
+// instructions emitted once per independent block (mxr's per-block mch,
+// fla's per-block forward substitution, mbh's per-pair merges). One entry per
+// enclosing copy scope, outermost first.
+struct CopyPosition {
+  int scope = -1;    // index into Plan::copy_scopes (one instance)
+  int position = 0;  // the step's index among the steps of that instance
+};
+
+// One instance of a copy scope. Instances with the same family (same name,
+// pushed inside the same enclosing instance) are copies of each other.
+struct CopyScope {
+  std::string family;  // e.g. "blk"
+  int index = 0;       // which copy
+  int parent = -1;     // enclosing instance, or -1
+};
 // The pipe that issues a step (NPU.md "Pipelines"): MTE2 GM->L1/UB, MTE1
 // L1->L0A/L0B, M the cube, FIX the FIXPIPE (L0C->L1/GM), V the vector unit,
 // MTE3 UB->GM, S the scalar unit. kHost: outside the kernel (input
@@ -191,6 +207,7 @@ struct Step {
   double sign = 1.0;         // kMatMul: +1 or -1 (exact in every format)
   Mask mask;                 // kMask
   int row = 0;               // kForwardRow
+  std::vector<CopyPosition> copies;  // enclosing copy scopes (builder)
   // Kernel-level fields (defaults for math-level plans).
   bool accumulate = false;  // kMmad: start from the accumulator's contents
   Sync sync;                // kSync
@@ -250,9 +267,21 @@ struct Plan {
   std::vector<Launch> launches;
   bool IsKernelPlan() const { return !kernel.name.empty(); }
 
-  // For each step, the earlier steps it depends on (read-after-write: the
-  // latest writers of every region it reads, back to a write covering it).
+  std::vector<CopyScope> copy_scopes;  // recorded by PlanBuilder::PushCopy
+
+  // The one definition of "which earlier steps produced what this step
+  // reads": for read r of step s (Step::Reads() order), the latest steps
+  // whose Writes() overlap it, newest first, back to one whose Writes()
+  // covers it. Used by Dependencies() and by the cost model (sim/cost/).
+  std::vector<int> Producers(int step, const View& read) const;
+  // For each step, the earlier steps it depends on (read-after-write): the
+  // union of Producers() over its reads, sorted.
   std::vector<std::vector<int>> Dependencies() const;
+  // True when steps a != b are parallel copies by the builder's record: at
+  // the outermost copy scope where their scope chains differ, both are in
+  // instances of one family at the same position. Says nothing about
+  // shapes or dependencies (the cost model checks those).
+  bool SameCopyPosition(int a, int b) const;
   // Human-readable listing: one line per step with shapes and dependencies.
   std::string Describe() const;
   // Counts of steps per op kind and matmul flops, for summaries.
@@ -273,6 +302,11 @@ class PlanBuilder {
 
   void PushScope(const std::string& prefix);
   void PopScope();
+  // Marks the steps up to PopCopy as copy `index` of `family`: the same
+  // instruction sequence on independent data (recorded in Step::copies; a
+  // kernel issues such copies together). Does not change buffer names.
+  void PushCopy(const std::string& family, int index);
+  void PopCopy();
 
   void SetIdentity(View out, const std::string& label);
   void SetZero(View out, const std::string& label);
@@ -319,6 +353,7 @@ class PlanBuilder {
   KernelPipe InferPipe(const Step& step) const;
   Plan plan_;
   std::vector<std::string> scopes_;
+  std::vector<CopyPosition> copies_;  // open copy scopes, outermost first
   std::vector<std::pair<int, View>> identities_;  // size -> view
   KernelPipe pipe_ = KernelPipe::kNone;
   int launch_ = 0;

@@ -1,14 +1,15 @@
-// Cost model batching (sim/cost_model.h, COST_MODEL.md section 3): parallel
-// copies of a step are one batched instruction per pipe, with one start cost
-// and the items' work summed; dependent steps never batch; with batching off
-// (or nothing to batch) the model prices the plan step by step.
+// Cost model batching (sim/cost/batching.h, COST_MODEL.md section 3):
+// parallel copies of a step (recorded by the builder, PlanBuilder::PushCopy)
+// are one batched instruction per pipe, with one start cost and the items'
+// work summed; dependent steps never batch; labels play no part; with
+// batching off (or nothing to batch) the model prices the plan step by step.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 
 #include "core/methods.h"
+#include "sim/cost/profile.h"
 #include "sim/cost_model.h"
-#include "sim/profile.h"
 
 namespace trisim {
 namespace {
@@ -58,15 +59,32 @@ double Cycles(const std::vector<Instruction>& instructions) {
   return sum;
 }
 
-TEST_CASE("batching: ParallelCopyLabel strips scope prefixes only") {
-  CHECK(ParallelCopyLabel("blk3.Y = L^2") == "Y = L^2");
-  CHECK(ParallelCopyLabel("inner2.outer.X L^4") == "X L^4");
-  CHECK(ParallelCopyLabel("x_1.y = 1.5 z") == "y = 1.5 z");
-  // No scope: a space, a digit or an operator comes before any '.'.
-  CHECK(ParallelCopyLabel("X = X (I + L^2)") == "X = X (I + L^2)");
-  CHECK(ParallelCopyLabel("merge 32 L21 X11") == "merge 32 L21 X11");
-  CHECK(ParallelCopyLabel("3.blk") == "3.blk");
-  CHECK(ParallelCopyLabel("") == "");
+TEST_CASE("batching: copies come from the plan's record, not its labels") {
+  // Relabelling every step of every shipped plan changes no total (issue
+  // 10 item 3: renaming fla's "diagonal block i" used to change its cycles).
+  for (const MethodInfo& method : AllMethods()) {
+    for (int chunk : {32, 64}) {
+      INFO(method.name << " C = " << chunk);
+      const Plan plan = BuildPlan(method.name, MethodOptions{}, chunk);
+      Plan renamed = plan;
+      for (size_t s = 0; s < renamed.steps.size(); ++s) {
+        renamed.steps[s].label = "step " + std::to_string(s * 7919 % 101);
+      }
+      const CostReport a = Price(plan, "fp16", Benchmark(true));
+      const CostReport b = Price(renamed, "fp16", Benchmark(true));
+      CHECK(a.batches == b.batches);
+      CHECK(a.total_cycles == b.total_cycles);
+    }
+  }
+  // fla's forward-substitution rows batch across its diagonal blocks.
+  const Plan fla = BuildPlan("fla", MethodOptions{}, 64);
+  const CostReport r = Price(fla, "fp16", OneChunk(64, true));
+  REQUIRE(!r.batches.empty());
+  CHECK(r.batches.front().size() == 4);
+  for (int s : r.batches.front()) {
+    CHECK(fla.steps[s].op == OpKind::kForwardRow);
+    CHECK(fla.steps[s].row == fla.steps[r.batches.front().front()].row);
+  }
 }
 
 TEST_CASE("batching: mxr's diagonal-block rounds pay one FIXPIPE start each") {
@@ -111,9 +129,11 @@ TEST_CASE("batching: dependent steps are never batched") {
   PlanBuilder chain("test-chain", "", 16);
   const View l = chain.NewBuffer("L", 16, 16, BufferRole::kInput);
   const View x = chain.NewBuffer("X", 16, 16, BufferRole::kOutput);
-  chain.MatMul(x, {l, l}, 1.0, "square");
-  chain.MatMul(x, {x, x}, 1.0, "square");
-  chain.MatMul(x, {x, x}, 1.0, "square");
+  for (int i = 0; i < 3; ++i) {
+    chain.PushCopy("square", i);
+    chain.MatMul(x, {i == 0 ? l : x, i == 0 ? l : x}, 1.0, "square");
+    chain.PopCopy();
+  }
   const Plan dependent = chain.Finish(l, x);
   const CostReport r = Price(dependent, "fp16", Benchmark(true));
   CHECK(r.batches.empty());
@@ -127,9 +147,13 @@ TEST_CASE("batching: dependent steps are never batched") {
   const View y1 = mixed.NewBuffer("Y1", 16, 16);
   const View y2 = mixed.NewBuffer("Y2", 16, 16);
   const View out = mixed.NewBuffer("X", 16, 16, BufferRole::kOutput);
+  mixed.PushCopy("Y", 0);
   mixed.MatMul(y1, {l2, l2}, 1.0, "square");
   mixed.MatMul(y1, {y1, y1}, 1.0, "square");
+  mixed.PopCopy();
+  mixed.PushCopy("Y", 1);
   mixed.MatMul(y2, {l2, l2}, 1.0, "square");
+  mixed.PopCopy();
   mixed.MatMul(out, {y1, y2}, 1.0, "X = Y1 Y2");
   const CostReport m = Price(mixed.Finish(l2, out), "fp16", Benchmark(true));
   CHECK(m.batches == std::vector<std::vector<int>>{{0, 2}});
@@ -139,9 +163,13 @@ TEST_CASE("batching: dependent steps are never batched") {
   const View l3 = apart.NewBuffer("L", 16, 16, BufferRole::kInput);
   const View z1 = apart.NewBuffer("Y1", 16, 16);
   const View z2 = apart.NewBuffer("Y2", 16, 16, BufferRole::kOutput);
+  apart.PushCopy("Y", 0);
   apart.MatMul(z1, {l3, l3}, 1.0, "square");
   apart.MatMul(z1, {z1, z1}, 1.0, "square");
+  apart.PopCopy();
+  apart.PushCopy("Y", 1);
   apart.MatMul(z2, {l3, l3}, 1.0, "square");
+  apart.PopCopy();
   CHECK(Price(apart.Finish(l3, z2), "fp16", Benchmark(true)).batches.empty());
 }
 
@@ -176,24 +204,26 @@ TEST_CASE(
 }
 
 TEST_CASE("batching: off, or nothing to batch, prices the plan step by step") {
-  // Labels made unique leave no parallel copies: batching on must then give
-  // exactly the --no-batch total (same instructions in plan order).
+  // Without the builder's copy record there are no parallel copies:
+  // batching on must then give exactly the --no-batch total (same
+  // instructions in plan order).
   for (const MethodInfo& method : AllMethods()) {
     for (int chunk : {16, 64, 128}) {
       for (const char* precision : {"fp16", "int8"}) {
         INFO(method.name << " C = " << chunk << " " << precision);
         const Plan plan = BuildPlan(method.name, MethodOptions{}, chunk);
         Plan unique = plan;
-        for (size_t s = 0; s < unique.steps.size(); ++s) {
-          unique.steps[s].label += " #" + std::to_string(s);
-        }
+        for (Step& step : unique.steps) step.copies.clear();
         const CostReport alone = Price(plan, precision, Benchmark(false));
         const CostReport none = Price(unique, precision, Benchmark(true));
         CHECK(none.batches.empty());
         CHECK(none.total_cycles == alone.total_cycles);
-        // Batching only removes start costs and flags.
+        // Batching removes start costs and flags; it also issues a batch's
+        // copies together, so the cube can start fla's merges only when the
+        // rows of every block are done (one store): at C = 128 that costs
+        // fla 0.03% (issue 10 item 3 changed fla; COST_MODEL.md section 0).
         const CostReport batched = Price(plan, precision, Benchmark(true));
-        CHECK(batched.total_cycles <= alone.total_cycles);
+        CHECK(batched.total_cycles <= 1.001 * alone.total_cycles);
       }
     }
   }
@@ -207,7 +237,9 @@ TEST_CASE("batching: a cube batch fits half of L0A, L0B and L0C") {
   const View l = b.NewBuffer("L", 64, 64, BufferRole::kInput);
   const View x = b.NewBuffer("X", 64, 64, BufferRole::kOutput);
   for (int i = 0; i < 6; ++i) {
+    b.PushCopy("product", i);
     b.MatMul(b.NewBuffer("P", 64, 64), {l, l}, 1.0, "product");
+    b.PopCopy();
   }
   b.SetIdentity(x, "X = I");
   const CostReport r = Price(b.Finish(l, x), "fp16", OneChunk(64, true));
@@ -228,8 +260,12 @@ TEST_CASE("batching: a vector batch is one instruction over more repeats") {
   PlanBuilder b("test-scale", "", 32);
   const View l = b.NewBuffer("L", 32, 32, BufferRole::kInput);
   const View x = b.NewBuffer("X", 32, 32, BufferRole::kOutput);
-  b.LinComb(x.Block(0, 0, 16, 16), {2.0}, {l.Block(0, 0, 16, 16)}, "scale");
-  b.LinComb(x.Block(16, 16, 16, 16), {2.0}, {l.Block(16, 16, 16, 16)}, "scale");
+  for (int i = 0; i < 2; ++i) {
+    b.PushCopy("block", i);
+    b.LinComb(x.Block(16 * i, 16 * i, 16, 16), {2.0},
+              {l.Block(16 * i, 16 * i, 16, 16)}, "scale");
+    b.PopCopy();
+  }
   const Plan plan = b.Finish(l, x);
   const HardwareProfile& hw = Default();
   const auto vector = static_cast<int>(Pipe::kVector);
@@ -246,25 +282,34 @@ TEST_CASE("batching: a vector batch is one instruction over more repeats") {
 TEST_CASE("batching: results of one batch cross to the cube after one flag") {
   // Row 1 of two 16 x 16 diagonal blocks on the vector unit (parallel
   // copies), then one cube matmul reading both blocks: one UB -> GM store,
-  // one flag, one GM -> L1 move, bytes summed.
+  // one flag, one GM -> L1 move, bytes summed (the rows written; the rest
+  // of X is the resident constant). Vector results leave UB when the cube
+  // first needs them, so unbatched the two rows leave in one store too, but
+  // as two instructions on the vector unit.
   PlanBuilder b("test-cross", "", 32);
   const View l = b.NewBuffer("L", 32, 32, BufferRole::kInput);
   const View x = b.NewBuffer("X", 32, 32);
   const View y = b.NewBuffer("Y", 32, 32, BufferRole::kOutput);
   b.SetIdentity(x, "X = I");
-  b.ForwardRow(x.Block(0, 0, 16, 16), l.Block(0, 0, 16, 16), 1, "row 1");
-  b.ForwardRow(x.Block(16, 16, 16, 16), l.Block(16, 16, 16, 16), 1, "row 1");
+  for (int i = 0; i < 2; ++i) {
+    b.PushCopy("block", i);
+    b.ForwardRow(x.Block(16 * i, 16 * i, 16, 16),
+                 l.Block(16 * i, 16 * i, 16, 16), 1, "row 1");
+    b.PopCopy();
+  }
   b.MatMul(y, {x, l}, 1.0, "Y = X L");
   const Plan plan = b.Finish(l, y);
   const CostReport batched = Price(plan, "fp16", OneChunk(32, true));
   const CostReport alone = Price(plan, "fp16", OneChunk(32, false));
   CHECK(batched.batches == std::vector<std::vector<int>>{{1, 2}});
-  CHECK(Named(alone, "UB -> GM (for cube)").size() == 2);
+  CHECK(Named(alone, "UB -> GM (for cube)").size() == 1);
   CHECK(Named(batched, "UB -> GM (for cube)").size() == 1);
   const auto moves = Named(batched, "vector result: GM -> L1");
   REQUIRE(moves.size() == 1);
-  CHECK(moves[0].bytes == 2 * 16 * 16 * 2);
-  CHECK(Named(alone, "vector result: GM -> L1").size() == 2);
+  CHECK(moves[0].bytes == 2 * 1 * 2);  // row 1 of each block: one element
+  CHECK(Named(alone, "vector result: GM -> L1").size() == 1);
+  CHECK(Named(alone, "row: sub").size() == 2);
+  CHECK(Named(batched, "row: sub").size() == 1);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
 #include "sim/oracle.h"
-#include "sim/profile.h"
+#include "sim/cost/profile.h"
 #include "sim/recipe.h"
 
 namespace py = pybind11;

@@ -50,8 +50,10 @@ void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
   if (s < n) b.SetZero(xd, "Xd = 0");
   for (int i = 0; i < n / s; ++i) {
     b.PushScope("inner" + std::to_string(i) + ".");
+    b.PushCopy("inner", i);
     inner_method.emit(b, inner.options, d.Block(i * s, i * s, s, s),
                       xd.Block(i * s, i * s, s, s));
+    b.PopCopy();
     b.PopScope();
   }
   b.MatMul(l2, {xd, nb}, 1.0, "L2 = Xd Nb");

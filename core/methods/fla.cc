@@ -18,9 +18,11 @@ void Emit(PlanBuilder& b, const MethodOptions&, View l, View x) {
   const int blocks = n / s;
   b.SetIdentity(x, "X = I");
   for (int i = 0; i < blocks; ++i) {
+    b.PushCopy("diagonal block", i);
     EmitForwardSubstitution(b, l.Block(i * s, i * s, s, s),
                             x.Block(i * s, i * s, s, s),
                             "diagonal block " + std::to_string(i));
+    b.PopCopy();
   }
   for (int i = 1; i < blocks; ++i) {
     for (int j = i - 1; j >= 0; --j) {

@@ -21,9 +21,11 @@ void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
   b.SetIdentity(x, "X = I");
   if (s0 > 1) {
     for (int i = 0; i < n / s0; ++i) {
+      b.PushCopy("diagonal block", i);
       EmitForwardSubstitution(b, l.Block(i * s0, i * s0, s0, s0),
                               x.Block(i * s0, i * s0, s0, s0),
                               "diagonal block " + std::to_string(i));
+      b.PopCopy();
     }
   }
   EmitBlockDoubling(b, l, x, s0);
@@ -50,11 +52,13 @@ void EmitBlockDoubling(PlanBuilder& b, View l, View x, int s0) {
     const std::string label = "merge " + std::to_string(2 * s);
     for (int p = 0; p < n / (2 * s); ++p) {
       const int r0 = p * 2 * s;
+      b.PushCopy("merge pair", p);
       const View t = b.NewBuffer("L21X11", s, s);
       b.MatMul(t, {l.Block(r0 + s, r0, s, s), x.Block(r0, r0, s, s)}, 1.0,
                label + " L21 X11");
       b.MatMul(x.Block(r0 + s, r0, s, s), {x.Block(r0 + s, r0 + s, s, s), t},
                -1.0, label + " X21 = -X22 L21 X11");
+      b.PopCopy();
     }
   }
 }

@@ -22,8 +22,10 @@ void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
   if (s < n) b.SetZero(x, "X = 0");
   for (int i = 0; i < n / s; ++i) {
     b.PushScope("blk" + std::to_string(i) + ".");
+    b.PushCopy("blk", i);
     EmitMch(b, options, l.Block(i * s, i * s, s, s),
             x.Block(i * s, i * s, s, s));
+    b.PopCopy();
     b.PopScope();
   }
   EmitBlockDoubling(b, l, x, s);

@@ -1,0 +1,244 @@
+#include "sim/cost/kernel_lowering.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/status.h"
+
+namespace trisim {
+namespace {
+
+constexpr int kCubeCore = 0;
+constexpr int kVectorCore = 1;
+
+double ElementBytes(const Buffer& b, const PipelinePrecision& p) {
+  switch (b.format) {
+    case FormatClass::kInput:
+      return p.input_bytes;
+    case FormatClass::kOperand:
+      return p.operand_bytes;
+    case FormatClass::kOutput:
+      return p.output_bytes;
+    case FormatClass::kVector:
+    case FormatClass::kStorage:
+      return p.vector_bytes;
+    case FormatClass::kAccumulator:
+      return p.accumulator_bytes;
+    case FormatClass::kFp32:
+      return 4;
+    case FormatClass::kDefault:
+      return b.role == BufferRole::kInput ? p.input_bytes : p.vector_bytes;
+  }
+  return 4;
+}
+
+// The transfer path of a move from memory `from` to memory `to`; false if
+// the step is not a move between memories.
+bool MovePath(Memory from, Memory to, KPath* path) {
+  if (from == Memory::kGM && to == Memory::kL1)
+    *path = KPath::kGmToL1;
+  else if (from == Memory::kL1 && to == Memory::kL0A)
+    *path = KPath::kL1ToL0A;
+  else if (from == Memory::kL1 && to == Memory::kL0B)
+    *path = KPath::kL1ToL0B;
+  else if (from == Memory::kGM && to == Memory::kUB)
+    *path = KPath::kGmToUb;
+  else if (from == Memory::kUB && to == Memory::kGM)
+    *path = KPath::kUbToGm;
+  else if (from == Memory::kUB && to == Memory::kUB)
+    *path = KPath::kUbToUb;
+  else if (from == Memory::kL0C && to == Memory::kL1)
+    *path = KPath::kL0cToL1;
+  else if (from == Memory::kL0C && to == Memory::kGM)
+    *path = KPath::kL0cToGm;
+  else if (from == Memory::kL0C && to == Memory::kUB)
+    *path = KPath::kL0cToGm;
+  else
+    return false;
+  return true;
+}
+
+// A fill of an L0A/L0B/L1 tile is a move from a resident constant tile
+// (pto-kernels TMOVs its Zero / I tiles); in UB a vector instruction.
+bool FillPath(Memory to, KPath* path) {
+  if (to == Memory::kL0A)
+    *path = KPath::kL1ToL0A;
+  else if (to == Memory::kL0B)
+    *path = KPath::kL1ToL0B;
+  else if (to == Memory::kL1)
+    *path = KPath::kL0cToL1;  // via an Mmad seed
+  else
+    return false;
+  return true;
+}
+
+}  // namespace
+
+KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
+                              long long chunks, bool zero_fill,
+                              const HardwareProfile& hw) {
+  if (!plan.IsKernelPlan()) {
+    throw InputError("plan " + plan.method +
+                     " is a math-level plan: --kernel NAME prices kernel "
+                     "plans (trisim kernels lists them)");
+  }
+  KernelProgram program;
+  program.name = plan.method + ":" + plan.kernel.name;
+  program.chunk = plan.chunk;
+  program.chunks = chunks;
+  const size_t launches = std::max<size_t>(1, plan.launches.size());
+  std::vector<KLaunch> out(launches);
+  std::vector<std::vector<int>> ids(launches,
+                                    std::vector<int>(plan.buffers.size(), -1));
+  const int slots = std::max(1, plan.kernel.items_loaded_per_core);
+  // GM buffers and the L1 tiles GM loads fill are one per work item held.
+  std::vector<bool> per_slot(plan.buffers.size(), false);
+  for (size_t b = 0; b < plan.buffers.size(); ++b) {
+    per_slot[b] = plan.buffers[b].memory == Memory::kGM;
+  }
+  for (const Step& s : plan.steps) {
+    if (s.op == OpKind::kCopy && !s.in.empty() &&
+        plan.buffers[s.in[0].buffer].memory == Memory::kGM &&
+        plan.buffers[s.out.buffer].memory == Memory::kL1) {
+      per_slot[s.out.buffer] = true;
+    }
+  }
+  const auto id = [&](size_t l, int buffer) {
+    int& i = ids[l][buffer];
+    if (i < 0) {
+      out[l].buffers.push_back(
+          KBuffer{plan.buffers[buffer].name, per_slot[buffer]});
+      i = static_cast<int>(out[l].buffers.size()) - 1;
+    }
+    return i;
+  };
+  std::vector<bool> sync_next(launches, false);
+  for (const Step& s : plan.steps) {
+    const size_t l = std::min<size_t>(std::max(0, s.launch), launches - 1);
+    if (s.once_per_core || s.pipe == KernelPipe::kHost) continue;
+    if (s.op == OpKind::kSync) {
+      if (s.sync.kind == Sync::Kind::kVectorScalar) sync_next[l] = true;
+      continue;
+    }
+    KInstr in;
+    const Buffer& dst = plan.buffers.at(s.out.buffer);
+    for (const View& v : s.Reads()) in.reads.push_back(id(l, v.buffer));
+    in.writes.push_back(id(l, s.out.buffer));
+    in.what = s.label;
+    const bool vector_side = s.pipe == KernelPipe::kV ||
+                             s.pipe == KernelPipe::kMTE3 ||
+                             dst.memory == Memory::kUB;
+    in.core = vector_side ? kVectorCore : kCubeCore;
+    const double elements = 1.0 * s.out.rows * s.out.cols;
+    KPath path = KPath::kGmToL1;
+    switch (s.op) {
+      case OpKind::kMmad: {
+        // One Mmad per product, at the shape issued.
+        for (size_t p = 0; p + 1 < s.in.size(); p += 2) {
+          KInstr mmad = in;
+          mmad.kind = KInstr::Kind::kMmad;
+          mmad.core = kCubeCore;
+          mmad.m = s.in[p].rows;
+          mmad.k = s.in[p].cols;
+          mmad.n = s.in[p + 1].cols;
+          mmad.int8 = pr.cube == CubeDataType::kInt8;
+          mmad.fp32 = pr.cube == CubeDataType::kFp32;
+          out[l].item.push_back(mmad);
+        }
+        continue;
+      }
+      case OpKind::kStore:
+      case OpKind::kCopy: {
+        const Memory from = plan.buffers.at(s.in.at(0).buffer).memory;
+        if (MovePath(from, dst.memory, &path)) {
+          in.kind = KInstr::Kind::kMove;
+          in.path = path;
+          in.bytes = elements * ElementBytes(dst, pr);
+          in.core = PipeOf(path) == KPipe::kMte3 ||
+                            PipeOf(path) == KPipe::kVector ||
+                            (path == KPath::kGmToUb)
+                        ? kVectorCore
+                        : kCubeCore;
+          break;
+        }
+        in.kind = KInstr::Kind::kVector;  // a copy within UB or registers
+        in.repeats = std::ceil(elements * ElementBytes(dst, pr) / 256.0);
+        break;
+      }
+      case OpKind::kZero:
+      case OpKind::kIdentity:
+        if (FillPath(dst.memory, &path)) {
+          in.kind = KInstr::Kind::kMove;
+          in.path = path;
+          in.bytes = elements * ElementBytes(dst, pr);
+          in.core = kCubeCore;
+          break;
+        }
+        if (dst.memory == Memory::kL0C || dst.memory == Memory::kGM) {
+          continue;  // an accumulator seed / a GM constant: not per chunk
+        }
+        in.kind = KInstr::Kind::kVector;
+        in.repeats = std::ceil(elements * ElementBytes(dst, pr) / 256.0);
+        break;
+      case OpKind::kForwardRow:
+        in.kind = KInstr::Kind::kVector;
+        in.mul = true;
+        in.repeats =
+            std::ceil(1.0 * s.row * s.row * ElementBytes(dst, pr) / 256.0);
+        break;
+      case OpKind::kMatMul:
+        throw InputError("kernel plan " + program.name + ": step '" + s.label +
+                         "' is a math-level matmul");
+      default:  // kLinComb, kMask, kTranspose on the device
+        in.kind = KInstr::Kind::kVector;
+        in.mul = s.op == OpKind::kMask;
+        in.repeats = std::ceil(elements * ElementBytes(dst, pr) / 256.0);
+        break;
+    }
+    if (in.kind == KInstr::Kind::kVector) {
+      in.core = kVectorCore;
+      in.scalar_sync = sync_next[l];
+      sync_next[l] = false;
+    }
+    out[l].item.push_back(std::move(in));
+  }
+  for (size_t l = 0; l < launches; ++l) {
+    const Launch* facts =
+        l < plan.launches.size() ? &plan.launches[l] : nullptr;
+    KLaunch& k = out[l];
+    k.name = facts ? facts->name : plan.kernel.name;
+    if (facts && facts->zero_fill) {
+      if (!zero_fill) continue;
+      // The buffers its steps fill: a per-chunk output once per chunk, a
+      // constant (pto's -I) once.
+      double bytes = 0;
+      for (const Step& st : plan.steps) {
+        if (static_cast<size_t>(std::max(0, st.launch)) != l ||
+            st.out.buffer < 0) {
+          continue;
+        }
+        const Buffer& b = plan.buffers[st.out.buffer];
+        bytes += 1.0 * st.out.rows * st.out.cols * ElementBytes(b, pr) *
+                 (b.role == BufferRole::kOutput ? chunks : 1);
+      }
+      k.item.clear();
+      k.zero_fill_bytes =
+          bytes > 0 ? bytes
+                    : 1.0 * chunks * plan.chunk * plan.chunk * pr.output_bytes;
+      program.launches.push_back(std::move(k));
+      continue;
+    }
+    if (k.item.empty()) continue;
+    k.slots = slots;
+    k.items = chunks;
+    const bool vector_only = facts && facts->cores == Launch::Cores::kVector;
+    k.cores = vector_only ? hw.vector_cores : hw.cube_cores;
+    program.launches.push_back(std::move(k));
+  }
+  if (program.launches.empty()) {
+    throw InputError("kernel plan " + program.name + ": no work to price");
+  }
+  return program;
+}
+
+}  // namespace trisim

@@ -1,0 +1,67 @@
+// Kernel programs (sim/cost/kernel.h) of the public kernels KERNELS.md
+// describes, as we read their sources, with the benchmark harness the papers
+// timed them in. Provisional: issue 11's kernel-level plan IR (core/plan.h,
+// kernel builders in core/kernels/) replaces these readings as the source of
+// the instruction streams once it lands; the scheduler, the profile and the
+// validation (scripts/cost_validation) stay.
+//
+// Readings (what each program issues per work item; sim/COST_MODEL.md
+// section 7 lists them with the source lines):
+//  - pto-mxr: huawei-csl/pto-kernels csrc/kernel/kernel_tri_inv_rec_unroll.cpp
+//    (cube only; full C x C x C Mmads, block-diagonal operands built by
+//    zero-fill moves and per-fractal extracts; FIXPIPE L0C -> L1 between
+//    products, the fp32 result L0C -> GM; four Y tiles per core, the rest of
+//    L1/L0 shared).
+//  - triton-solve-tril: sgl-kernel-npu fla/solve_tril.py (K1 vector-only
+//    16 x 16 forward substitution, 76 blocks per program in 2 tasks of 38;
+//    K2 merges, one chunk per program, fp32 dots with every cube <-> vector
+//    hand-off through GM; zero-fill of the output).
+//  - tilelang-solve-tril: gdn-tri-inverse tilelang_chunk_gdn/
+//    opt_gdn_solve_tril.py (32 x 32 rows on the vector cores, cube merges
+//    through GM, cross-core flags, fp16 out, one chunk per core group).
+//  - pto-neumann: truncated Neumann series of order N by Horner in L0C, then
+//    S residual-correction steps X += X (I - (I + L) X), the mxr kernel's
+//    structure (our design: no public source; KERNELS.md section 6).
+//  - pto-logdepth: the product form (I + L)^-1 = prod_k (I + (-L)^(2^k)),
+//    log2(C) - 1 squarings and products accumulated in L0C (our design).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/cost/kernel.h"
+
+namespace trisim {
+
+// The benchmark as timed (KERNELS.md section 5: huawei-csl/gdn-tri-inverse
+// profiling/profile_bsnd_inv_npu.py): workload shape, layout, dtypes and
+// whether the output zero-fill is part of the timed call.
+struct KernelWorkload {
+  long long batch = 32, heads = 4, seq = 16384;
+  bool bsnd = true;       // [B, T, H, C]; false: head-first [B, H, T, C]
+  int input_bytes = 2;    // fp16 in
+  int output_bytes = 4;   // fp32 out (kernels with a fixed output dtype
+                          // keep theirs: mxr fp32, tilelang fp16)
+  bool zero_fill = true;  // torch.zeros output inside the timed call
+};
+
+struct KernelOptions {
+  int order = 3;      // pto-neumann: series order N
+  int steps = 8;      // pto-neumann: residual steps S
+  bool int8 = false;  // pto-neumann / pto-logdepth: int8 Mmads
+};
+
+// Names of the readings, for --kernel.
+std::vector<std::string> KernelReadings();
+
+// The chunk sizes a reading's kernel supports (the sources' dispatch).
+std::vector<int> KernelChunks(const std::string& name);
+
+// Builds the program; throws InputError naming the kernel and the chunk
+// for an unknown name or an unsupported chunk.
+KernelProgram ReadKernel(const std::string& name, int chunk,
+                         const KernelWorkload& workload,
+                         const KernelOptions& options, int cube_cores,
+                         int vector_cores);
+
+}  // namespace trisim
