@@ -464,9 +464,7 @@ int RunSweep(const CostOptions& o) {
 }
 
 KernelWorkload MakeKernelWorkload(const CostOptions& o) {
-  CheckRange("--batch", o.batch, 1 << 20);
-  CheckRange("--heads", o.heads, 1 << 16);
-  CheckRange("--seq", o.seq, 1LL << 30);
+  CheckWorkloadFlags(o.batch, o.heads, o.seq);
   KernelWorkload w;
   w.batch = o.batch;
   w.heads = o.heads;
