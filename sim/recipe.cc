@@ -48,6 +48,76 @@ Recipe IntRecipe(const char* name, const char* description, Format operand,
   return r;
 }
 
+// FLA's production GDN forward on a TF32-capable NVIDIA GPU
+// (../shared/docs/KERNELS.md section 4; fla/ops/gated_delta_rule/chunk.py,
+// chunk_delta_h.py, wy_fast.py, fla/ops/common/chunk_o.py,
+// utils/solve_tril.py): q/k/v in `dtype`, g and beta in fp32, fp32
+// accumulation, A in fp32 registers, diagonal 16 x 16 blocks by fp32 forward
+// substitution, merges with tf32 operands (tl.dot input_precision tf32), T
+// stored in the input dtype, W/U/Vn/O stored in the input dtype, the state in
+// fp32 (the state enters the W S and Q S products in the operand dtype:
+// h.to(w.dtype)). Undisclosed: the tensor cores' internal accumulation
+// (modelled as IEEE fp32, one rounding per added product: order = sequential)
+// and exp2's accuracy (modelled as a correctly rounded fp32 exp). TF32 operands
+// are modelled by hf32 (10-bit mantissa, the recipe's rounding, RNE) until the
+// tf32 format (cvt.rna: ties away from zero) lands: they differ on ties only.
+Recipe GpuLayerRecipe(Format dtype) {
+  Recipe r;
+  const std::string name = std::string("gpu-") + quant::FormatName(dtype);
+  r.name = name;
+  r.description = std::string("FLA GDN forward on an NVIDIA GPU, ") +
+                  quant::FormatName(dtype) +
+                  " q/k/v/T/W/U/O, fp32 gates/A/state, tf32 merges (use "
+                  "with --method fla)";
+  const Format op = dtype == Format::kFp32 ? Format::kHf32 : dtype;
+  r.input = Format::kFp32;
+  r.operand = Format::kHf32;
+  r.accumulator = Format::kFp32;
+  r.order = AccumulationOrder::kSequential;
+  r.storage = Format::kFp32;
+  r.vector = Format::kFp32;
+  r.output = dtype;
+  r.layer.enabled = true;
+  r.layer.inputs = dtype;
+  r.layer.gate = Format::kFp32;
+  r.layer.operand = op;
+  r.layer.wu = dtype;
+  r.layer.vn = dtype;
+  r.layer.state = Format::kFp32;
+  r.layer.o = dtype;
+  r.layer.exp = LayerExp::kDifference;
+  return r;
+}
+
+// The FLA Triton kernels as ported to Ascend (MindSpeed / vllm-ascend
+// chunk_delta_h.py, wy_fast.py follow FLA's precisions): `dtype` q/k/v and
+// cube operands, fp32 accumulation in fractal order (NPU.md), A and the
+// inverse's intermediates in `dtype`, fp32 gates and state.
+Recipe AscendLayerRecipe(Format dtype) {
+  Recipe r;
+  r.name = std::string("ascend-") + quant::FormatName(dtype) + "-layer";
+  r.description = std::string("GDN layer on the Ascend cube: ") +
+                  quant::FormatName(dtype) +
+                  " q/k/v, operands and intermediates, fp32 accumulate, "
+                  "fp32 gates and state";
+  r.input = dtype;
+  r.operand = dtype;
+  r.accumulator = Format::kFp32;
+  r.order = AccumulationOrder::kFractal;
+  r.storage = dtype;
+  r.vector = Format::kFp32;
+  r.output = dtype;
+  r.layer.enabled = true;
+  r.layer.inputs = dtype;
+  r.layer.gate = Format::kFp32;
+  r.layer.operand = dtype;
+  r.layer.wu = dtype;
+  r.layer.vn = dtype;
+  r.layer.state = Format::kFp32;
+  r.layer.o = dtype;
+  return r;
+}
+
 std::vector<Recipe> MakeBuiltins() {
   std::vector<Recipe> all;
   Recipe fp64;
@@ -102,7 +172,25 @@ std::vector<Recipe> MakeBuiltins() {
   native.int16 = Int16Cube::kNative;
   native.scale_mantissa_bits = 23;
   all.push_back(native);
+  // Whole-layer recipes (layer_* fields; sim/gdn_layer.h).
+  for (const Format dtype : {Format::kBf16, Format::kFp16, Format::kFp32}) {
+    all.push_back(GpuLayerRecipe(dtype));
+  }
+  for (const Format dtype : {Format::kFp16, Format::kBf16}) {
+    all.push_back(AscendLayerRecipe(dtype));
+  }
   return all;
+}
+
+std::vector<std::pair<std::string, Format>> LayerFormatFields(
+    const LayerFormats& l) {
+  return {{"layer_inputs", l.inputs},
+          {"layer_gate", l.gate},
+          {"layer_operand", l.operand},
+          {"layer_wu", l.wu},
+          {"layer_vn", l.vn},
+          {"layer_state", l.state},
+          {"layer_o", l.o}};
 }
 
 bool IsVectorFormat(Format f) {
@@ -169,6 +257,17 @@ void ValidateRecipe(const Recipe& r, const std::string& origin) {
   if (r.scale_mantissa_bits < 0 || r.scale_mantissa_bits > 23) {
     fail("scale_mantissa_bits", "must be in [0, 23]");
   }
+  if (r.layer.enabled) {
+    if (r.IntegerOperands()) {
+      fail("layer_*", "the layer simulation needs float cube operands");
+    }
+    for (const auto& [key, format] : LayerFormatFields(r.layer)) {
+      if (!quant::IsFloat(format)) fail(key, "must be a float format");
+      if (format == Format::kFp8E4M3 || format == Format::kFp8E5M2) {
+        fail(key, "fp8 is not modelled in the layer");
+      }
+    }
+  }
 }
 
 std::string Recipe::ToToml() const {
@@ -198,6 +297,14 @@ std::string Recipe::ToToml() const {
      << (float_overflow == quant::FloatOverflow::kIeee ? "ieee" : "saturate")
      << "\"\n";
   os << "scale_mantissa_bits = " << scale_mantissa_bits << "\n";
+  if (layer.enabled) {
+    for (const auto& [key, format] : LayerFormatFields(layer)) {
+      os << key << " = \"" << quant::FormatName(format) << "\"\n";
+    }
+    os << "layer_exp = \""
+       << (layer.exp == LayerExp::kDifference ? "difference" : "factored")
+       << "\"\n";
+  }
   return os.str();
 }
 
@@ -241,11 +348,20 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
         {"accumulator", &r.accumulator},
         {"storage", &r.storage},
         {"vector", &r.vector},
-        {"output", &r.output}};
+        {"output", &r.output},
+        {"layer_inputs", &r.layer.inputs},
+        {"layer_gate", &r.layer.gate},
+        {"layer_operand", &r.layer.operand},
+        {"layer_wu", &r.layer.wu},
+        {"layer_vn", &r.layer.vn},
+        {"layer_state", &r.layer.state},
+        {"layer_o", &r.layer.o}};
     quant::Format* format_field = nullptr;
     for (const auto& [name, field] : format_keys) {
       if (key == name) format_field = field;
     }
+    // Any layer key switches the whole-layer simulation on.
+    if (key.rfind("layer_", 0) == 0) r.layer.enabled = true;
     try {
       if (format_field != nullptr) {
         *format_field = quant::ParseFormat(text_value(), key);
@@ -278,6 +394,9 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
         r.float_overflow = choice("ieee", "saturate")
                                ? quant::FloatOverflow::kIeee
                                : quant::FloatOverflow::kSaturate;
+      } else if (key == "layer_exp") {
+        r.layer.exp = choice("difference", "factored") ? LayerExp::kDifference
+                                                       : LayerExp::kFactored;
       } else if (key == "scale_mantissa_bits") {
         auto v = node.value<int64_t>();
         if (!v) throw InputError(where + ": expected an integer");
@@ -289,7 +408,8 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
             "exact, input, operand, operand_scale, int16, "
             "accumulator, order, storage, vector, output, rounding, "
             "accumulator_overflow, float_overflow, "
-            "scale_mantissa_bits)");
+            "scale_mantissa_bits, layer_inputs, layer_gate, layer_operand, "
+            "layer_wu, layer_vn, layer_state, layer_o, layer_exp)");
       }
     } catch (const InputError& e) {
       const std::string message = e.what();

@@ -30,6 +30,27 @@
 //  float_overflow         ieee (to inf) | saturate (to max finite).
 //  scale_mantissa_bits    fraction bits the dequant scale keeps (the Ascend
 //              FIXPIPE keeps 10: 1 sign, 8 exponent, 10 mantissa; NPU.md).
+//
+// The GDN layer around T (sim/gdn_layer.h; ../shared/docs/DOMAIN.md section
+// 1). A recipe with no layer_* key computes the layer exactly in fp64 around
+// the simulated T (the inverse's own share of the error); any layer_* key
+// simulates the whole chunk. Then `input` is A as stored before the inverse
+// and `output` is T as stored before W and U; the layer's cube products use
+// the same accumulator, order and rounding as the inverse's.
+//  layer_inputs   q, k, v as the kernel receives them.
+//  layer_gate     beta, g, the cumulative gate G and every exp factor (the
+//                 vector unit's gate arithmetic; fp32 in FLA).
+//  layer_operand  cube operand format of the layer matmuls (bf16/fp16 for
+//                 16-bit kernels; tf32/hf32 for fp32 ones).
+//  layer_wu       W and U as stored.
+//  layer_vn       Vn = U - W S as stored (the O matmul reads it).
+//  layer_state    the state carried from chunk to chunk.
+//  layer_o        O as written.
+//  layer_exp      difference: A = (beta K K^T) (.) exp(G_i - G_j), the exp
+//                 factor formed per entry after the matmul (FLA);
+//                 factored: exp(G_i) and exp(-G_j) applied to the operands
+//                 before one matmul (can overflow: exp(-G) > fp32 max once
+//                 -G > 88.7).
 #pragma once
 
 #include <string>
@@ -42,6 +63,20 @@
 namespace trisim {
 
 enum class AccumulationOrder { kSequential, kFractal };
+enum class LayerExp { kDifference, kFactored };
+
+// The layer_* fields (see above).
+struct LayerFormats {
+  bool enabled = false;
+  quant::Format inputs = quant::Format::kBf16;
+  quant::Format gate = quant::Format::kFp32;
+  quant::Format operand = quant::Format::kBf16;
+  quant::Format wu = quant::Format::kBf16;
+  quant::Format vn = quant::Format::kBf16;
+  quant::Format state = quant::Format::kFp32;
+  quant::Format o = quant::Format::kBf16;
+  LayerExp exp = LayerExp::kDifference;
+};
 enum class Int16Cube { kEmulated, kNative };
 
 struct Recipe {
@@ -62,6 +97,7 @@ struct Recipe {
   quant::IntOverflow accumulator_overflow = quant::IntOverflow::kWrap;
   quant::FloatOverflow float_overflow = quant::FloatOverflow::kIeee;
   int scale_mantissa_bits = 10;
+  LayerFormats layer;
 
   bool IntegerOperands() const { return !quant::IsFloat(operand); }
   // One line per field, "key = value", in TOML syntax.
