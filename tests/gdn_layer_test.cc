@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,14 @@
 #include "core/methods.h"
 #include "core/npy.h"
 #include "core/status.h"
+#include "sim/cube.h"
 #include "sim/evaluate.h"
 #include "sim/recipe.h"
 
 namespace trisim {
 namespace {
+
+using quant::Format;
 
 // --- independent emulation -------------------------------------------------
 
@@ -273,6 +277,42 @@ TEST_CASE("carry mode runs sequences chunk after chunk") {
   config.threads = 2;
   const EvaluationReport r2 = Evaluate(config);
   CHECK(r2.o.frob_rel().Percentile(0.99) == r.o.frob_rel().Percentile(0.99));
+}
+
+TEST_CASE("sequential-order cube fast path equals the reference") {
+  for (const Format op : {Format::kBf16, Format::kFp16, Format::kHf32}) {
+    Recipe recipe = ParseRecipeToml(kRecipe, "test");
+    recipe.operand = op;
+    CubeConfig config = CubeConfig::FromRecipe(recipe, 0);
+    config.scalar = false;
+    const int m = 7, k = 37, n = 19;
+    std::vector<double> a(m * k), b(k * n);
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = i % 5 == 0 ? 0.0 : std::sin(3.0 * i) * std::exp(std::cos(i) * 6);
+    }
+    for (size_t i = 0; i < b.size(); ++i) b[i] = std::cos(7.0 * i);
+    b[3 * n + 2] = INFINITY;  // propagates (row 0 of a has a[0][3] != 0)
+    std::vector<double> first[2];
+    for (const bool scalar : {true, false}) {
+      config.scalar = scalar;
+      const CubeOperand oa =
+          PrepareOperand(a.data(), m, k, k, config, 1, nullptr);
+      const CubeOperand ob =
+          PrepareOperand(b.data(), k, n, n, config, 2, nullptr);
+      std::vector<double> out(m * n);
+      for (int fi = 0; fi < 2; ++fi) {
+        const Format f = fi == 0 ? Format::kFp32 : Format::kBf16;
+        CubeMatMul({{&oa, &ob}}, -1.0, config, f, out.data(), n, 3, nullptr);
+        if (scalar) {
+          first[fi] = out;
+        } else {
+          INFO(quant::FormatName(op) << " -> " << quant::FormatName(f));
+          CHECK(std::memcmp(first[fi].data(), out.data(),
+                            sizeof(double) * out.size()) == 0);
+        }
+      }
+    }
+  }
 }
 
 // --- npy-gdn sequences and bad input ---------------------------------------
