@@ -338,6 +338,14 @@ class GdnSource : public InputSource {
       p_.beta_path = dir + "/beta.npy";
       p_.g_path = dir + "/g.npy";
       seqlens = dir + "/cu_seqlens.npy";
+    } else {
+      // Captures ship their sequence offsets beside the gates (data/*/).
+      const auto slash = p_.beta_path.rfind('/');
+      const std::string beside =
+          (slash == std::string::npos ? std::string(".")
+                                      : p_.beta_path.substr(0, slash)) +
+          "/cu_seqlens.npy";
+      if (FileExists(beside)) seqlens = beside;
     }
     if (p_.seq == 0) p_.seq = chunk_;
     gates_ = LoadGates(p_.beta_path, p_.g_path, seqlens);

@@ -14,7 +14,9 @@
 //                      sampled from real captures. Keys (all optional):
 //                        rho=0.5 dirs=1 dk=128 dv=128 state=random|zero
 //                        beta=PATH g=PATH  ([tokens, heads] .npy, float32/64;
-//                        default: the shipped Qwen3.5-0.8B captures)
+//                        default: the shipped Qwen3.5-0.8B captures;
+//                        cu_seqlens.npy beside beta splits the captures
+//                        into sequences when present)
 //                        seq=N  tokens per sequence (default C); N > C runs
 //                        the sequence chunk after chunk with the state
 //                        carried (a tail shorter than C is zero-padded)
