@@ -1,5 +1,8 @@
 // trisim oracle: the bit-exact output a device kernel should produce for a
 // stated method and recipe, from captured inputs; optionally every stage.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,6 +17,7 @@
 #include "core/status.h"
 #include "quant/npy_codes.h"
 #include "sim/executor.h"
+#include "sim/gdn_layer.h"
 #include "sim/recipe.h"
 #include "sim/stage_dump.h"
 
@@ -24,6 +28,7 @@ struct OracleOptions {
   MethodFlags method;
   std::string precision = "fp16";
   std::string in, out, dump_dir;
+  std::string layer_dir;  // layer outputs (layer recipes, npy-gdn)
   int dump_sample = 0;
   int chunk = 64;
   CLI::Option* chunk_opt = nullptr;
@@ -88,13 +93,126 @@ OracleInputs LoadMatrices(const std::string& path, const Recipe& recipe) {
   return inputs;
 }
 
+// The layer outputs of a layer recipe (sim/gdn_layer.h) on npy-gdn inputs:
+// every chunk (carry=on: every sequence, chunk after chunk, with the state
+// carried in layer_state), stacked along a leading dimension, written as
+// float64 (each value is exactly representable: it holds its recipe format's
+// value) into a fresh directory. Returns T of every chunk for --out.
+struct LayerOracle {
+  std::vector<std::pair<std::string, NpyArray>> files;
+  std::vector<Mat> t;
+};
+
+LayerOracle RunLayerOracle(const InputSource& source, const Plan& plan,
+                           const Recipe& recipe, uint64_t seed) {
+  LayerSimulator sim(plan, recipe);
+  std::vector<std::vector<double>> a, t, w, u, vn, o, s;
+  std::vector<int64_t> shape_a, shape_w, shape_u, shape_s;
+  long long chunks = 0, finals = 0;
+  auto append = [](std::vector<std::vector<double>>* list, const Mat& m) {
+    std::vector<double> v;
+    for (Eigen::Index i = 0; i < m.rows(); ++i) {
+      for (Eigen::Index j = 0; j < m.cols(); ++j) v.push_back(m(i, j));
+    }
+    list->push_back(std::move(v));
+  };
+  LayerOracle out;
+  auto run = [&](GdnChunk chunk, uint64_t chunk_seed, const Mat& state) {
+    chunk.state = state;
+    Mat v;
+    const GdnOutputs got = sim.Run(chunk, chunk_seed, nullptr, nullptr, &v);
+    append(&a, got.a);
+    append(&t, got.t);
+    append(&w, got.w);
+    append(&u, got.u);
+    append(&vn, v);
+    append(&o, got.o);
+    out.t.push_back(got.t);
+    shape_a = {got.a.rows(), got.a.cols()};
+    shape_w = {got.w.rows(), got.w.cols()};
+    shape_u = {got.u.rows(), got.u.cols()};
+    shape_s = {got.next_state.rows(), got.next_state.cols()};
+    ++chunks;
+    return got.next_state;
+  };
+  for (long long i = 0; i < source.Available(); ++i) {
+    const uint64_t sample_seed = Mix64(seed ^ Mix64(static_cast<uint64_t>(i)));
+    if (source.Carry()) {
+      const SequenceSample seq = source.Sequence(i);
+      Mat state = seq.chunks[0].state;
+      for (size_t c = 0; c < seq.chunks.size(); ++c) {
+        state =
+            run(seq.chunks[c],
+                c == 0 ? sample_seed : Mix64(sample_seed ^ Mix64(c)), state);
+      }
+      append(&s, state);
+    } else {
+      const GdnChunk chunk = *source.Sample(i).gdn;
+      append(&s, run(chunk, sample_seed, chunk.state));
+    }
+    ++finals;
+  }
+  auto stack = [](const std::vector<std::vector<double>>& list, long long n,
+                  std::vector<int64_t> shape) {
+    std::vector<double> flat;
+    for (const auto& v : list) flat.insert(flat.end(), v.begin(), v.end());
+    shape.insert(shape.begin(), n);
+    return FromDoubles(flat, shape);
+  };
+  out.files = {{"A.npy", stack(a, chunks, shape_a)},
+               {"T.npy", stack(t, chunks, shape_a)},
+               {"W.npy", stack(w, chunks, shape_w)},
+               {"U.npy", stack(u, chunks, shape_u)},
+               {"Vn.npy", stack(vn, chunks, shape_u)},
+               {"O.npy", stack(o, chunks, shape_u)},
+               {source.Carry() ? "S_final.npy" : "S_next.npy",
+                stack(s, finals, shape_s)}};
+  return out;
+}
+
+// Writes the files into a fresh sibling of `dir` and renames it: all or
+// nothing, and never over something that exists.
+void PublishDirectory(
+    const std::string& dir,
+    const std::vector<std::pair<std::string, NpyArray>>& files) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    throw InputError("--layer-out " + dir +
+                     ": exists (allowed: a path that does not exist yet)");
+  }
+  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
+  if (::mkdir(tmp.c_str(), 0777) != 0) {
+    throw InputError("--layer-out " + dir + ": cannot create " + tmp);
+  }
+  for (const auto& [name, array] : files) WriteNpy(tmp + "/" + name, array);
+  if (std::rename(tmp.c_str(), dir.c_str()) != 0) {
+    throw InputError("--layer-out " + dir + ": cannot rename " + tmp);
+  }
+}
+
 int RunOracle(const OracleOptions& o) {
   const Recipe recipe = LoadRecipe(o.precision);
   OracleInputs inputs;
+  std::unique_ptr<InputSource> source;
+  if (!o.layer_dir.empty() && (o.in.rfind("npy-gdn:", 0) != 0 ||
+                               !recipe.layer.enabled || recipe.exact)) {
+    throw InputError(
+        "--layer-out: needs npy-gdn input and a layer recipe "
+        "(layer_* fields, e.g. gpu-bf16), got --in " +
+        o.in + " and recipe " + recipe.name);
+  }
+  if (!o.layer_dir.empty() && !o.dump_dir.empty()) {
+    throw InputError(
+        "--layer-out with --dump-stages: stage dumps of the layer steps are "
+        "not supported yet (dump the inverse alone without --layer-out)");
+  }
   if (o.in.rfind("npy:", 0) == 0) {
     inputs = LoadMatrices(o.in.substr(4), recipe);
   } else if (o.in.rfind("npy-gdn:", 0) == 0) {
-    const auto source = MakeInputSource(o.in, o.chunk, o.seed);
+    source = MakeInputSource(o.in, o.chunk, o.seed);
+    for (const std::string& note : source->Notices()) {
+      std::fprintf(stderr, "trisim: note: %s\n", note.c_str());
+    }
     for (long long i = 0; i < source->Available(); ++i) {
       inputs.matrices.push_back(source->Sample(i).a);
     }
@@ -129,7 +247,14 @@ int RunOracle(const OracleOptions& o) {
   RunRecord totals, dump;
   dump.keep_buffers = true;
   long long nonfinite = 0;
-  for (int n = 0; n < count; ++n) {
+  LayerOracle layer;
+  if (!o.layer_dir.empty()) {
+    // The inverse of the A the layer forms (in its recipe precision).
+    layer = RunLayerOracle(*source, plan, recipe, o.seed);
+    inputs.matrices.clear();
+    inputs.note = "T from A as the layer recipe forms it (--layer-out)";
+  }
+  for (int n = 0; n < count && layer.t.empty(); ++n) {
     RunRecord* record =
         n == o.dump_sample && !o.dump_dir.empty() ? &dump : &totals;
     const Mat x =
@@ -142,16 +267,27 @@ int RunOracle(const OracleOptions& o) {
       }
     }
   }
+  for (const Mat& x : layer.t) {
+    for (int i = 0; i < c; ++i) {
+      for (int j = 0; j < c; ++j) {
+        out_values.push_back(x(i, j));
+        nonfinite += !std::isfinite(x(i, j));
+      }
+    }
+  }
+  const int out_count =
+      layer.t.empty() ? count : static_cast<int>(layer.t.size());
   totals.Assimilate(dump);
 
   std::vector<int64_t> shape = {c, c};
-  if (inputs.batched) shape.insert(shape.begin(), count);
+  if (inputs.batched) shape.insert(shape.begin(), out_count);
   const NpyArray out =
       recipe.exact ? FromDoubles(out_values, shape)
                    : quant::EncodeExactValues(recipe.output, shape, out_values);
   if (!o.dump_dir.empty()) {
     WriteStageDump(o.dump_dir, plan, recipe, executor, dump);
   }
+  if (!o.layer_dir.empty()) PublishDirectory(o.layer_dir, layer.files);
   WriteNpy(o.out, out);
 
   if (!inputs.note.empty())
@@ -164,11 +300,15 @@ int RunOracle(const OracleOptions& o) {
   }
   std::printf("trisim oracle: %s (%s), recipe %s, %d matrices of %d x %d\n",
               plan.method.c_str(), plan.options.c_str(), recipe.name.c_str(),
-              count, c, c);
+              out_count, c, c);
   std::printf("wrote %s (%s, shape [%s%d, %d])\n", o.out.c_str(),
               NpyDTypeName(out.dtype).c_str(),
-              inputs.batched ? (std::to_string(count) + ", ").c_str() : "", c,
-              c);
+              inputs.batched ? (std::to_string(out_count) + ", ").c_str() : "",
+              c, c);
+  if (!o.layer_dir.empty()) {
+    std::printf("wrote %s/{A,T,W,U,Vn,O,%s}.npy (float64, exact values)\n",
+                o.layer_dir.c_str(), source->Carry() ? "S_final" : "S_next");
+  }
   std::printf(
       "events: %lld saturated, %lld overflowed, %lld accumulator "
       "wraps, %lld non-finite outputs\n",
@@ -206,6 +346,11 @@ Command SetupOracleCommand(CLI::App& root) {
   app->add_option("--dump-stages", o->dump_dir,
                   "Write every step's output and manifest.json to this "
                   "directory (README: Stage dumps)");
+  app->add_option("--layer-out", o->layer_dir,
+                  "For a layer recipe on npy-gdn input: write the layer "
+                  "outputs A, T, W, U, Vn, O (every chunk) and the final "
+                  "state (S_final per sequence with carry=on, else S_next "
+                  "per chunk) as float64 .npy into this new directory");
   app->add_option("--dump-sample", o->dump_sample,
                   "Which matrix of a batch to dump")
       ->capture_default_str();
