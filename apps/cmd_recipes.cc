@@ -11,9 +11,14 @@ namespace {
 
 struct RecipesOptions {
   std::string show;
+  bool fields = false;
 };
 
 int RunRecipes(const RecipesOptions& o) {
+  if (o.fields) {
+    std::fputs(RecipeFieldsHelp().c_str(), stdout);
+    return 0;
+  }
   if (!o.show.empty()) {
     std::fputs(LoadRecipe(o.show).ToToml().c_str(), stdout);
     return 0;
@@ -24,7 +29,8 @@ int RunRecipes(const RecipesOptions& o) {
   std::printf(
       "\nA recipe file (TOML) may start from a built-in with "
       "base = \"NAME\" and override\nany field; `trisim recipes --show "
-      "NAME` prints one in that form.\n");
+      "NAME` prints one in that form;\n`trisim recipes --fields` lists every "
+      "key with its allowed values and default.\n");
   return 0;
 }
 
@@ -36,6 +42,8 @@ Command SetupRecipesCommand(CLI::App& root) {
       "recipes", "List the built-in precision recipes, one line each");
   app->add_option("--show", o->show,
                   "Print one recipe (built-in name or PATH.toml) as TOML");
+  app->add_flag("--fields", o->fields,
+                "List every recipe key: allowed values, default, meaning");
   return {app, [o] { return RunRecipes(*o); }};
 }
 

@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/names.h"
 #include "quant/format.h"
 
 namespace trisim::quant {
@@ -66,6 +67,11 @@ std::string AllRoundingModeNames();
 enum class Subnormals : uint8_t { kKeep, kFlush };
 enum class FloatOverflow : uint8_t { kIeee, kSaturate };
 enum class IntOverflow : uint8_t { kSaturate, kWrap };
+// The names users spell them with (recipe files, stage manifests).
+inline constexpr EnumName<FloatOverflow> kFloatOverflowNames[] = {
+    {FloatOverflow::kIeee, "ieee"}, {FloatOverflow::kSaturate, "saturate"}};
+inline constexpr EnumName<IntOverflow> kIntOverflowNames[] = {
+    {IntOverflow::kWrap, "wrap"}, {IntOverflow::kSaturate, "saturate"}};
 
 // Numerical events, counted per element. Mergeable (house style 8), so
 // threads combine their counts deterministically.

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -13,7 +15,7 @@ using quant::Format;
 using quant::Granularity;
 
 const char* AccumulationOrderName(AccumulationOrder order) {
-  return order == AccumulationOrder::kSequential ? "sequential" : "fractal";
+  return NameOf(kAccumulationOrderNames, order);
 }
 
 namespace {
@@ -172,7 +174,7 @@ std::vector<Recipe> MakeBuiltins() {
   native.int16 = Int16Cube::kNative;
   native.scale_mantissa_bits = 23;
   all.push_back(native);
-  // Whole-layer recipes (layer_* fields; sim/gdn_layer.h).
+  // Whole-layer recipes (layer fields; sim/gdn_layer.h).
   for (const Format dtype : {Format::kBf16, Format::kFp16, Format::kFp32}) {
     all.push_back(GpuLayerRecipe(dtype));
   }
@@ -182,15 +184,25 @@ std::vector<Recipe> MakeBuiltins() {
   return all;
 }
 
-std::vector<std::pair<std::string, Format>> LayerFormatFields(
-    const LayerFormats& l) {
-  return {{"layer_inputs", l.inputs},
-          {"layer_gate", l.gate},
-          {"layer_operand", l.operand},
-          {"layer_wu", l.wu},
-          {"layer_vn", l.vn},
-          {"layer_state", l.state},
-          {"layer_o", l.o}};
+// A value against its field's declared range (integers, operand_scale's
+// block); other types have no range.
+template <class T>
+void CheckRange(const T&, const FieldInfo&, const std::string&) {}
+void CheckRange(int v, const FieldInfo& f, const std::string& what) {
+  if (v < f.min || v > f.max) {
+    throw InputError(what + ": " + std::to_string(v) + " is out of range [" +
+                     std::to_string(f.min) + ", " + std::to_string(f.max) +
+                     "]");
+  }
+}
+void CheckRange(const quant::ScaleGrid& v, const FieldInfo& f,
+                const std::string& what) {
+  if (v.granularity == quant::Granularity::kBlock &&
+      (v.block < f.min || v.block > f.max)) {
+    throw InputError(what + ": block:" + std::to_string(v.block) +
+                     ": block size out of range [" + std::to_string(f.min) +
+                     ", " + std::to_string(f.max) + "]");
+  }
 }
 
 bool IsVectorFormat(Format f) {
@@ -254,61 +266,195 @@ void ValidateRecipe(const Recipe& r, const std::string& origin) {
       fail("accumulator", "float operands accumulate in fp32");
     }
   }
-  if (r.scale_mantissa_bits < 0 || r.scale_mantissa_bits > 23) {
-    fail("scale_mantissa_bits", "must be in [0, 23]");
-  }
   if (r.layer.enabled) {
     if (r.IntegerOperands()) {
-      fail("layer_*", "the layer simulation needs float cube operands");
+      fail("layer", "the layer simulation needs float cube operands");
     }
-    for (const auto& [key, format] : LayerFormatFields(r.layer)) {
-      if (!quant::IsFloat(format)) fail(key, "must be a float format");
-      if (format == Format::kFp8E4M3 || format == Format::kFp8E5M2) {
-        fail(key, "fp8 is not modelled in the layer");
+    const std::pair<const char*, Format> layer_formats[] = {
+        {"layer_inputs", r.layer.inputs},
+        {"layer_gate", r.layer.gate},
+        {"layer_operand", r.layer.operand},
+        {"layer_wu", r.layer.wu},
+        {"layer_vn", r.layer.vn},
+        {"layer_state", r.layer.state},
+        {"layer_o", r.layer.o}};
+    for (const auto& [key, format] : layer_formats) {
+      if (!quant::IsFloat(format) || format == Format::kFp8E4M3 ||
+          format == Format::kFp8E5M2) {
+        fail(key, std::string("must be fp32, hf32, bf16 or fp16, not ") +
+                      quant::FormatName(format));
       }
     }
   }
+  // Per-field ranges, from the field list.
+  r.ForEach([&](const auto& value, const FieldInfo& f) {
+    CheckRange(value, f, "recipe " + origin + ": " + f.key);
+  });
 }
 
-std::string Recipe::ToToml() const {
-  std::ostringstream os;
-  os << "name = \"" << name << "\"\n";
-  os << "description = \"" << description << "\"\n";
-  if (exact) {
-    os << "exact = true\n";
-    return os.str();
-  }
-  os << "input = \"" << quant::FormatName(input) << "\"\n";
-  os << "operand = \"" << quant::FormatName(operand) << "\"\n";
-  os << "operand_scale = \"" << quant::ScaleGridName(operand_scale) << "\"\n";
-  os << "int16 = \"" << (int16 == Int16Cube::kEmulated ? "emulated" : "native")
-     << "\"\n";
-  os << "accumulator = \"" << quant::FormatName(accumulator) << "\"\n";
-  os << "order = \"" << AccumulationOrderName(order) << "\"\n";
-  os << "storage = \"" << quant::FormatName(storage) << "\"\n";
-  os << "vector = \"" << quant::FormatName(vector) << "\"\n";
-  os << "output = \"" << quant::FormatName(output) << "\"\n";
-  os << "rounding = \"" << quant::RoundingModeName(rounding) << "\"\n";
-  os << "accumulator_overflow = \""
-     << (accumulator_overflow == quant::IntOverflow::kWrap ? "wrap"
-                                                           : "saturate")
-     << "\"\n";
-  os << "float_overflow = \""
-     << (float_overflow == quant::FloatOverflow::kIeee ? "ieee" : "saturate")
-     << "\"\n";
-  os << "scale_mantissa_bits = " << scale_mantissa_bits << "\n";
-  if (layer.enabled) {
-    for (const auto& [key, format] : LayerFormatFields(layer)) {
-      os << key << " = \"" << quant::FormatName(format) << "\"\n";
-    }
-    os << "layer_exp = \""
-       << (layer.exp == LayerExp::kDifference ? "difference" : "factored")
-       << "\"\n";
-  }
-  return os.str();
+namespace {
+
+// ---- Per-type codecs: how each field type is written and read. ----------
+// Encode: the value as written (TOML, manifest JSON). Decode: from the text,
+// boolean or integer a file holds (`what` names file, line and key in
+// errors). Allowed: the accepted values, for help. CheckRange: a decoded or
+// built-in value against the field's declared range.
+
+FieldValue Encode(const std::string& v) { return v; }
+FieldValue Encode(bool v) { return v; }
+FieldValue Encode(int v) { return int64_t{v}; }
+FieldValue Encode(quant::Format v) { return quant::FormatName(v); }
+FieldValue Encode(const quant::ScaleGrid& v) { return quant::ScaleGridName(v); }
+FieldValue Encode(quant::RoundingMode v) { return quant::RoundingModeName(v); }
+FieldValue Encode(Int16Cube v) { return NameOf(kInt16CubeNames, v); }
+FieldValue Encode(AccumulationOrder v) {
+  return NameOf(kAccumulationOrderNames, v);
+}
+FieldValue Encode(quant::IntOverflow v) {
+  return NameOf(quant::kIntOverflowNames, v);
+}
+FieldValue Encode(LayerExp v) { return NameOf(kLayerExpNames, v); }
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            LayerExp& out);
+FieldValue Encode(quant::FloatOverflow v) {
+  return NameOf(quant::kFloatOverflowNames, v);
 }
 
-Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
+const std::string& Text(const FieldValue& v, const std::string& what) {
+  if (const auto* text = std::get_if<std::string>(&v)) return *text;
+  throw InputError(what + ": expected a string");
+}
+
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            std::string& out) {
+  out = Text(v, what);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            bool& out) {
+  if (const auto* b = std::get_if<bool>(&v)) {
+    out = *b;
+    return;
+  }
+  throw InputError(what + ": expected true or false");
+}
+void Decode(const FieldValue& v, const FieldInfo& f, const std::string& what,
+            int& out) {
+  const auto* i = std::get_if<int64_t>(&v);
+  if (i == nullptr) throw InputError(what + ": expected an integer");
+  // Range first: the int64 a file holds is never narrowed unchecked.
+  if (*i < f.min || *i > f.max) {
+    throw InputError(what + ": " + std::to_string(*i) + " is out of range [" +
+                     std::to_string(f.min) + ", " + std::to_string(f.max) +
+                     "]");
+  }
+  out = static_cast<int>(*i);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            quant::Format& out) {
+  out = quant::ParseFormat(Text(v, what), what);
+}
+void Decode(const FieldValue& v, const FieldInfo& f, const std::string& what,
+            quant::ScaleGrid& out) {
+  const std::string& text = Text(v, what);
+  const quant::ScaleGrid grid = quant::ParseScaleGrid(text, what);
+  CheckRange(grid, f, what);
+  out = grid;
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            quant::RoundingMode& out) {
+  out = quant::ParseRoundingMode(Text(v, what), what);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            Int16Cube& out) {
+  out = ParseName(kInt16CubeNames, Text(v, what), what);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            AccumulationOrder& out) {
+  out = ParseName(kAccumulationOrderNames, Text(v, what), what);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            quant::IntOverflow& out) {
+  out = ParseName(quant::kIntOverflowNames, Text(v, what), what);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            LayerExp& out) {
+  out = ParseName(kLayerExpNames, Text(v, what), what);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            quant::FloatOverflow& out) {
+  out = ParseName(quant::kFloatOverflowNames, Text(v, what), what);
+}
+
+std::string Allowed(const std::string&, const FieldInfo&) { return "text"; }
+std::string Allowed(bool, const FieldInfo&) { return "true | false"; }
+std::string Allowed(int, const FieldInfo& f) {
+  return std::to_string(f.min) + ".." + std::to_string(f.max);
+}
+std::string Allowed(quant::Format, const FieldInfo&) {
+  return quant::AllFormatNames();
+}
+std::string Allowed(const quant::ScaleGrid&, const FieldInfo& f) {
+  return "none | tensor | row | col | block:b (b in " + std::to_string(f.min) +
+         ".." + std::to_string(f.max) + ")";
+}
+std::string Allowed(quant::RoundingMode, const FieldInfo&) {
+  return quant::AllRoundingModeNames();
+}
+std::string Allowed(LayerExp, const FieldInfo&) {
+  return AllNames(kLayerExpNames, " | ");
+}
+std::string Allowed(Int16Cube, const FieldInfo&) {
+  return AllNames(kInt16CubeNames, " | ");
+}
+std::string Allowed(AccumulationOrder, const FieldInfo&) {
+  return AllNames(kAccumulationOrderNames, " | ");
+}
+std::string Allowed(quant::IntOverflow, const FieldInfo&) {
+  return AllNames(quant::kIntOverflowNames, " | ");
+}
+std::string Allowed(quant::FloatOverflow, const FieldInfo&) {
+  return AllNames(quant::kFloatOverflowNames, " | ");
+}
+
+// Whether this field is written, given the recipe's `exact`; `stop` is set
+// once the rest is not written (an exact recipe's settings).
+bool Written(const FieldInfo& f, bool exact, bool manifest) {
+  switch (f.role) {
+    case FieldRole::kLabel:
+      return true;
+    case FieldRole::kNote:
+      return !manifest;
+    case FieldRole::kExact:
+      return manifest || exact;
+    case FieldRole::kSetting:
+      return !exact;
+  }
+  return false;
+}
+
+// A TOML value as FieldValue; tables, arrays, floats and dates are errors.
+FieldValue FromToml(const toml::node& node, const std::string& what) {
+  if (auto s = node.value_exact<std::string>()) return *s;
+  if (auto b = node.value_exact<bool>()) return *b;
+  if (auto i = node.value_exact<int64_t>()) return *i;
+  std::ostringstream type;
+  type << node.type();
+  throw InputError(what + ": expected a string, integer or boolean, got " +
+                   type.str());
+}
+
+bool IsPath(const std::string& name_or_path) {
+  return name_or_path.find('/') != std::string::npos ||
+         (name_or_path.size() > 5 &&
+          name_or_path.substr(name_or_path.size() - 5) == ".toml");
+}
+
+Recipe LoadRecipeChain(const std::string& name_or_path,
+                       std::vector<std::string>& chain);
+
+// `chain`: the files being read, outermost first (cycle detection).
+Recipe ParseRecipeChain(const std::string& text, const std::string& origin,
+                        std::vector<std::string>& chain) {
   toml::table table;
   try {
     table = toml::parse(text, origin);
@@ -317,120 +463,74 @@ Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
                      std::to_string(e.source().begin.line) + ": " +
                      std::string(e.description()));
   }
+  if (table.empty()) {
+    throw InputError("recipe " + origin +
+                     ": sets no keys (start from a built-in with "
+                     "base = \"NAME\"; keys: `trisim recipes --fields`)");
+  }
+  auto where = [&](const std::string& key, const toml::node& node) {
+    return "recipe " + origin + ": line " +
+           std::to_string(node.source().begin.line) + ": key '" + key + "'";
+  };
   Recipe r;
-  // `base` starts from a built-in; every other key overrides one field.
-  if (auto base = table["base"].value<std::string>()) {
-    r = LoadRecipe(*base);
+  // `base` starts from a built-in or another file; every other key
+  // overrides one field.
+  if (const toml::node* base = table.get("base")) {
+    const std::string what = where("base", *base);
+    const auto name = base->value_exact<std::string>();
+    if (!name) {
+      throw InputError(what +
+                       ": expected a string (a built-in recipe name "
+                       "or a .toml path)");
+    }
+    std::string target = *name;
+    if (IsPath(target) && std::filesystem::path(target).is_relative()) {
+      target = (std::filesystem::path(origin).parent_path() / target).string();
+    }
+    try {
+      r = LoadRecipeChain(target, chain);
+    } catch (const InputError& e) {
+      throw InputError(what + ": " + e.what());
+    }
   }
   r.name = origin;
+  bool sets_settings = false;
   for (const auto& [key_node, node] : table) {
     const std::string key(key_node.str());
-    const std::string where = "recipe " + origin + ": line " +
-                              std::to_string(node.source().begin.line) +
-                              ": key '" + key + "'";
-    auto text_value = [&]() -> std::string {
-      if (auto v = node.value<std::string>()) return *v;
-      throw InputError(where + ": expected a string");
-    };
-    // A two-way choice: true for `first`, false for `second`.
-    auto choice = [&](const char* first, const char* second) -> bool {
-      const std::string v = text_value();
-      if (v != first && v != second) {
-        throw InputError(where + ": expected " + first + " or " + second +
-                         ", got '" + v + "'");
-      }
-      return v == first;
-    };
-    // The keys whose value is a number format.
-    const std::pair<const char*, quant::Format*> format_keys[] = {
-        {"input", &r.input},
-        {"operand", &r.operand},
-        {"accumulator", &r.accumulator},
-        {"storage", &r.storage},
-        {"vector", &r.vector},
-        {"output", &r.output},
-        {"layer_inputs", &r.layer.inputs},
-        {"layer_gate", &r.layer.gate},
-        {"layer_operand", &r.layer.operand},
-        {"layer_wu", &r.layer.wu},
-        {"layer_vn", &r.layer.vn},
-        {"layer_state", &r.layer.state},
-        {"layer_o", &r.layer.o}};
-    quant::Format* format_field = nullptr;
-    for (const auto& [name, field] : format_keys) {
-      if (key == name) format_field = field;
+    if (key == "base") continue;
+    const std::string what = where(key, node);
+    bool known = false;
+    r.ForEach([&](auto& value, const FieldInfo& f) {
+      if (key != f.key) return;
+      known = true;
+      Decode(FromToml(node, what), f, what, value);
+      if (f.role == FieldRole::kSetting) sets_settings = true;
+    });
+    if (!known) {
+      std::string keys = "base";
+      r.ForEach([&](const auto&, const FieldInfo& f) {
+        keys += std::string(", ") + f.key;
+      });
+      throw InputError(what + ": unknown key (known: " + keys + ")");
     }
-    // Any layer key switches the whole-layer simulation on.
-    if (key.rfind("layer_", 0) == 0) r.layer.enabled = true;
-    try {
-      if (format_field != nullptr) {
-        *format_field = quant::ParseFormat(text_value(), key);
-      } else if (key == "base") {
-        continue;
-      } else if (key == "name") {
-        r.name = text_value();
-      } else if (key == "description") {
-        r.description = text_value();
-      } else if (key == "exact") {
-        auto v = node.value<bool>();
-        if (!v) throw InputError(where + ": expected true or false");
-        r.exact = *v;
-      } else if (key == "operand_scale") {
-        r.operand_scale = quant::ParseScaleGrid(text_value(), key);
-      } else if (key == "int16") {
-        r.int16 = choice("emulated", "native") ? Int16Cube::kEmulated
-                                               : Int16Cube::kNative;
-      } else if (key == "order") {
-        r.order = choice("sequential", "fractal")
-                      ? AccumulationOrder::kSequential
-                      : AccumulationOrder::kFractal;
-      } else if (key == "rounding") {
-        r.rounding = quant::ParseRoundingMode(text_value(), key);
-      } else if (key == "accumulator_overflow") {
-        r.accumulator_overflow = choice("wrap", "saturate")
-                                     ? quant::IntOverflow::kWrap
-                                     : quant::IntOverflow::kSaturate;
-      } else if (key == "float_overflow") {
-        r.float_overflow = choice("ieee", "saturate")
-                               ? quant::FloatOverflow::kIeee
-                               : quant::FloatOverflow::kSaturate;
-      } else if (key == "layer_exp") {
-        r.layer.exp = choice("difference", "factored") ? LayerExp::kDifference
-                                                       : LayerExp::kFactored;
-      } else if (key == "scale_mantissa_bits") {
-        auto v = node.value<int64_t>();
-        if (!v) throw InputError(where + ": expected an integer");
-        r.scale_mantissa_bits = static_cast<int>(*v);
-      } else {
-        throw InputError(
-            where +
-            ": unknown key (known: base, name, description, "
-            "exact, input, operand, operand_scale, int16, "
-            "accumulator, order, storage, vector, output, rounding, "
-            "accumulator_overflow, float_overflow, "
-            "scale_mantissa_bits, layer_inputs, layer_gate, layer_operand, "
-            "layer_wu, layer_vn, layer_state, layer_o, layer_exp)");
-      }
-    } catch (const InputError& e) {
-      const std::string message = e.what();
-      // Errors from the format/rounding parsers name only the key: add where.
-      if (message.rfind("recipe ", 0) == 0) throw;
-      throw InputError(where + ": " + message);
-    }
+  }
+  // An exact recipe ignores its settings: refuse rather than drop them.
+  if (r.exact && sets_settings) {
+    throw InputError("recipe " + origin +
+                     ": exact (fp64, no rounding, e.g. base = \"fp64\") "
+                     "ignores format keys; set exact = false to use them, or "
+                     "set only name and description");
   }
   ValidateRecipe(r, origin);
   return r;
 }
 
-Recipe LoadRecipe(const std::string& name_or_path) {
+Recipe LoadRecipeChain(const std::string& name_or_path,
+                       std::vector<std::string>& chain) {
   for (const Recipe& r : BuiltinRecipes()) {
     if (r.name == name_or_path) return r;
   }
-  const bool is_path =
-      name_or_path.find('/') != std::string::npos ||
-      (name_or_path.size() > 5 &&
-       name_or_path.substr(name_or_path.size() - 5) == ".toml");
-  if (!is_path) {
+  if (!IsPath(name_or_path)) {
     std::string known;
     for (const Recipe& r : BuiltinRecipes()) {
       known += (known.empty() ? "" : ", ") + r.name;
@@ -439,14 +539,89 @@ Recipe LoadRecipe(const std::string& name_or_path) {
                      ": unknown recipe (built in: " + known +
                      "; or a path to a .toml file)");
   }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_regular_file(name_or_path, ec)) {
+    throw InputError("--precision: cannot read recipe file '" + name_or_path +
+                     "'" +
+                     (fs::exists(name_or_path, ec) ? " (not a regular file)"
+                                                   : " (no such file)"));
+  }
+  const std::string id = fs::weakly_canonical(name_or_path, ec).string();
+  if (std::find(chain.begin(), chain.end(), id) != chain.end()) {
+    std::string cycle;
+    for (const std::string& file : chain) cycle += file + " -> ";
+    throw InputError("recipe " + name_or_path + ": base cycle: " + cycle + id);
+  }
   std::ifstream in(name_or_path);
+  std::stringstream text;
+  text << in.rdbuf();
   if (!in) {
     throw InputError("--precision: cannot read recipe file '" + name_or_path +
                      "'");
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseRecipeToml(text.str(), name_or_path);
+  chain.push_back(id);
+  Recipe r = ParseRecipeChain(text.str(), name_or_path, chain);
+  chain.pop_back();
+  return r;
+}
+
+// TOML text of one value.
+std::string TomlText(const FieldValue& v) {
+  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  return "\"" + std::get<std::string>(v) + "\"";
+}
+
+}  // namespace
+
+std::string Recipe::ToToml() const {
+  std::ostringstream os;
+  ForEach([&](const auto& value, const FieldInfo& f) {
+    if (Written(f, exact, /*manifest=*/false)) {
+      os << f.key << " = " << TomlText(Encode(value)) << "\n";
+    }
+  });
+  return os.str();
+}
+
+std::vector<std::pair<std::string, FieldValue>> RecipeFieldValues(
+    const Recipe& recipe) {
+  std::vector<std::pair<std::string, FieldValue>> values;
+  recipe.ForEach([&](const auto& value, const FieldInfo& f) {
+    if (Written(f, recipe.exact, /*manifest=*/true)) {
+      values.emplace_back(f.key, Encode(value));
+    }
+  });
+  return values;
+}
+
+std::string RecipeFieldsHelp() {
+  std::ostringstream os;
+  os << "Recipe file keys (TOML). `base = \"NAME\"` (a built-in or a .toml "
+        "path,\nrelative to the file) starts from that recipe; every other "
+        "key overrides\none field. Defaults are those of a recipe without "
+        "base.\n";
+  const Recipe defaults;
+  defaults.ForEach([&](const auto& value, const FieldInfo& f) {
+    os << "\n  " << f.key << " = " << TomlText(Encode(value)) << "\n      "
+       << f.doc << "\n      allowed: " << Allowed(value, f) << "\n";
+  });
+  return os.str();
+}
+
+Recipe ParseRecipeToml(const std::string& text, const std::string& origin) {
+  std::vector<std::string> chain;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(origin, ec)) {
+    chain.push_back(std::filesystem::weakly_canonical(origin, ec).string());
+  }
+  return ParseRecipeChain(text, origin, chain);
+}
+
+Recipe LoadRecipe(const std::string& name_or_path) {
+  std::vector<std::string> chain;
+  return LoadRecipeChain(name_or_path, chain);
 }
 
 }  // namespace trisim

@@ -29,26 +29,12 @@ const char* UnitOf(OpKind op) {
   }
 }
 
+// The recipe's fields as written by its field list (sim/recipe.h).
 Json RecipeJson(const Recipe& r) {
   Json j;
-  j["name"] = r.name;
-  j["exact"] = r.exact;
-  if (r.exact) return j;
-  j["input"] = quant::FormatName(r.input);
-  j["operand"] = quant::FormatName(r.operand);
-  j["operand_scale"] = quant::ScaleGridName(r.operand_scale);
-  j["int16"] = r.int16 == Int16Cube::kEmulated ? "emulated" : "native";
-  j["accumulator"] = quant::FormatName(r.accumulator);
-  j["order"] = AccumulationOrderName(r.order);
-  j["storage"] = quant::FormatName(r.storage);
-  j["vector"] = quant::FormatName(r.vector);
-  j["output"] = quant::FormatName(r.output);
-  j["rounding"] = quant::RoundingModeName(r.rounding);
-  j["accumulator_overflow"] =
-      r.accumulator_overflow == quant::IntOverflow::kWrap ? "wrap" : "saturate";
-  j["float_overflow"] =
-      r.float_overflow == quant::FloatOverflow::kIeee ? "ieee" : "saturate";
-  j["scale_mantissa_bits"] = r.scale_mantissa_bits;
+  for (const auto& [key, value] : RecipeFieldValues(r)) {
+    std::visit([&, &key = key](const auto& v) { j[key] = v; }, value);
+  }
   return j;
 }
 
@@ -176,9 +162,7 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
           j["order"] = AccumulationOrderName(recipe.order);
           j["scale_mantissa_bits"] = recipe.scale_mantissa_bits;
           j["accumulator_overflow"] =
-              recipe.accumulator_overflow == quant::IntOverflow::kWrap
-                  ? "wrap"
-                  : "saturate";
+              NameOf(quant::kIntOverflowNames, recipe.accumulator_overflow);
           if (recipe.IntegerOperands()) {
             TRISIM_ASSERT(matmul_index < record.operands.size());
             const auto& operands = record.operands[matmul_index];
@@ -228,9 +212,8 @@ void WriteStageDump(const std::string& dir, const Plan& plan,
     }
     if (!recipe.exact) {
       j["rounding"] = quant::RoundingModeName(recipe.rounding);
-      j["float_overflow"] = recipe.float_overflow == quant::FloatOverflow::kIeee
-                                ? "ieee"
-                                : "saturate";
+      j["float_overflow"] =
+          NameOf(quant::kFloatOverflowNames, recipe.float_overflow);
     }
     steps.push_back(j);
   }

@@ -191,6 +191,7 @@ order = "sequential"
 storage = "fp32"
 vector = "fp32"
 output = "bf16"
+layer = true
 layer_inputs = "bf16"
 layer_gate = "fp32"
 layer_operand = "bf16"
