@@ -18,14 +18,17 @@
 #endif
 
 #include "apps/commands.h"
+#include "core/gdn.h"
 #include "core/inputs.h"
 #include "core/methods.h"
+#include "core/metrics.h"
 #include "hwy/highway.h"
 #include "hwy/targets.h"
 #include "sim/cube.h"
 #include "sim/cube_simd.h"
 #include "sim/executor.h"
 #include "sim/fast_path.h"
+#include "sim/gdn_layer.h"
 #include "sim/recipe.h"
 
 #ifdef _OPENMP
@@ -198,6 +201,54 @@ nlohmann::ordered_json BenchChunks(const std::string& method,
   return j;
 }
 
+// The whole GDN layer chunk (sim/gdn_layer.h) including its fp64 reference
+// and the error measures, as `trisim error` runs it per chunk (issue 13 item
+// 7), beside the inverse alone under the same recipe.
+nlohmann::ordered_json BenchLayer(const std::string& method,
+                                  const std::string& precision, int samples,
+                                  double batch, int reps) {
+  constexpr int kChunk = 64;
+  const Plan plan = BuildPlan(method, MethodOptions{}, kChunk);
+  const Recipe recipe = LoadRecipe(precision);
+  const auto source = MakeInputSource("gdn", kChunk, 0);
+  std::vector<GdnChunk> inputs;
+  for (int i = 0; i < samples; ++i) inputs.push_back(*source->Sample(i).gdn);
+  LayerSimulator layer(plan, recipe);
+  size_t next = 0;
+  double sink = 0.0;
+  auto run = [&] {
+    const GdnChunk& c = inputs[next];
+    const GdnOutputs ref = ChunkReference(c);
+    const GdnOutputs got = layer.Run(c, next, nullptr, nullptr);
+    sink += CompareMatrices(ref.o, got.o).frob_rel +
+            CompareMatrices(ref.next_state, got.next_state).frob_rel +
+            CompareMatrices(ref.w, got.w).frob_rel +
+            CompareMatrices(ref.u, got.u).frob_rel +
+            CompareMatrices(ref.t, got.t).frob_rel;
+    next = (next + 1) % inputs.size();
+  };
+  auto inverse = [&] {
+    layer.executor().Run(BuildA(inputs[next]), next);
+    next = (next + 1) % inputs.size();
+  };
+  SetScalarReference(false);
+  const double fast = SecondsPerCall(run, batch, reps);
+  const double inverse_only = SecondsPerCall(inverse, batch, reps);
+  SetScalarReference(true);
+  const double scalar = SecondsPerCall(run, batch, reps);
+  SetScalarReference(false);
+  nlohmann::ordered_json j;
+  j["what"] = method + ", precision " + precision +
+              ", C = 64, d_k = d_v = 128, gdn inputs: the whole layer chunk "
+              "with its fp64 reference and error measures, one core";
+  j["fast_chunks_per_s"] = 1.0 / fast;
+  j["scalar_chunks_per_s"] = 1.0 / scalar;
+  j["fast_vs_scalar_ratio"] = scalar / fast;
+  j["inverse_only_chunks_per_s"] = 1.0 / inverse_only;
+  j["checksum"] = sink;
+  return j;
+}
+
 int RunBench(const BenchOptions& o) {
 #ifdef _OPENMP
   omp_set_num_threads(1);  // oneDNN too: one core for every contender
@@ -216,6 +267,7 @@ int RunBench(const BenchOptions& o) {
   chunks["int8_neumann"] = BenchChunks("neumann", "int8", 8, batch, reps);
   chunks["int16_emu_neumann"] =
       BenchChunks("neumann", "int16-emu", 8, batch, reps);
+  chunks["gpu_bf16_fla_layer"] = BenchLayer("fla", "gpu-bf16", 8, batch, reps);
   if (o.json) {
     std::cout << j.dump(2) << '\n';
     return 0;
@@ -252,6 +304,12 @@ int RunBench(const BenchOptions& o) {
                 name.c_str(), c["fast_chunks_per_s"].get<double>(),
                 c["scalar_chunks_per_s"].get<double>(),
                 c["fast_vs_scalar_ratio"].get<double>());
+    if (c.contains("inverse_only_chunks_per_s")) {
+      std::printf(
+          "%-18s (whole layer chunk with fp64 reference; inverse "
+          "alone under the same recipe: %.0f chunks/s)\n",
+          "", c["inverse_only_chunks_per_s"].get<double>());
+    }
   }
   return 0;
 }

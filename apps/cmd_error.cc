@@ -102,12 +102,43 @@ void PrintJson(const ErrorOptions& o, const EvaluationReport& r) {
                      {"p99", r.a_norm_inf.Percentile(0.99)},
                      {"max", r.a_norm_inf.Max()}};
   j["shadow_samples"] = r.shadow_samples;
+  if (r.has_gdn) {
+    j["layer"] = r.layer ? "recipe" : "exact";
+    j["carry"] = r.carry;
+    j["chunks"] = r.chunks;
+    j["padded_tokens"] = r.padded_tokens;
+  }
   j["T"] = StatsJson(r.t, true);
   if (r.has_gdn) {
     j["W"] = StatsJson(r.w, false);
     j["U"] = StatsJson(r.u, false);
     j["O"] = StatsJson(r.o, false);
     j["S"] = StatsJson(r.state, false);
+  }
+  if (r.carry) {
+    j["S_final"] = StatsJson(r.state_final, false);
+    auto by_chunk = [](const std::vector<Distribution>& d) {
+      auto a = nlohmann::ordered_json::array();
+      for (size_t c = 0; c < d.size(); ++c) {
+        a.push_back({{"chunk", c},
+                     {"p50", d[c].Percentile(0.5)},
+                     {"p99", d[c].Percentile(0.99)}});
+      }
+      return a;
+    };
+    j["O_by_chunk"] = by_chunk(r.o_by_chunk);
+    j["S_by_chunk"] = by_chunk(r.s_by_chunk);
+  }
+  if (r.layer) {
+    auto& layer = j["layer_steps"] = nlohmann::ordered_json::array();
+    const auto& names = LayerStepNames();
+    for (size_t s = 0; s < r.layer_record.steps.size(); ++s) {
+      const StepStats& st = r.layer_record.steps[s];
+      layer.push_back({{"label", names[s]},
+                       {"max_abs", st.max_abs},
+                       {"overflowed", st.events.overflowed},
+                       {"nonfinite", st.nonfinite}});
+    }
   }
   auto& steps = j["steps"] = nlohmann::ordered_json::array();
   for (size_t s = 0; s < r.plan.steps.size(); ++s) {
@@ -242,6 +273,20 @@ void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
   std::printf("||A||_inf: p50 %.4g, p99 %.4g, max %.4g\n\n",
               r.a_norm_inf.Percentile(0.50), r.a_norm_inf.Percentile(0.99),
               r.a_norm_inf.Max());
+  if (r.has_gdn) {
+    std::printf(
+        "layer: %s; %s; %lld chunks",
+        r.layer ? "whole chunk in the recipe's precision (layer_* fields)"
+                : "exact fp64 around the simulated T (the inverse's share)",
+        r.carry ? "state carried along each sequence (S = state after each "
+                  "chunk, Sf = final state)"
+                : "every chunk alone",
+        static_cast<long long>(r.chunks));
+    if (r.padded_tokens > 0) {
+      std::printf("; %lld zero-padded tail tokens", r.padded_tokens);
+    }
+    std::printf("\n\n");
+  }
   std::printf("  %-3s %-9s %11s %11s %11s %11s\n", "", "error", "p50", "p90",
               "p99", "max");
   PrintStats("T", r.t, true);
@@ -250,6 +295,37 @@ void PrintTable(const ErrorOptions& o, const EvaluationReport& r) {
     PrintStats("U", r.u, false);
     PrintStats("O", r.o, false);
     PrintStats("S", r.state, false);
+  }
+  if (r.carry) PrintStats("Sf", r.state_final, false);
+  if (r.carry && !r.o_by_chunk.empty()) {
+    // Error growth along the sequence: about 8 rows, always the first and
+    // the last chunk.
+    std::printf("\nalong the sequence (frob_rel by chunk index):\n");
+    std::printf("  %5s %11s %11s %11s %11s\n", "chunk", "O p50", "O p99",
+                "S p50", "S p99");
+    const size_t n = r.o_by_chunk.size();
+    const size_t stride = std::max<size_t>(1, n / 8);
+    for (size_t c = 0; c < n; c += stride) {
+      const size_t row = c + stride >= n ? n - 1 : c;
+      std::printf("  %5zu %11.3e %11.3e %11.3e %11.3e\n", row,
+                  r.o_by_chunk[row].Percentile(0.5),
+                  r.o_by_chunk[row].Percentile(0.99),
+                  r.s_by_chunk[row].Percentile(0.5),
+                  r.s_by_chunk[row].Percentile(0.99));
+      if (row == n - 1) break;
+    }
+  }
+  if (r.layer) {
+    std::printf("\nlayer steps (over all chunks):\n");
+    std::printf("  %10s %9s %9s  %s\n", "max|x|", "overflow", "nonfinite",
+                "step");
+    const auto& names = LayerStepNames();
+    for (size_t s = 0; s < r.layer_record.steps.size(); ++s) {
+      const StepStats& st = r.layer_record.steps[s];
+      std::printf("  %10.3e %9lld %9lld  %s\n", st.max_abs,
+                  static_cast<long long>(st.events.overflowed), st.nonfinite,
+                  names[s].c_str());
+    }
   }
   PrintStepTable(o, r);
 }
@@ -293,6 +369,9 @@ int RunError(const ErrorOptions& o) {
   config.scalar = o.scalar;
   config.reference = ParseErrorReference(o.reference);
   const EvaluationReport report = Evaluate(config);
+  for (const std::string& note : report.notices) {
+    std::fprintf(stderr, "trisim: note: %s\n", note.c_str());
+  }
   if (report.samples < o.samples) {
     std::fprintf(stderr,
                  "trisim: note: the input holds %lld samples; ran all of "
@@ -327,11 +406,12 @@ Command SetupErrorCommand(CLI::App& root) {
           ->capture_default_str();
   app->add_option("--input", options->input,
                   "Input: uniform[:s] | ones | block-ones[:b] | "
-                  "gdn[:rho=,dirs=,dk=,dv=,state=,beta=PATH,g=PATH] | "
+                  "gdn[:rho=,dirs=,dk=,dv=,seq=,state=,beta=PATH,g=PATH] | "
                   "npy:PATH[,form=lower|upper|i-plus-a|minus-a]"
                   "[,above=check|ignore] (the file holds A, U = A^T, I + A "
                   "or -A; above=ignore: entries on and above the diagonal "
-                  "are stale) | npy-gdn:DIR")
+                  "are stale) | npy-gdn:DIR[,carry=on|off,l2norm=on|off,"
+                  "beta_range=unit|any]")
       ->capture_default_str();
   app->add_option("--samples", options->samples, "Number of samples")
       ->capture_default_str();

@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "quant/npy_codes.h"
 #include "sim/executor.h"
+#include "sim/gdn_layer.h"
 #include "sim/oracle.h"
 #include "sim/provenance.h"
 #include "sim/recipe.h"
@@ -28,7 +29,7 @@ namespace {
 struct OracleOptions {
   MethodFlags method;
   std::string precision = "fp16";
-  std::string in, out, dump_dir;
+  std::string in, out, dump_dir, layer_dir;
   int dump_sample = 0;
   CLI::Option* dump_opt = nullptr;
   bool force = false;
@@ -36,6 +37,83 @@ struct OracleOptions {
   CLI::Option* chunk_opt = nullptr;
   uint64_t seed = 0;
 };
+
+// The layer outputs of a layer recipe (sim/gdn_layer.h) on npy-gdn inputs:
+// every chunk (carry=on: every sequence, chunk after chunk, with the state
+// carried in layer_state), stacked along a leading dimension, written as
+// float64 (each value is exactly representable: it holds its recipe format's
+// value) into a fresh directory. Returns T of every chunk for --out.
+struct LayerOracle {
+  std::vector<std::pair<std::string, NpyArray>> files;
+  std::vector<Mat> t;
+};
+
+LayerOracle RunLayerOracle(const InputSource& source, const Plan& plan,
+                           const Recipe& recipe, uint64_t seed) {
+  LayerSimulator sim(plan, recipe);
+  std::vector<std::vector<double>> a, t, w, u, vn, o, s;
+  std::vector<int64_t> shape_a, shape_w, shape_u, shape_s;
+  long long chunks = 0, finals = 0;
+  auto append = [](std::vector<std::vector<double>>* list, const Mat& m) {
+    std::vector<double> v;
+    for (Eigen::Index i = 0; i < m.rows(); ++i) {
+      for (Eigen::Index j = 0; j < m.cols(); ++j) v.push_back(m(i, j));
+    }
+    list->push_back(std::move(v));
+  };
+  LayerOracle out;
+  auto run = [&](GdnChunk chunk, uint64_t chunk_seed, const Mat& state) {
+    chunk.state = state;
+    Mat v;
+    const GdnOutputs got = sim.Run(chunk, chunk_seed, nullptr, nullptr, &v);
+    append(&a, got.a);
+    append(&t, got.t);
+    append(&w, got.w);
+    append(&u, got.u);
+    append(&vn, v);
+    append(&o, got.o);
+    out.t.push_back(got.t);
+    shape_a = {got.a.rows(), got.a.cols()};
+    shape_w = {got.w.rows(), got.w.cols()};
+    shape_u = {got.u.rows(), got.u.cols()};
+    shape_s = {got.next_state.rows(), got.next_state.cols()};
+    ++chunks;
+    return got.next_state;
+  };
+  for (long long i = 0; i < source.Available(); ++i) {
+    const uint64_t sample_seed = SampleSeed(seed, static_cast<uint64_t>(i));
+    if (source.Carry()) {
+      const SequenceSample seq = source.Sequence(i);
+      Mat state = seq.chunks[0].state;
+      for (size_t c = 0; c < seq.chunks.size(); ++c) {
+        state =
+            run(seq.chunks[c],
+                c == 0 ? sample_seed : Mix64(sample_seed ^ Mix64(c)), state);
+      }
+      append(&s, state);
+    } else {
+      const GdnChunk chunk = *source.Sample(i).gdn;
+      append(&s, run(chunk, sample_seed, chunk.state));
+    }
+    ++finals;
+  }
+  auto stack = [](const std::vector<std::vector<double>>& list, long long n,
+                  std::vector<int64_t> shape) {
+    std::vector<double> flat;
+    for (const auto& v : list) flat.insert(flat.end(), v.begin(), v.end());
+    shape.insert(shape.begin(), n);
+    return FromDoubles(flat, shape);
+  };
+  out.files = {{"A.npy", stack(a, chunks, shape_a)},
+               {"T.npy", stack(t, chunks, shape_a)},
+               {"W.npy", stack(w, chunks, shape_w)},
+               {"U.npy", stack(u, chunks, shape_u)},
+               {"Vn.npy", stack(vn, chunks, shape_u)},
+               {"O.npy", stack(o, chunks, shape_u)},
+               {source.Carry() ? "S_final.npy" : "S_next.npy",
+                stack(s, finals, shape_s)}};
+  return out;
+}
 
 int RunOracleCommand(const OracleOptions& o) {
   const Recipe recipe = LoadRecipe(o.precision);
@@ -56,10 +134,30 @@ int RunOracleCommand(const OracleOptions& o) {
     dump_dir =
         outputs.Directory("--dump-stages", o.dump_dir, o.force, StageDumpFiles);
   }
+  if (!o.layer_dir.empty() &&
+      (npy || !recipe.layer.enabled || recipe.exact)) {
+    throw InputError(
+        "--layer-out: needs npy-gdn input and a layer recipe "
+        "(layer_* fields, e.g. gpu-bf16), got --in " +
+        o.in + " and recipe " + recipe.name);
+  }
+  if (!o.layer_dir.empty() && !dump_dir.empty()) {
+    throw InputError(
+        "--layer-out with --dump-stages: stage dumps of the layer steps are "
+        "not supported yet (dump the inverse alone without --layer-out)");
+  }
+  // The layer outputs go to a fresh directory (never over an existing one).
+  const std::string layer_dir =
+      o.layer_dir.empty()
+          ? std::string()
+          : outputs.Directory("--layer-out", o.layer_dir, /*force=*/false,
+                              [](const std::string&) {
+                                return std::vector<std::string>{};
+                              });
 
   const OracleInputs inputs =
       LoadOracleInputs(o.in, recipe, o.chunk, o.chunk_opt->count() > 0, o.seed);
-  const int count = static_cast<int>(inputs.matrices.size());
+  int count = static_cast<int>(inputs.matrices.size());
   if (!dump_dir.empty() && (o.dump_sample < 0 || o.dump_sample >= count)) {
     throw InputError("--dump-sample " + std::to_string(o.dump_sample) +
                      ": the input holds " + std::to_string(count) +
@@ -79,6 +177,7 @@ int RunOracleCommand(const OracleOptions& o) {
   const Plan& plan = run.plan();
   const int c = run.chunk;
   const RunRecord& totals = run.totals;
+  count = run.count;
   const long long nonfinite = run.nonfinite;
 
   std::vector<int64_t> shape = {c, c};
@@ -100,6 +199,9 @@ int RunOracleCommand(const OracleOptions& o) {
       WriteStageDump(dump_dir, plan, recipe, *run.executor, run.kept);
     }
     WriteNpy(out_file, out);
+    for (const auto& [name, array] : layer.files) {
+      WriteNpy(layer_dir + "/" + name, array);
+    }
     outputs.Commit();
   } catch (...) {
     DiscardSidecar(staged);
@@ -130,6 +232,11 @@ int RunOracleCommand(const OracleOptions& o) {
       "events: %lld saturated, %lld overflowed, %lld accumulator "
       "wraps, %lld non-finite outputs\n",
       saturated, overflowed, wrapped, nonfinite);
+  if (!layer_dir.empty()) {
+    std::printf("wrote %s/{A,T,W,U,Vn,O,%s}.npy (float64, exact values)\n",
+                WithoutTrailingSlash(o.layer_dir).c_str(),
+                layer.files.back().first.c_str());
+  }
   if (!dump_dir.empty()) {
     std::printf("stages of matrix %d: %s/manifest.json (%zu steps)\n",
                 o.dump_sample, WithoutTrailingSlash(o.dump_dir).c_str(),
@@ -168,6 +275,11 @@ Command SetupOracleCommand(CLI::App& root) {
       "--dump-stages", o->dump_dir,
       "Write every step's output and manifest.json to this directory (README: "
       "Stage dumps); it must not exist or be empty, unless --force");
+  app->add_option("--layer-out", o->layer_dir,
+                  "For a layer recipe on npy-gdn input: write the layer "
+                  "outputs A, T, W, U, Vn, O (every chunk) and the final "
+                  "state (S_final per sequence with carry=on, else S_next "
+                  "per chunk) as float64 .npy into this new directory");
   app->add_flag("--force", o->force,
                 "--dump-stages into a directory holding a previous trisim "
                 "dump: replace the files its manifest lists (nothing else)");

@@ -1,7 +1,9 @@
 #include "core/inputs.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -51,6 +53,35 @@ void RequireChunk(int chunk, const std::string& spec) {
   }
 }
 
+// A float .npy with every value finite, as doubles. `what` names the file.
+NpyArray ReadFloatNpy(const std::string& path, const std::string& what,
+                      std::vector<double>* values) {
+  NpyArray array = ReadNpy(path);
+  if (array.dtype != NpyDType::kFloat32 && array.dtype != NpyDType::kFloat64 &&
+      array.dtype != NpyDType::kFloat16 && array.dtype != NpyDType::kBFloat16) {
+    throw InputError(what + " " + path +
+                     ": expected a float dtype (float16/32/64), got " +
+                     NpyDTypeName(array.dtype));
+  }
+  *values = ToDoubles(array);
+  for (size_t i = 0; i < values->size(); ++i) {
+    if (!std::isfinite((*values)[i])) {
+      throw InputError(what + " " + path + ": non-finite value " +
+                       std::to_string((*values)[i]) + " at flat index " +
+                       std::to_string(i) + " (allowed: finite values)");
+    }
+  }
+  return array;
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
 // A [rows, cols] table of doubles from .npy: [T] files become [T, 1].
 struct Table {
   int64_t rows = 0;
@@ -60,28 +91,79 @@ struct Table {
 };
 
 Table ReadTable(const std::string& path, const std::string& what) {
-  const NpyArray array = ReadNpy(path);
+  Table t;
+  const NpyArray array = ReadFloatNpy(path, what, &t.values);
   if (array.shape.size() != 1 && array.shape.size() != 2) {
     throw InputError(what + " " + path + ": expected shape [tokens] or " +
-                     "[tokens, heads], got " +
-                     std::to_string(array.shape.size()) + " dimensions");
+                     "[tokens, heads], got " + ShapeText(array.shape));
   }
-  if (array.dtype != NpyDType::kFloat32 && array.dtype != NpyDType::kFloat64 &&
-      array.dtype != NpyDType::kFloat16) {
-    throw InputError(what + " " + path + ": expected a float dtype, got " +
-                     NpyDTypeName(array.dtype));
-  }
-  Table t;
   t.rows = array.shape[0];
   t.cols = array.shape.size() == 2 ? array.shape[1] : 1;
-  t.values = ToDoubles(array);
-  for (size_t i = 0; i < t.values.size(); ++i) {
-    if (!std::isfinite(t.values[i])) {
-      throw InputError(what + " " + path + ": non-finite value at flat index " +
+  if (t.rows < 1 || t.cols < 1) {
+    throw InputError(what + " " + path + ": shape " + ShapeText(array.shape) +
+                     " holds no gate values (allowed: at least 1 token and "
+                     "1 head)");
+  }
+  return t;
+}
+
+// beta in [0, 1] (a sigmoid) unless `any_beta`; g <= 0 (a log-decay).
+void CheckGateValues(const std::vector<double>& beta,
+                     const std::string& beta_path, const std::vector<double>& g,
+                     const std::string& g_path, bool any_beta) {
+  for (size_t i = 0; i < beta.size() && !any_beta; ++i) {
+    if (!(beta[i] >= 0.0 && beta[i] <= 1.0)) {
+      throw InputError("beta " + beta_path + ": value " +
+                       std::to_string(beta[i]) + " at flat index " +
+                       std::to_string(i) +
+                       " outside [0, 1] (allowed: [0, 1], or beta_range=any)");
+    }
+  }
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g[i] > 0.0) {
+      throw InputError("g " + g_path + ": log-decay must be <= 0, got " +
+                       std::to_string(g[i]) + " at flat index " +
                        std::to_string(i));
     }
   }
-  return t;
+}
+
+// FLA varlen offsets: integer [N+1], 0 = s_0 < s_1 < ... < s_N = tokens.
+std::vector<int64_t> ReadSeqlens(const std::string& path, int64_t tokens) {
+  const NpyArray array = ReadNpy(path);
+  const NpyDType d = array.dtype;
+  if (d != NpyDType::kInt32 && d != NpyDType::kInt64 && d != NpyDType::kInt16 &&
+      d != NpyDType::kUInt8 && d != NpyDType::kInt8 && d != NpyDType::kUInt16) {
+    throw InputError("cu_seqlens " + path +
+                     ": expected an integer dtype, got " + NpyDTypeName(d));
+  }
+  if (array.shape.size() != 1 || array.shape[0] < 2) {
+    throw InputError("cu_seqlens " + path +
+                     ": expected shape [N+1] with N >= 1, got " +
+                     ShapeText(array.shape));
+  }
+  const std::vector<double> values = ToDoubles(array);
+  std::vector<int64_t> starts;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const int64_t v = static_cast<int64_t>(values[i]);
+    const bool ok = i == 0 ? v == 0 : v > starts.back() && v <= tokens;
+    if (!ok) {
+      throw InputError(
+          "cu_seqlens " + path + ": entry " + std::to_string(i) + " = " +
+          std::to_string(v) +
+          (i == 0 ? " (allowed: the first entry is 0)"
+                  : " (allowed: strictly increasing, at most the token count " +
+                        std::to_string(tokens) + ")"));
+    }
+    starts.push_back(v);
+  }
+  if (starts.back() != tokens) {
+    throw InputError("cu_seqlens " + path + ": last entry " +
+                     std::to_string(starts.back()) +
+                     " differs from the token count " + std::to_string(tokens) +
+                     " (allowed: it ends at T)");
+  }
+  return starts;
 }
 
 // Gate values (beta, g) per token and head, with sequence starts.
@@ -104,17 +186,9 @@ Gates LoadGates(const std::string& beta_path, const std::string& g_path,
                      std::to_string(gates.g.rows) + ", " +
                      std::to_string(gates.g.cols) + "]");
   }
-  for (size_t i = 0; i < gates.g.values.size(); ++i) {
-    if (gates.g.values[i] > 0.0) {
-      throw InputError("g " + g_path + ": log-decay must be <= 0, got " +
-                       std::to_string(gates.g.values[i]) + " at flat index " +
-                       std::to_string(i));
-    }
-  }
+  CheckGateValues(gates.beta.values, beta_path, gates.g.values, g_path, false);
   if (!seqlens_path.empty() && FileExists(seqlens_path)) {
-    for (double v : ToDoubles(ReadNpy(seqlens_path))) {
-      gates.sequence_starts.push_back(static_cast<int64_t>(v));
-    }
+    gates.sequence_starts = ReadSeqlens(seqlens_path, gates.beta.rows);
   } else {
     gates.sequence_starts = {0, gates.beta.rows};
   }
@@ -231,6 +305,7 @@ struct GdnParams {
   int dk = 128;
   int dv = 128;
   bool random_state = true;
+  int seq = 0;  // tokens per sequence; 0: one chunk
   std::string beta_path;
   std::string g_path;
 };
@@ -245,52 +320,120 @@ class GdnSource : public InputSource {
       p_.beta_path = dir + "/beta.npy";
       p_.g_path = dir + "/g.npy";
       seqlens = dir + "/cu_seqlens.npy";
+    } else {
+      // Captures ship their sequence offsets beside the gates (data/*/).
+      const auto slash = p_.beta_path.rfind('/');
+      const std::string beside =
+          (slash == std::string::npos ? std::string(".")
+                                      : p_.beta_path.substr(0, slash)) +
+          "/cu_seqlens.npy";
+      if (FileExists(beside)) seqlens = beside;
     }
+    if (p_.seq == 0) p_.seq = chunk_;
     gates_ = LoadGates(p_.beta_path, p_.g_path, seqlens);
-    // Chunk windows aligned to multiples of C inside each sequence, as a
-    // chunked kernel sees them.
+    // Windows of `seq` tokens starting at multiples of C inside each
+    // sequence, as a chunked kernel sees them.
     for (size_t s = 0; s + 1 < gates_.sequence_starts.size(); ++s) {
       for (int64_t t = gates_.sequence_starts[s];
-           t + chunk_ <= gates_.sequence_starts[s + 1]; t += chunk_) {
+           t + p_.seq <= gates_.sequence_starts[s + 1]; t += chunk_) {
         windows_.push_back(t);
       }
     }
     if (windows_.empty()) {
-      throw InputError("gdn: gate captures hold no full chunk of " +
-                       std::to_string(chunk_) + " tokens");
+      throw InputError("gdn: gate captures hold no sequence of " +
+                       std::to_string(p_.seq) +
+                       " tokens (seq=" + std::to_string(p_.seq) + ", chunk " +
+                       std::to_string(chunk_) + ")");
     }
   }
 
   std::string Name() const override {
     std::ostringstream os;
     os << "gdn:rho=" << p_.rho << ",dirs=" << p_.dirs << ",dk=" << p_.dk
-       << ",dv=" << p_.dv << ",state=" << (p_.random_state ? "random" : "zero")
-       << ",beta=" << p_.beta_path << ",g=" << p_.g_path;
+       << ",dv=" << p_.dv << ",state=" << (p_.random_state ? "random" : "zero");
+    if (p_.seq != chunk_) os << ",seq=" << p_.seq;
+    os << ",beta=" << p_.beta_path << ",g=" << p_.g_path;
     return os.str();
   }
   bool HasGdn() const override { return true; }
   int Chunk() const override { return chunk_; }
+  bool Carry() const override { return p_.seq > chunk_; }
+  long long PaddedTokens() const override {
+    return 0;  // carry mode counts its sequences' padding
+  }
 
   ChunkSample Sample(long long index) const override {
+    if (Carry()) {
+      SequenceSample seq = Sequence(index);
+      ChunkSample s;
+      s.a = BuildA(seq.chunks[0]);
+      s.gdn = std::move(seq.chunks[0]);
+      return s;
+    }
     Rng rng(seed_, static_cast<uint64_t>(index));
-    GdnChunk c;
     const int64_t head = rng.Below(gates_.beta.cols);
     const int64_t start = windows_[rng.Below(windows_.size())];
-    c.beta.resize(chunk_);
-    c.g.resize(chunk_);
-    for (int i = 0; i < chunk_; ++i) {
+    const std::vector<Vec> directions = Directions(rng);
+    GdnChunk c = MakeChunk(rng, head, start, chunk_, directions);
+    c.state = InitialState(rng);
+    ChunkSample s;
+    s.a = BuildA(c);
+    s.gdn = std::move(c);
+    return s;
+  }
+
+  SequenceSample Sequence(long long index) const override {
+    Rng rng(seed_, static_cast<uint64_t>(index));
+    const int64_t head = rng.Below(gates_.beta.cols);
+    const int64_t start = windows_[rng.Below(windows_.size())];
+    const std::vector<Vec> directions = Directions(rng);
+    const Mat state = InitialState(rng);
+    SequenceSample seq;
+    for (int t = 0; t < p_.seq; t += chunk_) {
+      const int len = std::min(chunk_, p_.seq - t);
+      seq.chunks.push_back(MakeChunk(rng, head, start + t, len, directions));
+      seq.padded = chunk_ - len;
+    }
+    seq.chunks[0].state = state;
+    return seq;
+  }
+
+ private:
+  std::vector<Vec> Directions(Rng& rng) const {
+    std::vector<Vec> directions;
+    for (int d = 0; d < p_.dirs; ++d) {
+      directions.push_back(RandomUnit(rng, p_.dk));
+    }
+    return directions;
+  }
+
+  Mat InitialState(Rng& rng) const {
+    Mat state = Mat::Zero(p_.dk, p_.dv);
+    if (p_.random_state) {
+      const double scale = 1.0 / std::sqrt(p_.dk);
+      for (int i = 0; i < p_.dk; ++i) {
+        for (int j = 0; j < p_.dv; ++j) state(i, j) = scale * rng.Normal();
+      }
+    }
+    return state;
+  }
+
+  // `len` tokens from `start`, zero-padded to C (as kernels pad a tail).
+  GdnChunk MakeChunk(Rng& rng, int64_t head, int64_t start, int len,
+                     const std::vector<Vec>& directions) const {
+    GdnChunk c;
+    c.beta = Vec::Zero(chunk_);
+    c.g = Vec::Zero(chunk_);
+    for (int i = 0; i < len; ++i) {
       c.beta[i] = gates_.beta.At(start + i, head);
       c.g[i] = gates_.g.At(start + i, head);
     }
-    std::vector<Vec> directions;
-    for (int d = 0; d < p_.dirs; ++d)
-      directions.push_back(RandomUnit(rng, p_.dk));
-    c.k.resize(chunk_, p_.dk);
-    c.q.resize(chunk_, p_.dk);
-    c.v.resize(chunk_, p_.dv);
+    c.k = Mat::Zero(chunk_, p_.dk);
+    c.q = Mat::Zero(chunk_, p_.dk);
+    c.v = Mat::Zero(chunk_, p_.dv);
     const double shared = std::sqrt(p_.rho);
     const double noise = std::sqrt(1.0 - p_.rho);
-    for (int t = 0; t < chunk_; ++t) {
+    for (int t = 0; t < len; ++t) {
       const Vec& dir = directions[p_.dirs == 1 ? 0 : rng.Below(p_.dirs)];
       const Vec key = shared * dir + noise * RandomUnit(rng, p_.dk);
       c.k.row(t) = key.transpose() / key.norm();
@@ -298,19 +441,9 @@ class GdnSource : public InputSource {
       for (int j = 0; j < p_.dv; ++j) c.v(t, j) = rng.Normal();
     }
     c.state = Mat::Zero(p_.dk, p_.dv);
-    if (p_.random_state) {
-      const double scale = 1.0 / std::sqrt(p_.dk);
-      for (int i = 0; i < p_.dk; ++i) {
-        for (int j = 0; j < p_.dv; ++j) c.state(i, j) = scale * rng.Normal();
-      }
-    }
-    ChunkSample s;
-    s.a = BuildA(c);
-    s.gdn = std::move(c);
-    return s;
+    return c;
   }
 
- private:
   GdnParams p_;
   int chunk_;
   uint64_t seed_;
@@ -342,6 +475,8 @@ GdnParams ParseGdnParams(const std::string& body) {
       p.dk = ParseInt(value, what, 1, 4096);
     } else if (key == "dv") {
       p.dv = ParseInt(value, what, 1, 4096);
+    } else if (key == "seq") {
+      p.seq = ParseInt(value, what, 1, 1 << 20);
     } else if (key == "state") {
       if (value != "random" && value != "zero") {
         throw InputError(what + ": expected random or zero, got " + value);
@@ -353,7 +488,7 @@ GdnParams ParseGdnParams(const std::string& body) {
       p.g_path = value;
     } else {
       throw InputError("--input gdn: unknown key '" + key +
-                       "' (known: rho, dirs, dk, dv, state, beta, g)");
+                       "' (known: rho, dirs, dk, dv, seq, state, beta, g)");
     }
   }
   if (p.beta_path.empty() != p.g_path.empty()) {
@@ -362,123 +497,341 @@ GdnParams ParseGdnParams(const std::string& body) {
   return p;
 }
 
-// Captured chunk tensors: chunks of C tokens of every head.
+struct CapturedOptions {
+  bool carry = false;
+  bool l2norm = true;
+  bool any_beta = false;
+};
+
+// Captured tensors in FLA's layout, flattened to [B*T, heads, d]; sequences
+// from the batch rows or cu_seqlens.
 class CapturedGdnSource : public InputSource {
  public:
-  CapturedGdnSource(const std::string& dir, int chunk, uint64_t seed)
-      : dir_(dir), chunk_(chunk), seed_(seed) {
-    const NpyArray k = ReadNpy(dir + "/k.npy");
-    if (k.shape.size() != 2 && k.shape.size() != 3) {
-      throw InputError("npy-gdn:" + dir + "/k.npy: expected [T, d_k] or " +
-                       "[T, H, d_k]");
+  CapturedGdnSource(const std::string& dir, const CapturedOptions& opt,
+                    int chunk, uint64_t seed)
+      : dir_(dir), opt_(opt), chunk_(chunk), seed_(seed) {
+    const std::string k_path = dir + "/k.npy";
+    const NpyArray k = ReadFloatNpy(k_path, "npy-gdn k", &keys_);
+    const size_t rank = k.shape.size();
+    if (rank < 2 || rank > 4) {
+      throw InputError("npy-gdn " + k_path + ": shape " + ShapeText(k.shape) +
+                       " (allowed: [T, H, d_k], [B, T, H, d_k] or [T, d_k])");
     }
-    tokens_ = k.shape[0];
-    heads_ = k.shape.size() == 3 ? k.shape[1] : 1;
-    dk_ = static_cast<int>(k.shape.back());
-    keys_ = ToDoubles(k);
-    gates_ = LoadGates(dir + "/beta.npy", dir + "/g.npy", "");
-    if (gates_.beta.rows != tokens_ || gates_.beta.cols != heads_) {
-      throw InputError("npy-gdn:" + dir + ": beta/g shape [" +
-                       std::to_string(gates_.beta.rows) + ", " +
-                       std::to_string(gates_.beta.cols) +
-                       "] does not match k's tokens and heads [" +
-                       std::to_string(tokens_) + ", " + std::to_string(heads_) +
-                       "]");
+    batched_ = rank == 4;
+    const int64_t batch = batched_ ? k.shape[0] : 1;
+    const int64_t per_batch = k.shape[batched_ ? 1 : 0];
+    heads_ = rank == 2 ? 1 : k.shape[rank - 2];
+    dk_ = k.shape.back();
+    if (batch < 1 || per_batch < 1 || heads_ < 1 || dk_ < 1) {
+      throw InputError("npy-gdn " + k_path + ": shape " + ShapeText(k.shape) +
+                       " is empty (allowed: every dimension >= 1)");
     }
-    LoadOptional(dir + "/v.npy", "v", &values_, &dv_);
-    int dq = dk_;
-    LoadOptional(dir + "/q.npy", "q", &queries_, &dq);
-    if (dq != dk_) {
-      throw InputError("npy-gdn:" + dir + "/q.npy: last dimension " +
-                       std::to_string(dq) + " differs from k's " +
-                       std::to_string(dk_));
+    if (dk_ > 4096 || heads_ > 4096) {
+      throw InputError("npy-gdn " + k_path + ": shape " + ShapeText(k.shape) +
+                       " (allowed: H and d_k at most 4096)");
     }
-    for (const std::vector<double>* v : {&keys_, &values_, &queries_}) {
-      for (double x : *v) {
-        if (!std::isfinite(x)) {
-          throw InputError("npy-gdn:" + dir + ": non-finite value in k/v/q");
+    tokens_ = batch * per_batch;
+    // Leading dimensions every per-token file shares with k.
+    std::vector<int64_t> lead(k.shape.begin(),
+                              k.shape.begin() + (batched_ ? 2 : 1));
+
+    // beta and g give the value-head count HV.
+    const std::string beta_path = dir + "/beta.npy";
+    const std::string g_path = dir + "/g.npy";
+    NpyArray beta = ReadFloatNpy(beta_path, "npy-gdn beta", &beta_);
+    NpyArray g = ReadFloatNpy(g_path, "npy-gdn g", &g_);
+    v_heads_ = GateHeads(beta, beta_path, lead);
+    if (g.shape != beta.shape) {
+      throw InputError("npy-gdn " + g_path + ": shape " + ShapeText(g.shape) +
+                       " differs from beta's " + ShapeText(beta.shape) +
+                       " (allowed: the same shape; per-channel g is not "
+                       "supported yet)");
+    }
+    if (v_heads_ % heads_ != 0) {
+      throw InputError("npy-gdn " + beta_path + ": " +
+                       std::to_string(v_heads_) +
+                       " value heads is not a multiple of k's " +
+                       std::to_string(heads_) + " heads");
+    }
+    CheckGateValues(beta_, beta_path, g_, g_path, opt_.any_beta);
+
+    std::vector<int64_t> want = lead;
+    if (rank != 2) want.push_back(heads_);
+    want.push_back(dk_);
+    if (LoadOptional(dir + "/q.npy", "q", &queries_) && shape_ != want) {
+      throw InputError("npy-gdn " + dir + "/q.npy: shape " + ShapeText(shape_) +
+                       " differs from k's " + ShapeText(k.shape) +
+                       " (allowed: k's shape)");
+    }
+    if (LoadOptional(dir + "/v.npy", "v", &values_)) {
+      const bool ok =
+          shape_.size() == rank &&
+          std::equal(lead.begin(), lead.end(), shape_.begin()) &&
+          (rank == 2 ? v_heads_ == 1 : shape_[rank - 2] == v_heads_) &&
+          shape_.back() >= 1 && shape_.back() <= 4096;
+      if (!ok) {
+        std::vector<int64_t> allowed = lead;
+        if (rank != 2) allowed.push_back(v_heads_);
+        throw InputError("npy-gdn " + dir + "/v.npy: shape " +
+                         ShapeText(shape_) +
+                         " (allowed: " + ShapeText(allowed) +
+                         " + [d_v], the value heads of beta/g)");
+      }
+      dv_ = shape_.back();
+    }
+
+    // Sequences.
+    const std::string seqlens_path = dir + "/cu_seqlens.npy";
+    if (FileExists(seqlens_path)) {
+      if (batch != 1) {
+        throw InputError("npy-gdn " + seqlens_path +
+                         ": given with batch B = " + std::to_string(batch) +
+                         " (allowed: B = 1, as FLA's varlen API)");
+      }
+      starts_ = ReadSeqlens(seqlens_path, tokens_);
+      used_.push_back("cu_seqlens.npy");
+    } else {
+      for (int64_t b = 0; b <= batch; ++b) starts_.push_back(b * per_batch);
+    }
+    const int64_t sequences = static_cast<int64_t>(starts_.size()) - 1;
+
+    const std::string state_path = dir + "/state.npy";
+    if (FileExists(state_path)) {
+      if (!opt_.carry) {
+        notices_.push_back("npy-gdn " + state_path +
+                           ": not used with carry=off (every chunk starts "
+                           "from a zero state)");
+      } else {
+        ReadFloatNpy(state_path, "npy-gdn state", &state_);
+        const NpyArray st = ReadNpy(state_path);
+        const std::vector<int64_t> per_seq = {sequences, v_heads_, dk_, dv_};
+        const std::vector<int64_t> single = {v_heads_, dk_, dv_};
+        if (st.shape == single && sequences == 1) {
+        } else if (st.shape != per_seq) {
+          throw InputError("npy-gdn " + state_path + ": shape " +
+                           ShapeText(st.shape) +
+                           " (allowed: " + ShapeText(per_seq) +
+                           (sequences == 1 ? " or " + ShapeText(single) : "") +
+                           ", [N, HV, d_k, d_v])");
         }
+        used_.push_back("state.npy");
       }
     }
-    if (tokens_ < chunk_) {
-      throw InputError("npy-gdn:" + dir + ": " + std::to_string(tokens_) +
-                       " tokens, fewer than one chunk of " +
-                       std::to_string(chunk_));
+    // Chunk windows, tails zero-padded.
+    for (int64_t s = 0; s < sequences; ++s) {
+      for (int64_t t = starts_[s]; t < starts_[s + 1]; t += chunk_) {
+        windows_.push_back(
+            {s, t,
+             static_cast<int>(std::min<int64_t>(chunk_, starts_[s + 1] - t))});
+        padded_ += chunk_ - windows_.back().len;
+      }
+    }
+    // Files the reader does not use.
+    const std::vector<std::string> known = {
+        "k.npy", "q.npy",          "v.npy",    "beta.npy",
+        "g.npy", "cu_seqlens.npy", "state.npy"};
+    if (DIR* d = ::opendir(dir.c_str())) {
+      std::vector<std::string> unused;
+      while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+          unused.push_back(name);
+        }
+      }
+      ::closedir(d);
+      std::sort(unused.begin(), unused.end());
+      for (const std::string& name : unused) {
+        notices_.push_back("npy-gdn " + dir + "/" + name +
+                           ": not used (the reader takes k, q, v, beta, g, "
+                           "cu_seqlens, state .npy)");
+      }
+    }
+    if (padded_ > 0) {
+      notices_.push_back("npy-gdn " + dir + ": " + std::to_string(padded_) +
+                         " tokens of zero padding complete sequence tails "
+                         "shorter than the chunk " +
+                         std::to_string(chunk_) + " (as kernels pad)");
     }
   }
 
-  std::string Name() const override { return "npy-gdn:" + dir_; }
+  std::string Name() const override {
+    std::string name = "npy-gdn:" + dir_;
+    if (opt_.carry) name += ",carry=on";
+    if (!opt_.l2norm) name += ",l2norm=off";
+    if (opt_.any_beta) name += ",beta_range=any";
+    return name;
+  }
   bool HasGdn() const override { return true; }
   int Chunk() const override { return chunk_; }
-  long long Available() const override { return (tokens_ / chunk_) * heads_; }
+  bool Carry() const override { return opt_.carry; }
+  long long Available() const override {
+    return opt_.carry ? (static_cast<long long>(starts_.size()) - 1) * v_heads_
+                      : static_cast<long long>(windows_.size()) * v_heads_;
+  }
+  long long PaddedTokens() const override { return padded_ * v_heads_; }
+  std::vector<std::string> Notices() const override { return notices_; }
 
   ChunkSample Sample(long long index) const override {
     TRISIM_ASSERT(index >= 0 && index < Available());
-    const int64_t head = index % heads_;
-    const int64_t start = (index / heads_) * chunk_;
-    Rng rng(seed_, static_cast<uint64_t>(index));
-    GdnChunk c;
-    c.k.resize(chunk_, dk_);
-    c.q.resize(chunk_, dk_);
-    c.v.resize(chunk_, dv_);
-    c.beta.resize(chunk_);
-    c.g.resize(chunk_);
-    for (int t = 0; t < chunk_; ++t) {
-      const int64_t token = start + t;
-      c.beta[t] = gates_.beta.At(token, head);
-      c.g[t] = gates_.g.At(token, head);
-      Vec key(dk_), query(dk_);
-      for (int i = 0; i < dk_; ++i) {
-        key[i] = keys_[(token * heads_ + head) * dk_ + i];
-        query[i] = queries_.empty()
-                       ? rng.Normal()
-                       : queries_[(token * heads_ + head) * dk_ + i];
-      }
-      // L2-normalised as kernels do (use_qk_l2norm_in_kernel); q / sqrt(d_k).
-      c.k.row(t) = key.transpose() / std::max(key.norm(), 1e-300);
-      c.q.row(t) =
-          query.transpose() / std::max(query.norm(), 1e-300) / std::sqrt(dk_);
-      for (int j = 0; j < dv_; ++j) {
-        c.v(t, j) = values_.empty()
-                        ? rng.Normal()
-                        : values_[(token * heads_ + head) * dv_ + j];
-      }
+    if (opt_.carry) {
+      SequenceSample seq = Sequence(index);
+      ChunkSample s;
+      s.a = BuildA(seq.chunks[0]);
+      s.gdn = std::move(seq.chunks[0]);
+      return s;
     }
-    c.state = Mat::Zero(dk_, dv_);
+    const int64_t head = index % v_heads_;
+    const Window& w = windows_[index / v_heads_];
+    Rng rng(seed_, static_cast<uint64_t>(index));
+    GdnChunk c = MakeChunk(rng, head, w.start, w.len);
     ChunkSample s;
     s.a = BuildA(c);
     s.gdn = std::move(c);
     return s;
   }
 
- private:
-  void LoadOptional(const std::string& path, const std::string& name,
-                    std::vector<double>* values, int* dim) {
-    if (!FileExists(path)) return;
-    const NpyArray a = ReadNpy(path);
-    const bool ok =
-        (a.shape.size() == 2 && heads_ == 1 && a.shape[0] == tokens_) ||
-        (a.shape.size() == 3 && a.shape[0] == tokens_ && a.shape[1] == heads_);
-    if (!ok) {
-      throw InputError("npy-gdn:" + path + ": expected [T, d] or [T, H, d] " +
-                       "matching k's T = " + std::to_string(tokens_) +
-                       " and H = " + std::to_string(heads_) + " (" + name +
-                       ")");
+  SequenceSample Sequence(long long index) const override {
+    TRISIM_ASSERT(opt_.carry && index >= 0 && index < Available());
+    const int64_t head = index % v_heads_;
+    const int64_t seq = index / v_heads_;
+    Rng rng(seed_, static_cast<uint64_t>(index));
+    SequenceSample out;
+    for (const Window& w : windows_) {
+      if (w.sequence != seq) continue;
+      out.chunks.push_back(MakeChunk(rng, head, w.start, w.len));
+      out.padded = chunk_ - w.len;
     }
-    *dim = static_cast<int>(a.shape.back());
-    *values = ToDoubles(a);
+    if (!state_.empty()) {
+      Mat& s0 = out.chunks[0].state;
+      const size_t base =
+          static_cast<size_t>(seq * v_heads_ + head) * dk_ * dv_;
+      for (int64_t i = 0; i < dk_; ++i) {
+        for (int64_t j = 0; j < dv_; ++j) s0(i, j) = state_[base + i * dv_ + j];
+      }
+    }
+    return out;
+  }
+
+ private:
+  struct Window {
+    int64_t sequence;
+    int64_t start;
+    int len;
+  };
+
+  // HV from beta's shape: lead + [HV], or [T] for one head (unbatched).
+  int64_t GateHeads(const NpyArray& a, const std::string& path,
+                    const std::vector<int64_t>& lead) const {
+    const auto& s = a.shape;
+    if (!batched_ && s.size() == 1 && s[0] == lead[0]) return 1;
+    if (s.size() == lead.size() + 1 &&
+        std::equal(lead.begin(), lead.end(), s.begin()) && s.back() >= 1 &&
+        s.back() <= 4096) {
+      return s.back();
+    }
+    std::vector<int64_t> allowed = lead;
+    allowed.push_back(heads_);
+    throw InputError("npy-gdn " + path + ": shape " + ShapeText(s) +
+                     " (allowed: " + ShapeText(allowed) +
+                     " or a multiple of k's heads H = " +
+                     std::to_string(heads_) + " in the last dimension)");
+  }
+
+  GdnChunk MakeChunk(Rng& rng, int64_t head, int64_t start, int len) const {
+    const int64_t ratio = v_heads_ / heads_;
+    const int64_t key_head = head / ratio;  // repeat_interleave (Qwen3-Next)
+    GdnChunk c;
+    c.k = Mat::Zero(chunk_, dk_);
+    c.q = Mat::Zero(chunk_, dk_);
+    c.v = Mat::Zero(chunk_, dv_);
+    c.beta = Vec::Zero(chunk_);
+    c.g = Vec::Zero(chunk_);
+    for (int t = 0; t < len; ++t) {
+      const int64_t token = start + t;
+      c.beta[t] = beta_[token * v_heads_ + head];
+      c.g[t] = g_[token * v_heads_ + head];
+      Vec key(dk_), query(dk_);
+      for (int64_t i = 0; i < dk_; ++i) {
+        key[i] = keys_[(token * heads_ + key_head) * dk_ + i];
+        query[i] = queries_.empty()
+                       ? rng.Normal()
+                       : queries_[(token * heads_ + key_head) * dk_ + i];
+      }
+      if (opt_.l2norm) {
+        // L2-normalised as kernels do (use_qk_l2norm_in_kernel).
+        key /= std::max(key.norm(), 1e-300);
+        query /= std::max(query.norm(), 1e-300);
+      }
+      c.k.row(t) = key.transpose();
+      c.q.row(t) = query.transpose() / std::sqrt(static_cast<double>(dk_));
+      for (int64_t j = 0; j < dv_; ++j) {
+        c.v(t, j) = values_.empty()
+                        ? rng.Normal()
+                        : values_[(token * v_heads_ + head) * dv_ + j];
+      }
+    }
+    c.state = Mat::Zero(dk_, dv_);
+    return c;
+  }
+
+  bool LoadOptional(const std::string& path, const std::string& name,
+                    std::vector<double>* values) {
+    if (!FileExists(path)) return false;
+    shape_ = ReadFloatNpy(path, "npy-gdn " + name, values).shape;
+    return true;
   }
 
   std::string dir_;
+  CapturedOptions opt_;
   int chunk_;
   uint64_t seed_;
+  bool batched_ = false;
   int64_t tokens_ = 0;
   int64_t heads_ = 1;
-  int dk_ = 0;
-  int dv_ = 128;
-  std::vector<double> keys_, values_, queries_;
-  Gates gates_;
+  int64_t v_heads_ = 1;
+  int64_t dk_ = 0;
+  int64_t dv_ = 128;
+  std::vector<int64_t> shape_;  // of the last optional file read
+  std::vector<double> keys_, values_, queries_, beta_, g_, state_;
+  std::vector<int64_t> starts_;
+  std::vector<Window> windows_;
+  long long padded_ = 0;  // per value head
+  std::vector<std::string> used_, notices_;
 };
+
+CapturedOptions ParseCapturedOptions(const std::string& body,
+                                     std::string* dir) {
+  CapturedOptions opt;
+  std::stringstream ss(body);
+  std::string item;
+  std::getline(ss, *dir, ',');
+  while (std::getline(ss, item, ',')) {
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const std::string value =
+        eq == std::string::npos ? "" : item.substr(eq + 1);
+    auto onoff = [&](const char* on, const char* off) {
+      if (value != on && value != off) {
+        throw InputError("--input npy-gdn " + key + ": expected " + on +
+                         " or " + off + ", got '" + value + "'");
+      }
+      return value == on;
+    };
+    if (key == "carry") {
+      opt.carry = onoff("on", "off");
+    } else if (key == "l2norm") {
+      opt.l2norm = onoff("on", "off");
+    } else if (key == "beta_range") {
+      opt.any_beta = onoff("any", "unit");
+    } else {
+      throw InputError("--input npy-gdn: unknown key '" + item +
+                       "' (known: carry=on|off, l2norm=on|off, "
+                       "beta_range=unit|any)");
+    }
+  }
+  return opt;
+}
 
 }  // namespace
 
@@ -516,6 +869,11 @@ std::vector<Mat> NpyMatrices(const NpyArray& array, const NpyMatrixSpec& spec,
         NpyMatrixToA(a, spec, what + " matrix " + std::to_string(n)));
   }
   return matrices;
+}
+
+SequenceSample InputSource::Sequence(long long) const {
+  TRISIM_ASSERT(false && "Sequence() on an input without carry mode");
+  return {};
 }
 
 std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
@@ -557,7 +915,9 @@ std::unique_ptr<InputSource> MakeInputSource(const std::string& spec, int chunk,
   }
   if (kind == "npy-gdn" && has_body) {
     RequireChunk(chunk, spec);
-    return std::make_unique<CapturedGdnSource>(body, chunk, seed);
+    std::string dir;
+    const CapturedOptions opt = ParseCapturedOptions(body, &dir);
+    return std::make_unique<CapturedGdnSource>(dir, opt, chunk, seed);
   }
   throw InputError("--input: unknown input '" + spec +
                    "' (known: uniform[:s], ones, block-ones[:b], "

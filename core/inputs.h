@@ -14,7 +14,12 @@
 //                      sampled from real captures. Keys (all optional):
 //                        rho=0.5 dirs=1 dk=128 dv=128 state=random|zero
 //                        beta=PATH g=PATH  ([tokens, heads] .npy, float32/64;
-//                        default: the shipped Qwen3.5-0.8B captures)
+//                        default: the shipped Qwen3.5-0.8B captures;
+//                        cu_seqlens.npy beside beta splits the captures
+//                        into sequences when present)
+//                        seq=N  tokens per sequence (default C); N > C runs
+//                        the sequence chunk after chunk with the state
+//                        carried (a tail shorter than C is zero-padded)
 //   npy:PATH[,form=F][,above=M]
 //                      A from a file, [C, C] or [n, C, C], in the form a
 //                      kernel test suite stores it (NpyMatrixSpec below):
@@ -24,10 +29,23 @@
 //                      diagonal must be exact (0; 1 on the diagonal for
 //                      i-plus-a); above=ignore: they are stale and ignored
 //                      (FLA issue 1070). Never guessed from the data.
-//   npy-gdn:DIR        captured tensors: DIR/k.npy [T, d_k] or [T, H, d_k],
-//                      beta.npy and g.npy [T] or [T, H], optional v.npy and
-//                      q.npy (else seeded random); each chunk starts from a
-//                      zero state
+//   npy-gdn:DIR[,carry=off|on][,l2norm=on|off][,beta_range=unit|any]
+//                      captured tensors (FLA layout): DIR/k.npy [T, H, d_k]
+//                      or [B, T, H, d_k] ([T, d_k]: one head), beta.npy and
+//                      g.npy [T, HV] or [B, T, HV] ([T] for one head),
+//                      optional v.npy [.., T, HV, d_v] and q.npy (k's shape;
+//                      else seeded random), cu_seqlens.npy (integer [N+1],
+//                      FLA varlen: 0 = s_0 < s_1 < ... < s_N = T, needs
+//                      B = 1) and state.npy ([N, HV, d_k, d_v] or
+//                      [HV, d_k, d_v], the initial state, carry=on only).
+//                      HV is a multiple of H (grouped value heads as in
+//                      Qwen3-Next: value head h reads key head h / (HV/H)).
+//                      carry=off evaluates every chunk alone from a zero
+//                      state; carry=on runs each sequence chunk after chunk.
+//                      l2norm=off takes k and q as given (q still / sqrt
+//                      d_k). beta must lie in [0, 1] unless beta_range=any;
+//                      g <= 0. Tails shorter than C are zero-padded (as
+//                      kernels do) and counted.
 //
 // Every sample is a pure function of (spec, seed, sample index): the same on
 // any machine and any thread count.
@@ -50,6 +68,13 @@ struct ChunkSample {
   std::optional<GdnChunk> gdn;  // the chunk problem, for GDN inputs
 };
 
+// A whole sequence of one head, for carry mode: chunk 0's state is the
+// initial state; the later chunks' states are filled in by the run.
+struct SequenceSample {
+  std::vector<GdnChunk> chunks;
+  int padded = 0;  // zero-padded tail tokens in the last chunk
+};
+
 class InputSource {
  public:
   virtual ~InputSource() = default;
@@ -61,6 +86,14 @@ class InputSource {
   virtual long long Available() const { return -1; }
   // Sample `index` (thread-safe). For captured inputs index < Available().
   virtual ChunkSample Sample(long long index) const = 0;
+  // Carry mode: each sample is a sequence (Sequence(index)), run chunk after
+  // chunk with the state carried; Available() then counts sequences x heads.
+  virtual bool Carry() const { return false; }
+  virtual SequenceSample Sequence(long long index) const;
+  // Tokens zero-padded over everything Available() covers (tails shorter
+  // than C), and notes for the user (unused files), for reports.
+  virtual long long PaddedTokens() const { return 0; }
+  virtual std::vector<std::string> Notices() const { return {}; }
 };
 
 // The npy: spec keys, parsed in one place for every command that reads A

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/status.h"
+
 namespace trisim {
 
 namespace {
@@ -43,6 +45,9 @@ double Rng::Normal() {
 }
 
 uint64_t Rng::Below(uint64_t bound) {
+  // Callers validate their sizes (an empty range is their input error); a
+  // zero bound here would divide by zero.
+  TRISIM_ASSERT(bound >= 1);
   // Rejection keeps it unbiased: draw until below the largest multiple.
   const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
   uint64_t r;

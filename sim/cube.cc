@@ -772,6 +772,53 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
   return true;
 }
 
+// Sequential order with operands whose products are exact in fp32 (16-bit
+// formats, hf32): acc = RNE32(acc + a*b) per k as in FloatMatMul, with the
+// loops turned (k outer, j inner) so the row update vectorises; every
+// element still adds its products in k order, so the bits are the same.
+bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
+                          const CubeConfig& config, Format out_format,
+                          double* out, int out_stride, uint64_t tensor,
+                          EventCounts* events) {
+  if (config.order != AccumulationOrder::kSequential ||
+      config.operand == Format::kFp32) {
+    return false;
+  }
+  const int m = terms[0].a->rows;
+  const int n = terms[0].b->cols;
+  std::vector<double> acc(n), row(n);
+  for (int i = 0; i < m; ++i) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (const CubeTerm& t : terms) {
+      const int k_total = t.a->cols;
+      const double* a_row = &t.a->values[static_cast<size_t>(i) * k_total];
+      const double* b = t.b->values.data();
+      for (int k = 0; k < k_total; ++k) {
+        const double aik = a_row[k];
+        if (aik == 0.0 && std::isfinite(aik)) {
+          // acc + (+-0 * finite) = acc, except -0 + +0 = +0: the sum keeps
+          // acc unless acc is -0 (never: acc starts at +0 and RNE sums of
+          // opposite zeros give +0). Non-finite b still has to propagate.
+          bool finite = true;
+          const double* bk = b + static_cast<size_t>(k) * n;
+          for (int j = 0; j < n; ++j) finite = finite && std::isfinite(bk[j]);
+          if (finite) continue;
+        }
+        const double* bk = b + static_cast<size_t>(k) * n;
+        for (int j = 0; j < n; ++j) {
+          acc[j] =
+              static_cast<double>(static_cast<float>(acc[j] + aik * bk[j]));
+        }
+      }
+    }
+    for (int j = 0; j < n; ++j) row[j] = sign * acc[j];
+    config.rounder.RoundValues(
+        row.data(), n, out_format, tensor, static_cast<uint64_t>(i) * n, 1,
+        out + static_cast<size_t>(i) * out_stride, events);
+  }
+  return true;
+}
+
 }  // namespace
 
 CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
@@ -825,11 +872,14 @@ void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
                   t.b->cols == terms[0].b->cols);
   }
   if (!config.scalar) {
-    const bool done = config.Integer()
-                          ? FastIntMatMul(terms, sign, config, out_format, out,
-                                          out_stride, tensor, events)
-                          : FastFloatMatMul(terms, sign, config, out_format,
-                                            out, out_stride, tensor, events);
+    const bool done =
+        config.Integer()
+            ? FastIntMatMul(terms, sign, config, out_format, out, out_stride,
+                            tensor, events)
+            : FastFloatMatMul(terms, sign, config, out_format, out, out_stride,
+                              tensor, events) ||
+                  FastSequentialMatMul(terms, sign, config, out_format, out,
+                                       out_stride, tensor, events);
     if (done) return;
   }
   CubeMatMulReference(terms, sign, config, out_format, out, out_stride, tensor,

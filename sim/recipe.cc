@@ -50,6 +50,76 @@ Recipe IntRecipe(const char* name, const char* description, Format operand,
   return r;
 }
 
+// FLA's production GDN forward on a TF32-capable NVIDIA GPU
+// (../shared/docs/KERNELS.md section 4; fla/ops/gated_delta_rule/chunk.py,
+// chunk_delta_h.py, wy_fast.py, fla/ops/common/chunk_o.py,
+// utils/solve_tril.py): q/k/v in `dtype`, g and beta in fp32, fp32
+// accumulation, A in fp32 registers, diagonal 16 x 16 blocks by fp32 forward
+// substitution, merges with tf32 operands (tl.dot input_precision tf32), T
+// stored in the input dtype, W/U/Vn/O stored in the input dtype, the state in
+// fp32 (the state enters the W S and Q S products in the operand dtype:
+// h.to(w.dtype)). Undisclosed: the tensor cores' internal accumulation
+// (modelled as IEEE fp32, one rounding per added product: order = sequential)
+// and exp2's accuracy (modelled as a correctly rounded fp32 exp). TF32 operands
+// are modelled by hf32 (10-bit mantissa, the recipe's rounding, RNE) until the
+// tf32 format (cvt.rna: ties away from zero) lands: they differ on ties only.
+Recipe GpuLayerRecipe(Format dtype) {
+  Recipe r;
+  const std::string name = std::string("gpu-") + quant::FormatName(dtype);
+  r.name = name;
+  r.description = std::string("FLA GDN forward on an NVIDIA GPU, ") +
+                  quant::FormatName(dtype) +
+                  " q/k/v/T/W/U/O, fp32 gates/A/state, tf32 merges (use "
+                  "with --method fla)";
+  const Format op = dtype == Format::kFp32 ? Format::kHf32 : dtype;
+  r.input = Format::kFp32;
+  r.operand = Format::kHf32;
+  r.accumulator = Format::kFp32;
+  r.order = AccumulationOrder::kSequential;
+  r.storage = Format::kFp32;
+  r.vector = Format::kFp32;
+  r.output = dtype;
+  r.layer.enabled = true;
+  r.layer.inputs = dtype;
+  r.layer.gate = Format::kFp32;
+  r.layer.operand = op;
+  r.layer.wu = dtype;
+  r.layer.vn = dtype;
+  r.layer.state = Format::kFp32;
+  r.layer.o = dtype;
+  r.layer.exp = LayerExp::kDifference;
+  return r;
+}
+
+// The FLA Triton kernels as ported to Ascend (MindSpeed / vllm-ascend
+// chunk_delta_h.py, wy_fast.py follow FLA's precisions): `dtype` q/k/v and
+// cube operands, fp32 accumulation in fractal order (NPU.md), A and the
+// inverse's intermediates in `dtype`, fp32 gates and state.
+Recipe AscendLayerRecipe(Format dtype) {
+  Recipe r;
+  r.name = std::string("ascend-") + quant::FormatName(dtype) + "-layer";
+  r.description = std::string("GDN layer on the Ascend cube: ") +
+                  quant::FormatName(dtype) +
+                  " q/k/v, operands and intermediates, fp32 accumulate, "
+                  "fp32 gates and state";
+  r.input = dtype;
+  r.operand = dtype;
+  r.accumulator = Format::kFp32;
+  r.order = AccumulationOrder::kFractal;
+  r.storage = dtype;
+  r.vector = Format::kFp32;
+  r.output = dtype;
+  r.layer.enabled = true;
+  r.layer.inputs = dtype;
+  r.layer.gate = Format::kFp32;
+  r.layer.operand = dtype;
+  r.layer.wu = dtype;
+  r.layer.vn = dtype;
+  r.layer.state = Format::kFp32;
+  r.layer.o = dtype;
+  return r;
+}
+
 std::vector<Recipe> MakeBuiltins() {
   std::vector<Recipe> all;
   Recipe fp64;
@@ -132,6 +202,13 @@ std::vector<Recipe> MakeBuiltins() {
                            Format::kFp16, Format::kFp16);
   pto.output = Format::kFp32;
   all.push_back(pto);
+  // Whole-layer recipes (layer fields; sim/gdn_layer.h).
+  for (const Format dtype : {Format::kBf16, Format::kFp16, Format::kFp32}) {
+    all.push_back(GpuLayerRecipe(dtype));
+  }
+  for (const Format dtype : {Format::kFp16, Format::kBf16}) {
+    all.push_back(AscendLayerRecipe(dtype));
+  }
   return all;
 }
 
@@ -227,6 +304,26 @@ void ValidateRecipe(const Recipe& r, const std::string& origin) {
              quant::FormatName(quant::GetSplitInfo(r.operand_split).part) +
              "\"");
   }
+  if (r.layer.enabled) {
+    if (r.IntegerOperands()) {
+      fail("layer", "the layer simulation needs float cube operands");
+    }
+    const std::pair<const char*, Format> layer_formats[] = {
+        {"layer_inputs", r.layer.inputs},
+        {"layer_gate", r.layer.gate},
+        {"layer_operand", r.layer.operand},
+        {"layer_wu", r.layer.wu},
+        {"layer_vn", r.layer.vn},
+        {"layer_state", r.layer.state},
+        {"layer_o", r.layer.o}};
+    for (const auto& [key, format] : layer_formats) {
+      if (!quant::IsFloat(format) || format == Format::kFp8E4M3 ||
+          format == Format::kFp8E5M2) {
+        fail(key, std::string("must be fp32, hf32, bf16 or fp16, not ") +
+                      quant::FormatName(format));
+      }
+    }
+  }
   // Per-field ranges, from the field list.
   r.ForEach([&](const auto& value, const FieldInfo& f) {
     CheckRange(value, f, "recipe " + origin + ": " + f.key);
@@ -255,6 +352,9 @@ FieldValue Encode(quant::IntOverflow v) {
   return NameOf(quant::kIntOverflowNames, v);
 }
 FieldValue Encode(quant::OperandSplit v) { return quant::OperandSplitName(v); }
+FieldValue Encode(LayerExp v) { return NameOf(kLayerExpNames, v); }
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            LayerExp& out);
 FieldValue Encode(quant::FloatOverflow v) {
   return NameOf(quant::kFloatOverflowNames, v);
 }
@@ -320,6 +420,10 @@ void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
   out = ParseName(quant::kOperandSplitNames, Text(v, what), what);
 }
 void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
+            LayerExp& out) {
+  out = ParseName(kLayerExpNames, Text(v, what), what);
+}
+void Decode(const FieldValue& v, const FieldInfo&, const std::string& what,
             quant::FloatOverflow& out) {
   out = ParseName(quant::kFloatOverflowNames, Text(v, what), what);
 }
@@ -338,6 +442,9 @@ std::string Allowed(const quant::ScaleGrid&, const FieldInfo& f) {
 }
 std::string Allowed(quant::RoundingMode, const FieldInfo&) {
   return quant::AllRoundingModeNames();
+}
+std::string Allowed(LayerExp, const FieldInfo&) {
+  return AllNames(kLayerExpNames, " | ");
 }
 std::string Allowed(Int16Cube, const FieldInfo&) {
   return AllNames(kInt16CubeNames, " | ");

@@ -50,6 +50,27 @@
 //      Encode/Decode overload pair in recipe.cc;
 //   3. use it (executor, cube, cost model). Cross-field rules, if any, go in
 //      ValidateRecipe.
+//
+// The GDN layer around T (sim/gdn_layer.h; ../shared/docs/DOMAIN.md section
+// 1). A recipe with layer = false computes the layer exactly in fp64 around
+// the simulated T (the inverse's own share of the error); layer = true
+// simulates the whole chunk. Then `input` is A as stored before the inverse
+// and `output` is T as stored before W and U; the layer's cube products use
+// the same accumulator, order and rounding as the inverse's.
+//  layer_inputs   q, k, v as the kernel receives them.
+//  layer_gate     beta, g, the cumulative gate G and every exp factor (the
+//                 vector unit's gate arithmetic; fp32 in FLA).
+//  layer_operand  cube operand format of the layer matmuls (bf16/fp16 for
+//                 16-bit kernels; tf32/hf32 for fp32 ones).
+//  layer_wu       W and U as stored.
+//  layer_vn       Vn = U - W S as stored (the O matmul reads it).
+//  layer_state    the state carried from chunk to chunk.
+//  layer_o        O as written.
+//  layer_exp      difference: A = (beta K K^T) (.) exp(G_i - G_j), the exp
+//                 factor formed per entry after the matmul (FLA);
+//                 factored: exp(G_i) and exp(-G_j) applied to the operands
+//                 before one matmul (can overflow: exp(-G) > fp32 max once
+//                 -G > 88.7).
 #pragma once
 
 #include <cstdint>
@@ -70,6 +91,22 @@ inline constexpr EnumName<AccumulationOrder> kAccumulationOrderNames[] = {
     {AccumulationOrder::kSequential, "sequential"},
     {AccumulationOrder::kFractal, "fractal"}};
 enum class Int16Cube { kEmulated, kNative };
+enum class LayerExp { kDifference, kFactored };
+inline constexpr EnumName<LayerExp> kLayerExpNames[] = {
+    {LayerExp::kDifference, "difference"}, {LayerExp::kFactored, "factored"}};
+
+// The layer fields (see above).
+struct LayerFormats {
+  bool enabled = false;
+  quant::Format inputs = quant::Format::kBf16;
+  quant::Format gate = quant::Format::kFp32;
+  quant::Format operand = quant::Format::kBf16;
+  quant::Format wu = quant::Format::kBf16;
+  quant::Format vn = quant::Format::kBf16;
+  quant::Format state = quant::Format::kFp32;
+  quant::Format o = quant::Format::kBf16;
+  LayerExp exp = LayerExp::kDifference;
+};
 inline constexpr EnumName<Int16Cube> kInt16CubeNames[] = {
     {Int16Cube::kEmulated, "emulated"}, {Int16Cube::kNative, "native"}};
 
@@ -112,6 +149,7 @@ struct Recipe {
   quant::IntOverflow accumulator_overflow = quant::IntOverflow::kWrap;
   quant::FloatOverflow float_overflow = quant::FloatOverflow::kIeee;
   int scale_mantissa_bits = 10;
+  LayerFormats layer;
 
   // The field list: calls v(member, FieldInfo) for every field, in the order
   // they are written. What each field means for the executor:
@@ -188,6 +226,24 @@ struct Recipe {
     // The Ascend FIXPIPE keeps 10: 1 sign, 8 exponent, 10 mantissa (NPU.md).
     v(r.scale_mantissa_bits,
       {"scale_mantissa_bits", "fraction bits the dequant scale keeps", 0, 23});
+    // The GDN layer around T (sim/gdn_layer.h lists every rounding).
+    v(r.layer.enabled,
+      {"layer",
+       "simulate the whole GDN chunk in the layer_* formats (false: exact "
+       "fp64 layer around the simulated T)"});
+    v(r.layer.inputs, {"layer_inputs", "q, k, v as the kernel receives them"});
+    v(r.layer.gate,
+      {"layer_gate", "beta, g, the cumulative gate G and every exp factor"});
+    v(r.layer.operand,
+      {"layer_operand", "cube operand format of the layer matmuls"});
+    v(r.layer.wu, {"layer_wu", "W and U as stored"});
+    v(r.layer.vn, {"layer_vn", "Vn = U - W S as stored"});
+    v(r.layer.state, {"layer_state", "the state carried between chunks"});
+    v(r.layer.o, {"layer_o", "O as written"});
+    v(r.layer.exp,
+      {"layer_exp",
+       "difference: exp(G_i - G_j) per entry after the matmul (FLA); "
+       "factored: exp(G_i), exp(-G_j) on the operands (can overflow)"});
   }
 };
 

@@ -135,7 +135,10 @@ TEST_CASE("npy-gdn input reads captured tensors chunk by chunk",
   WriteNpy(dir + "/beta.npy", FromDoubles(beta, {tokens, heads}));
   WriteNpy(dir + "/g.npy", FromDoubles(g, {tokens, heads}));
   auto source = MakeInputSource("npy-gdn:" + dir, 16, 0);
-  CHECK(source->Available() == 2 * heads);    // 40 tokens: 2 full chunks
+  // 40 tokens: 2 full chunks and a tail of 8 zero-padded to 16 (issue 13:
+  // no token is dropped; this assertion said 2 chunks before).
+  CHECK(source->Available() == 3 * heads);
+  CHECK(source->PaddedTokens() == 8 * heads);
   const GdnChunk c = *source->Sample(3).gdn;  // chunk 1 of head 1
   CHECK(c.beta[0] == beta[(16 + 0) * heads + 1]);
   CHECK(c.k(0, 0) * Vec::Map(&k[(16 * heads + 1) * dk], dk).norm() ==

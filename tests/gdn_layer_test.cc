@@ -1,0 +1,466 @@
+// The whole GDN layer in the kernel's precision (sim/gdn_layer.h): bit for
+// bit against an independent emulation written with C++ float arithmetic,
+// and the layer's bad-input and sequence handling (core/inputs.h).
+#include "sim/gdn_layer.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/inputs.h"
+#include "core/methods.h"
+#include "core/npy.h"
+#include "core/status.h"
+#include "sim/cube.h"
+#include "sim/evaluate.h"
+#include "sim/recipe.h"
+
+namespace trisim {
+namespace {
+
+using quant::Format;
+
+// --- independent emulation -------------------------------------------------
+
+// Round-to-nearest-even to bf16 (8 significant bits) straight from the
+// exact value (no detour through fp32, which could round twice).
+double Bf16(double x) {
+  if (x == 0.0 || !std::isfinite(x)) return x;
+  int e;
+  std::frexp(x, &e);
+  return std::ldexp(std::nearbyint(std::ldexp(x, 8 - e)), e - 8);
+}
+
+using FMat = std::vector<std::vector<float>>;
+
+FMat Zeros(int r, int c) { return FMat(r, std::vector<float>(c, 0.0f)); }
+
+// The cube in sequential order: bf16 operands, fp32 accumulator from +0,
+// one fused multiply-add per k (the product is exact, one rounding per add).
+FMat CubeBf16(const FMat& a, const FMat& b) {
+  const int n = a.size(), m = b[0].size(), kk = b.size();
+  FMat out = Zeros(n, m);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < m; ++j) {
+      float acc = 0.0f;
+      for (int k = 0; k < kk; ++k) {
+        acc = std::fma(static_cast<float>(Bf16(a[i][k])),
+                       static_cast<float>(Bf16(b[k][j])), acc);
+      }
+      out[i][j] = acc;
+    }
+  }
+  return out;
+}
+
+FMat Transpose(const FMat& a) {
+  FMat t = Zeros(a[0].size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (size_t j = 0; j < a[0].size(); ++j) t[j][i] = a[i][j];
+  }
+  return t;
+}
+
+FMat ToBf16(FMat a) {
+  for (auto& row : a) {
+    for (float& x : row) x = static_cast<float>(Bf16(x));
+  }
+  return a;
+}
+
+Mat ToMat(const FMat& a) {
+  Mat m(a.size(), a[0].size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (size_t j = 0; j < a[0].size(); ++j) m(i, j) = a[i][j];
+  }
+  return m;
+}
+
+// A float product and a float sum as separate roundings (volatile keeps the
+// compiler from contracting them into an FMA).
+float Mul(float a, float b) {
+  volatile float p = a * b;
+  return p;
+}
+float Add(float a, float b) {
+  volatile float s = a + b;
+  return s;
+}
+
+// The layer of sim/gdn_layer.h for the recipe in kRecipe below (bf16 data,
+// fp32 gates/state/vector, sequential fp32 cube, T by vcs in fp32).
+GdnOutputs Emulate(const GdnChunk& chunk) {
+  const int c = chunk.Chunk(), dk = chunk.k.cols(), dv = chunk.v.cols();
+  FMat k = Zeros(c, dk), q = Zeros(c, dk), v = Zeros(c, dv), s0 = Zeros(dk, dv);
+  std::vector<float> beta(c), g(c);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dk; ++j) {
+      k[i][j] = Bf16(chunk.k(i, j));
+      q[i][j] = Bf16(chunk.q(i, j));
+    }
+    for (int j = 0; j < dv; ++j) v[i][j] = Bf16(chunk.v(i, j));
+    beta[i] = static_cast<float>(chunk.beta[i]);
+    g[i] = static_cast<float>(chunk.g[i]);
+  }
+  for (int i = 0; i < dk; ++i) {
+    for (int j = 0; j < dv; ++j)
+      s0[i][j] = static_cast<float>(chunk.state(i, j));
+  }
+  std::vector<float> big_g(c), eg(c), et(c);
+  big_g[0] = g[0];
+  for (int i = 1; i < c; ++i) big_g[i] = Add(big_g[i - 1], g[i]);
+  auto fexp = [](float x) { return static_cast<float>(std::exp(double{x})); };
+  for (int i = 0; i < c; ++i) {
+    eg[i] = fexp(big_g[i]);
+    et[i] = fexp(Add(big_g[c - 1], -big_g[i]));
+  }
+  auto ediff = [&](int i, int j) { return fexp(Add(big_g[i], -big_g[j])); };
+  FMat kb = Zeros(c, dk), kbg = Zeros(c, dk), vb = Zeros(c, dv);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dk; ++j) {
+      kb[i][j] = Mul(k[i][j], beta[i]);
+      kbg[i][j] = Mul(kb[i][j], eg[i]);
+    }
+    for (int j = 0; j < dv; ++j) vb[i][j] = Mul(v[i][j], beta[i]);
+  }
+  const FMat kt = Transpose(k);
+  const FMat gram = CubeBf16(kb, kt);
+  FMat a = Zeros(c, c);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < i; ++j) a[i][j] = Mul(gram[i][j], ediff(i, j));
+  }
+  // vcs: forward substitution in fp32, product and difference rounded apart.
+  FMat x = Zeros(c, c);
+  for (int r = 0; r < c; ++r) {
+    x[r][r] = 1.0f;
+    for (int j = 0; j < r; ++j) {
+      float acc = -a[r][j];
+      for (int kk = j + 1; kk < r; ++kk)
+        acc = Add(acc, -Mul(a[r][kk], x[kk][j]));
+      x[r][j] = acc;
+    }
+  }
+  const FMat t = ToBf16(x);
+  const FMat w = ToBf16(CubeBf16(t, kbg));
+  const FMat u = ToBf16(CubeBf16(t, vb));
+  const FMat ws = CubeBf16(w, s0);
+  FMat vn = Zeros(c, dv);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dv; ++j) vn[i][j] = Add(u[i][j], -ws[i][j]);
+  }
+  const FMat vn_stored = ToBf16(vn);
+  FMat qs = CubeBf16(q, s0), p = CubeBf16(q, kt);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dv; ++j) qs[i][j] = Mul(qs[i][j], eg[i]);
+    for (int j = 0; j < c; ++j)
+      p[i][j] = j <= i ? Mul(p[i][j], ediff(i, j)) : 0;
+  }
+  const FMat pv = CubeBf16(p, vn_stored);
+  FMat o = Zeros(c, dv);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dv; ++j) o[i][j] = Add(qs[i][j], pv[i][j]);
+  }
+  FMat vd = Zeros(c, dv), sn = Zeros(dk, dv);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dv; ++j) vd[i][j] = Mul(vn[i][j], et[i]);
+  }
+  const FMat kv = CubeBf16(kt, vd);
+  for (int i = 0; i < dk; ++i) {
+    for (int j = 0; j < dv; ++j) {
+      sn[i][j] = Add(Mul(s0[i][j], eg[c - 1]), kv[i][j]);
+    }
+  }
+  GdnOutputs out;
+  out.a = ToMat(a);
+  out.t = ToMat(t);
+  out.w = ToMat(w);
+  out.u = ToMat(u);
+  out.o = ToMat(ToBf16(o));
+  out.next_state = ToMat(sn);
+  return out;
+}
+
+constexpr const char* kRecipe = R"(
+input = "fp32"
+operand = "fp32"
+accumulator = "fp32"
+order = "sequential"
+storage = "fp32"
+vector = "fp32"
+output = "bf16"
+layer = true
+layer_inputs = "bf16"
+layer_gate = "fp32"
+layer_operand = "bf16"
+layer_wu = "bf16"
+layer_vn = "bf16"
+layer_state = "fp32"
+layer_o = "bf16"
+)";
+
+TEST_CASE("the simulated layer equals a float emulation bit for bit") {
+  const Recipe recipe = ParseRecipeToml(kRecipe, "test");
+  REQUIRE(recipe.layer.enabled);
+  const Plan plan = BuildPlan("vcs", {}, 16);
+  LayerSimulator sim(plan, recipe);
+  // Strong low-decay gates from the captures and a random state.
+  auto source = MakeInputSource("gdn:rho=0.9,dk=8,dv=8", 16, 7);
+  for (int sample = 0; sample < 6; ++sample) {
+    const GdnChunk chunk = *source->Sample(sample).gdn;
+    const GdnOutputs got = sim.Run(chunk, 0, nullptr, nullptr);
+    const GdnOutputs want = Emulate(chunk);
+    INFO("sample " << sample);
+    CHECK(got.a == want.a);
+    CHECK(got.t == want.t);
+    CHECK(got.w == want.w);
+    CHECK(got.u == want.u);
+    CHECK(got.o == want.o);
+    CHECK(got.next_state == want.next_state);
+    // And close to the fp64 reference (bf16 data: ~2^-8 relative).
+    const GdnOutputs ref = ChunkReference(chunk);
+    CHECK((got.o - ref.o).norm() <= 0.05 * ref.o.norm());
+  }
+}
+
+TEST_CASE(
+    "the factored exp overflows fp32 where the difference form does not") {
+  Recipe recipe = ParseRecipeToml(kRecipe, "test");
+  GdnChunk chunk;
+  const int c = 16, d = 4;
+  chunk.k = Mat::Constant(c, d, 0.5);
+  chunk.q = chunk.k;
+  chunk.v = Mat::Constant(c, d, 1.0);
+  chunk.beta = Vec::Constant(c, 0.5);
+  chunk.g = Vec::Constant(c, -8.0);  // G reaches -128: exp(-G) > fp32 max
+  chunk.state = Mat::Zero(d, d);
+  const Plan plan = BuildPlan("vcs", {}, c);
+  LayerRecord diff_record, fact_record;
+  LayerSimulator(plan, recipe).Run(chunk, 0, nullptr, &diff_record);
+  recipe.layer.exp = LayerExp::kFactored;
+  LayerSimulator(plan, recipe).Run(chunk, 0, nullptr, &fact_record);
+  CHECK(diff_record.steps[2].nonfinite == 0);
+  CHECK(fact_record.steps[2].nonfinite > 0);
+}
+
+TEST_CASE("a recipe without layer fields keeps the exact layer") {
+  EvaluationConfig config;
+  config.method = "vcs";
+  config.chunk = 16;
+  config.input = "gdn:dk=8,dv=8";
+  config.samples = 3;
+  config.precision = "bf16";
+  config.threads = 1;
+  CHECK_FALSE(Evaluate(config).layer);
+  config.precision = "gpu-bf16";
+  const EvaluationReport layer = Evaluate(config);
+  CHECK(layer.layer);
+  CHECK(layer.o.frob_rel().Percentile(0.5) > 1e-4);  // bf16 O, not fp64
+}
+
+TEST_CASE("carry mode runs sequences chunk after chunk") {
+  EvaluationConfig config;
+  config.method = "vcs";
+  config.chunk = 16;
+  config.input = "gdn:dk=8,dv=8,seq=40";  // 3 chunks, 8 padded tokens
+  config.samples = 4;
+  config.precision = "gpu-fp16";
+  config.threads = 1;
+  const EvaluationReport r = Evaluate(config);
+  CHECK(r.carry);
+  CHECK(r.chunks == 12);
+  CHECK(r.o_by_chunk.size() == 3);
+  CHECK(r.state_final.frob_rel().Count() == 4);
+  CHECK(r.padded_tokens == 4 * 8);
+  // Run again with more threads: the same report.
+  config.threads = 2;
+  const EvaluationReport r2 = Evaluate(config);
+  CHECK(r2.o.frob_rel().Percentile(0.99) == r.o.frob_rel().Percentile(0.99));
+}
+
+TEST_CASE("sequential-order cube fast path equals the reference") {
+  for (const Format op : {Format::kBf16, Format::kFp16, Format::kHf32}) {
+    Recipe recipe = ParseRecipeToml(kRecipe, "test");
+    recipe.operand = op;
+    CubeConfig config = CubeConfig::FromRecipe(recipe, 0);
+    config.scalar = false;
+    const int m = 7, k = 37, n = 19;
+    std::vector<double> a(m * k), b(k * n);
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = i % 5 == 0 ? 0.0 : std::sin(3.0 * i) * std::exp(std::cos(i) * 6);
+    }
+    for (size_t i = 0; i < b.size(); ++i) b[i] = std::cos(7.0 * i);
+    b[3 * n + 2] = INFINITY;  // propagates (row 0 of a has a[0][3] != 0)
+    std::vector<double> first[2];
+    for (const bool scalar : {true, false}) {
+      config.scalar = scalar;
+      const CubeOperand oa =
+          PrepareOperand(a.data(), m, k, k, config, 1, nullptr);
+      const CubeOperand ob =
+          PrepareOperand(b.data(), k, n, n, config, 2, nullptr);
+      std::vector<double> out(m * n);
+      for (int fi = 0; fi < 2; ++fi) {
+        const Format f = fi == 0 ? Format::kFp32 : Format::kBf16;
+        CubeMatMul({{&oa, &ob}}, -1.0, config, f, out.data(), n, 3, nullptr);
+        if (scalar) {
+          first[fi] = out;
+        } else {
+          INFO(quant::FormatName(op) << " -> " << quant::FormatName(f));
+          CHECK(std::memcmp(first[fi].data(), out.data(),
+                            sizeof(double) * out.size()) == 0);
+        }
+      }
+    }
+  }
+}
+
+// --- npy-gdn sequences and bad input ---------------------------------------
+
+struct Dir {
+  std::string path;
+  explicit Dir(const std::string& p) : path(p) {
+    std::system(("rm -rf " + p + " && mkdir -p " + p).c_str());
+  }
+  ~Dir() { std::system(("rm -rf " + path).c_str()); }
+  void Write(const std::string& name, const std::vector<double>& v,
+             std::vector<int64_t> shape) const {
+    WriteNpy(path + "/" + name, FromDoubles(v, shape));
+  }
+};
+
+// An int64/int32 .npy from integers.
+NpyArray FromIntegers(const std::vector<int64_t>& v, NpyDType dtype,
+                      std::vector<int64_t> shape) {
+  std::vector<uint8_t> bytes;
+  for (int64_t x : v) {
+    const size_t size = dtype == NpyDType::kInt32 ? 4 : 8;
+    for (size_t b = 0; b < size; ++b) {
+      bytes.push_back(
+          static_cast<uint8_t>(static_cast<uint64_t>(x) >> (8 * b)));
+    }
+  }
+  return MakeNpy(dtype, std::move(shape), std::move(bytes));
+}
+
+std::vector<double> Ramp(size_t n, double scale, double offset) {
+  std::vector<double> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = offset + scale * std::sin(1.0 + i);
+  return v;
+}
+
+TEST_CASE("npy-gdn: sequences, grouped heads, padding and state") {
+  Dir dir("/tmp/trisim_gdn_layer_test_seq");
+  const int tokens = 20, heads = 1, v_heads = 2, dk = 4, dv = 3;
+  dir.Write("k.npy", Ramp(tokens * heads * dk, 1.0, 0.0), {tokens, heads, dk});
+  dir.Write("v.npy", Ramp(tokens * v_heads * dv, 1.0, 0.0),
+            {tokens, v_heads, dv});
+  dir.Write("beta.npy", Ramp(tokens * v_heads, 0.2, 0.5), {tokens, v_heads});
+  dir.Write("g.npy", Ramp(tokens * v_heads, 0.1, -0.2), {tokens, v_heads});
+  WriteNpy(
+      dir.path + "/cu_seqlens.npy",
+      FromIntegers(std::vector<int64_t>{0, 12, 20}, NpyDType::kInt32, {3}));
+  dir.Write("notes.txt.npy", {1.0}, {1});
+  auto zero = MakeInputSource("npy-gdn:" + dir.path, 8, 0);
+  // Sequences of 12 and 8 tokens at C = 8: chunks 8+4(padded), 8.
+  CHECK(zero->Available() == 3 * v_heads);
+  CHECK(zero->PaddedTokens() == 4 * v_heads);
+  bool named = false;
+  for (const std::string& n : zero->Notices()) {
+    named |= n.find("notes.txt.npy") != std::string::npos;
+  }
+  CHECK(named);
+  // Value head 1 reads key head 0 (repeat_interleave) and its own v.
+  const GdnChunk c = *zero->Sample(1).gdn;
+  CHECK(c.v(0, 0) == Ramp(tokens * v_heads * dv, 1.0, 0.0)[dv]);
+  const GdnChunk tail = *zero->Sample(v_heads).gdn;  // chunk 1 of seq 0
+  CHECK(tail.k.row(5).norm() == 0.0);                // padded token
+  CHECK(tail.beta[5] == 0.0);
+
+  dir.Write("state.npy", Ramp(2 * v_heads * dk * dv, 0.1, 0.0),
+            {2, v_heads, dk, dv});
+  auto carry = MakeInputSource("npy-gdn:" + dir.path + ",carry=on", 8, 0);
+  CHECK(carry->Available() == 2 * v_heads);
+  const SequenceSample s = carry->Sequence(3);  // sequence 1, value head 1
+  CHECK(s.chunks.size() == 1);
+  CHECK(s.chunks[0].state(0, 0) ==
+        Ramp(2 * v_heads * dk * dv, 0.1, 0.0)[(1 * v_heads + 1) * dk * dv]);
+}
+
+TEST_CASE("npy-gdn: bad input is a one-line error naming file and value") {
+  Dir dir("/tmp/trisim_gdn_layer_test_bad");
+  const int tokens = 8, heads = 2, dk = 4;
+  auto write_good = [&] {
+    dir.Write("k.npy", Ramp(tokens * heads * dk, 1.0, 0.0),
+              {tokens, heads, dk});
+    dir.Write("beta.npy", Ramp(tokens * heads, 0.2, 0.5), {tokens, heads});
+    dir.Write("g.npy", Ramp(tokens * heads, 0.1, -0.2), {tokens, heads});
+    std::remove((dir.path + "/cu_seqlens.npy").c_str());
+  };
+  auto fails = [&](const std::string& what) {
+    INFO(what);
+    CHECK_THROWS_WITH(MakeInputSource("npy-gdn:" + dir.path, 4, 0),
+                      Catch::Contains(what));
+  };
+  write_good();
+  CHECK_NOTHROW(MakeInputSource("npy-gdn:" + dir.path, 4, 0));
+  // Zero heads.
+  dir.Write("k.npy", {}, {tokens, 0, dk});
+  fails("is empty");
+  write_good();
+  // beta outside [0, 1], unless allowed.
+  std::vector<double> beta = Ramp(tokens * heads, 0.2, 0.5);
+  for (double bad : {5.0, -3.0, 1e30}) {
+    beta[3] = bad;
+    dir.Write("beta.npy", beta, {tokens, heads});
+    fails("outside [0, 1]");
+  }
+  CHECK_NOTHROW(
+      MakeInputSource("npy-gdn:" + dir.path + ",beta_range=any", 4, 0));
+  write_good();
+  // Integer-typed k.
+  WriteNpy(dir.path + "/k.npy",
+           FromIntegers(std::vector<int64_t>(tokens * heads * dk, 1),
+                        NpyDType::kInt32, {tokens, heads, dk}));
+  fails("expected a float dtype");
+  write_good();
+  // cu_seqlens: negative, past the data, not increasing, not ending at T.
+  const std::vector<std::vector<int64_t>> bad_seqlens = {
+      {0, -4, 8}, {0, 4, 100}, {0, 4, 4, 8}, {0, 4, 6}, {1, 8}};
+  for (const auto& s : bad_seqlens) {
+    WriteNpy(dir.path + "/cu_seqlens.npy",
+             FromIntegers(s, NpyDType::kInt64, {int64_t(s.size())}));
+    fails("cu_seqlens");
+  }
+  write_good();
+  // Shapes that disagree.
+  dir.Write("q.npy", Ramp(tokens * heads * 3, 1.0, 0.0), {tokens, heads, 3});
+  fails("differs from k's");
+  std::remove((dir.path + "/q.npy").c_str());
+  dir.Write("beta.npy", Ramp(3 * heads, 0.2, 0.5), {3, heads});
+  fails("beta.npy: shape [3, 2]");
+  write_good();
+  dir.Write("g.npy", Ramp(tokens * heads, 0.1, 0.3), {tokens, heads});
+  fails("must be <= 0");
+  write_good();
+  dir.Write("v.npy", Ramp(tokens * 3 * 2, 1.0, 0.0), {tokens, 3, 2});
+  fails("v.npy: shape");
+  std::remove((dir.path + "/v.npy").c_str());
+  CHECK_THROWS_WITH(
+      MakeInputSource("npy-gdn:" + dir.path + ",carry=maybe", 4, 0),
+      Catch::Contains("carry"));
+}
+
+TEST_CASE("gdn: gate arrays without heads are an error, not a crash") {
+  Dir dir("/tmp/trisim_gdn_layer_test_gates");
+  dir.Write("beta.npy", {}, {16, 0});
+  dir.Write("g.npy", {}, {16, 0});
+  CHECK_THROWS_WITH(
+      MakeInputSource(
+          "gdn:beta=" + dir.path + "/beta.npy,g=" + dir.path + "/g.npy", 8, 0),
+      Catch::Contains("no gate values"));
+}
+
+}  // namespace
+}  // namespace trisim
