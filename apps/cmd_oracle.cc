@@ -170,10 +170,31 @@ int RunOracleCommand(const OracleOptions& o) {
   CheckSidecarWritable(sidecar);
 
   // Everything is computed before anything is written (sim/oracle.h).
-  const OracleRun run =
+  OracleRun run =
       RunOracle(o.method.method, o.method.ToOptions(), o.method.ToKernel(),
-                recipe, inputs.matrices,
-                o.seed, dump_dir.empty() ? -1 : o.dump_sample);
+                recipe, inputs.matrices, o.seed,
+                dump_dir.empty() ? -1 : o.dump_sample);
+  LayerOracle layer;
+  if (!layer_dir.empty()) {
+    // --layer-out: T is the inverse of the A the layer forms in its recipe's
+    // precision (not of A formed in fp64), so --out holds the layer's T.
+    const auto source = MakeInputSource(o.in, o.chunk, o.seed);
+    for (const std::string& note : source->Notices()) {
+      std::fprintf(stderr, "trisim: note: %s\n", note.c_str());
+    }
+    layer = RunLayerOracle(*source, run.plan(), recipe, o.seed);
+    run.values.clear();
+    run.nonfinite = 0;
+    for (const Mat& x : layer.t) {
+      for (Eigen::Index i = 0; i < x.rows(); ++i) {
+        for (Eigen::Index j = 0; j < x.cols(); ++j) {
+          run.values.push_back(x(i, j));
+          run.nonfinite += !std::isfinite(x(i, j));
+        }
+      }
+    }
+    run.count = static_cast<int>(layer.t.size());
+  }
   const Plan& plan = run.plan();
   const int c = run.chunk;
   const RunRecord& totals = run.totals;
