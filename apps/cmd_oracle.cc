@@ -134,8 +134,7 @@ int RunOracleCommand(const OracleOptions& o) {
     dump_dir =
         outputs.Directory("--dump-stages", o.dump_dir, o.force, StageDumpFiles);
   }
-  if (!o.layer_dir.empty() &&
-      (npy || !recipe.layer.enabled || recipe.exact)) {
+  if (!o.layer_dir.empty() && (npy || !recipe.layer.enabled || recipe.exact)) {
     throw InputError(
         "--layer-out: needs npy-gdn input and a layer recipe "
         "(layer_* fields, e.g. gpu-bf16), got --in " +
@@ -150,10 +149,9 @@ int RunOracleCommand(const OracleOptions& o) {
   const std::string layer_dir =
       o.layer_dir.empty()
           ? std::string()
-          : outputs.Directory("--layer-out", o.layer_dir, /*force=*/false,
-                              [](const std::string&) {
-                                return std::vector<std::string>{};
-                              });
+          : outputs.Directory(
+                "--layer-out", o.layer_dir, /*force=*/false,
+                [](const std::string&) { return std::vector<std::string>{}; });
 
   const OracleInputs inputs =
       LoadOracleInputs(o.in, recipe, o.chunk, o.chunk_opt->count() > 0, o.seed);
@@ -170,10 +168,9 @@ int RunOracleCommand(const OracleOptions& o) {
   CheckSidecarWritable(sidecar);
 
   // Everything is computed before anything is written (sim/oracle.h).
-  OracleRun run =
-      RunOracle(o.method.method, o.method.ToOptions(), o.method.ToKernel(),
-                recipe, inputs.matrices, o.seed,
-                dump_dir.empty() ? -1 : o.dump_sample);
+  OracleRun run = RunOracle(o.method.method, o.method.ToOptions(),
+                            o.method.ToKernel(), recipe, inputs.matrices,
+                            o.seed, dump_dir.empty() ? -1 : o.dump_sample);
   LayerOracle layer;
   if (!layer_dir.empty()) {
     // --layer-out: T is the inverse of the A the layer forms in its recipe's

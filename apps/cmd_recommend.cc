@@ -17,9 +17,9 @@
 #include "core/methods.h"
 #include "core/spec.h"
 #include "core/status.h"
+#include "sim/cost/profile.h"
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
-#include "sim/cost/profile.h"
 #include "sim/recipe.h"
 #include "sim/recipe_fit.h"
 

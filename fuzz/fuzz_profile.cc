@@ -10,8 +10,8 @@
 
 #include "core/methods.h"
 #include "fuzz/fuzz_common.h"
-#include "sim/cost_model.h"
 #include "sim/cost/profile.h"
+#include "sim/cost_model.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace trisim;

@@ -15,9 +15,9 @@
 
 #include "core/methods.h"
 #include "fuzz/fuzz_common.h"
+#include "sim/cost/profile.h"
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
-#include "sim/cost/profile.h"
 #include "sim/recipe.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -81,8 +81,7 @@ NpyArray OracleRun::Encode(const std::vector<int64_t>& shape) const {
 
 OracleRun RunOracle(const std::string& method, const MethodOptions& options,
                     const KernelChoice& kernel, const Recipe& recipe,
-                    const std::vector<Mat>& a, uint64_t seed,
-                    int keep_sample) {
+                    const std::vector<Mat>& a, uint64_t seed, int keep_sample) {
   TRISIM_ASSERT(!a.empty());
   OracleRun run;
   run.count = static_cast<int>(a.size());

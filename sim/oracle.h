@@ -65,7 +65,8 @@ struct OracleRun {
 // BuildPlan requires). Matrix n uses stochastic-rounding seed
 // Mix64(seed ^ Mix64(n)), so results do not depend on batching. With
 // `kernel` selects how the method runs (core/kernels.h; "plan" = the
-// math-level plan). With keep_sample in [0, n) that matrix's buffers are kept (run.kept).
+// math-level plan). With keep_sample in [0, n) that matrix's buffers are kept
+// (run.kept).
 OracleRun RunOracle(const std::string& method, const MethodOptions& options,
                     const KernelChoice& kernel, const Recipe& recipe,
                     const std::vector<Mat>& a, uint64_t seed,

@@ -20,10 +20,10 @@
 #include "quant/npy_codes.h"
 #include "quant/tensor.h"
 #include "sim/compare.h"
+#include "sim/cost/profile.h"
 #include "sim/cost_model.h"
 #include "sim/evaluate.h"
 #include "sim/oracle.h"
-#include "sim/cost/profile.h"
 #include "sim/recipe.h"
 
 namespace py = pybind11;
