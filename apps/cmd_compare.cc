@@ -380,6 +380,7 @@ int RunCompare(const CompareOptions& o) {
   CompareRequest q;
   q.method = o.method.method;
   q.options = o.method.ToOptions();
+  q.kernel = o.method.ToKernel();
   q.precision = o.precision;
   q.seed = o.seed;
   q.preset = o.preset;
@@ -449,6 +450,7 @@ Command SetupCompareCommand(CLI::App& root) {
       "ratio, cosine, max abs/rel), with pass/fail presets; exit 0 pass, 3 "
       "fail, 1 bad data, 2 usage");
   AddMethodFlags(*app, o->method);
+  AddKernelFlag(*app, o->method);
   app->add_option("--device", o->device,
                   "Device output: .npy, or raw .bin with --dtype and --shape");
   app->add_option("--device-outputs", o->device_outputs,

@@ -958,8 +958,8 @@ CompareOutcome RunCompareRequest(const CompareRequest& q) {
                        " matrices");
     }
     run = std::make_unique<OracleRun>(
-        RunOracle(q.method, q.options, recipe, loaded.matrices, q.seed,
-                  q.device_stages.empty() ? -1 : q.stage_sample));
+        RunOracle(q.method, q.options, q.kernel, recipe, loaded.matrices,
+                  q.seed, q.device_stages.empty() ? -1 : q.stage_sample));
     data.expected = run->values;
     const int c = static_cast<int>(data.chunk);
     data.reference.reserve(data.device.size());

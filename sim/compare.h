@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/kernels.h"
 #include "core/npy.h"
 #include "core/status.h"  // DataError: an input file's content (exit 1)
 #include "quant/format.h"
@@ -217,6 +218,7 @@ StageDivergence CompareStages(const std::string& dir, const OracleRun& run,
 struct CompareRequest {
   std::string method = "mxr";
   MethodOptions options;
+  KernelChoice kernel;  // how the method runs (core/kernels.h); "plan"
   std::string precision = "fp16";  // recipe name or PATH.toml
   uint64_t seed = 0;
   NpyArray device;

@@ -780,8 +780,10 @@ bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
                           const CubeConfig& config, Format out_format,
                           double* out, int out_stride, uint64_t tensor,
                           EventCounts* events) {
+  // Split operands (quant/split.h) take the reference path.
   if (config.order != AccumulationOrder::kSequential ||
-      config.operand == Format::kFp32) {
+      config.operand == Format::kFp32 ||
+      config.split != quant::OperandSplit::kNone) {
     return false;
   }
   const int m = terms[0].a->rows;

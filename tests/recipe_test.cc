@@ -51,7 +51,9 @@ TEST_CASE("every field round-trips through TOML and the manifest values",
     REQUIRE(values.size() >= 2);
     CHECK(values[0].first == "name");
     CHECK(values[1].first == "exact");
-    CHECK(values.size() == (builtin.exact ? 2u : 16u));  // + operand_split
+    // 16 inverse fields (with operand_split) + 9 layer fields (layer,
+    // layer_inputs ... layer_exp).
+    CHECK(values.size() == (builtin.exact ? 2u : 25u));
   }
   const std::string help = RecipeFieldsHelp();
   Recipe().ForEach([&](const auto&, const FieldInfo& f) {

@@ -134,9 +134,10 @@ using OptI = std::optional<int>;
 using OptS = std::optional<std::string>;
 
 py::array PyOracle(const py::array& a, const std::string& method,
-                   const std::string& precision, uint64_t seed, OptI order,
-                   OptI steps, OptI block, OptI iters, OptS mask, OptS residual,
-                   OptS inner, OptS outer) {
+                   const std::string& kernel, const std::string& precision,
+                   uint64_t seed, OptI order, OptI steps, OptI block,
+                   OptI iters, OptS mask, OptS residual, OptS inner,
+                   OptS outer) {
   const MethodOptions options =
       Options(order, steps, block, iters, mask, residual, inner, outer);
   NpyArray in = FromNumpy(a, "A");
@@ -146,8 +147,8 @@ py::array PyOracle(const py::array& a, const std::string& method,
     const Recipe recipe = LoadRecipe(precision);
     const OracleInputs inputs =
         MatricesFromNpy(std::move(in), NpyMatrixSpec{}, recipe, "A");
-    const OracleRun run =
-        RunOracle(method, options, recipe, inputs.matrices, seed);
+    const OracleRun run = RunOracle(method, options, ParseKernelChoice(kernel),
+                                    recipe, inputs.matrices, seed);
     std::vector<int64_t> shape = {run.chunk, run.chunk};
     if (inputs.batched) shape.insert(shape.begin(), run.count);
     out = run.Encode(shape);
@@ -157,8 +158,8 @@ py::array PyOracle(const py::array& a, const std::string& method,
 
 py::object PyCompare(const py::array& device, std::optional<py::array> expected,
                      std::optional<py::array> a, const std::string& method,
-                     const std::string& precision, const std::string& preset,
-                     const std::string& layout,
+                     const std::string& kernel, const std::string& precision,
+                     const std::string& preset, const std::string& layout,
                      std::optional<std::vector<int64_t>> cu_seqlens, bool upper,
                      OptI chunk, uint64_t seed, OptS device_stages,
                      int stage_sample, OptI order, OptI steps, OptI block,
@@ -167,6 +168,7 @@ py::object PyCompare(const py::array& device, std::optional<py::array> expected,
   CompareRequest q;
   q.method = method;
   q.options = Options(order, steps, block, iters, mask, residual, inner, outer);
+  q.kernel = ParseKernelChoice(kernel);
   q.precision = precision;
   q.seed = seed;
   q.preset = preset;
@@ -351,17 +353,18 @@ PYBIND11_MODULE(_trisim, m) {
     }
   });
   m.def("oracle", &PyOracle, py::arg("A"), py::arg("method") = "mxr",
-        py::arg("precision") = "fp16", py::arg("seed") = 0, TRISIM_METHOD_ARGS,
+        py::arg("kernel") = "plan", py::arg("precision") = "fp16",
+        py::arg("seed") = 0, TRISIM_METHOD_ARGS,
         "Bit-exact device output X = (I + A)^-1 of A ([C, C] or [n, C, C], "
         "strictly lower) in the recipe's output dtype (bf16 as uint16 bits).");
   m.def("compare", &PyCompare, py::arg("device"),
         py::arg("expected") = py::none(), py::arg("A") = py::none(),
-        py::arg("method") = "mxr", py::arg("precision") = "fp16",
-        py::arg("preset") = "exact", py::arg("layout") = "ncc",
-        py::arg("cu_seqlens") = py::none(), py::arg("upper") = false,
-        py::arg("chunk") = py::none(), py::arg("seed") = 0,
-        py::arg("device_stages") = py::none(), py::arg("stage_sample") = 0,
-        TRISIM_METHOD_ARGS,
+        py::arg("method") = "mxr", py::arg("kernel") = "plan",
+        py::arg("precision") = "fp16", py::arg("preset") = "exact",
+        py::arg("layout") = "ncc", py::arg("cu_seqlens") = py::none(),
+        py::arg("upper") = false, py::arg("chunk") = py::none(),
+        py::arg("seed") = 0, py::arg("device_stages") = py::none(),
+        py::arg("stage_sample") = 0, TRISIM_METHOD_ARGS,
         "Compare a device output against the oracle (from A or expected) and "
         "the fp64 reference; returns the report dict of `trisim compare "
         "--json` (report['pass'] for the preset).");
