@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/status.h"
+#include "sim/toml_text.h"
 
 namespace trisim {
 
@@ -501,6 +502,7 @@ Recipe LoadRecipeChain(const std::string& name_or_path,
 // `chain`: the files being read, outermost first (cycle detection).
 Recipe ParseRecipeChain(const std::string& text, const std::string& origin,
                         std::vector<std::string>& chain) {
+  CheckTomlText(text, "recipe " + origin);
   toml::table table;
   try {
     table = toml::parse(text, origin);

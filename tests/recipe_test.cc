@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "sim/cost/profile.h"
 
 namespace trisim {
 namespace {
@@ -156,3 +157,35 @@ TEST_CASE("enum keys list their allowed values", "[sim][recipe]") {
 
 }  // namespace
 }  // namespace trisim
+
+// libFuzzer found inputs on which Debian's toml++ 3.3.0 reaches
+// TOML_UNREACHABLE (fuzz/regressions/recipe/toml-unreachable-crash-*): every
+// TOML text is checked for ASCII before toml++ sees it (sim/toml_text.h).
+TEST_CASE("non-ASCII recipe and profile text is refused before parsing",
+          "[sim][recipe]") {
+  const std::string crash1 = "\xcf\xbf'";
+  const std::string crash2("\xef\xb9\xbf\0\0\0\x08", 7);
+  for (const std::string& text : {crash1, crash2}) {
+    try {
+      ParseRecipeToml(text, "x.toml");
+      FAIL("accepted non-ASCII text");
+    } catch (const InputError& e) {
+      const std::string message = e.what();
+      CHECK(message.find("recipe x.toml") != std::string::npos);
+      CHECK(message.find("not ASCII") != std::string::npos);
+      CHECK(message.find("line 1, column 1") != std::string::npos);
+    }
+  }
+  const std::string path = "trisim_nonascii_profile_test.toml";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "[chip]\nname = \"x\"\n" << crash1;
+  }
+  try {
+    LoadProfileFile(path);
+    FAIL("accepted a non-ASCII profile");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).find("line 3, column 1") != std::string::npos);
+  }
+  std::filesystem::remove(path);
+}

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
 
 #include "core/status.h"
+#include "sim/toml_text.h"
 
 #ifndef TRISIM_PROFILE_DIR
 #error \
@@ -196,9 +198,18 @@ class ProfileReader {
 }  // namespace
 
 HardwareProfile LoadProfileFile(const std::string& path) {
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError("profile " + path + ": cannot read the file");
+    std::ostringstream content;
+    content << in.rdbuf();
+    text = content.str();
+  }
+  CheckTomlText(text, "profile " + path);
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     std::ostringstream os;
     os << "profile " << path << ": " << e.description() << " (line "
