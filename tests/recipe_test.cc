@@ -155,9 +155,6 @@ TEST_CASE("enum keys list their allowed values", "[sim][recipe]") {
                     Catch::Contains("'input'") && Catch::Contains("array"));
 }
 
-}  // namespace
-}  // namespace trisim
-
 // libFuzzer found inputs on which Debian's toml++ 3.3.0 reaches
 // TOML_UNREACHABLE (fuzz/regressions/recipe/toml-unreachable-crash-*): every
 // TOML text is checked for ASCII before toml++ sees it (sim/toml_text.h).
@@ -189,3 +186,6 @@ TEST_CASE("non-ASCII recipe and profile text is refused before parsing",
   }
   std::filesystem::remove(path);
 }
+
+}  // namespace
+}  // namespace trisim
