@@ -62,7 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!Allowed(arg, dir.path())) return 0;
   }
   dir.Reset();
-  for (const auto& [name, bytes] : c.files) dir.Write(name, bytes);
+  for (const auto& [name, bytes] : c.files) {
+    if (dir.Write(name, bytes).empty()) return 0;
+  }
 
   CLI::App root{"trisim (fuzz)"};
   root.require_subcommand(1);

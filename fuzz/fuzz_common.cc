@@ -49,10 +49,9 @@ std::string ScratchDir::Write(const std::string& name,
   fs::create_directories(fs::path(path).parent_path(), ec);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) {
-    std::fprintf(stderr, "fuzz: cannot write %s\n", path.c_str());
-    std::abort();
-  }
+  // A layout the scratch directory cannot hold (e.g. a file where another
+  // input file needs a directory): not a finding about trisim.
+  if (!out) return "";
   return path;
 }
 

@@ -41,7 +41,8 @@ class ScratchDir {
   const std::string& path() const { return path_; }
   // Removes every file this process wrote into the directory.
   void Reset();
-  // Writes `bytes` to path()/name and returns the full path.
+  // Writes `bytes` to path()/name and returns the full path, or "" when the
+  // file cannot be created there (the caller skips such an input).
   std::string Write(const std::string& name, const std::string& bytes);
 
  private:

@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (chunk > 256) return 0;
   fuzz::ScratchDir& dir = fuzz::ScratchDir::Get();
   dir.Reset();
-  for (const auto& [name, bytes] : c.files) dir.Write(name, bytes);
+  for (const auto& [name, bytes] : c.files) {
+    if (dir.Write(name, bytes).empty()) return 0;
+  }
   const std::string spec =
       fuzz::SubstituteDir(c.head.substr(space + 1), dir.path());
   fuzz::ExpectOnlyInputErrors([&] {
