@@ -2,7 +2,7 @@
 // dynamic dispatch). The specification is quant::RoundToFloat followed by
 // quant::DecodeFloat (quant/round.h): every value and every event count of
 // these functions equals what the reference gives, in every rounding mode
-// (tests/simd_round_test.cc checks that on every compiled target).
+// (tests/round_simd_test.cc checks that on every compiled target).
 //
 // How: a finite double |x| = M 2^(E-52) with a 53-bit M is rounded to a
 // multiple n 2^q of the target's quantum by integer operations on M

@@ -432,7 +432,7 @@ void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
 }
 
 // ------------------------------------------------------------- fast path
-// Bit-identical to the reference above (tests/simd_cube_test.cc); each
+// Bit-identical to the reference above (tests/cube_simd_test.cc); each
 // Fast* returns false, having done nothing, where it does not apply, and the
 // caller runs the reference.
 namespace {

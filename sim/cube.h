@@ -2,7 +2,7 @@
 // (cube.cc) are the bit-accurate scalar reference: the specification below.
 // PrepareOperand and CubeMatMul run the SIMD fast path (sim/cube_simd.h,
 // quant/round_simd.h), bit-identical in values and event counts, unless
-// CubeConfig::scalar asks for the reference (tests/simd_cube_test.cc).
+// CubeConfig::scalar asks for the reference (tests/cube_simd_test.cc).
 //
 // Float operands (fp16, bf16, hf32, fp32), fp32 accumulator:
 //   The fractal depth k0 = 32 bytes / operand size (16 for 16-bit operands,

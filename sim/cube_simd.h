@@ -1,5 +1,5 @@
 // SIMD kernels of the cube (Highway, dynamic dispatch). Each has a plain
-// scalar reference here that is its specification; tests/simd_cube_test.cc
+// scalar reference here that is its specification; tests/cube_simd_test.cc
 // compares them bit for bit on every compiled target.
 #pragma once
 

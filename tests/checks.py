@@ -13,6 +13,12 @@ def check(condition, message):
         print("FAIL:", message)
 
 
+def fail(message):
+    """Records an unconditional failure (a check whose condition was computed
+    elsewhere)."""
+    check(False, message)
+
+
 def finish():
     """Prints the closing line and exits non-zero if any check failed."""
     print(f"{len(failures)} failed" if failures else "all checks passed")

@@ -17,7 +17,7 @@ namespace {
 using quant::Format;
 
 TEST_CASE("UlpPosition equals the code of every fp16 and bf16 value",
-          "[compare]") {
+          "[sim][compare]") {
   // IEEE formats order their non-negative codes like their values, so the
   // code itself is the position (0x7C00 / 0x7F80 = inf).
   for (uint32_t code = 0; code <= 0x7C00; ++code) {
@@ -32,7 +32,7 @@ TEST_CASE("UlpPosition equals the code of every fp16 and bf16 value",
 }
 
 TEST_CASE("UlpPosition on fp32 and fp64 matches the bit patterns",
-          "[compare]") {
+          "[sim][compare]") {
   const float samples[] = {1.0f, 0.1f,    3.4e38f, 1e-40f, 1.17549435e-38f,
                            7.0f, 65504.0f};
   for (float f : samples) {
@@ -54,7 +54,7 @@ TEST_CASE("UlpPosition on fp32 and fp64 matches the bit patterns",
   CHECK_THROWS_AS(UlpPosition(0.1, Format::kFp16), DataError);
 }
 
-TEST_CASE("ULP bins", "[compare]") {
+TEST_CASE("ULP bins", "[sim][compare]") {
   CHECK(UlpBin(0) == 0);
   CHECK(UlpBin(1) == 1);
   CHECK(UlpBin(2) == 2);
@@ -83,7 +83,7 @@ CompareData MakeData(int count, int c) {
   return data;
 }
 
-TEST_CASE("Compare finds a one-ulp difference at its index", "[compare]") {
+TEST_CASE("Compare finds a one-ulp difference at its index", "[sim][compare]") {
   CompareData data = MakeData(3, 32);
   const size_t k = (2 * 32 + 20) * 32 + 5;
   const double e = data.expected[k];
@@ -108,7 +108,8 @@ TEST_CASE("Compare finds a one-ulp difference at its index", "[compare]") {
   CHECK(EvaluatePreset("fla-output", r, data.format).pass);
 }
 
-TEST_CASE("Compare: -0 against +0 is not bit-identical, 0 ulp", "[compare]") {
+TEST_CASE("Compare: -0 against +0 is not bit-identical, 0 ulp",
+          "[sim][compare]") {
   CompareData data = MakeData(1, 16);
   data.device[1] = -0.0;  // expected +0 above the diagonal
   const CompareReport r = Compare(data);
@@ -116,7 +117,7 @@ TEST_CASE("Compare: -0 against +0 is not bit-identical, 0 ulp", "[compare]") {
   CHECK(r.oracle.max_ulp == 0);
 }
 
-TEST_CASE("Compare counts NaN in the device output", "[compare]") {
+TEST_CASE("Compare counts NaN in the device output", "[sim][compare]") {
   CompareData data = MakeData(2, 16);
   data.device[5] = NAN;
   data.device[300] = NAN;
@@ -131,7 +132,7 @@ TEST_CASE("Compare counts NaN in the device output", "[compare]") {
 }
 
 TEST_CASE("Compare against fp64: FLA ratio, Frobenius, cosine, ratio",
-          "[compare]") {
+          "[sim][compare]") {
   CompareData data;
   data.format = Format::kFp32;
   data.count = 1;
@@ -156,7 +157,7 @@ TEST_CASE("Compare against fp64: FLA ratio, Frobenius, cosine, ratio",
 }
 
 TEST_CASE("Compare without a reference rejects reference presets",
-          "[compare]") {
+          "[sim][compare]") {
   CompareData data = MakeData(1, 16);
   data.reference.clear();
   const CompareReport r = Compare(data);
@@ -165,7 +166,7 @@ TEST_CASE("Compare without a reference rejects reference presets",
   CHECK_THROWS_AS(EvaluatePreset("msprobe", r, data.format), InputError);
 }
 
-TEST_CASE("Partial chunks compare only their valid block", "[compare]") {
+TEST_CASE("Partial chunks compare only their valid block", "[sim][compare]") {
   CompareData data = MakeData(2, 16);
   data.valid = {16, 5};
   data.device[(16 + 10) * 16 + 10] = 7.0;  // outside matrix 1's 5 x 5 block
@@ -175,7 +176,7 @@ TEST_CASE("Partial chunks compare only their valid block", "[compare]") {
 }
 
 TEST_CASE("ToChunks cuts [B, T, H, C] and [T, H, C] with cu_seqlens",
-          "[compare]") {
+          "[sim][compare]") {
   // [B=1, T=6, H=2, C=4]: value = 1000 t + 100 h + j.
   std::vector<double> v;
   for (int t = 0; t < 6; ++t)

@@ -59,7 +59,8 @@ double Cycles(const std::vector<Instruction>& instructions) {
   return sum;
 }
 
-TEST_CASE("batching: copies come from the plan's record, not its labels") {
+TEST_CASE("batching: copies come from the plan's record, not its labels",
+          "[sim][cost][batching]") {
   // Relabelling every step of every shipped plan changes no total (issue
   // 10 item 3: renaming fla's "diagonal block i" used to change its cycles).
   for (const MethodInfo& method : AllMethods()) {
@@ -87,7 +88,8 @@ TEST_CASE("batching: copies come from the plan's record, not its labels") {
   }
 }
 
-TEST_CASE("batching: mxr's diagonal-block rounds pay one FIXPIPE start each") {
+TEST_CASE("batching: mxr's diagonal-block rounds pay one FIXPIPE start each",
+          "[sim][cost][batching]") {
   // mxr at C = 64: mch on four 16 x 16 diagonal blocks (steps 2..45, 11 per
   // block, block i at offset 11 i), then merges 32 (two pairs) and 64.
   const Plan plan = BuildPlan("mxr", MethodOptions{}, 64);
@@ -124,7 +126,8 @@ TEST_CASE("batching: mxr's diagonal-block rounds pay one FIXPIPE start each") {
   CHECK(batched.total_cycles < alone.total_cycles);
 }
 
-TEST_CASE("batching: dependent steps are never batched") {
+TEST_CASE("batching: dependent steps are never batched",
+          "[sim][cost][batching]") {
   // Same op, shapes and label, but a chain: nothing may batch.
   PlanBuilder chain("test-chain", "", 16);
   const View l = chain.NewBuffer("L", 16, 16, BufferRole::kInput);
@@ -173,8 +176,8 @@ TEST_CASE("batching: dependent steps are never batched") {
   CHECK(Price(apart.Finish(l3, z2), "fp16", Benchmark(true)).batches.empty());
 }
 
-TEST_CASE(
-    "batching: no batch of a shipped plan holds a step and its ancestor") {
+TEST_CASE("batching: no batch of a shipped plan holds a step and its ancestor",
+          "[sim][cost][batching]") {
   // Checked against Plan::Dependencies() closed transitively, independently
   // of the model's rounds.
   for (const MethodInfo& method : AllMethods()) {
@@ -203,7 +206,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("batching: off, or nothing to batch, prices the plan step by step") {
+TEST_CASE("batching: off, or nothing to batch, prices the plan step by step",
+          "[sim][cost][batching]") {
   // Without the builder's copy record there are no parallel copies:
   // batching on must then give exactly the --no-batch total (same
   // instructions in plan order).
@@ -229,7 +233,8 @@ TEST_CASE("batching: off, or nothing to batch, prices the plan step by step") {
   }
 }
 
-TEST_CASE("batching: a cube batch fits half of L0A, L0B and L0C") {
+TEST_CASE("batching: a cube batch fits half of L0A, L0B and L0C",
+          "[sim][cost][batching]") {
   // Six independent 64 x 64 x 64 fp16 products: 8 KB operands (L0A/L0B
   // halves: 32 KB) and 16 KB fp32 accumulators (L0C half: 64 KB) allow 4
   // per batch.
@@ -254,7 +259,8 @@ TEST_CASE("batching: a cube batch fits half of L0A, L0B and L0C") {
                4 * 64 * Default().mmad_cycles_per_fractal));
 }
 
-TEST_CASE("batching: a vector batch is one instruction over more repeats") {
+TEST_CASE("batching: a vector batch is one instruction over more repeats",
+          "[sim][cost][batching]") {
   // Two independent 16 x 16 scalings on the vector unit (no matmul in the
   // plan): one muls and one add each, 2 repeats of 256 B per copy in fp16.
   PlanBuilder b("test-scale", "", 32);
@@ -279,7 +285,8 @@ TEST_CASE("batching: a vector batch is one instruction over more repeats") {
         Approx(2 * (hw.vector_mul.Cycles(2) + hw.vector_add.Cycles(2))));
 }
 
-TEST_CASE("batching: results of one batch cross to the cube after one flag") {
+TEST_CASE("batching: results of one batch cross to the cube after one flag",
+          "[sim][cost][batching]") {
   // Row 1 of two 16 x 16 diagonal blocks on the vector unit (parallel
   // copies), then one cube matmul reading both blocks: one UB -> GM store,
   // one flag, one GM -> L1 move, bytes summed (the rows written; the rest

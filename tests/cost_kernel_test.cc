@@ -43,7 +43,8 @@ KernelProgram OneLaunch(KLaunch launch, long long chunks) {
   return p;
 }
 
-TEST_CASE("kernel: a dependency between pipes pays one flag hand-off") {
+TEST_CASE("kernel: a dependency between pipes pays one flag hand-off",
+          "[sim][cost][kernel]") {
   const HardwareProfile& hw = Chip();
   KLaunch l;
   l.buffers = {{"GM", false}, {"L1", false}, {"L0A", false}};
@@ -58,7 +59,8 @@ TEST_CASE("kernel: a dependency between pipes pays one flag hand-off") {
   CHECK(k.total_cycles == Approx(hw.launch_cycles + a + hw.flag_cycles + b));
 }
 
-TEST_CASE("kernel: shared buffers serialise work items (no renaming)") {
+TEST_CASE("kernel: shared buffers serialise work items (no renaming)",
+          "[sim][cost][kernel]") {
   const HardwareProfile& hw = Chip();
   // Load into a buffer, then move it on: with one shared L1 buffer the next
   // item's load waits for this item's read of it (write-after-read); with a
@@ -80,7 +82,8 @@ TEST_CASE("kernel: shared buffers serialise work items (no renaming)") {
   CHECK(period(true, 4) == Approx(load));
 }
 
-TEST_CASE("kernel: a cross-core dependency pays the cross-core flag") {
+TEST_CASE("kernel: a cross-core dependency pays the cross-core flag",
+          "[sim][cost][kernel]") {
   const HardwareProfile& hw = Chip();
   KLaunch l;
   l.buffers = {{"UB", false}, {"GM", false}, {"L1", false}};
@@ -111,7 +114,8 @@ Counts Count(const KernelProgram& p) {
   return c;
 }
 
-TEST_CASE("kernel: pto-mxr issues what KERNELS.md section 1 counts") {
+TEST_CASE("kernel: pto-mxr issues what KERNELS.md section 1 counts",
+          "[sim][cost][kernel]") {
   // ~16 / 20 / 24 full Mmads, ~9 / 11 / 13 FIXPIPE L0C -> L1, ~23 / 27 / 31
   // full-tile MTE1 moves at C = 32 / 64 / 128.
   const int chunks[] = {32, 64, 128};
@@ -127,7 +131,8 @@ TEST_CASE("kernel: pto-mxr issues what KERNELS.md section 1 counts") {
   }
 }
 
-TEST_CASE("kernel: cycles are linear in T once cores are busy") {
+TEST_CASE("kernel: cycles are linear in T once cores are busy",
+          "[sim][cost][kernel]") {
   for (const std::string& name : KernelReadings()) {
     for (int chunk : KernelChunks(name)) {
       INFO(name << " C = " << chunk);
@@ -145,7 +150,8 @@ TEST_CASE("kernel: cycles are linear in T once cores are busy") {
   }
 }
 
-TEST_CASE("kernel: zero-fill and launches are part of the timed call") {
+TEST_CASE("kernel: zero-fill and launches are part of the timed call",
+          "[sim][cost][kernel]") {
   KernelWorkload w;
   const auto total = [&](bool fill) {
     w.zero_fill = fill;
@@ -159,7 +165,8 @@ TEST_CASE("kernel: zero-fill and launches are part of the timed call") {
       Approx(Chip().launch_cycles + elements * 4 / Chip().gm_bytes_per_cycle));
 }
 
-TEST_CASE("kernel: bad names and chunks are one-line errors") {
+TEST_CASE("kernel: bad names and chunks are one-line errors",
+          "[sim][cost][kernel]") {
   CHECK_THROWS_WITH(
       ReadKernel("nope", 64, KernelWorkload{}, KernelOptions{}, 24, 48),
       Catch::Contains("--kernel nope: unknown kernel"));
@@ -168,7 +175,8 @@ TEST_CASE("kernel: bad names and chunks are one-line errors") {
                     Catch::Contains("supports C in {16, 32, 64}"));
 }
 
-TEST_CASE("kernel: the trace uses msprof's track names") {
+TEST_CASE("kernel: the trace uses msprof's track names",
+          "[sim][cost][kernel]") {
   const KernelCost k =
       PriceKernel(ReadKernel("tilelang-solve-tril", 64, KernelWorkload{},
                              KernelOptions{}, 24, 48),
@@ -181,7 +189,8 @@ TEST_CASE("kernel: the trace uses msprof's track names") {
   }
 }
 
-TEST_CASE("kernel: issue 11's kernel plans are priced as issued") {
+TEST_CASE("kernel: issue 11's kernel plans are priced as issued",
+          "[sim][cost][kernel]") {
   // Every kernel plan lowers with one Mmad per product of its per-chunk
   // kMmad steps, and its price is linear in the chunks once cores are busy.
   for (const KernelInfo& info : AllKernels()) {

@@ -15,7 +15,8 @@ namespace {
 
 using namespace cost_test;  // NOLINT: test helpers
 
-TEST_CASE("calibration: one fp16 fractal Mmad costs 1 cycle + head") {
+TEST_CASE("calibration: one fp16 fractal Mmad costs 1 cycle + head",
+          "[sim][cost][lowering]") {
   // NPU.md "Cube unit", Mmad cost: ~1 cycle per fractal + ~2 cycles head
   // measured on 910B1 (msKPP csrc/prof_data); fp16 fractal 16x16x16
   // (asc-devkit cube perf appendix).
@@ -30,7 +31,7 @@ TEST_CASE("calibration: one fp16 fractal Mmad costs 1 cycle + head") {
   CHECK(big.steps[0].cycles[kM] == Approx(66.0));
 }
 
-TEST_CASE("calibration: 1 KB moves on each path") {
+TEST_CASE("calibration: 1 KB moves on each path", "[sim][cost][lowering]") {
   // NPU.md "Data movement": a 1 KB move costs ~173 cycles GM->L1, ~235
   // GM->UB, ~151 UB->GM, ~83 L0C->GM, ~6 L1->L0A (derived from the msKPP
   // measured tables). fp32 at C = 16 makes every matrix exactly 1 KB.
@@ -50,7 +51,8 @@ TEST_CASE("calibration: 1 KB moves on each path") {
         Approx(151).margin(1));
 }
 
-TEST_CASE("working sets: Mmad operands are tiled to half of L0A/L0B") {
+TEST_CASE("working sets: Mmad operands are tiled to half of L0A/L0B",
+          "[sim][cost][lowering]") {
   // ns in fp32 at C = 128 multiplies full 128 x 128 matrices: a 64 KB left
   // operand, twice the 32 KB half of L0A, so each product is split in two
   // along k.
@@ -84,7 +86,8 @@ TEST_CASE("working sets: Mmad operands are tiled to half of L0A/L0B") {
 // ---------------------------------------------------------------------------
 // Placement and precision.
 
-TEST_CASE("placement: only plans mixing units pay cube <-> vector transfers") {
+TEST_CASE("placement: only plans mixing units pay cube <-> vector transfers",
+          "[sim][cost][lowering]") {
   const auto busy = [](const CostReport& r, Pipe p) {
     return r.pipes[static_cast<int>(p)].busy_cycles;
   };

@@ -14,7 +14,8 @@ namespace {
 
 using namespace cost_test;  // NOLINT: test helpers
 
-TEST_CASE("precision: int16 emulation takes 4 int8 Mmads per product") {
+TEST_CASE("precision: int16 emulation takes 4 int8 Mmads per product",
+          "[sim][cost][precision]") {
   const Plan plan = ProductPlan(64, 1);
   const CostReport int8 = EstimateCost(plan, PipelinePrecisionFor("int8"),
                                        Chunks(1, 64), Default());
@@ -34,7 +35,7 @@ TEST_CASE("precision: int16 emulation takes 4 int8 Mmads per product") {
   CHECK(int8.steps[0].cycles[kFix] > 0);
 }
 
-TEST_CASE("precision: recipe names") {
+TEST_CASE("precision: recipe names", "[sim][cost][precision]") {
   for (const std::string& name : CostPrecisions()) {
     CHECK_NOTHROW(PipelinePrecisionFor(name));
   }
@@ -44,7 +45,8 @@ TEST_CASE("precision: recipe names") {
   CHECK(fp64.operand_bytes == 4);
 }
 
-TEST_CASE("precision: byte counts follow the recipe's fields") {
+TEST_CASE("precision: byte counts follow the recipe's fields",
+          "[sim][cost][precision]") {
   // COST_MODEL.md section 2: in = input, operand = operand, vector and
   // FIXPIPE out = storage (integer operands: requantised to the operand),
   // X = output.

@@ -50,7 +50,7 @@ std::string Replace(std::string text, const std::string& from,
   return text.replace(at, from.size(), to);
 }
 
-TEST_CASE("profiles: every shipped profile loads") {
+TEST_CASE("profiles: every shipped profile loads", "[sim][cost][profile]") {
   const auto names = ShippedProfiles();
   REQUIRE(names.size() >= 2);
   for (const auto& name : names) {
@@ -71,7 +71,7 @@ TEST_CASE("profiles: every shipped profile loads") {
   CHECK(LoadProfile(path).cube_cores == 20);
 }
 
-TEST_CASE("profiles: errors name the key") {
+TEST_CASE("profiles: errors name the key", "[sim][cost][profile]") {
   const std::string good = ShippedText("ascend-910b");
   REQUIRE(LoadError(good).empty());
 
@@ -113,7 +113,8 @@ TEST_CASE("profiles: errors name the key") {
   }
 }
 
-TEST_CASE("profiles: integers are read exactly, against explicit ranges") {
+TEST_CASE("profiles: integers are read exactly, against explicit ranges",
+          "[sim][cost][profile]") {
   // Issue 9 section 3: each of these crashed (SIGFPE, SIGSEGV), was silently
   // narrowed (4294967320 read as 24) or printed -nan.
   const std::string good = ShippedText("ascend-910b");
@@ -151,7 +152,8 @@ TEST_CASE("profiles: integers are read exactly, against explicit ranges") {
   }
 }
 
-TEST_CASE("profiles: provenance names read keys and a known kind") {
+TEST_CASE("profiles: provenance names read keys and a known kind",
+          "[sim][cost][profile]") {
   const std::string good = ShippedText("ascend-910b");
   const HardwareProfile p = LoadProfile(kDefaultProfile);
   bool fitted = false;
@@ -166,7 +168,8 @@ TEST_CASE("profiles: provenance names read keys and a known kind") {
             .find("must be \"guess\"") != std::string::npos);
 }
 
-TEST_CASE("profiles: measured curves interpolate as msKPP does") {
+TEST_CASE("profiles: measured curves interpolate as msKPP does",
+          "[sim][cost][profile]") {
   const HardwareProfile p = LoadProfile("ascend-910b2");
   CHECK(p.clock_mhz == 1800);
   CHECK(p.cube_cores == 24);
@@ -186,7 +189,8 @@ TEST_CASE("profiles: measured curves interpolate as msKPP does") {
             .find("'curves.l0c_to_gm'") != std::string::npos);
 }
 
-TEST_CASE("profiles: unknown name lists the shipped ones") {
+TEST_CASE("profiles: unknown name lists the shipped ones",
+          "[sim][cost][profile]") {
   try {
     LoadProfile("ascend-999");
     FAIL("no error");

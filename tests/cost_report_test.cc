@@ -14,7 +14,8 @@ namespace {
 
 using namespace cost_test;  // NOLINT: test helpers
 
-TEST_CASE("scaling: cycles grow linearly with T once cores are busy") {
+TEST_CASE("scaling: cycles grow linearly with T once cores are busy",
+          "[sim][cost][report]") {
   for (const char* method : {"mxr", "fla", "vcs", "neumann"}) {
     INFO(method);
     Workload w;  // batch 32 x heads 4: 24 cube cores busy from T = 512 on
@@ -27,7 +28,8 @@ TEST_CASE("scaling: cycles grow linearly with T once cores are busy") {
   }
 }
 
-TEST_CASE("scaling: doubling cores halves time until a pipe saturates") {
+TEST_CASE("scaling: doubling cores halves time until a pipe saturates",
+          "[sim][cost][report]") {
   HardwareProfile hw = Default();
   Workload w;  // 32 x 4 x 4096 / 64 = 8192 chunks, divisible by 4, 8, 16
   const auto time_with = [&](int cube_cores, const char* method) {
@@ -52,7 +54,8 @@ TEST_CASE("scaling: doubling cores halves time until a pipe saturates") {
   CHECK(sixteen.total_cycles == Approx(eight.total_cycles));
 }
 
-TEST_CASE("scaling: a tiny problem uses no more cores than it has chunks") {
+TEST_CASE("scaling: a tiny problem uses no more cores than it has chunks",
+          "[sim][cost][report]") {
   const Workload three = Chunks(3, 64);
   const CostReport mxr = Price("mxr", 64, "fp16", three, Default());
   CHECK(mxr.chunks == 3);
@@ -72,7 +75,8 @@ TEST_CASE("scaling: a tiny problem uses no more cores than it has chunks") {
 // ---------------------------------------------------------------------------
 // Buffers.
 
-TEST_CASE("EstimateCost is a pure function of its inputs") {
+TEST_CASE("EstimateCost is a pure function of its inputs",
+          "[sim][cost][report]") {
   const Plan plan = BuildPlan("fla", MethodOptions{}, 64);
   const PipelinePrecision p = PipelinePrecisionFor("fp16");
   const CostReport a = EstimateCost(plan, p, Workload{}, Default());

@@ -14,7 +14,8 @@ namespace {
 
 using namespace cost_test;  // NOLINT: test helpers
 
-TEST_CASE("calibration: double-buffered GEMM rule max(MTE2, k x MAD)") {
+TEST_CASE("calibration: double-buffered GEMM rule max(MTE2, k x MAD)",
+          "[sim][cost][schedule]") {
   // NPU.md "Pipelines": the CANN GEMM tiling model prices a tile stream as
   // max(MTE2, k_outer * MAD) with double buffering and MTE2 + k_outer * MAD
   // without. Make every other path free so only those two remain.
@@ -45,7 +46,8 @@ TEST_CASE("calibration: double-buffered GEMM rule max(MTE2, k x MAD)") {
 // ---------------------------------------------------------------------------
 // Scaling (issue 5 item 7).
 
-TEST_CASE("working sets: double buffering is dropped, overflow reported") {
+TEST_CASE("working sets: double buffering is dropped, overflow reported",
+          "[sim][cost][schedule]") {
   // vcs in fp32 at C = 128: L and X are 64 KB each in UB, two chunks need
   // 256 KB > 192 KB, one chunk fits.
   const CostReport c128 = Price("vcs", 128, "fp32", Workload{}, Default());

@@ -201,7 +201,8 @@ layer_state = "fp32"
 layer_o = "bf16"
 )";
 
-TEST_CASE("the simulated layer equals a float emulation bit for bit") {
+TEST_CASE("the simulated layer equals a float emulation bit for bit",
+          "[sim][layer]") {
   const Recipe recipe = ParseRecipeToml(kRecipe, "test");
   REQUIRE(recipe.layer.enabled);
   const Plan plan = BuildPlan("vcs", {}, 16);
@@ -225,8 +226,8 @@ TEST_CASE("the simulated layer equals a float emulation bit for bit") {
   }
 }
 
-TEST_CASE(
-    "the factored exp overflows fp32 where the difference form does not") {
+TEST_CASE("the factored exp overflows fp32 where the difference form does not",
+          "[sim][layer]") {
   Recipe recipe = ParseRecipeToml(kRecipe, "test");
   GdnChunk chunk;
   const int c = 16, d = 4;
@@ -245,7 +246,8 @@ TEST_CASE(
   CHECK(fact_record.steps[2].nonfinite > 0);
 }
 
-TEST_CASE("a recipe without layer fields keeps the exact layer") {
+TEST_CASE("a recipe without layer fields keeps the exact layer",
+          "[sim][layer]") {
   EvaluationConfig config;
   config.method = "vcs";
   config.chunk = 16;
@@ -260,7 +262,7 @@ TEST_CASE("a recipe without layer fields keeps the exact layer") {
   CHECK(layer.o.frob_rel().Percentile(0.5) > 1e-4);  // bf16 O, not fp64
 }
 
-TEST_CASE("carry mode runs sequences chunk after chunk") {
+TEST_CASE("carry mode runs sequences chunk after chunk", "[sim][layer]") {
   EvaluationConfig config;
   config.method = "vcs";
   config.chunk = 16;
@@ -280,7 +282,8 @@ TEST_CASE("carry mode runs sequences chunk after chunk") {
   CHECK(r2.o.frob_rel().Percentile(0.99) == r.o.frob_rel().Percentile(0.99));
 }
 
-TEST_CASE("sequential-order cube fast path equals the reference") {
+TEST_CASE("sequential-order cube fast path equals the reference",
+          "[sim][layer]") {
   for (const Format op : {Format::kBf16, Format::kFp16, Format::kHf32}) {
     Recipe recipe = ParseRecipeToml(kRecipe, "test");
     recipe.operand = op;
@@ -350,7 +353,8 @@ std::vector<double> Ramp(size_t n, double scale, double offset) {
   return v;
 }
 
-TEST_CASE("npy-gdn: sequences, grouped heads, padding and state") {
+TEST_CASE("npy-gdn: sequences, grouped heads, padding and state",
+          "[sim][layer]") {
   Dir dir("/tmp/trisim_gdn_layer_test_seq");
   const int tokens = 20, heads = 1, v_heads = 2, dk = 4, dv = 3;
   dir.Write("k.npy", Ramp(tokens * heads * dk, 1.0, 0.0), {tokens, heads, dk});
@@ -388,7 +392,8 @@ TEST_CASE("npy-gdn: sequences, grouped heads, padding and state") {
         Ramp(2 * v_heads * dk * dv, 0.1, 0.0)[(1 * v_heads + 1) * dk * dv]);
 }
 
-TEST_CASE("npy-gdn: bad input is a one-line error naming file and value") {
+TEST_CASE("npy-gdn: bad input is a one-line error naming file and value",
+          "[sim][layer]") {
   Dir dir("/tmp/trisim_gdn_layer_test_bad");
   const int tokens = 8, heads = 2, dk = 4;
   auto write_good = [&] {
@@ -452,7 +457,8 @@ TEST_CASE("npy-gdn: bad input is a one-line error naming file and value") {
       Catch::Contains("carry"));
 }
 
-TEST_CASE("gdn: gate arrays without heads are an error, not a crash") {
+TEST_CASE("gdn: gate arrays without heads are an error, not a crash",
+          "[sim][layer]") {
   Dir dir("/tmp/trisim_gdn_layer_test_gates");
   dir.Write("beta.npy", {}, {16, 0});
   dir.Write("g.npy", {}, {16, 0});

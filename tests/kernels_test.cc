@@ -45,7 +45,8 @@ Mat RandomLower(int n, uint64_t seed, double scale) {
   return l;
 }
 
-TEST_CASE("math-level plans are unchanged by the kernel IR", "[kernels]") {
+TEST_CASE("math-level plans are unchanged by the kernel IR",
+          "[core][kernels]") {
   for (const MethodInfo& m : AllMethods()) {
     for (int c : {16, 64}) {
       const Plan plan = BuildPlan(m.name, MethodOptions{}, c);
@@ -68,7 +69,8 @@ TEST_CASE("math-level plans are unchanged by the kernel IR", "[kernels]") {
   }
 }
 
-TEST_CASE("pto plan issues what KERNELS.md section 1 counts", "[kernels]") {
+TEST_CASE("pto plan issues what KERNELS.md section 1 counts",
+          "[core][kernels]") {
   // Full C x C Mmads per chunk 16 / 20 / 24 and FIXPIPE L0C -> L1 passes
   // 9 / 11 / 13 at C = 32 / 64 / 128, one fp32 TSTORE to GM.
   const int mmads[] = {16, 20, 24};
@@ -119,7 +121,8 @@ TEST_CASE("pto plan issues what KERNELS.md section 1 counts", "[kernels]") {
   }
 }
 
-TEST_CASE("a continued Mmad equals one Mmad over all terms", "[kernels]") {
+TEST_CASE("a continued Mmad equals one Mmad over all terms",
+          "[core][kernels]") {
   // TMATMUL then TMATMUL_ACC == one accumulation over the concatenated
   // terms: the accumulator continues from its fp32 value, nothing rounds
   // in between (sim/cube.h CubeMmad).
@@ -160,7 +163,7 @@ TEST_CASE("a continued Mmad equals one Mmad over all terms", "[kernels]") {
 }
 
 TEST_CASE("pto kernels invert exactly under fp64 and closely in fp16",
-          "[kernels]") {
+          "[core][kernels]") {
   for (const char* method : {"mxr", "mch", "mbh"}) {
     for (const char* kernel : {"pto", "pto-resident"}) {
       for (int c : {16, 32, 64}) {
@@ -179,7 +182,7 @@ TEST_CASE("pto kernels invert exactly under fp64 and closely in fp16",
   }
 }
 
-TEST_CASE("kernels refuse what they cannot express", "[kernels]") {
+TEST_CASE("kernels refuse what they cannot express", "[core][kernels]") {
   CHECK_THROWS_AS(BuildKernelPlan("fla", {}, ParseKernelChoice("pto"), 64),
                   InputError);
   CHECK_THROWS_AS(BuildKernelPlan("mxr", {}, ParseKernelChoice("nope"), 64),

@@ -28,7 +28,8 @@ std::string ErrorOf(const Mat& stored, const std::string& body) {
   return "";
 }
 
-TEST_CASE("npy forms: keys parse from the end, paths may hold commas") {
+TEST_CASE("npy forms: keys parse from the end, paths may hold commas",
+          "[core][npy][forms]") {
   NpyMatrixSpec s = ParseNpyMatrixSpec("dir,x/a.npy,form=upper,above=ignore");
   CHECK(s.path == "dir,x/a.npy");
   CHECK(s.form == NpyForm::kUpper);
@@ -50,7 +51,8 @@ TEST_CASE("npy forms: keys parse from the end, paths may hold commas") {
                     Catch::Contains("no file path"));
 }
 
-TEST_CASE("npy forms: every form gives back A, bit for bit") {
+TEST_CASE("npy forms: every form gives back A, bit for bit",
+          "[core][npy][forms]") {
   const Mat a = SampleA();
   const Mat eye = Mat::Identity(4, 4);
   struct Case {
@@ -78,7 +80,8 @@ TEST_CASE("npy forms: every form gives back A, bit for bit") {
   CHECK(std::signbit(got(2, 1)));
 }
 
-TEST_CASE("npy forms: above=check refuses, above=ignore drops stale entries") {
+TEST_CASE("npy forms: above=check refuses, above=ignore drops stale entries",
+          "[core][npy][forms]") {
   const Mat a = SampleA();
   Mat stale = a;
   stale(0, 3) = 9.0;

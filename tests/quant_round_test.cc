@@ -162,7 +162,8 @@ TEST_CASE("round: exhaustive neighbour points, all deterministic modes",
   }
 }
 
-TEST_CASE("round: exhaustive neighbour points, hf32 (2^19 codes)", "[slow]") {
+TEST_CASE("round: exhaustive neighbour points, hf32 (2^19 codes)",
+          "[quant][round][slow]") {
   ExhaustiveNeighbours(Format::kHf32);
 }
 

@@ -128,7 +128,8 @@ int64_t CheckTf32(const uint32_t* inputs, size_t n, RoundingMode mode,
   return bad;
 }
 
-TEST_CASE("tf32: cvt.rna on every exponent, boundary and random mantissas") {
+TEST_CASE("tf32: cvt.rna on every exponent, boundary and random mantissas",
+          "[quant][split]") {
   const std::vector<uint32_t> inputs = EveryExponentInputs(256);
   std::vector<double> x, out;
   std::vector<uint64_t> random;
@@ -141,7 +142,8 @@ TEST_CASE("tf32: cvt.rna on every exponent, boundary and random mantissas") {
   CHECK(inputs.size() == 2 * 256 * (25 + 256));
 }
 
-TEST_CASE("tf32: ties away from zero, events, overflow, and wider inputs") {
+TEST_CASE("tf32: ties away from zero, events, overflow, and wider inputs",
+          "[quant][split]") {
   quant::FloatRounding r;  // nearest-even requested: tf32 ignores it
   quant::EventCounts ev;
   // 1 + 2^-11 is a tie between 1 and 1 + 2^-10: away -> 1 + 2^-10 (RNE
@@ -172,7 +174,8 @@ TEST_CASE("tf32: ties away from zero, events, overflow, and wider inputs") {
         RoundingMode::kNearestEven);
 }
 
-TEST_CASE("tf32: all 2^32 fp32 inputs (Release only)", "[.exhaustive]") {
+TEST_CASE("tf32: all 2^32 fp32 inputs (Release only)",
+          "[quant][split][.exhaustive]") {
   const auto start = std::chrono::steady_clock::now();
   std::atomic<int64_t> bad{0};
   constexpr uint64_t kTotal = uint64_t{1} << 32;
@@ -206,7 +209,8 @@ TEST_CASE("tf32: all 2^32 fp32 inputs (Release only)", "[.exhaustive]") {
   CHECK(bad == 0);
 }
 
-TEST_CASE("split: tf32x3 and bf16x3 parts on every exponent") {
+TEST_CASE("split: tf32x3 and bf16x3 parts on every exponent",
+          "[quant][split]") {
   const std::vector<uint32_t> inputs = EveryExponentInputs(64);
   for (quant::OperandSplit split :
        {quant::OperandSplit::kTf32x3, quant::OperandSplit::kBf16x3}) {
@@ -318,7 +322,8 @@ I128 RefDot(I128 acc, const std::vector<double>& a,
   return acc;
 }
 
-TEST_CASE("split: tf32x3 / bf16x3 Mmads against exact integer sums") {
+TEST_CASE("split: tf32x3 / bf16x3 Mmads against exact integer sums",
+          "[quant][split]") {
   // fp32 values with |x| in [2^-4, 2^4) (or 0): x, hi and lo are multiples
   // of 2^-27, every product of parts a multiple of 2^-54 (exact in an
   // __int128 count of 2^-54, which the "exact" shift below relies on:
@@ -405,7 +410,8 @@ TEST_CASE("split: tf32x3 / bf16x3 Mmads against exact integer sums") {
   CHECK(bad == 0);
 }
 
-TEST_CASE("split: NaN of lo*hi + hi*lo is masked before hi*hi (Triton)") {
+TEST_CASE("split: NaN of lo*hi + hi*lo is masked before hi*hi (Triton)",
+          "[quant][split]") {
   for (quant::OperandSplit split :
        {quant::OperandSplit::kTf32x3, quant::OperandSplit::kBf16x3}) {
     CubeConfig config;
@@ -426,7 +432,7 @@ TEST_CASE("split: NaN of lo*hi + hi*lo is masked before hi*hi (Triton)") {
   }
 }
 
-TEST_CASE("split: recipes select it with operand_split") {
+TEST_CASE("split: recipes select it with operand_split", "[quant][split]") {
   const Recipe r = ParseRecipeToml(
       "base = \"fp32\"\noperand = \"tf32\"\noperand_split = \"tf32x3\"\n",
       "t.toml");

@@ -49,7 +49,7 @@ std::vector<std::string> Names(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("exit codes by exception kind", "[status]") {
+TEST_CASE("exit codes by exception kind", "[core][status][reliability]") {
   CHECK(ExitCodeOf(DataError("x")) == ExitCode::kBadData);
   CHECK(ExitCodeOf(InputError("x")) == ExitCode::kUsage);
   CHECK(ExitCodeOf(CheckFailed("x")) == ExitCode::kCheckFailed);
@@ -59,7 +59,7 @@ TEST_CASE("exit codes by exception kind", "[status]") {
   CHECK(static_cast<int>(ExitCode::kCheckFailed) == 3);
 }
 
-TEST_CASE("thread counts have one bound", "[threads]") {
+TEST_CASE("thread counts have one bound", "[core][threads][reliability]") {
   const int max = MaxThreads();
   CHECK(max == 4 * AvailableCores());
   CHECK(CheckThreads(0) == AvailableCores());
@@ -79,7 +79,8 @@ TEST_CASE("thread counts have one bound", "[threads]") {
   CHECK_THROWS_AS(CheckThreads(0, "--threads", false), InputError);
 }
 
-TEST_CASE("ParallelErrors rethrows the first by index", "[threads]") {
+TEST_CASE("ParallelErrors rethrows the first by index",
+          "[core][threads][reliability]") {
   ParallelErrors errors;
   errors.Rethrow();  // nothing failed: no-op
   CHECK_FALSE(errors.Failed());
@@ -99,7 +100,8 @@ TEST_CASE("ParallelErrors rethrows the first by index", "[threads]") {
   }
 }
 
-TEST_CASE("npy: declared sizes are checked against the file", "[npy]") {
+TEST_CASE("npy: declared sizes are checked against the file",
+          "[core][npy][reliability]") {
   const std::string dir = FreshDir("npy");
   // A v2 prefix claiming a 2^31-1 byte header, and nothing else.
   const std::string header = dir + "/header.npy";
@@ -132,7 +134,7 @@ TEST_CASE("npy: declared sizes are checked against the file", "[npy]") {
   }
 }
 
-TEST_CASE("outputs are published all or none", "[outputs]") {
+TEST_CASE("outputs are published all or none", "[core][outputs][reliability]") {
   const std::string dir = FreshDir("outputs");
   SECTION("nothing appears without Commit") {
     {
@@ -224,7 +226,8 @@ TEST_CASE("outputs are published all or none", "[outputs]") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("operand scale blocks must fit the plan", "[recipe_fit]") {
+TEST_CASE("operand scale blocks must fit the plan",
+          "[sim][recipe_fit][reliability]") {
   Recipe recipe = LoadRecipe("int8-block16");
   const Plan plan = BuildPlan("mxr", MethodOptions{}, 64);
   CheckRecipeFitsPlan(recipe, plan);

@@ -3,18 +3,21 @@
 
 Run by ctest as: /usr/bin/python3 simd_cli_test.py TRISIM_BINARY
 """
+import os
 import subprocess
 import sys
+import tempfile
+
+from checks import fail, finish  # noqa: E402 (tests/checks.py)
 
 TRISIM = sys.argv[1]
-failures = []
 
 
 def run(*args):
     p = subprocess.run([TRISIM, "error", "--json", *args], capture_output=True,
                        text=True, timeout=600)
     if p.returncode != 0:
-        failures.append(f"{args}: exit {p.returncode}: {p.stderr}")
+        fail(f"{args}: exit {p.returncode}: {p.stderr}")
     return p.stdout
 
 
@@ -33,14 +36,12 @@ for case in CASES:
     fast1 = run(*args, "--threads", "1")
     scalar = run(*args, "--threads", "2", "--scalar")
     if fast1 != fast2:
-        failures.append(f"{case}: --threads 1 and 2 differ")
+        fail(f"{case}: --threads 1 and 2 differ")
     if fast2 != scalar:
-        failures.append(f"{case}: fast and --scalar differ")
+        fail(f"{case}: fast and --scalar differ")
 
 # Stochastic rounding and other modes through recipe files: same bits on
 # both paths.
-import os
-import tempfile
 for base, mode, method in [("fp16", "stochastic", "mxr"),
                            ("int8", "stochastic", "neumann"),
                            ("fp16", "toward-zero", "fla"),
@@ -61,9 +62,6 @@ for base, mode, method in [("fp16", "stochastic", "mxr"),
         a = run(*args, "--threads", "2")
         b = run(*args, "--scalar", "--threads", "1")
         if a != b or not a:
-            failures.append(f"{base} {mode}: fast and --scalar differ")
+            fail(f"{base} {mode}: fast and --scalar differ")
 
-for f in failures:
-    print("FAIL:", f)
-print(f"{len(failures)} failures")
-sys.exit(1 if failures else 0)
+finish()

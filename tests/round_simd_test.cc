@@ -1,6 +1,8 @@
 // quant/round_simd.h against the reference quant::RoundToFloat +
 // DecodeFloat, bit for bit (values and event counts), on every compiled
 // Highway target.
+#include "quant/round_simd.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -11,7 +13,6 @@
 #include "hwy/highway.h"
 #include "hwy/targets.h"
 #include "quant/round.h"
-#include "quant/round_simd.h"
 
 namespace trisim::quant {
 namespace {

@@ -1,6 +1,8 @@
 // The cube's fast path (sim/cube_simd.h kernels, PrepareOperand/CubeMatMul
 // without `scalar`) against the scalar reference, bit for bit in values and
 // event counts, on every compiled Highway target.
+#include "sim/cube_simd.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -11,7 +13,6 @@
 #include "hwy/highway.h"
 #include "hwy/targets.h"
 #include "sim/cube.h"
-#include "sim/cube_simd.h"
 #include "sim/recipe.h"
 
 namespace trisim {
