@@ -503,6 +503,24 @@ with tempfile.TemporaryDirectory() as tmp:
                 print(f"mutation tilelang (reduction order): {m} mismatches")
                 check(m > 0, "tilelang mutation not caught")
 
+    # Pairs the kernels cannot express are refused with a message (exit 2).
+    for c in (32, 64):
+        np.save(os.path.join(tmp, f"refuse{c}.npy"),
+                np.tril(np.full((1, c, c), 0.1), -1).astype(np.float32))
+    for kernel, recipe, want, c in (
+            ("fla-gpu", "gpu-fp32", "does not support --chunk 32", 32),
+            ("triton-ascend", "pto-fp16", "operand = fp16", 32),
+            ("tilelang", "fp32", "operand = fp32", 32),
+            ("fla-gpu:reduce=tree", "gpu-fp32", "setting reduce=tree", 64)):
+        pin = os.path.join(tmp, f"refuse{c}.npy")
+        r = subprocess.run([TRISIM, "oracle", "--method", "fla", "--kernel",
+                            kernel, "--precision", recipe, "--in",
+                            "npy:" + pin, "--out",
+                            os.path.join(tmp, "refused.npy")],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 2 and want in r.stderr,
+              f"{kernel} {recipe}: exit {r.returncode}, {r.stderr.strip()}")
+
 for row in SUMMARY:
     print("agreement: kernel=%s recipe=%s C=%d input=%s entries=%d "
           "mismatches=%d" % row)
