@@ -235,7 +235,7 @@ const char* OpUnitName(OpUnit unit) {
 
 std::vector<View> Step::Reads() const {
   std::vector<View> reads = in;
-  if (op == OpKind::kForwardRow)
+  if (op == OpKind::kForwardRow && row_reduce == RowReduce::kNone)
     reads.push_back(out.Block(0, 0, row, out.cols));
   if (op == OpKind::kMmad && accumulate) reads.push_back(out);
   return reads;
@@ -243,7 +243,11 @@ std::vector<View> Step::Reads() const {
 
 View Step::Writes() const {
   if (op == OpKind::kSync) return View{};
-  return op == OpKind::kForwardRow ? out.Block(row, 0, 1, row) : out;
+  if (op == OpKind::kForwardRow) {
+    return row_reduce == RowReduce::kNone ? out.Block(row, 0, 1, row)
+                                          : out.Block(row, 0, 1, out.cols);
+  }
+  return out;
 }
 
 long long Step::Flops() const {
@@ -259,7 +263,8 @@ long long Step::Flops() const {
       return macs;
     }
     case OpKind::kForwardRow:
-      return 1LL * row * row;
+      return row_reduce == RowReduce::kNone ? 1LL * row * row
+                                            : 2LL * out.cols * out.cols;
     default:
       return 1LL * out.rows * out.cols * std::max<size_t>(1, in.size());
   }
@@ -374,6 +379,12 @@ std::string Plan::Describe() const {
       os << ' ' << step.mask.Name() << '(' << ViewName(step.in[0]) << ')';
     } else if (step.op == OpKind::kForwardRow) {
       os << " row " << step.row << " from " << ViewName(step.in[0]);
+      if (step.row_reduce != Step::RowReduce::kNone) {
+        os << (step.row_sign < 0 ? " minus" : " plus") << " lane sum ("
+           << (step.row_reduce == Step::RowReduce::kHalving ? "halving"
+                                                            : "sequential")
+           << ')';
+      }
     } else {
       for (const View& v : step.in) os << ' ' << ViewName(v);
     }
@@ -559,6 +570,17 @@ void PlanBuilder::ForwardRow(View out, View l, int row,
                 l.cols == out.cols && row > 0 && row < out.rows);
   Step s = MakeStep(OpKind::kForwardRow, out, {l}, label);
   s.row = row;
+  Add(std::move(s));
+}
+
+void PlanBuilder::LaneRow(View w, int row, Step::RowReduce order, double sign,
+                          const std::string& label) {
+  TRISIM_ASSERT(w.rows == w.cols && row >= 0 && row < w.rows &&
+                order != Step::RowReduce::kNone && (sign == 1 || sign == -1));
+  Step s = MakeStep(OpKind::kForwardRow, w, {w}, label);
+  s.row = row;
+  s.row_reduce = order;
+  s.row_sign = sign;
   Add(std::move(s));
 }
 

@@ -67,6 +67,21 @@
 //    format is narrower (then they round, as before).
 //  - Vector steps (kLinComb, kForwardRow, kMask) are issued as the kernel
 //    issues them; their results round to the out buffer's format class.
+//  - kForwardRow, lane form (Step::row_reduce != kNone; PlanBuilder::
+//    LaneRow): the row update of the Triton / tilelang solve_tril kernels,
+//    which multiply a whole row of lanes into the working block and reduce
+//    over the block's rows. On the w x w working block W = out (rows < row
+//    already updated, rows >= row as initialised), with a = W[row, :]
+//    (the lanes, read before the update) and every operation rounded to the
+//    recipe's vector format:
+//      p_k = a_k * W[k, j]                   k = 0 .. w-1 (zero lanes too)
+//      S_j = reduce_k p_k                    in `row_reduce` order
+//      W[row, j] = a_j + row_sign * S_j      j = 0 .. w-1 (the whole row)
+//    row_sign = +1: FLA / Triton (b_a + tl.sum(b_a[:, None] * b_A, 0));
+//    -1: tilelang (o[i, :] - reduce_sum(o * broadcast(o[i, :]), dim=0)).
+//    Orders: sequential ((p_0 + p_1) + p_2) + ...; halving (pairwise tree:
+//    p_k + p_{k+w/2}, then + w/4, ... as a warp's xor-shuffle reduction or
+//    a halving vector reduction issues it).
 //  - Every step records the pipe that issues it and the launch it belongs
 //    to; the plan records its launches (including zero-fill launches) and
 //    KernelFacts: the kernel's public source and how many work items
@@ -207,6 +222,10 @@ struct Step {
   double sign = 1.0;         // kMatMul: +1 or -1 (exact in every format)
   Mask mask;                 // kMask
   int row = 0;               // kForwardRow
+  // kForwardRow lane form (header comment); kNone: the math-level form.
+  enum class RowReduce { kNone, kSequential, kHalving };
+  RowReduce row_reduce = RowReduce::kNone;
+  double row_sign = 1.0;             // lane form: +1 (a + S) or -1 (a - S)
   std::vector<CopyPosition> copies;  // enclosing copy scopes (builder)
   // Kernel-level fields (defaults for math-level plans).
   bool accumulate = false;  // kMmad: start from the accumulator's contents
@@ -317,6 +336,9 @@ class PlanBuilder {
               const std::string& label);
   void ApplyMask(View out, View in, Mask mask, const std::string& label);
   void ForwardRow(View out, View l, int row, const std::string& label);
+  // kForwardRow in the lane form (header comment) on the square block w.
+  void LaneRow(View w, int row, Step::RowReduce order, double sign,
+               const std::string& label);
 
   // Kernel-level (see the header comment). A buffer with a memory space and
   // format class:

@@ -184,6 +184,12 @@ void Executor::RunExact(const Step& step) {
     }
     case OpKind::kForwardRow: {
       const int r = step.row;
+      if (step.row_reduce != Step::RowReduce::kNone) {
+        const Eigen::RowVectorXd lanes = out.row(r);
+        const Eigen::RowVectorXd sums = lanes * out;
+        out.row(r) = lanes + step.row_sign * sums;
+        break;
+      }
       auto lrow = Region(step.in[0]).row(r);
       for (int j = 0; j < r; ++j) {
         double sum = -lrow(j);
@@ -437,6 +443,35 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
     }
     case OpKind::kForwardRow: {
       const int r = step.row;
+      if (step.row_reduce != Step::RowReduce::kNone) {
+        // Lane form (core/plan.h): products, a reduction over the block's
+        // rows in the named order, one add; every operation rounds to the
+        // vector format, the row then to the block's format.
+        const int w = out.cols();
+        std::vector<double> lanes(w), p(w);
+        for (int k = 0; k < w; ++k) lanes[k] = out(r, k);
+        std::vector<double> row(w);
+        for (int j = 0; j < w; ++j) {
+          const uint64_t e = static_cast<uint64_t>(j) * (2 * w + 1);
+          for (int k = 0; k < w; ++k) {
+            p[k] = to_vector(lanes[k] * out(k, j), e + k);
+          }
+          if (step.row_reduce == Step::RowReduce::kSequential) {
+            for (int k = 1; k < w; ++k) {
+              p[0] = to_vector(p[0] + p[k], e + w + k);
+            }
+          } else {
+            for (int half = w / 2; half >= 1; half /= 2) {
+              for (int k = 0; k < half; ++k) {
+                p[k] = to_vector(p[k] + p[k + half], e + w + half + k);
+              }
+            }
+          }
+          row[j] = to_vector(lanes[j] + step.row_sign * p[0], e + 2 * w);
+        }
+        for (int j = 0; j < w; ++j) out(r, j) = to_storage(row[j], j);
+        break;
+      }
       auto l = Region(step.in[0]);
       for (int j = 0; j < r; ++j) {
         // Stochastic bits: (row element j, term k, rounding point) -> index.

@@ -62,8 +62,9 @@ Recipe IntRecipe(const char* name, const char* description, Format operand,
 // h.to(w.dtype)). Undisclosed: the tensor cores' internal accumulation
 // (modelled as IEEE fp32, one rounding per added product: order = sequential)
 // and exp2's accuracy (modelled as a correctly rounded fp32 exp). TF32 operands
-// are modelled by hf32 (10-bit mantissa, the recipe's rounding, RNE) until the
-// tf32 format (cvt.rna: ties away from zero) lands: they differ on ties only.
+// round as cvt.rna.tf32.f32 (nearest, ties away from zero: quant tf32).
+// With `--kernel fla-gpu` T follows FLA's fused kernel (core/kernels/
+// fla_gpu.cc) bit for bit.
 Recipe GpuLayerRecipe(Format dtype) {
   Recipe r;
   const std::string name = std::string("gpu-") + quant::FormatName(dtype);
@@ -71,10 +72,10 @@ Recipe GpuLayerRecipe(Format dtype) {
   r.description = std::string("FLA GDN forward on an NVIDIA GPU, ") +
                   quant::FormatName(dtype) +
                   " q/k/v/T/W/U/O, fp32 gates/A/state, tf32 merges (use "
-                  "with --method fla)";
-  const Format op = dtype == Format::kFp32 ? Format::kHf32 : dtype;
+                  "with --method fla --kernel fla-gpu)";
+  const Format op = dtype == Format::kFp32 ? Format::kTf32 : dtype;
   r.input = Format::kFp32;
-  r.operand = Format::kHf32;
+  r.operand = Format::kTf32;
   r.accumulator = Format::kFp32;
   r.order = AccumulationOrder::kSequential;
   r.storage = Format::kFp32;
@@ -203,6 +204,22 @@ std::vector<Recipe> MakeBuiltins() {
                            Format::kFp16, Format::kFp16);
   pto.output = Format::kFp32;
   all.push_back(pto);
+  // The Triton solve_tril on Ascend as the papers' harness runs it
+  // (sgl-kernel-npu fla/solve_tril.py; KERNELS.md section 5): fp16 A, fp32
+  // substitution, ieee fp32 dots, fp32 intermediates (Ad) and output.
+  Recipe triton = FloatRecipe("triton-ascend-fp16",
+                              "Triton solve_tril on Ascend: fp16 input, fp32 "
+                              "operands, intermediates and output",
+                              Format::kFp32, Format::kFp32);
+  triton.input = Format::kFp16;
+  all.push_back(triton);
+  // tilelang solve_tril (opt_gdn_solve_tril.py): dtype = float16 for A, O
+  // and the cube operands, accum_dtype float for the vector tiles and L0C.
+  Recipe tilelang = FloatRecipe("tilelang-fp16",
+                                "tilelang solve_tril: fp16 A, operands and "
+                                "output, fp32 vector tiles and accumulate",
+                                Format::kFp16, Format::kFp16);
+  all.push_back(tilelang);
   // Whole-layer recipes (layer fields; sim/gdn_layer.h).
   for (const Format dtype : {Format::kBf16, Format::kFp16, Format::kFp32}) {
     all.push_back(GpuLayerRecipe(dtype));

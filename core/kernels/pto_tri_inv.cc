@@ -483,6 +483,9 @@ std::vector<KernelInfo> PtoTriInvKernels() {
 std::vector<KernelInfo> AllKernelInfos() {
   std::vector<KernelInfo> all;
   for (KernelInfo& k : PtoTriInvKernels()) all.push_back(std::move(k));
+  for (KernelInfo& k : FlaGpuKernels()) all.push_back(std::move(k));
+  for (KernelInfo& k : TritonAscendKernels()) all.push_back(std::move(k));
+  for (KernelInfo& k : TilelangKernels()) all.push_back(std::move(k));
   return all;
 }
 

@@ -183,8 +183,16 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
       case OpKind::kForwardRow:
         in.kind = KInstr::Kind::kVector;
         in.mul = true;
-        in.repeats =
-            std::ceil(1.0 * s.row * s.row * ElementBytes(dst, pr) / 256.0);
+        if (s.row_reduce != Step::RowReduce::kNone) {
+          // Lane form (core/plan.h): a w x w product tile, its reduction
+          // over the rows (w x w adds) and the row update (w adds).
+          const double w = s.out.cols, bytes = ElementBytes(dst, pr);
+          in.repeats = std::ceil(w * w * bytes / 256.0) * 2 +
+                       std::ceil(w * bytes / 256.0);
+        } else {
+          in.repeats =
+              std::ceil(1.0 * s.row * s.row * ElementBytes(dst, pr) / 256.0);
+        }
         break;
       case OpKind::kMatMul:
         throw InputError("kernel plan " + program.name + ": step '" + s.label +
