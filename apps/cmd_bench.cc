@@ -231,9 +231,20 @@ nlohmann::ordered_json BenchLayer(const std::string& method,
     layer.executor().Run(BuildA(inputs[next]), next);
     next = (next + 1) % inputs.size();
   };
+  // The two halves of `run`: the fp64 reference, and the simulated layer.
+  auto reference = [&] {
+    sink += ChunkReference(inputs[next]).o(0, 0);
+    next = (next + 1) % inputs.size();
+  };
+  auto simulated = [&] {
+    sink += layer.Run(inputs[next], next, nullptr, nullptr).o(0, 0);
+    next = (next + 1) % inputs.size();
+  };
   SetScalarReference(false);
   const double fast = SecondsPerCall(run, batch, reps);
   const double inverse_only = SecondsPerCall(inverse, batch, reps);
+  const double reference_only = SecondsPerCall(reference, batch, reps);
+  const double simulated_only = SecondsPerCall(simulated, batch, reps);
   SetScalarReference(true);
   const double scalar = SecondsPerCall(run, batch, reps);
   SetScalarReference(false);
@@ -245,6 +256,8 @@ nlohmann::ordered_json BenchLayer(const std::string& method,
   j["scalar_chunks_per_s"] = 1.0 / scalar;
   j["fast_vs_scalar_ratio"] = scalar / fast;
   j["inverse_only_chunks_per_s"] = 1.0 / inverse_only;
+  j["fp64_reference_only_chunks_per_s"] = 1.0 / reference_only;
+  j["simulated_layer_only_chunks_per_s"] = 1.0 / simulated_only;
   j["checksum"] = sink;
   return j;
 }
@@ -307,8 +320,11 @@ int RunBench(const BenchOptions& o) {
     if (c.contains("inverse_only_chunks_per_s")) {
       std::printf(
           "%-18s (whole layer chunk with fp64 reference; inverse "
-          "alone under the same recipe: %.0f chunks/s)\n",
-          "", c["inverse_only_chunks_per_s"].get<double>());
+          "alone under the same recipe: %.0f chunks/s; fp64 reference "
+          "alone %.0f, simulated layer alone %.0f)\n",
+          "", c["inverse_only_chunks_per_s"].get<double>(),
+          c["fp64_reference_only_chunks_per_s"].get<double>(),
+          c["simulated_layer_only_chunks_per_s"].get<double>());
     }
   }
   return 0;

@@ -1,7 +1,9 @@
 // trisim oracle: the bit-exact output a device kernel should produce for a
 // stated method and recipe, from captured inputs; optionally every stage.
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -42,76 +44,123 @@ struct OracleOptions {
 // every chunk (carry=on: every sequence, chunk after chunk, with the state
 // carried in layer_state), stacked along a leading dimension, written as
 // float64 (each value is exactly representable: it holds its recipe format's
-// value) into a fresh directory. Returns T of every chunk for --out.
+// value) into a fresh directory, beside the fp64 reference of each
+// (core/gdn.h ChunkReference, its state carried in fp64) as NAME_fp64.npy,
+// and manifest.json in the form `trisim compare --expected-outputs` reads
+// (sim/compare.h CompareOutputSets). Returns T of every chunk for --out, and
+// chunk `keep_chunk`'s tensors for a stage dump.
 struct LayerOracle {
   std::vector<std::pair<std::string, NpyArray>> files;
+  nlohmann::ordered_json manifest;
   std::vector<Mat> t;
+  long long chunks = 0;
+  std::vector<LayerStage> kept;  // chunk keep_chunk's tensors
+  Mat kept_a;                    // its A as the inverse receives it
+  uint64_t kept_seed = 0;
 };
 
 LayerOracle RunLayerOracle(const InputSource& source, const Plan& plan,
-                           const Recipe& recipe, uint64_t seed) {
+                           const Recipe& recipe, uint64_t seed,
+                           long long keep_chunk) {
   LayerSimulator sim(plan, recipe);
-  std::vector<std::vector<double>> a, t, w, u, vn, o, s;
-  std::vector<int64_t> shape_a, shape_w, shape_u, shape_s;
-  long long chunks = 0, finals = 0;
-  auto append = [](std::vector<std::vector<double>>* list, const Mat& m) {
-    std::vector<double> v;
+  const LayerFormats& lf = recipe.layer;
+  // Names, formats and the fp64 reference of each output, in file order.
+  const std::string state_name = source.Carry() ? "S_final" : "S_next";
+  const std::vector<std::pair<std::string, quant::Format>> names = {
+      {"A", recipe.input},   {"T", recipe.output}, {"W", lf.wu},
+      {"U", lf.wu},          {"Vn", lf.vn},        {"O", lf.o},
+      {state_name, lf.state}};
+  const size_t kState = names.size() - 1;
+  std::vector<std::vector<double>> got(names.size()), ref(names.size());
+  std::vector<std::vector<int64_t>> shapes(names.size());
+  auto append = [](std::vector<double>* list, const Mat& m) {
     for (Eigen::Index i = 0; i < m.rows(); ++i) {
-      for (Eigen::Index j = 0; j < m.cols(); ++j) v.push_back(m(i, j));
+      for (Eigen::Index j = 0; j < m.cols(); ++j) list->push_back(m(i, j));
     }
-    list->push_back(std::move(v));
   };
   LayerOracle out;
-  auto run = [&](GdnChunk chunk, uint64_t chunk_seed, const Mat& state) {
-    chunk.state = state;
-    Mat v;
-    const GdnOutputs got = sim.Run(chunk, chunk_seed, nullptr, nullptr, &v);
-    append(&a, got.a);
-    append(&t, got.t);
-    append(&w, got.w);
-    append(&u, got.u);
-    append(&vn, v);
-    append(&o, got.o);
-    out.t.push_back(got.t);
-    shape_a = {got.a.rows(), got.a.cols()};
-    shape_w = {got.w.rows(), got.w.cols()};
-    shape_u = {got.u.rows(), got.u.cols()};
-    shape_s = {got.next_state.rows(), got.next_state.cols()};
-    ++chunks;
-    return got.next_state;
+  long long finals = 0;
+  // One chunk from (got_state, ref_state); returns the two next states.
+  auto run = [&](GdnChunk chunk, uint64_t chunk_seed, Mat* got_state,
+                 Mat* ref_state) {
+    chunk.state = *ref_state;
+    const GdnOutputs r = ChunkReference(chunk);
+    const Mat r_vn = r.u - r.w * chunk.state;
+    chunk.state = *got_state;
+    Mat vn;
+    const GdnOutputs g = sim.Run(chunk, chunk_seed, nullptr, nullptr, &vn);
+    const std::vector<const Mat*> gm = {&g.a, &g.t, &g.w, &g.u, &vn, &g.o};
+    const std::vector<const Mat*> rm = {&r.a, &r.t, &r.w, &r.u, &r_vn, &r.o};
+    for (size_t n = 0; n < gm.size(); ++n) {
+      append(&got[n], *gm[n]);
+      append(&ref[n], *rm[n]);
+      shapes[n] = {gm[n]->rows(), gm[n]->cols()};
+    }
+    shapes[kState] = {g.next_state.rows(), g.next_state.cols()};
+    if (out.chunks == keep_chunk) {
+      for (size_t n = 0; n < gm.size(); ++n) {
+        out.kept.push_back({names[n].first, names[n].second, *gm[n]});
+      }
+      out.kept.push_back({"S_next", lf.state, g.next_state});
+      out.kept_a = g.a;
+      out.kept_seed = chunk_seed;
+    }
+    out.t.push_back(g.t);
+    ++out.chunks;
+    *got_state = g.next_state;
+    *ref_state = r.next_state;
   };
   for (long long i = 0; i < source.Available(); ++i) {
     const uint64_t sample_seed = SampleSeed(seed, static_cast<uint64_t>(i));
     if (source.Carry()) {
       const SequenceSample seq = source.Sequence(i);
-      Mat state = seq.chunks[0].state;
+      Mat state = seq.chunks[0].state, ref_state = state;
       for (size_t c = 0; c < seq.chunks.size(); ++c) {
-        state =
-            run(seq.chunks[c],
-                c == 0 ? sample_seed : Mix64(sample_seed ^ Mix64(c)), state);
+        run(seq.chunks[c], c == 0 ? sample_seed : Mix64(sample_seed ^ Mix64(c)),
+            &state, &ref_state);
       }
-      append(&s, state);
+      append(&got[kState], state);
+      append(&ref[kState], ref_state);
     } else {
       const GdnChunk chunk = *source.Sample(i).gdn;
-      append(&s, run(chunk, sample_seed, chunk.state));
+      Mat state = chunk.state, ref_state = chunk.state;
+      run(chunk, sample_seed, &state, &ref_state);
+      append(&got[kState], state);
+      append(&ref[kState], ref_state);
     }
     ++finals;
   }
-  auto stack = [](const std::vector<std::vector<double>>& list, long long n,
-                  std::vector<int64_t> shape) {
-    std::vector<double> flat;
-    for (const auto& v : list) flat.insert(flat.end(), v.begin(), v.end());
+  auto shaped = [](long long n, std::vector<int64_t> shape) {
     shape.insert(shape.begin(), n);
-    return FromDoubles(flat, shape);
+    return shape;
   };
-  out.files = {{"A.npy", stack(a, chunks, shape_a)},
-               {"T.npy", stack(t, chunks, shape_a)},
-               {"W.npy", stack(w, chunks, shape_w)},
-               {"U.npy", stack(u, chunks, shape_u)},
-               {"Vn.npy", stack(vn, chunks, shape_u)},
-               {"O.npy", stack(o, chunks, shape_u)},
-               {source.Carry() ? "S_final.npy" : "S_next.npy",
-                stack(s, finals, shape_s)}};
+  nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
+  for (size_t n = 0; n < names.size(); ++n) {
+    const long long count = n == kState ? finals : out.chunks;
+    const std::string file = names[n].first + ".npy";
+    const std::string ref_file = names[n].first + "_fp64.npy";
+    // In the format's dtype, as the oracle's --out and as compare reads a
+    // device's outputs (fp16 '<f2', bf16 '<u2' bits, fp32 '<f4').
+    out.files.push_back(
+        {file, quant::EncodeExactValues(names[n].second,
+                                        shaped(count, shapes[n]), got[n])});
+    out.files.push_back(
+        {ref_file, FromDoubles(ref[n], shaped(count, shapes[n]))});
+    outputs.push_back({{"name", names[n].first},
+                       {"file", file},
+                       {"format", quant::FormatName(names[n].second)},
+                       {"reference", ref_file}});
+  }
+  out.manifest["format_version"] = 1;
+  out.manifest["generator"] = "trisim oracle --layer-out";
+  out.manifest["input"] = source.Name();
+  out.manifest["recipe"] = recipe.name;
+  out.manifest["method"] = plan.method;
+  out.manifest["note"] =
+      "NAME.npy: the layer in the recipe's precision, in its format's dtype "
+      "(fp16 '<f2', bf16 '<u2' bit patterns, fp32 '<f4'); NAME_fp64.npy: "
+      "the fp64 reference (long-double T), its state carried in fp64";
+  out.manifest["outputs"] = outputs;
   return out;
 }
 
@@ -140,11 +189,11 @@ int RunOracleCommand(const OracleOptions& o) {
         "(layer_* fields, e.g. gpu-bf16), got --in " +
         o.in + " and recipe " + recipe.name);
   }
-  if (!o.layer_dir.empty() && !dump_dir.empty()) {
-    throw InputError(
-        "--layer-out with --dump-stages: stage dumps of the layer steps are "
-        "not supported yet (dump the inverse alone without --layer-out)");
-  }
+  // A layer recipe on npy-gdn input runs the layer: --layer-out writes its
+  // outputs, --dump-stages the inverse's steps on the layer's A and the
+  // chunk's layer tensors.
+  const bool layer_run = !npy && recipe.layer.enabled && !recipe.exact &&
+                         (!o.layer_dir.empty() || !dump_dir.empty());
   // The layer outputs go to a fresh directory (never over an existing one).
   const std::string layer_dir =
       o.layer_dir.empty()
@@ -156,7 +205,8 @@ int RunOracleCommand(const OracleOptions& o) {
   const OracleInputs inputs =
       LoadOracleInputs(o.in, recipe, o.chunk, o.chunk_opt->count() > 0, o.seed);
   int count = static_cast<int>(inputs.matrices.size());
-  if (!dump_dir.empty() && (o.dump_sample < 0 || o.dump_sample >= count)) {
+  if (!dump_dir.empty() && !layer_run &&
+      (o.dump_sample < 0 || o.dump_sample >= count)) {
     throw InputError("--dump-sample " + std::to_string(o.dump_sample) +
                      ": the input holds " + std::to_string(count) +
                      " matrices (allowed: 0.." + std::to_string(count - 1) +
@@ -172,14 +222,27 @@ int RunOracleCommand(const OracleOptions& o) {
                             o.method.ToKernel(), recipe, inputs.matrices,
                             o.seed, dump_dir.empty() ? -1 : o.dump_sample);
   LayerOracle layer;
-  if (!layer_dir.empty()) {
+  if (layer_run) {
     // --layer-out: T is the inverse of the A the layer forms in its recipe's
     // precision (not of A formed in fp64), so --out holds the layer's T.
     const auto source = MakeInputSource(o.in, o.chunk, o.seed);
     for (const std::string& note : source->Notices()) {
       std::fprintf(stderr, "trisim: note: %s\n", note.c_str());
     }
-    layer = RunLayerOracle(*source, run.plan(), recipe, o.seed);
+    layer = RunLayerOracle(*source, run.plan(), recipe, o.seed,
+                           dump_dir.empty() ? -1 : o.dump_sample);
+    if (!dump_dir.empty()) {
+      if (o.dump_sample < 0 || o.dump_sample >= layer.chunks) {
+        throw InputError("--dump-sample " + std::to_string(o.dump_sample) +
+                         ": the layer ran " + std::to_string(layer.chunks) +
+                         " chunks (allowed: 0.." +
+                         std::to_string(layer.chunks - 1) + ")");
+      }
+      // The inverse's steps on the A the layer formed, with its seed.
+      run.kept = RunRecord();
+      run.kept.keep_buffers = true;
+      run.executor->Run(layer.kept_a, layer.kept_seed, &run.kept);
+    }
     run.values.clear();
     run.nonfinite = 0;
     for (const Mat& x : layer.t) {
@@ -214,11 +277,20 @@ int RunOracleCommand(const OracleOptions& o) {
   const std::string staged = StageSidecar(sidecar, sidecar_json);
   try {
     if (!dump_dir.empty()) {
-      WriteStageDump(dump_dir, plan, recipe, *run.executor, run.kept);
+      WriteStageDump(dump_dir, plan, recipe, *run.executor, run.kept,
+                     layer.kept);
     }
     WriteNpy(out_file, out);
-    for (const auto& [name, array] : layer.files) {
-      WriteNpy(layer_dir + "/" + name, array);
+    if (!layer_dir.empty()) {
+      for (const auto& [name, array] : layer.files) {
+        WriteNpy(layer_dir + "/" + name, array);
+      }
+      std::ofstream manifest(layer_dir + "/manifest.json");
+      manifest << layer.manifest.dump(1) << '\n';
+      if (!manifest) {
+        throw InputError("--layer-out " + o.layer_dir +
+                         ": cannot write manifest.json");
+      }
     }
     outputs.Commit();
   } catch (...) {
@@ -251,14 +323,17 @@ int RunOracleCommand(const OracleOptions& o) {
       "wraps, %lld non-finite outputs\n",
       saturated, overflowed, wrapped, nonfinite);
   if (!layer_dir.empty()) {
-    std::printf("wrote %s/{A,T,W,U,Vn,O,%s}.npy (float64, exact values)\n",
-                WithoutTrailingSlash(o.layer_dir).c_str(),
-                layer.files.back().first.c_str());
+    std::printf(
+        "wrote %s/{A,T,W,U,Vn,O,%s}.npy (each in its format's dtype), their "
+        "fp64 references NAME_fp64.npy and manifest.json\n",
+        WithoutTrailingSlash(o.layer_dir).c_str(),
+        layer.manifest["outputs"].back()["name"].get<std::string>().c_str());
   }
   if (!dump_dir.empty()) {
-    std::printf("stages of matrix %d: %s/manifest.json (%zu steps)\n",
-                o.dump_sample, WithoutTrailingSlash(o.dump_dir).c_str(),
-                plan.steps.size());
+    std::printf("stages of %s %d: %s/manifest.json (%zu steps%s)\n",
+                layer_run ? "chunk" : "matrix", o.dump_sample,
+                WithoutTrailingSlash(o.dump_dir).c_str(), plan.steps.size(),
+                layer_run ? " and the layer's A, T, W, U, Vn, O, S_next" : "");
   }
   return 0;
 }

@@ -1,10 +1,59 @@
 #include "core/gdn.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/status.h"
 
 namespace trisim {
+
+namespace {
+
+// exp(G_i - G_j) for j <= i (zero above the diagonal), scalar gate.
+Mat DecayDifferences(const Vec& big_g) {
+  const Eigen::Index c = big_g.size();
+  Mat e = Mat::Zero(c, c);
+  for (Eigen::Index j = 0; j < c; ++j) {
+    for (Eigen::Index i = j; i < c; ++i)
+      e(i, j) = std::exp(big_g[i] - big_g[j]);
+  }
+  return e;
+}
+
+// sum_d x_id y_jd exp(G_id - G_jd) for the pairs j < i (strict) or j <= i,
+// per-channel gate (KDA): every factor is <= 1 since G decreases along the
+// chunk, so nothing overflows (fla/ops/kda/naive.py forms the same sums).
+Mat ChannelDecayProducts(const Mat& x, const Mat& y, const Mat& big_g,
+                         bool strict) {
+  const Eigen::Index c = x.rows(), dk = x.cols();
+  Mat out = Mat::Zero(c, c);
+  for (Eigen::Index i = 0; i < c; ++i) {
+    for (Eigen::Index j = 0; j < (strict ? i : i + 1); ++j) {
+      double sum = 0.0;
+      for (Eigen::Index d = 0; d < dk; ++d) {
+        sum += x(i, d) * y(j, d) * std::exp(big_g(i, d) - big_g(j, d));
+      }
+      out(i, j) = sum;
+    }
+  }
+  return out;
+}
+
+// A of the scalar gate from E (strictly lower part).
+Mat ScalarA(const GdnChunk& chunk, const Mat& e) {
+  const int c = chunk.Chunk();
+  Mat gram = Mat::Zero(c, c);
+  gram.triangularView<Eigen::StrictlyLower>() = chunk.k * chunk.k.transpose();
+  Mat a = Mat::Zero(c, c);
+  for (int j = 0; j < c; ++j) {
+    for (int i = j + 1; i < c; ++i)
+      a(i, j) = chunk.beta[i] * gram(i, j) * e(i, j);
+  }
+  return a;
+}
+
+}  // namespace
 
 Vec CumulativeDecay(const Vec& g) {
   Vec cumulative(g.size());
@@ -16,70 +65,127 @@ Vec CumulativeDecay(const Vec& g) {
   return cumulative;
 }
 
-Mat BuildA(const GdnChunk& chunk) {
-  const int c = chunk.Chunk();
-  const Vec big_g = CumulativeDecay(chunk.g);
-  const Mat gram = chunk.k * chunk.k.transpose();
-  Mat a = Mat::Zero(c, c);
-  for (int i = 0; i < c; ++i) {
-    for (int j = 0; j < i; ++j) {
-      a(i, j) = chunk.beta[i] * gram(i, j) * std::exp(big_g[i] - big_g[j]);
-    }
+Mat CumulativeDecay(const Mat& gk) {
+  Mat cumulative(gk.rows(), gk.cols());
+  for (Eigen::Index d = 0; d < gk.cols(); ++d) {
+    cumulative.col(d) = CumulativeDecay(Vec(gk.col(d)));
   }
-  return a;
+  return cumulative;
 }
 
-GdnOutputs ChunkOutputs(const GdnChunk& chunk, const Mat& a, const Mat& t) {
-  const int c = chunk.Chunk();
-  const Vec big_g = CumulativeDecay(chunk.g);
-  const Vec decay = big_g.array().exp();
-  const double decay_last = decay[c - 1];
+Mat BuildA(const GdnChunk& chunk) {
+  if (chunk.PerChannel()) {
+    const Mat big_g = CumulativeDecay(chunk.gk);
+    return chunk.beta.asDiagonal() *
+           ChannelDecayProducts(chunk.k, chunk.k, big_g, /*strict=*/true);
+  }
+  return ScalarA(chunk, DecayDifferences(CumulativeDecay(chunk.g)));
+}
 
+namespace {
+
+// The scalar-gate layer around T (fp64, Eigen): W, U, Vn, O, S' from the
+// cumulative gate and E_ij = exp(G_i - G_j) (j <= i). T is unit lower
+// triangular and the intra-chunk attention lower triangular, so those
+// products run on Eigen's triangular kernels (half the work of a full one).
+GdnOutputs ScalarOutputs(const GdnChunk& chunk, const Vec& big_g, const Mat& e,
+                         const Mat& a, const Mat& t) {
+  const int c = chunk.Chunk();
+  const Vec decay = big_g.array().exp();
   GdnOutputs out;
   out.a = a;
   out.t = t;
   // W = T diag(beta) (K (.) exp(G)), U = T diag(beta) V.
   const Vec beta_decay = chunk.beta.cwiseProduct(decay);
-  out.w = t * (beta_decay.asDiagonal() * chunk.k);
-  out.u = t * (chunk.beta.asDiagonal() * chunk.v);
-  const Mat v_new = out.u - out.w * chunk.state;
+  const Mat kbg = beta_decay.asDiagonal() * chunk.k;
+  const Mat vb = chunk.beta.asDiagonal() * chunk.v;
+  out.w.noalias() = t.triangularView<Eigen::Lower>() * kbg;
+  out.u.noalias() = t.triangularView<Eigen::Lower>() * vb;
+  Mat v_new = out.u;
+  v_new.noalias() -= out.w * chunk.state;
   // O = (Q (.) exp(G)) S + tril_incl((Q K^T) (.) exp(G_i - G_j)) Vn.
-  Mat qk = chunk.q * chunk.k.transpose();
-  for (int i = 0; i < c; ++i) {
-    for (int j = 0; j < c; ++j) {
-      qk(i, j) = j <= i ? qk(i, j) * std::exp(big_g[i] - big_g[j]) : 0.0;
-    }
-  }
-  out.o = decay.asDiagonal() * chunk.q * chunk.state + qk * v_new;
+  Mat qk = Mat::Zero(c, c);
+  qk.triangularView<Eigen::Lower>() = chunk.q * chunk.k.transpose();
+  qk = qk.cwiseProduct(e);
+  const Mat qd = decay.asDiagonal() * chunk.q;
+  out.o.noalias() = qd * chunk.state;
+  out.o.noalias() += qk.triangularView<Eigen::Lower>() * v_new;
   // S' = exp(G_C) S + (K (.) exp(G_C - G))^T Vn.
   Vec tail(c);
   for (int i = 0; i < c; ++i) tail[i] = std::exp(big_g[c - 1] - big_g[i]);
-  out.next_state = decay_last * chunk.state +
-                   (tail.asDiagonal() * chunk.k).transpose() * v_new;
+  const Mat kt = tail.asDiagonal() * chunk.k;
+  out.next_state = decay[c - 1] * chunk.state;
+  out.next_state.noalias() += kt.transpose() * v_new;
   return out;
+}
+
+}  // namespace
+
+GdnOutputs ChunkOutputs(const GdnChunk& chunk, const Mat& a, const Mat& t) {
+  const int c = chunk.Chunk();
+  if (chunk.PerChannel()) {
+    GdnOutputs out;
+    out.a = a;
+    out.t = t;
+    const Mat big_g = CumulativeDecay(chunk.gk);
+    const Mat decay = big_g.array().exp().matrix();  // C x d_k
+    const Eigen::RowVectorXd last = big_g.row(c - 1);
+    // W = T diag(beta) (K (.) e^G), U = T diag(beta) V.
+    out.w = t * (chunk.beta.asDiagonal() * chunk.k.cwiseProduct(decay));
+    out.u = t * (chunk.beta.asDiagonal() * chunk.v);
+    const Mat v_new = out.u - out.w * chunk.state;
+    // O = (Q (.) e^G) S + tril_incl(Aqk) Vn.
+    const Mat aqk = ChannelDecayProducts(chunk.q, chunk.k, big_g, false);
+    out.o = chunk.q.cwiseProduct(decay) * chunk.state + aqk * v_new;
+    // S' = diag(e^(G_C)) S + (K (.) e^(G_C - G))^T Vn.
+    Mat k_tail(c, chunk.k.cols());
+    for (int i = 0; i < c; ++i) {
+      k_tail.row(i) = chunk.k.row(i).cwiseProduct(
+          (last - big_g.row(i)).array().exp().matrix());
+    }
+    out.next_state =
+        last.array().exp().matrix().transpose().asDiagonal() * chunk.state +
+        k_tail.transpose() * v_new;
+    return out;
+  }
+  const Vec big_g = CumulativeDecay(chunk.g);
+  return ScalarOutputs(chunk, big_g, DecayDifferences(big_g), a, t);
 }
 
 Mat ForwardSubstitutionInverse(const Mat& l) {
   const Eigen::Index n = l.rows();
   TRISIM_ASSERT(l.cols() == n);
   // Row i of X = (I + L)^-1: X[i,j] = -sum_{k=j}^{i-1} L[i,k] X[k,j], X[i,i]
-  // = 1.
-  MatL x = MatL::Identity(n, n);
+  // = 1. The sum runs over k in increasing order for every j, accumulated
+  // row-wise (row i += L[i,k] row k, for k = 0..i-1): independent
+  // accumulators instead of one dependent chain, the same long-double
+  // roundings in the same order. X is row-major so rows are contiguous.
+  using RowMatL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic,
+                                Eigen::RowMajor>;
+  RowMatL x = RowMatL::Identity(n, n);
+  std::vector<long double> sum(static_cast<size_t>(n));
   for (Eigen::Index i = 1; i < n; ++i) {
-    for (Eigen::Index j = 0; j < i; ++j) {
-      long double sum = 0.0L;
-      for (Eigen::Index k = j; k < i; ++k) {
-        sum += static_cast<long double>(l(i, k)) * x(k, j);
-      }
-      x(i, j) = -sum;
+    std::fill(sum.begin(), sum.begin() + i, 0.0L);
+    for (Eigen::Index k = 0; k < i; ++k) {
+      const long double lik = static_cast<long double>(l(i, k));
+      const long double* xk = &x(k, 0);
+      for (Eigen::Index j = 0; j <= k; ++j) sum[j] += lik * xk[j];
     }
+    for (Eigen::Index j = 0; j < i; ++j) x(i, j) = -sum[j];
   }
   return x.cast<double>();
 }
 
 GdnOutputs ChunkReference(const GdnChunk& chunk) {
-  const Mat a = BuildA(chunk);
-  return ChunkOutputs(chunk, a, ForwardSubstitutionInverse(a));
+  if (chunk.PerChannel()) {
+    const Mat a = BuildA(chunk);
+    return ChunkOutputs(chunk, a, ForwardSubstitutionInverse(a));
+  }
+  // exp(G_i - G_j) once for A and O.
+  const Vec big_g = CumulativeDecay(chunk.g);
+  const Mat e = DecayDifferences(big_g);
+  const Mat a = ScalarA(chunk, e);
+  return ScalarOutputs(chunk, big_g, e, a, ForwardSubstitutionInverse(a));
 }
 
 Mat RecurrentReference(const GdnChunk& chunk, Mat* final_state) {
@@ -88,7 +194,11 @@ Mat RecurrentReference(const GdnChunk& chunk, Mat* final_state) {
   Mat o(c, chunk.v.cols());
   for (int t = 0; t < c; ++t) {
     const Vec k = chunk.k.row(t).transpose();
-    s *= std::exp(chunk.g[t]);  // decay
+    if (chunk.PerChannel()) {
+      s = chunk.gk.row(t).array().exp().matrix().transpose().asDiagonal() * s;
+    } else {
+      s *= std::exp(chunk.g[t]);  // decay
+    }
     const Vec v_prime = chunk.beta[t] * (chunk.v.row(t).transpose() -
                                          s.transpose() * k);  // delta
     s += k * v_prime.transpose();                             // write

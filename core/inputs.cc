@@ -305,7 +305,8 @@ struct GdnParams {
   int dk = 128;
   int dv = 128;
   bool random_state = true;
-  int seq = 0;  // tokens per sequence; 0: one chunk
+  int seq = 0;       // tokens per sequence; 0: one chunk
+  bool kda = false;  // per-channel gate g_td = g_t r_d (gate=kda)
   std::string beta_path;
   std::string g_path;
 };
@@ -352,6 +353,7 @@ class GdnSource : public InputSource {
     os << "gdn:rho=" << p_.rho << ",dirs=" << p_.dirs << ",dk=" << p_.dk
        << ",dv=" << p_.dv << ",state=" << (p_.random_state ? "random" : "zero");
     if (p_.seq != chunk_) os << ",seq=" << p_.seq;
+    if (p_.kda) os << ",gate=kda";
     os << ",beta=" << p_.beta_path << ",g=" << p_.g_path;
     return os.str();
   }
@@ -374,7 +376,8 @@ class GdnSource : public InputSource {
     const int64_t head = rng.Below(gates_.beta.cols);
     const int64_t start = windows_[rng.Below(windows_.size())];
     const std::vector<Vec> directions = Directions(rng);
-    GdnChunk c = MakeChunk(rng, head, start, chunk_, directions);
+    const Vec rates = ChannelRates(rng);
+    GdnChunk c = MakeChunk(rng, head, start, chunk_, directions, rates);
     c.state = InitialState(rng);
     ChunkSample s;
     s.a = BuildA(c);
@@ -387,11 +390,13 @@ class GdnSource : public InputSource {
     const int64_t head = rng.Below(gates_.beta.cols);
     const int64_t start = windows_[rng.Below(windows_.size())];
     const std::vector<Vec> directions = Directions(rng);
+    const Vec rates = ChannelRates(rng);
     const Mat state = InitialState(rng);
     SequenceSample seq;
     for (int t = 0; t < p_.seq; t += chunk_) {
       const int len = std::min(chunk_, p_.seq - t);
-      seq.chunks.push_back(MakeChunk(rng, head, start + t, len, directions));
+      seq.chunks.push_back(
+          MakeChunk(rng, head, start + t, len, directions, rates));
       seq.padded = chunk_ - len;
     }
     seq.chunks[0].state = state;
@@ -407,6 +412,17 @@ class GdnSource : public InputSource {
     return directions;
   }
 
+  // gate=kda: per-channel rates r_d ~ U[0, 2), drawn once per sample, so
+  // the channels decay around the captured scalar gate (mean rate 1); no
+  // public per-channel capture ships. Empty (no draw) for the scalar gate,
+  // which keeps every scalar-gate sample as it was.
+  Vec ChannelRates(Rng& rng) const {
+    if (!p_.kda) return Vec();
+    Vec rates(p_.dk);
+    for (int d = 0; d < p_.dk; ++d) rates[d] = 2.0 * rng.Uniform();
+    return rates;
+  }
+
   Mat InitialState(Rng& rng) const {
     Mat state = Mat::Zero(p_.dk, p_.dv);
     if (p_.random_state) {
@@ -420,13 +436,18 @@ class GdnSource : public InputSource {
 
   // `len` tokens from `start`, zero-padded to C (as kernels pad a tail).
   GdnChunk MakeChunk(Rng& rng, int64_t head, int64_t start, int len,
-                     const std::vector<Vec>& directions) const {
+                     const std::vector<Vec>& directions,
+                     const Vec& rates) const {
     GdnChunk c;
     c.beta = Vec::Zero(chunk_);
     c.g = Vec::Zero(chunk_);
     for (int i = 0; i < len; ++i) {
       c.beta[i] = gates_.beta.At(start + i, head);
       c.g[i] = gates_.g.At(start + i, head);
+    }
+    if (p_.kda) {
+      c.gk = c.g * rates.transpose();  // C x d_k, <= 0
+      c.g = Vec();
     }
     c.k = Mat::Zero(chunk_, p_.dk);
     c.q = Mat::Zero(chunk_, p_.dk);
@@ -486,9 +507,18 @@ GdnParams ParseGdnParams(const std::string& body) {
       p.beta_path = value;
     } else if (key == "g") {
       p.g_path = value;
+    } else if (key == "gate") {
+      if (value != "scalar" && value != "kda") {
+        throw InputError(what +
+                         ": expected scalar (one log-decay per token, Gated "
+                         "DeltaNet) or kda (per channel, Kimi Linear), got " +
+                         value);
+      }
+      p.kda = value == "kda";
     } else {
-      throw InputError("--input gdn: unknown key '" + key +
-                       "' (known: rho, dirs, dk, dv, seq, state, beta, g)");
+      throw InputError(
+          "--input gdn: unknown key '" + key +
+          "' (known: rho, dirs, dk, dv, seq, state, gate, beta, g)");
     }
   }
   if (p.beta_path.empty() != p.g_path.empty()) {
@@ -541,11 +571,17 @@ class CapturedGdnSource : public InputSource {
     NpyArray beta = ReadFloatNpy(beta_path, "npy-gdn beta", &beta_);
     NpyArray g = ReadFloatNpy(g_path, "npy-gdn g", &g_);
     v_heads_ = GateHeads(beta, beta_path, lead);
-    if (g.shape != beta.shape) {
+    // g as beta ([.., T, HV]: one log-decay per token) or beta's shape +
+    // [d_k] (Kimi Linear's KDA, fla/ops/kda: g [B, T, HV, K]).
+    std::vector<int64_t> per_channel = beta.shape;
+    per_channel.push_back(dk_);
+    if (g.shape == per_channel) {
+      per_channel_ = true;
+    } else if (g.shape != beta.shape) {
       throw InputError("npy-gdn " + g_path + ": shape " + ShapeText(g.shape) +
-                       " differs from beta's " + ShapeText(beta.shape) +
-                       " (allowed: the same shape; per-channel g is not "
-                       "supported yet)");
+                       " (allowed: beta's " + ShapeText(beta.shape) +
+                       ", one log-decay per token, or " +
+                       ShapeText(per_channel) + ", per channel as KDA)");
     }
     if (v_heads_ % heads_ != 0) {
       throw InputError("npy-gdn " + beta_path + ": " +
@@ -647,6 +683,10 @@ class CapturedGdnSource : public InputSource {
                            "cu_seqlens, state .npy)");
       }
     }
+    if (per_channel_) {
+      notices_.push_back("npy-gdn " + g_path + ": shape " + ShapeText(g.shape) +
+                         ": per-channel log-decay (KDA gates)");
+    }
     if (padded_ > 0) {
       notices_.push_back("npy-gdn " + dir + ": " + std::to_string(padded_) +
                          " tokens of zero padding complete sequence tails "
@@ -746,11 +786,21 @@ class CapturedGdnSource : public InputSource {
     c.q = Mat::Zero(chunk_, dk_);
     c.v = Mat::Zero(chunk_, dv_);
     c.beta = Vec::Zero(chunk_);
-    c.g = Vec::Zero(chunk_);
+    if (per_channel_) {
+      c.gk = Mat::Zero(chunk_, dk_);
+    } else {
+      c.g = Vec::Zero(chunk_);
+    }
     for (int t = 0; t < len; ++t) {
       const int64_t token = start + t;
       c.beta[t] = beta_[token * v_heads_ + head];
-      c.g[t] = g_[token * v_heads_ + head];
+      if (per_channel_) {
+        for (int64_t d = 0; d < dk_; ++d) {
+          c.gk(t, d) = g_[(token * v_heads_ + head) * dk_ + d];
+        }
+      } else {
+        c.g[t] = g_[token * v_heads_ + head];
+      }
       Vec key(dk_), query(dk_);
       for (int64_t i = 0; i < dk_; ++i) {
         key[i] = keys_[(token * heads_ + key_head) * dk_ + i];
@@ -787,6 +837,7 @@ class CapturedGdnSource : public InputSource {
   int chunk_;
   uint64_t seed_;
   bool batched_ = false;
+  bool per_channel_ = false;  // g [.., T, HV, d_k] (KDA)
   int64_t tokens_ = 0;
   int64_t heads_ = 1;
   int64_t v_heads_ = 1;

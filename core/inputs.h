@@ -20,6 +20,10 @@
 //                        seq=N  tokens per sequence (default C); N > C runs
 //                        the sequence chunk after chunk with the state
 //                        carried (a tail shorter than C is zero-padded)
+//                        gate=scalar|kda  kda: per-channel log-decay
+//                        g_td = g_t r_d (Kimi Linear's KDA), r_d ~ U[0, 2)
+//                        drawn once per sample (channel rates around the
+//                        captured scalar gate)
 //   npy:PATH[,form=F][,above=M]
 //                      A from a file, [C, C] or [n, C, C], in the form a
 //                      kernel test suite stores it (NpyMatrixSpec below):
@@ -32,7 +36,9 @@
 //   npy-gdn:DIR[,carry=off|on][,l2norm=on|off][,beta_range=unit|any]
 //                      captured tensors (FLA layout): DIR/k.npy [T, H, d_k]
 //                      or [B, T, H, d_k] ([T, d_k]: one head), beta.npy and
-//                      g.npy [T, HV] or [B, T, HV] ([T] for one head),
+//                      g.npy [T, HV] or [B, T, HV] ([T] for one head), or
+//                      g.npy of beta's shape + [d_k]: per-channel
+//                      log-decay (Kimi Linear's KDA, fla/ops/kda),
 //                      optional v.npy [.., T, HV, d_v] and q.npy (k's shape;
 //                      else seeded random), cu_seqlens.npy (integer [N+1],
 //                      FLA varlen: 0 = s_0 < s_1 < ... < s_N = T, needs

@@ -23,6 +23,17 @@
 //              + cube(R_op(P), Vn)))  P_ij = V(cube(q, k^T)_ij e^{G_i-G_j}),
 //              j<=i
 //   S' = R_state(V(V(S e^{G_C}) + cube(k^T, R_op(V(vn_i e^{G_C - G_i})))))
+// Per-channel gates (Kimi Linear's KDA, GdnChunk::gk; fla/ops/kda): G, e^G
+// and e^{G_C - G} per channel (C x d_k), and
+//   A_ij    = beta_i sum_d k_id k_jd e^(G_id - G_jd) formed as FLA's KDA
+//             kernels do (sub-chunks of 16: token by token on the vector unit
+//             inside a sub-chunk, on the cube against the sub-chunk's first
+//             row across sub-chunks; gdn_layer.cc ChannelProducts)
+//   W  = R_wu(cube(T, R_op(V(V(k_i beta_i) (.) e^{G_i}))))
+//   O  = R_o(V(cube(R_op(V(q (.) e^G)), R_op(S)) + cube(R_op(P), Vn)))
+//        P_ij = sum_d q_id k_jd e^(G_id - G_jd), j <= i, formed as A
+//   S' = R_state(V(V(diag(e^{G_C}) S) + cube(R_op(V(k (.) e^{G_C - G}))^T,
+//        R_op(vn))))
 // exp is modelled as a correctly rounded exp in the gate format (exp2's
 // accuracy on a GPU is not public). q arrives with its 1/sqrt(d_k) scale
 // applied (FLA multiplies the fp32 product by the scale instead; the

@@ -66,12 +66,14 @@ std::vector<uint32_t> FloatBits(const std::vector<float>& values) {
 class DumpWriter {
  public:
   DumpWriter(const std::string& dir, const Plan& plan, const Recipe& recipe,
-             const Executor& executor, const RunRecord& record)
+             const Executor& executor, const RunRecord& record,
+             const std::vector<LayerStage>& layer)
       : dir_(dir),
         plan_(plan),
         recipe_(recipe),
         executor_(executor),
         record_(record),
+        layer_(layer),
         current_(plan.buffers.size()) {}
 
   void Write() {
@@ -86,6 +88,30 @@ class DumpWriter {
     manifest["output"] = {{"buffer", plan_.buffers[plan_.output].name},
                           {"file", current_[plan_.output]},
                           {"format", FormatOf(plan_.output)}};
+    if (!layer_.empty()) {
+      // The layer steps, in the manifest form of compare's file sets.
+      Json outputs = Json::array();
+      for (const LayerStage& t : layer_) {
+        const std::string file = "layer_" + t.name + ".npy";
+        std::vector<double> v;
+        v.reserve(static_cast<size_t>(t.values.size()));
+        for (Eigen::Index i = 0; i < t.values.rows(); ++i) {
+          for (Eigen::Index j = 0; j < t.values.cols(); ++j) {
+            v.push_back(t.values(i, j));
+          }
+        }
+        // In the format's dtype (bf16 as '<u2' bits), so this directory
+        // is a compare --expected-outputs set as it stands.
+        Put(file, quant::EncodeExactValues(
+                      t.format, {t.values.rows(), t.values.cols()}, v));
+        outputs.push_back({{"name", t.name},
+                           {"file", file},
+                           {"format", quant::FormatName(t.format)},
+                           {"rows", t.values.rows()},
+                           {"cols", t.values.cols()}});
+      }
+      manifest["outputs"] = outputs;
+    }
     files_.push_back(kManifest);
     manifest["files"] = files_;
     std::ofstream out(fs::path(dir_) / kManifest);
@@ -276,6 +302,7 @@ class DumpWriter {
   const Recipe& recipe_;
   const Executor& executor_;
   const RunRecord& record_;
+  const std::vector<LayerStage>& layer_;
   std::vector<std::string> current_;  // file holding each buffer's state
   std::vector<std::string> files_;    // every file written, in order
 };
@@ -306,10 +333,11 @@ std::vector<std::string> StageDumpFiles(const std::string& dir) {
 
 void WriteStageDump(const std::string& dir, const Plan& plan,
                     const Recipe& recipe, const Executor& executor,
-                    const RunRecord& record) {
+                    const RunRecord& record,
+                    const std::vector<LayerStage>& layer) {
   TRISIM_ASSERT(record.keep_buffers);
   TRISIM_ASSERT(record.buffer_after_step.size() == plan.steps.size());
-  DumpWriter(dir, plan, recipe, executor, record).Write();
+  DumpWriter(dir, plan, recipe, executor, record, layer).Write();
 }
 
 }  // namespace trisim

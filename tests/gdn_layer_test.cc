@@ -3,6 +3,7 @@
 // and the layer's bad-input and sequence handling (core/inputs.h).
 #include "sim/gdn_layer.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -25,13 +26,15 @@ using quant::Format;
 
 // --- independent emulation -------------------------------------------------
 
-// Round-to-nearest-even to bf16 (8 significant bits) straight from the
-// exact value (no detour through fp32, which could round twice).
+// Round-to-nearest-even to bf16 (8 significant bits; below 2^-126 the
+// subnormal spacing 2^-133) straight from the exact value (no detour
+// through fp32, which could round twice).
 double Bf16(double x) {
   if (x == 0.0 || !std::isfinite(x)) return x;
   int e;
   std::frexp(x, &e);
-  return std::ldexp(std::nearbyint(std::ldexp(x, 8 - e)), e - 8);
+  const int quantum = std::max(e - 8, -133);
+  return std::ldexp(std::nearbyint(std::ldexp(x, -quantum)), quantum);
 }
 
 using FMat = std::vector<std::vector<float>>;
@@ -183,6 +186,135 @@ GdnOutputs Emulate(const GdnChunk& chunk) {
   return out;
 }
 
+// The per-channel (KDA) layer of sim/gdn_layer.h for kRecipe below, from
+// its formulas: G, e^G and e^(G_C - G) per channel; A and the intra-chunk
+// Aqk token by token inside 16-token sub-chunks and on the cube against
+// the sub-chunk's first row across them (fla/ops/kda/chunk_intra.py).
+GdnOutputs EmulateKda(const GdnChunk& chunk) {
+  const int c = chunk.Chunk(), dk = chunk.k.cols(), dv = chunk.v.cols();
+  const int bc = std::min(c, 16);
+  FMat k = Zeros(c, dk), q = Zeros(c, dk), v = Zeros(c, dv), s0 = Zeros(dk, dv);
+  FMat g = Zeros(c, dk);
+  std::vector<float> beta(c);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dk; ++j) {
+      k[i][j] = Bf16(chunk.k(i, j));
+      q[i][j] = Bf16(chunk.q(i, j));
+      g[i][j] = static_cast<float>(chunk.gk(i, j));
+    }
+    for (int j = 0; j < dv; ++j) v[i][j] = Bf16(chunk.v(i, j));
+    beta[i] = static_cast<float>(chunk.beta[i]);
+  }
+  for (int i = 0; i < dk; ++i) {
+    for (int j = 0; j < dv; ++j)
+      s0[i][j] = static_cast<float>(chunk.state(i, j));
+  }
+  auto fexp = [](float x) { return static_cast<float>(std::exp(double{x})); };
+  FMat big = g, eg = Zeros(c, dk), et = Zeros(c, dk);
+  for (int i = 1; i < c; ++i) {
+    for (int d = 0; d < dk; ++d) big[i][d] = Add(big[i - 1][d], g[i][d]);
+  }
+  for (int i = 0; i < c; ++i) {
+    for (int d = 0; d < dk; ++d) {
+      eg[i][d] = fexp(big[i][d]);
+      et[i][d] = fexp(Add(big[c - 1][d], -big[i][d]));
+    }
+  }
+  FMat kb = Zeros(c, dk), kbg = Zeros(c, dk), vb = Zeros(c, dv);
+  for (int i = 0; i < c; ++i) {
+    for (int d = 0; d < dk; ++d) {
+      kb[i][d] = Mul(k[i][d], beta[i]);
+      kbg[i][d] = Mul(kb[i][d], eg[i][d]);
+    }
+    for (int j = 0; j < dv; ++j) vb[i][j] = Mul(v[i][j], beta[i]);
+  }
+  // sum_d x_id k_jd e^(G_id - G_jd) in FLA's sub-chunk scheme.
+  auto products = [&](const FMat& x_diag, const FMat& x_off, bool scale_beta,
+                      bool strict) {
+    FMat out = Zeros(c, c);
+    for (int i = 0; i < c; ++i) {
+      for (int j = i / bc * bc; j < (strict ? i : i + 1); ++j) {
+        float acc = 0.0f;
+        for (int d = 0; d < dk; ++d) {
+          const float e = fexp(Add(big[i][d], -big[j][d]));
+          acc = Add(acc, Mul(x_diag[i][d], Mul(k[j][d], e)));
+        }
+        out[i][j] = acc;
+      }
+    }
+    for (int r0 = bc; r0 < c; r0 += bc) {
+      FMat left = Zeros(bc, dk), right = Zeros(r0, dk);
+      for (int i = 0; i < bc; ++i) {
+        for (int d = 0; d < dk; ++d) {
+          left[i][d] =
+              Mul(x_off[r0 + i][d], fexp(Add(big[r0 + i][d], -big[r0][d])));
+        }
+      }
+      for (int j = 0; j < r0; ++j) {
+        for (int d = 0; d < dk; ++d) {
+          right[j][d] = Mul(k[j][d], fexp(Add(big[r0][d], -big[j][d])));
+        }
+      }
+      const FMat block = CubeBf16(left, Transpose(right));
+      for (int i = 0; i < bc; ++i) {
+        for (int j = 0; j < r0; ++j) {
+          out[r0 + i][j] =
+              scale_beta ? Mul(block[i][j], beta[r0 + i]) : block[i][j];
+        }
+      }
+    }
+    return out;
+  };
+  const FMat a = products(kb, k, true, true);
+  FMat x = Zeros(c, c);
+  for (int r = 0; r < c; ++r) {
+    x[r][r] = 1.0f;
+    for (int j = 0; j < r; ++j) {
+      float acc = -a[r][j];
+      for (int kk = j + 1; kk < r; ++kk)
+        acc = Add(acc, -Mul(a[r][kk], x[kk][j]));
+      x[r][j] = acc;
+    }
+  }
+  const FMat t = ToBf16(x);
+  const FMat w = ToBf16(CubeBf16(t, kbg));
+  const FMat u = ToBf16(CubeBf16(t, vb));
+  const FMat ws = CubeBf16(w, s0);
+  FMat vn = Zeros(c, dv);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dv; ++j) vn[i][j] = Add(u[i][j], -ws[i][j]);
+  }
+  const FMat vn_stored = ToBf16(vn);
+  FMat qg = Zeros(c, dk), kd = Zeros(c, dk);
+  for (int i = 0; i < c; ++i) {
+    for (int d = 0; d < dk; ++d) {
+      qg[i][d] = Mul(q[i][d], eg[i][d]);
+      kd[i][d] = Mul(k[i][d], et[i][d]);
+    }
+  }
+  const FMat qs = CubeBf16(qg, s0);
+  const FMat pv = CubeBf16(products(q, q, false, false), vn_stored);
+  FMat o = Zeros(c, dv);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dv; ++j) o[i][j] = Add(qs[i][j], pv[i][j]);
+  }
+  const FMat kv = CubeBf16(Transpose(kd), vn);
+  FMat sn = Zeros(dk, dv);
+  for (int d = 0; d < dk; ++d) {
+    for (int j = 0; j < dv; ++j) {
+      sn[d][j] = Add(Mul(s0[d][j], eg[c - 1][d]), kv[d][j]);
+    }
+  }
+  GdnOutputs out;
+  out.a = ToMat(a);
+  out.t = ToMat(t);
+  out.w = ToMat(w);
+  out.u = ToMat(u);
+  out.o = ToMat(ToBf16(o));
+  out.next_state = ToMat(sn);
+  return out;
+}
+
 constexpr const char* kRecipe = R"(
 input = "fp32"
 operand = "fp32"
@@ -224,6 +356,66 @@ TEST_CASE("the simulated layer equals a float emulation bit for bit",
     const GdnOutputs ref = ChunkReference(chunk);
     CHECK((got.o - ref.o).norm() <= 0.05 * ref.o.norm());
   }
+}
+
+TEST_CASE("KDA gates: the simulated layer equals a float emulation",
+          "[sim][layer]") {
+  const Recipe recipe = ParseRecipeToml(kRecipe, "test");
+  // C = 64: four 16-token sub-chunks, so diagonal and off-diagonal blocks.
+  const int c = 64;
+  const Plan plan = BuildPlan("vcs", {}, c);
+  LayerSimulator sim(plan, recipe);
+  auto source = MakeInputSource("gdn:rho=0.9,dk=8,dv=8,gate=kda", c, 7);
+  for (int sample = 0; sample < 4; ++sample) {
+    const GdnChunk chunk = *source->Sample(sample).gdn;
+    REQUIRE(chunk.PerChannel());
+    REQUIRE(chunk.gk.rows() == c);
+    REQUIRE(chunk.gk.cols() == 8);
+    const GdnOutputs got = sim.Run(chunk, 0, nullptr, nullptr);
+    const GdnOutputs want = EmulateKda(chunk);
+    INFO("sample " << sample);
+    CHECK(got.a == want.a);
+    CHECK(got.t == want.t);
+    CHECK(got.w == want.w);
+    CHECK(got.u == want.u);
+    CHECK(got.o == want.o);
+    CHECK(got.next_state == want.next_state);
+    // Close to the fp64 reference (bf16 data).
+    const GdnOutputs ref = ChunkReference(chunk);
+    CHECK((got.o - ref.o).norm() <= 0.05 * ref.o.norm());
+    CHECK((got.next_state - ref.next_state).norm() <=
+          0.05 * ref.next_state.norm());
+  }
+}
+
+TEST_CASE("KDA gates: the chunk reference equals the token recurrence",
+          "[sim][layer]") {
+  auto source = MakeInputSource("gdn:rho=0.5,dk=16,dv=8,gate=kda", 32, 3);
+  for (int sample = 0; sample < 3; ++sample) {
+    const GdnChunk chunk = *source->Sample(sample).gdn;
+    // Channels decay at different rates.
+    CHECK(chunk.gk.col(0).sum() != chunk.gk.col(1).sum());
+    const GdnOutputs chunked = ChunkReference(chunk);
+    Mat final_state;
+    const Mat o = RecurrentReference(chunk, &final_state);
+    CHECK((chunked.o - o).norm() <= 1e-10 * o.norm());
+    CHECK((chunked.next_state - final_state).norm() <=
+          1e-10 * final_state.norm());
+    // A scalar gate broadcast over the channels is the scalar layer.
+    GdnChunk scalar = chunk;
+    scalar.gk = Mat();
+    scalar.g = chunk.gk.col(0);
+    GdnChunk broadcast = scalar;
+    broadcast.g = Vec();
+    broadcast.gk = scalar.g * Eigen::RowVectorXd::Ones(16);
+    const GdnOutputs s = ChunkReference(scalar);
+    const GdnOutputs b = ChunkReference(broadcast);
+    CHECK((s.a - b.a).norm() <= 1e-12 * s.a.norm());
+    CHECK((s.o - b.o).norm() <= 1e-12 * s.o.norm());
+    CHECK((s.next_state - b.next_state).norm() <= 1e-12 * s.next_state.norm());
+  }
+  CHECK_THROWS_WITH(MakeInputSource("gdn:gate=channel", 16, 0),
+                    Catch::Contains("expected scalar"));
 }
 
 TEST_CASE("the factored exp overflows fp32 where the difference form does not",
@@ -455,6 +647,38 @@ TEST_CASE("npy-gdn: bad input is a one-line error naming file and value",
   CHECK_THROWS_WITH(
       MakeInputSource("npy-gdn:" + dir.path + ",carry=maybe", 4, 0),
       Catch::Contains("carry"));
+}
+
+TEST_CASE("npy-gdn: per-channel g (KDA) is read and validated",
+          "[sim][layer]") {
+  Dir dir("/tmp/trisim_gdn_layer_test_kda");
+  const int tokens = 10, heads = 1, v_heads = 2, dk = 4;
+  dir.Write("k.npy", Ramp(tokens * heads * dk, 1.0, 0.0), {tokens, heads, dk});
+  dir.Write("beta.npy", Ramp(tokens * v_heads, 0.2, 0.5), {tokens, v_heads});
+  std::vector<double> g = Ramp(tokens * v_heads * dk, 0.1, -0.2);
+  dir.Write("g.npy", g, {tokens, v_heads, dk});
+  auto source = MakeInputSource("npy-gdn:" + dir.path, 8, 0);
+  const GdnChunk c = *source->Sample(1).gdn;  // value head 1, chunk 0
+  REQUIRE(c.PerChannel());
+  CHECK(c.g.size() == 0);
+  CHECK(c.gk(2, 3) == g[(2 * v_heads + 1) * dk + 3]);
+  const GdnChunk tail = *source->Sample(v_heads).gdn;  // 2 tokens + padding
+  CHECK(tail.gk(1, 0) == g[(9 * v_heads) * dk]);
+  CHECK(tail.gk.row(5).norm() == 0.0);
+  bool noted = false;
+  for (const std::string& n : source->Notices()) {
+    noted |= n.find("per-channel") != std::string::npos;
+  }
+  CHECK(noted);
+  // A positive per-channel log-decay, and a last dimension that is not d_k.
+  g[7] = 0.25;
+  dir.Write("g.npy", g, {tokens, v_heads, dk});
+  CHECK_THROWS_WITH(MakeInputSource("npy-gdn:" + dir.path, 8, 0),
+                    Catch::Contains("must be <= 0"));
+  dir.Write("g.npy", Ramp(tokens * v_heads * 3, 0.1, -0.2),
+            {tokens, v_heads, 3});
+  CHECK_THROWS_WITH(MakeInputSource("npy-gdn:" + dir.path, 8, 0),
+                    Catch::Contains("per channel as KDA"));
 }
 
 TEST_CASE("gdn: gate arrays without heads are an error, not a crash",

@@ -76,6 +76,30 @@ with tempfile.TemporaryDirectory() as tmp:
     r = plot("ulp-hist", path("cmp.json"), path("ulp.png"))
     check(r.returncode == 0 and png_ok(path("ulp.png")), f"ulp-hist: {r.stderr}")
 
+    # The real files: the shipped cost validation table, and a carry-mode
+    # `trisim error --json` (O_by_chunk and S_by_chunk as trisim writes
+    # them: {"chunk", "p50", "p99"}), whose curves must be drawn.
+    shipped = os.path.join(os.path.dirname(PLOT), "..", "sim",
+                           "cost_validation.csv")
+    r = plot("cost-validation", shipped, path("val_real.png"))
+    check(r.returncode == 0 and png_ok(path("val_real.png")),
+          f"cost-validation on sim/cost_validation.csv: {r.stderr}")
+    r = subprocess.run([TRISIM, "error", "--method", "vcs", "--precision",
+                        "gpu-fp16", "--chunk", "16", "--input",
+                        "gdn:dk=16,dv=16,seq=64", "--samples", "4", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, f"error carry mode: {r.stderr}")
+    open(path("carry.json"), "w").write(r.stdout)
+    r = plot("chunk-error", path("carry.json"), path("carry.png"))
+    check(r.returncode == 0 and png_ok(path("carry.png")),
+          f"chunk-error on error --json: {r.stderr}")
+    # Entries with no error value are an error, not an empty figure.
+    json.dump({"O_by_chunk": [{"chunk": 0}, {"chunk": 1}]},
+              open(path("novalue.json"), "w"))
+    r = plot("chunk-error", path("novalue.json"), path("bad.png"))
+    check(r.returncode == 1 and not os.path.exists(path("bad.png")),
+          f"no error values: {r.stderr}")
+
     # Bad input: one line, exit 1, no PNG.
     json.dump({"method": "mxr"}, open(path("noby.json"), "w"))
     r = plot("chunk-error", path("noby.json"), path("bad.png"))

@@ -1,6 +1,7 @@
 """The `trisim` Python module (apps/python/): oracle, compare, error, cost,
 quantize/dequantize on numpy arrays; ValueError with the CLI's messages;
-the oracle's bits equal the CLI's; `python3 -m trisim` runs the CLI.
+the oracle's bits equal the CLI's; the GIL is released while they run;
+`python3 -m trisim` runs the CLI.
 
 Written as pytest tests (python3 -m pytest tests/python_module_test.py with
 PYTHONPATH=build/apps/python) that also run without pytest: ctest runs
@@ -101,6 +102,66 @@ def test_quantize_roundtrip():
     assert q.dtype == np.int8 and s.dtype == np.float32 and s.shape == (1, 1)
     y = trisim.dequantize(q, s, scale="tensor", to="fp32")
     assert y.dtype == np.float32 and np.abs(y - x).max() <= s[0, 0] / 2 * 1.0001
+
+
+def _counter_progress_during(target, *args, **kwargs):
+    """How many times a pure-Python counter thread increments while the
+    builtin `target` runs, counted between the call's c_call and c_return
+    profile events. The counter needs the GIL for every increment. The
+    switch interval is set far beyond the test's length, so the interpreter
+    never takes the GIL from the calling thread by force: the counter
+    thread (which hands the GIL back itself after each increment, through
+    time.sleep(0)) can only run while the call has released the GIL. A call
+    holding it sees exactly 0 increments; not a timing measurement."""
+    import threading
+    import time
+    state = {"count": 0, "stop": False, "at_call": None, "at_return": None}
+    started = threading.Event()
+
+    def counter():
+        started.set()
+        while not state["stop"]:
+            state["count"] += 1
+            time.sleep(0)
+
+    def profile(frame, event, arg):
+        if arg is target and event == "c_call":
+            state["at_call"] = state["count"]
+        elif arg is target and event in ("c_return", "c_exception"):
+            state["at_return"] = state["count"]
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    thread = threading.Thread(target=counter)
+    thread.start()
+    try:
+        started.wait()
+        sys.setprofile(profile)
+        try:
+            target(*args, **kwargs)
+        finally:
+            sys.setprofile(None)
+    finally:
+        state["stop"] = True
+        thread.join()
+        sys.setswitchinterval(old)
+    return state["at_return"] - state["at_call"]
+
+
+def test_module_releases_the_gil():
+    # A large batch: the call lasts long enough for the counter thread to
+    # be scheduled while the GIL is free.
+    batch = np.tril(rng.uniform(-0.3, 0.3, (400, 64, 64)), -1).astype(np.float32)
+    during_oracle = _counter_progress_during(trisim.oracle, batch,
+                                             method="mxr", precision="fp32")
+    assert during_oracle > 0, "oracle held the GIL for the whole call"
+    during_error = _counter_progress_during(
+        trisim.error, method="mxr", precision="fp16", chunk=64,
+        input="uniform", samples=400)
+    assert during_error > 0, "error held the GIL for the whole call"
+    # The method can fail: a builtin that keeps the GIL (sum over a long
+    # range runs in C without releasing it) lets the counter make no step.
+    assert _counter_progress_during(sum, range(3_000_000)) == 0
 
 
 def test_python_m_trisim():
