@@ -28,7 +28,8 @@
 //   A_ij    = beta_i sum_d k_id k_jd e^(G_id - G_jd) formed as FLA's KDA
 //             kernels do (sub-chunks of 16: token by token on the vector unit
 //             inside a sub-chunk, on the cube against the sub-chunk's first
-//             row across sub-chunks; gdn_layer.cc ChannelProducts)
+//             row across sub-chunks; gdn_layer.cc ChannelProducts;
+//             layer_exp does not apply: this is the one form KDA kernels use)
 //   W  = R_wu(cube(T, R_op(V(V(k_i beta_i) (.) e^{G_i}))))
 //   O  = R_o(V(cube(R_op(V(q (.) e^G)), R_op(S)) + cube(R_op(P), Vn)))
 //        P_ij = sum_d q_id k_jd e^(G_id - G_jd), j <= i, formed as A
