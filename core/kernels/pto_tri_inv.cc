@@ -483,6 +483,7 @@ std::vector<KernelInfo> PtoTriInvKernels() {
 std::vector<KernelInfo> AllKernelInfos() {
   std::vector<KernelInfo> all;
   for (KernelInfo& k : PtoTriInvKernels()) all.push_back(std::move(k));
+  for (KernelInfo& k : NeumannPtoKernels()) all.push_back(std::move(k));
   return all;
 }
 
