@@ -305,5 +305,43 @@ TEST_CASE("kernel: issue 11's kernel plans are priced as issued") {
       Catch::Contains("math-level plan"));
 }
 
+TEST_CASE("kernel: a plan's flags are priced and traced as issued") {
+  // neumann pto: every kSync step of a chunk becomes a flag instruction,
+  // the trace shows them on msprof's tracks, and int8 prices the int8
+  // fractal (cheaper Mmads, same FIXPIPE passes).
+  const Plan plan =
+      BuildKernelPlan("neumann", MethodOptions{}, ParseKernelChoice("pto"), 64);
+  int syncs = 0;
+  for (const Step& s : plan.steps) {
+    syncs += s.op == OpKind::kSync && !s.once_per_core &&
+             s.sync.kind != Sync::Kind::kVectorScalar;
+  }
+  const KernelProgram p = LowerKernelPlan(plan, PipelinePrecisionFor("fp16"),
+                                          1 << 14, true, Chip());
+  int flags = 0;
+  for (const KInstr& in : p.launches.back().item) {
+    flags +=
+        in.kind == KInstr::Kind::kSetFlag || in.kind == KInstr::Kind::kWaitFlag;
+  }
+  CHECK(syncs > 0);
+  CHECK(flags == syncs);
+  const KernelCost k = PriceKernel(p, Chip(), 2);
+  std::set<std::string> tracks;
+  for (const KTraceEvent& e : k.trace) {
+    if (e.what.rfind("set_flag(", 0) == 0 ||
+        e.what.rfind("wait_flag(", 0) == 0) {
+      tracks.insert(KPipeName(e.pipe));
+    }
+  }
+  CHECK(tracks.count("CUBE") == 1);
+  CHECK(tracks.count("FIXP") == 1);
+  CHECK(tracks.count("MTE1") == 1);
+  const KernelCost int8 =
+      PriceKernel(LowerKernelPlan(plan, PipelinePrecisionFor("int8"), 1 << 14,
+                                  true, Chip()),
+                  Chip());
+  CHECK(int8.chunk_cycles < k.chunk_cycles);
+}
+
 }  // namespace
 }  // namespace trisim
