@@ -53,28 +53,6 @@ struct CostOptions {
   bool authors_harness = false;
 };
 
-// --kernel for a reading (sim/cost/kernel_readings.h): the grammar of
-// core/kernels.h ParseKernelChoice ("NAME[:key=value/...]"); keys order,
-// steps, int8 (pto-neumann / pto-logdepth).
-KernelOptions ReadingOptions(const KernelChoice& choice) {
-  KernelOptions options;
-  for (const auto& [key, value] : choice.settings) {
-    char* end = nullptr;
-    const long v = std::strtol(value.c_str(), &end, 10);
-    if (value.empty() || *end != '\0' ||
-        (key != "order" && key != "steps" && key != "int8") || v < 0 ||
-        v > 64) {
-      throw InputError("--kernel " + choice.name + ": bad option '" + key +
-                       "=" + value +
-                       "' (allowed: order=1..64, steps=0..64, int8=0|1)");
-    }
-    if (key == "order") options.order = static_cast<int>(v);
-    if (key == "steps") options.steps = static_cast<int>(v);
-    if (key == "int8") options.int8 = v != 0;
-  }
-  return options;
-}
-
 // The chunk sizes DOMAIN.md names as the ones kernels use.
 constexpr int kSweepChunks[] = {16, 32, 64, 128};
 
@@ -334,10 +312,9 @@ int RunSweep(const CostOptions& o) {
   for (const std::string& name : KernelReadings()) {
     Json row = {{"kernel", name}};
     for (int chunk : KernelChunks(name)) {
-      const KernelCost k =
-          PriceKernel(ReadKernel(name, chunk, kw, KernelOptions{},
-                                 profile.cube_cores, profile.vector_cores),
-                      profile);
+      const KernelCost k = PriceKernel(
+          ReadKernel(name, chunk, kw, profile.cube_cores, profile.vector_cores),
+          profile);
       row[std::to_string(chunk)] = {{"time_us", k.time_us},
                                     {"chunk_cycles", k.chunk_cycles}};
       ++configurations;
@@ -537,8 +514,12 @@ int RunKernel(const CostOptions& o) {
   KernelProgram program;
   if (std::find(readings.begin(), readings.end(), choice.name) !=
       readings.end()) {
-    program = ReadKernel(choice.name, o.chunk, workload, ReadingOptions(choice),
-                         profile.cube_cores, profile.vector_cores);
+    if (!choice.settings.empty()) {
+      throw InputError("--kernel " + choice.name +
+                       ": a reading takes no settings");
+    }
+    program = ReadKernel(choice.name, o.chunk, workload, profile.cube_cores,
+                         profile.vector_cores);
   } else {
     // A kernel plan of --method (core/kernels/, issue 11), lowered as issued.
     const Plan plan =
@@ -704,8 +685,8 @@ Command SetupCostCommand(CLI::App& root) {
                   "(sim/cost/kernel_readings.h) or a kernel plan of --method "
                   "(trisim kernels):" +
                       kernels +
-                      "; options as name:key=value/..., e.g. "
-                      "pto-neumann:order=3/steps=8/int8=1")
+                      "; a kernel plan's settings as name:key=value/..., "
+                      "e.g. --method neumann --kernel pto --precision int8")
       ->capture_default_str();
   app->add_option("--layout", options->layout,
                   "--kernel workload layout: bsnd [B,T,H,C] or head-first")

@@ -16,10 +16,13 @@ namespace trisim {
 enum class ResidualForm {
   kRichardson,  // X <- X + X0 (I - M X): exact band widens by N+1 per step
   kNewton,      // X <- X + X  (I - M X): exact band doubles per step
+  kProduct,     // newton in product (log-depth) form: P = I - M X0 once,
+                // then X <- X + X P, P <- P P (no M after the first step)
 };
 inline constexpr EnumName<ResidualForm> kResidualFormNames[] = {
     {ResidualForm::kRichardson, "richardson"},
-    {ResidualForm::kNewton, "newton"}};
+    {ResidualForm::kNewton, "newton"},
+    {ResidualForm::kProduct, "product"}};
 ResidualForm ParseResidualForm(const std::string& text);
 const char* ResidualFormName(ResidualForm form);
 
@@ -69,7 +72,7 @@ struct MethodOptions {
     v(o.order, {"order", "INT", "an integer"});
     v(o.mask, {"mask", "MASK", "none | band:w | block:b"});
     v(o.steps, {"steps", "INT", "an integer"});
-    v(o.residual, {"residual", "FORM", "richardson | newton"});
+    v(o.residual, {"residual", "FORM", "richardson | newton | product"});
     v(o.block, {"block", "INT", "an integer"});
     v(o.iters, {"iters", "INT", "an integer"});
     v(o.inner, {"inner", "SPEC", "a method spec: name[:key=value/...]"});

@@ -256,6 +256,9 @@ struct Launch {
   // Programs a work item (chunk) takes: 1 for one program per chunk;
   // Triton's K1 takes many diagonal blocks per program (see the kernel).
   std::string note;  // how work items map onto programs and cores
+  // Each work item is a program the runtime starts one after another on a
+  // core (Triton-Ascend grid programs); false: a persistent kernel.
+  bool per_program = false;
 };
 
 // Structural facts of a kernel plan the cost model needs besides its steps.

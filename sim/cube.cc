@@ -403,13 +403,54 @@ bool IntegerAccumulatorsForRequant(const std::vector<CubeTerm>& terms,
 
 void CubeMmad(const std::vector<CubeTerm>& terms, const double* init,
               int init_stride, const CubeConfig& config, double* acc,
-              int acc_stride) {
-  TRISIM_ASSERT(!terms.empty() && !config.Integer() &&
-                config.accumulator == Format::kFp32);
+              int acc_stride, uint64_t tensor, EventCounts* events) {
+  TRISIM_ASSERT(!terms.empty());
   for (const CubeTerm& t : terms) {
     TRISIM_ASSERT(t.a->cols == t.b->rows && t.a->rows == terms[0].a->rows &&
                   t.b->cols == terms[0].b->cols);
   }
+  if (config.Integer()) {
+    TRISIM_ASSERT(events != nullptr);
+    const int m = terms[0].a->rows;
+    const int n = terms[0].b->cols;
+    int groups_per_element = 0;
+    for (const CubeTerm& t : terms) {
+      groups_per_element +=
+          t.a->cols / std::min(t.a->group_cols, t.b->group_rows);
+    }
+    // Computed into a temporary: acc may alias init.
+    std::vector<double> result(static_cast<size_t>(m) * n);
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < n; ++j) {
+        const uint64_t index = static_cast<uint64_t>(i) * n + j;
+        double sum = init != nullptr ? init[i * init_stride + j] : 0.0;
+        int partials = 0;
+        for (const CubeTerm& t : terms) {
+          const int g = std::min(t.a->group_cols, t.b->group_rows);
+          for (int k = 0; k < t.a->cols; k += g) {
+            const int64_t total =
+                KGroupSum(*t.a, *t.b, i, j, k, k + g, config, events);
+            const float d =
+                quant::TruncateMantissa(t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j),
+                                        config.scale_mantissa_bits);
+            const double p = config.rounder.Round(
+                ExactScaled(total, d), Format::kFp32, tensor,
+                index * groups_per_element + partials, events);
+            sum = Rne32(sum + p);
+            ++partials;
+          }
+        }
+        result[index] = sum;
+      }
+    }
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < n; ++j) {
+        acc[i * acc_stride + j] = result[static_cast<size_t>(i) * n + j];
+      }
+    }
+    return;
+  }
+  TRISIM_ASSERT(config.accumulator == Format::kFp32);
   FloatMatMul(terms, 1.0, config, Format::kFp32, acc, acc_stride, 0, nullptr,
               init, init_stride, /*keep_accumulator=*/true);
 }

@@ -133,15 +133,24 @@ bool IntegerAccumulatorsForRequant(const std::vector<CubeTerm>& terms,
 void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
                 const CubeConfig& config, quant::Format out_format, double* out,
                 int out_stride, uint64_t tensor, quant::EventCounts* events);
-// A kernel Mmad (core/plan.h kMmad, float operands, fp32 accumulator): the
-// accumulator continues from init (row-major, init_stride; the value an
-// earlier Mmad left, TMATMUL_ACC) or starts at +0 (init null, TMATMUL), adds
-// the terms' products in the order above, and stays in the accumulator:
-// acc receives the fp32 accumulator values, nothing is rounded to an output
-// format (that happens at the store, FIXPIPE). acc may alias init.
+// A kernel Mmad (core/plan.h kMmad): the accumulator continues from init
+// (row-major, init_stride; the value an earlier Mmad left, TMATMUL_ACC) or
+// starts at +0 (init null, TMATMUL), adds the terms' products, and stays in
+// the accumulator: acc receives the accumulator values, nothing is rounded to
+// an output format (that happens at the store, FIXPIPE). acc may alias init.
+//  Float operands, fp32 accumulator: the products in the order above.
+//  Integer operands (the "dequantising accumulate" of the neumann pto kernel,
+//  core/kernels/neumann_pto.cc): the several-k-group rule above continued
+//  from init: for each term in order and each of its k-groups in k order,
+//  the exact integer sum I (accumulator range checked as above) is
+//  dequantised p = Round32(I * d) and added, acc = RNE32(acc + p); acc is
+//  an fp32 value. `tensor` keys stochastic rounding of p (partial q of
+//  element e: index e * groups + q), `events` counts (may be null only for
+//  float operands).
 void CubeMmad(const std::vector<CubeTerm>& terms, const double* init,
               int init_stride, const CubeConfig& config, double* acc,
-              int acc_stride);
+              int acc_stride, uint64_t tensor = 0,
+              quant::EventCounts* events = nullptr);
 
 void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
                          const CubeConfig& config, quant::Format out_format,

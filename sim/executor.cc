@@ -73,9 +73,13 @@ Executor::Executor(const Plan& plan, const Recipe& recipe)
   ValidateRecipe(recipe_, recipe_.name);
   CheckRecipeFitsPlan(recipe_, plan_);  // block sizes, integer storage
   CheckKernelRecipe(plan_, recipe_);
+  // Float operands accumulate in fp32; integer operands in an integer
+  // accumulator whose Mmads dequantise each k-group into an fp32 sum
+  // (sim/cube.h CubeMmad; only kernels that allow integer operands get
+  // here, CheckKernelRecipe).
   if (!recipe_.exact && plan_.CountSteps(OpKind::kMmad) > 0 &&
-      (recipe_.IntegerOperands() ||
-       recipe_.accumulator != quant::Format::kFp32)) {
+      !recipe_.IntegerOperands() &&
+      recipe_.accumulator != quant::Format::kFp32) {
     throw InputError("recipe " + recipe_.name + " cannot run kernel " +
                      plan_.kernel.name + " of " + plan_.method +
                      ": its Mmads need float operands and an fp32 "
@@ -85,6 +89,11 @@ Executor::Executor(const Plan& plan, const Recipe& recipe)
   }
   if (!recipe_.exact && plan_.IsKernelPlan()) {
     for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+      // An integer accumulator holds the fp32 dequantised sums (CubeMmad).
+      if (plan_.buffers[b].format == FormatClass::kAccumulator &&
+          recipe_.IntegerOperands()) {
+        continue;
+      }
       if (!quant::IsFloat(BufferFormat(static_cast<int>(b)))) {
         throw InputError("recipe " + recipe_.name + " cannot run kernel " +
                          plan_.kernel.name + " of " + plan_.method +
@@ -306,7 +315,7 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
                      step.out.col;
       const int stride = static_cast<int>(acc.cols());
       CubeMmad(terms, step.accumulate ? base : nullptr, stride, config, base,
-               stride);
+               stride, tensor, events);
       if (record != nullptr && record->keep_buffers) {
         record->operands.push_back(std::move(operands));
       }

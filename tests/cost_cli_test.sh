@@ -101,7 +101,11 @@ else
 fi
 expect_error "--kernel nope" --kernel nope
 expect_error "supports C in" --kernel triton-solve-tril --chunk 128
-expect_error "bad option 'order=x'" --kernel pto-neumann:order=x
+expect_error "a reading takes no settings" --kernel pto-mxr:order=3
+# neumann's pto kernel plan (our design) with its method options; its
+# settings are checked as every kernel plan's.
+expect_error "unknown setting 'order'" --method neumann --kernel pto:order=3
+"$trisim" cost --method neumann --kernel pto --residual product --steps 4 --precision int8 --chunk 64 --json >"$tmp/np.json" 2>"$tmp/err" || fail "cost --method neumann --kernel pto: $(cat "$tmp/err")"
 expect_error "--layout bsdn" --kernel pto-mxr --layout bsdn
 # A kernel plan of issue 11, lowered as issued (same plan objects).
 "$trisim" cost --method mxr --kernel pto --chunk 64 --json >"$tmp/kp.json" 2>"$tmp/err" || fail "cost --method mxr --kernel pto: $(cat "$tmp/err")"

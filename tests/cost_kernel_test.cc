@@ -97,6 +97,89 @@ TEST_CASE("kernel: a cross-core dependency pays the cross-core flag",
                hw.curve_gm_to_l1.Cycles(4096)));
 }
 
+KInstr Flag(KInstr::Kind kind, KPipe from, KPipe to, int event,
+            bool cross = false) {
+  KInstr in;
+  in.kind = kind;
+  in.flag_from = from;
+  in.flag_to = to;
+  in.event = event;
+  in.cross_core = cross;
+  in.from_core = 0;
+  in.to_core = cross ? 1 : 0;
+  in.core = kind == KInstr::Kind::kWaitFlag ? in.to_core : in.from_core;
+  in.what = "flag";
+  return in;
+}
+
+TEST_CASE("kernel: the plan's own flags order otherwise independent pipes",
+          "[sim][cost][kernel]") {
+  const HardwareProfile& hw = Chip();
+  // Two moves on different pipes touching different buffers: in parallel,
+  // unless a set/wait pair orders them (then flag_cycles after the first).
+  const auto latency = [&](bool flags, bool cross) {
+    KLaunch l;
+    l.buffers = {{"A", false}, {"B", false}, {"C", false}, {"D", false}};
+    l.item.push_back(Move(KPath::kGmToL1, 8192, {0}, {1}));
+    if (flags) {
+      const KPipe to = cross ? KPipe::kMte2 : KPipe::kMte1;
+      l.item.push_back(
+          Flag(KInstr::Kind::kSetFlag, KPipe::kMte2, to, 0, cross));
+      l.item.push_back(
+          Flag(KInstr::Kind::kWaitFlag, KPipe::kMte2, to, 0, cross));
+    }
+    l.item.push_back(cross ? Move(KPath::kGmToUb, 8192, {2}, {3}, 1)
+                           : Move(KPath::kL1ToL0A, 8192, {2}, {3}));
+    l.items = 1;
+    l.cores = 1;
+    return PriceKernel(OneLaunch(l, 1), hw).launches[0].item_latency;
+  };
+  const double a = hw.curve_gm_to_l1.Cycles(8192);
+  CHECK(latency(false, false) == Approx(a));  // the longer move alone
+  CHECK(latency(true, false) ==
+        Approx(a + hw.flag_cycles + hw.curve_l1_to_l0a.Cycles(8192)));
+  CHECK(latency(true, true) == Approx(a + hw.kernel_cross_core_cycles +
+                                      hw.curve_gm_to_ub.Cycles(8192)));
+}
+
+TEST_CASE("kernel: a wait before its set takes the set of `slots` items ago",
+          "[sim][cost][kernel]") {
+  const HardwareProfile& hw = Chip();
+  // wait(M -> MTE2) before the load, set after the Mmad (the per-tile event
+  // of a persistent kernel): with 1 slot the next load waits for this
+  // item's Mmad, with 2 slots for the one two items back.
+  const auto period = [&](int slots) {
+    KLaunch l;
+    l.buffers = {{"GM", true}, {"L1", true}, {"L0C", true}};
+    l.item = {Flag(KInstr::Kind::kWaitFlag, KPipe::kCube, KPipe::kMte2, 0),
+              Move(KPath::kGmToL1, 32768, {0}, {1})};
+    KInstr mmad;
+    mmad.kind = KInstr::Kind::kMmad;
+    mmad.m = mmad.n = mmad.k = 128;
+    mmad.reads = {1};
+    mmad.writes = {2};
+    l.item.push_back(mmad);
+    l.item.push_back(
+        Flag(KInstr::Kind::kSetFlag, KPipe::kCube, KPipe::kMte2, 0));
+    l.slots = slots;
+    l.items = 48;
+    l.cores = 1;
+    return PriceKernel(OneLaunch(l, 48), hw).launches[0].item_period;
+  };
+  const double load = hw.curve_gm_to_l1.Cycles(32768);
+  const double mmad = InstrCycles(
+      [] {
+        KInstr m;
+        m.kind = KInstr::Kind::kMmad;
+        m.m = m.n = m.k = 128;
+        return m;
+      }(),
+      hw);
+  CHECK(period(1) == Approx(load + mmad + 2 * hw.flag_cycles));
+  CHECK(period(2) < period(1));
+  CHECK(period(4) == Approx(std::max(load, mmad)));
+}
+
 // Counts of one work item's instructions by kind and path.
 struct Counts {
   int mmad = 0, fix_l1 = 0, full_mte1 = 0, extracts = 0;
@@ -122,8 +205,8 @@ TEST_CASE("kernel: pto-mxr issues what KERNELS.md section 1 counts",
   const int mmad[] = {16, 20, 24}, fix[] = {9, 11, 13}, mte1[] = {23, 27, 31};
   for (int i = 0; i < 3; ++i) {
     INFO("C = " << chunks[i]);
-    const Counts c = Count(ReadKernel("pto-mxr", chunks[i], KernelWorkload{},
-                                      KernelOptions{}, 24, 48));
+    const Counts c =
+        Count(ReadKernel("pto-mxr", chunks[i], KernelWorkload{}, 24, 48));
     CHECK(c.mmad == mmad[i]);
     CHECK(c.fix_l1 == fix[i]);
     CHECK(c.full_mte1 == mte1[i]);
@@ -140,8 +223,8 @@ TEST_CASE("kernel: cycles are linear in T once cores are busy",
       w.seq = 8192;
       const auto price = [&](long long seq) {
         w.seq = seq;
-        const KernelCost k = PriceKernel(
-            ReadKernel(name, chunk, w, KernelOptions{}, 24, 48), Chip());
+        const KernelCost k =
+            PriceKernel(ReadKernel(name, chunk, w, 24, 48), Chip());
         return k.total_cycles -
                static_cast<double>(k.launches.size()) * Chip().launch_cycles;
       };
@@ -155,8 +238,7 @@ TEST_CASE("kernel: zero-fill and launches are part of the timed call",
   KernelWorkload w;
   const auto total = [&](bool fill) {
     w.zero_fill = fill;
-    return PriceKernel(ReadKernel("pto-mxr", 64, w, KernelOptions{}, 24, 48),
-                       Chip())
+    return PriceKernel(ReadKernel("pto-mxr", 64, w, 24, 48), Chip())
         .total_cycles;
   };
   const double elements = 32.0 * 4 * 16384 * 64;
@@ -167,20 +249,18 @@ TEST_CASE("kernel: zero-fill and launches are part of the timed call",
 
 TEST_CASE("kernel: bad names and chunks are one-line errors",
           "[sim][cost][kernel]") {
+  CHECK_THROWS_WITH(ReadKernel("nope", 64, KernelWorkload{}, 24, 48),
+                    Catch::Contains("--kernel nope: unknown kernel"));
   CHECK_THROWS_WITH(
-      ReadKernel("nope", 64, KernelWorkload{}, KernelOptions{}, 24, 48),
-      Catch::Contains("--kernel nope: unknown kernel"));
-  CHECK_THROWS_WITH(ReadKernel("triton-solve-tril", 128, KernelWorkload{},
-                               KernelOptions{}, 24, 48),
-                    Catch::Contains("supports C in {16, 32, 64}"));
+      ReadKernel("triton-solve-tril", 128, KernelWorkload{}, 24, 48),
+      Catch::Contains("supports C in {16, 32, 64}"));
 }
 
 TEST_CASE("kernel: the trace uses msprof's track names",
           "[sim][cost][kernel]") {
-  const KernelCost k =
-      PriceKernel(ReadKernel("tilelang-solve-tril", 64, KernelWorkload{},
-                             KernelOptions{}, 24, 48),
-                  Chip(), 2);
+  const KernelCost k = PriceKernel(
+      ReadKernel("tilelang-solve-tril", 64, KernelWorkload{}, 24, 48), Chip(),
+      2);
   std::set<std::string> tracks;
   for (const KTraceEvent& e : k.trace) tracks.insert(KPipeName(e.pipe));
   for (const char* name :
@@ -234,6 +314,45 @@ TEST_CASE("kernel: issue 11's kernel plans are priced as issued",
       LowerKernelPlan(BuildPlan("mxr", MethodOptions{}, 64),
                       PipelinePrecisionFor("fp16"), 1, true, Chip()),
       Catch::Contains("math-level plan"));
+}
+
+TEST_CASE("kernel: a plan's flags are priced and traced as issued",
+          "[sim][cost][kernel]") {
+  // neumann pto: every kSync step of a chunk becomes a flag instruction,
+  // the trace shows them on msprof's tracks, and int8 prices the int8
+  // fractal (cheaper Mmads, same FIXPIPE passes).
+  const Plan plan =
+      BuildKernelPlan("neumann", MethodOptions{}, ParseKernelChoice("pto"), 64);
+  int syncs = 0;
+  for (const Step& s : plan.steps) {
+    syncs += s.op == OpKind::kSync && !s.once_per_core &&
+             s.sync.kind != Sync::Kind::kVectorScalar;
+  }
+  const KernelProgram p = LowerKernelPlan(plan, PipelinePrecisionFor("fp16"),
+                                          1 << 14, true, Chip());
+  int flags = 0;
+  for (const KInstr& in : p.launches.back().item) {
+    flags +=
+        in.kind == KInstr::Kind::kSetFlag || in.kind == KInstr::Kind::kWaitFlag;
+  }
+  CHECK(syncs > 0);
+  CHECK(flags == syncs);
+  const KernelCost k = PriceKernel(p, Chip(), 2);
+  std::set<std::string> tracks;
+  for (const KTraceEvent& e : k.trace) {
+    if (e.what.rfind("set_flag(", 0) == 0 ||
+        e.what.rfind("wait_flag(", 0) == 0) {
+      tracks.insert(KPipeName(e.pipe));
+    }
+  }
+  CHECK(tracks.count("CUBE") == 1);
+  CHECK(tracks.count("FIXP") == 1);
+  CHECK(tracks.count("MTE1") == 1);
+  const KernelCost int8 =
+      PriceKernel(LowerKernelPlan(plan, PipelinePrecisionFor("int8"), 1 << 14,
+                                  true, Chip()),
+                  Chip());
+  CHECK(int8.chunk_cycles < k.chunk_cycles);
 }
 
 }  // namespace

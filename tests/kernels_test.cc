@@ -204,5 +204,104 @@ TEST_CASE("kernels refuse what they cannot express", "[core][kernels]") {
   CHECK_NOTHROW(Executor(p, LoadRecipe("bf16")));
 }
 
+TEST_CASE("neumann pto issues 4 Mmads and 2 FIXPIPEs per Richardson step",
+          "[kernels]") {
+  // Per chunk: (-I) L and (-I) I (Lneg, Mneg: 2 Mmads, 2 FIXPIPEs), N
+  // Horner levels (2 Mmads, 1 FIXPIPE each), then per step 4 Mmads / 2
+  // FIXPIPEs (pto) or 3 / 2 (pto-resident, plus its X seed); the last X
+  // leaves to GM.
+  for (int n : {16, 64}) {
+    for (int steps : {0, 1, 8}) {
+      MethodOptions o;
+      o.order = 3;
+      o.steps = steps;
+      INFO("C = " << n << " S = " << steps);
+      const Plan pto =
+          BuildKernelPlan("neumann", o, ParseKernelChoice("pto"), n);
+      const Plan res =
+          BuildKernelPlan("neumann", o, ParseKernelChoice("pto-resident"), n);
+      const int lm = steps > 0 ? 2 : 1;  // Mneg only with residual steps
+      CHECK(CountPerItem(pto, OpKind::kMmad) == lm + 6 + 4 * steps);
+      CHECK(CountPerItem(res, OpKind::kMmad) ==
+            lm + 6 + 3 * steps + (steps > 0));
+      CHECK(CountStores(pto, Memory::kL1) == lm + 3 + 2 * steps - 1);
+      CHECK(CountStores(res, Memory::kL1) == lm + 3 + 2 * steps - 1);
+      CHECK(CountStores(pto, Memory::kGM) == 1);
+      // Every flag set in a chunk is waited in it (MTE1 -> MTE2: waited at
+      // the chunk's start, set again when L's slot is free; the prologue
+      // sets it once).
+      std::map<std::tuple<int, int, int>, int> open;
+      for (const Step& s : pto.steps) {
+        if (s.op != OpKind::kSync || s.once_per_core) continue;
+        const auto key =
+            std::make_tuple(static_cast<int>(s.sync.from),
+                            static_cast<int>(s.sync.to), s.sync.event);
+        if (s.sync.kind == Sync::Kind::kSetFlag) ++open[key];
+        if (s.sync.kind == Sync::Kind::kWaitFlag) --open[key];
+      }
+      for (const auto& [key, count] : open) CHECK(count == 0);
+    }
+  }
+  // The product form: P = I - M X0 once, then 3 Mmads per step (2 for X,
+  // P P but in the last step).
+  MethodOptions o;
+  o.steps = 4;
+  o.residual = ResidualForm::kProduct;
+  const Plan p = BuildKernelPlan("neumann", o, ParseKernelChoice("pto"), 64);
+  CHECK(CountPerItem(p, OpKind::kMmad) == 2 + 6 + 2 + 3 * 4 - 1);
+}
+
+TEST_CASE("neumann pto inverts exactly under fp64, closely in fp16 and int8",
+          "[kernels]") {
+  for (const char* kernel : {"pto", "pto-resident"}) {
+    for (const ResidualForm form :
+         {ResidualForm::kRichardson, ResidualForm::kNewton,
+          ResidualForm::kProduct}) {
+      for (int c : {16, 64}) {
+        MethodOptions o;
+        o.residual = form;
+        o.steps = form == ResidualForm::kRichardson ? 16 : 5;
+        INFO(kernel << " " << ResidualFormName(form) << " C = " << c);
+        const Plan p =
+            BuildKernelPlan("neumann", o, ParseKernelChoice(kernel), c);
+        const Mat l = RandomLower(c, 3, 0.1);
+        const Mat exact = (Mat::Identity(c, c) + l).inverse();
+        Executor fp64(p, LoadRecipe("fp64"));
+        CHECK((fp64.Run(l) - exact).norm() / exact.norm() < 1e-13);
+        Executor fp16(p, LoadRecipe("pto-fp16"));
+        CHECK((fp16.Run(l) - exact).norm() / exact.norm() < 5e-3);
+        Executor int8(p, LoadRecipe("int8"));
+        CHECK((int8.Run(l) - exact).norm() / exact.norm() < 5e-2);
+      }
+    }
+  }
+  // A block mask by fractal extraction: the series masked, then corrected.
+  MethodOptions o;
+  o.mask = ParseMask("block:16");
+  o.steps = 20;
+  const Plan p = BuildKernelPlan("neumann", o, ParseKernelChoice("pto"), 64);
+  const Mat l = RandomLower(64, 5, 0.05);
+  const Mat exact = (Mat::Identity(64, 64) + l).inverse();
+  Executor fp64(p, LoadRecipe("fp64"));
+  CHECK((fp64.Run(l) - exact).norm() / exact.norm() < 1e-12);
+}
+
+TEST_CASE("neumann pto refuses what it cannot express", "[kernels]") {
+  MethodOptions band;
+  band.mask = ParseMask("band:3");
+  CHECK_THROWS_WITH(
+      BuildKernelPlan("neumann", band, ParseKernelChoice("pto"), 64),
+      Catch::Contains("band mask"));
+  MethodOptions small;
+  small.mask = ParseMask("block:8");
+  CHECK_THROWS_WITH(
+      BuildKernelPlan("neumann", small, ParseKernelChoice("pto"), 64),
+      Catch::Contains("multiple of 16"));
+  const Plan p = BuildKernelPlan("neumann", {}, ParseKernelChoice("pto"), 64);
+  CHECK_NOTHROW(Executor(p, LoadRecipe("int8")));
+  CHECK_NOTHROW(Executor(p, LoadRecipe("int16-emu")));
+  CHECK_NOTHROW(Executor(p, LoadRecipe("int8-block16")));
+}
+
 }  // namespace
 }  // namespace trisim

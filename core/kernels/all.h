@@ -15,6 +15,8 @@ std::vector<KernelInfo> PtoTriInvKernels();
 std::vector<KernelInfo> FlaGpuKernels();
 std::vector<KernelInfo> TritonAscendKernels();
 std::vector<KernelInfo> TilelangKernels();
+// neumann's pto and pto-resident (our design; neumann_pto.cc).
+std::vector<KernelInfo> NeumannPtoKernels();
 
 // Every kernel, in table order.
 std::vector<KernelInfo> AllKernelInfos();

@@ -486,6 +486,7 @@ std::vector<KernelInfo> AllKernelInfos() {
   for (KernelInfo& k : FlaGpuKernels()) all.push_back(std::move(k));
   for (KernelInfo& k : TritonAscendKernels()) all.push_back(std::move(k));
   for (KernelInfo& k : TilelangKernels()) all.push_back(std::move(k));
+  for (KernelInfo& k : NeumannPtoKernels()) all.push_back(std::move(k));
   return all;
 }
 

@@ -8,9 +8,15 @@
 //   S residual steps, R = I - M X = I - X - L X:
 //     richardson  X <- X + X0 R   exact band widens by N+1 per step
 //     newton      X <- X + X  R   exact band doubles per step
-//   2 matmuls per residual step.
+//     product     P = I - M X0 once, then X <- X + X P, P <- P P (newton's
+//                 product form, log depth: R_k = R_0^(2^k) in exact
+//                 arithmetic, so M is not read again; unlike newton it does
+//                 not correct rounding errors of earlier steps)
+//   2 matmuls per residual step (product: 2, the last step 1, plus 2 for
+//   P = I - M X0).
 // Without a mask, I - M X0 = (-L)^(N+1), so richardson leaves the error
-// -M^-1 (-L)^((N+1)(S+1)) and newton -M^-1 (-L)^((N+1) 2^S).
+// -M^-1 (-L)^((N+1)(S+1)) and newton and product -M^-1 (-L)^((N+1) 2^S).
+// Device kernels: core/kernels/neumann_pto.cc (`--kernel pto`).
 #include "core/methods/all.h"
 #include "core/status.h"
 
@@ -57,6 +63,17 @@ void Emit(PlanBuilder& b, const MethodOptions& options, View l, View x) {
   const View correction = b.NewBuffer("dX", n, n);
   const bool newton = Form(options) == ResidualForm::kNewton;
   b.Copy(x, x0, "X = X0");
+  if (Form(options) == ResidualForm::kProduct) {
+    b.MatMul(t, {l, x}, 1.0, "product P = I - M X0: L X0");
+    b.LinComb(r, {1.0, -1.0, -1.0}, {identity, x, t}, "product P = I - M X0");
+    for (int s = 1; s <= steps; ++s) {
+      const std::string label = "product " + std::to_string(s);
+      b.MatMul(correction, {x, r}, 1.0, label + " X P");
+      b.LinComb(x, {1.0, 1.0}, {x, correction}, label + " X += X P");
+      if (s < steps) b.MatMul(r, {r, r}, 1.0, label + " P = P P");
+    }
+    return;
+  }
   for (int s = 1; s <= steps; ++s) {
     const std::string label = "residual " + std::to_string(s);
     b.MatMul(t, {l, x}, 1.0, label + " L X");
@@ -109,7 +126,7 @@ MethodInfo NeumannMethod() {
            {"steps", std::to_string(kDefaultSteps),
             "residual correction steps S (0..64)"},
            {"residual", ResidualFormName(kDefaultForm),
-            "residual form: richardson | newton"}},
+            "residual form: richardson | newton | product"}},
           false,
           Emit,
           Validate,

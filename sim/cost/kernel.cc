@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
+#include <map>
 
 #include "core/status.h"
 
@@ -73,6 +75,11 @@ namespace {
 
 KPipe PipeOfInstr(const KInstr& in) {
   switch (in.kind) {
+    case KInstr::Kind::kSetFlag:
+    case KInstr::Kind::kBarrier:
+      return in.flag_from;
+    case KInstr::Kind::kWaitFlag:
+      return in.flag_to;
     case KInstr::Kind::kMove:
       return PipeOf(in.path);
     case KInstr::Kind::kMmad:
@@ -116,6 +123,7 @@ class CoreSim {
     for (auto& core : free_) core.fill(0.0);
     cycles_.reserve(l_.item.size());
     for (const KInstr& in : l_.item) cycles_.push_back(InstrCycles(in, hw_));
+    MatchFlags();
   }
 
   // Runs the next work item; returns when it ends.
@@ -128,9 +136,17 @@ class CoreSim {
       gate = last_end_ + hw_.program_cycles;
     }
     double end = gate;
+    set_times_.emplace_back(l_.item.size(), 0.0);
+    std::vector<double>& sets = set_times_.back();
     for (size_t i = 0; i < l_.item.size(); ++i) {
       const KInstr& in = l_.item[i];
       const KPipe pipe = PipeOfInstr(in);
+      if (in.kind == KInstr::Kind::kSetFlag ||
+          in.kind == KInstr::Kind::kWaitFlag ||
+          in.kind == KInstr::Kind::kBarrier) {
+        Synchronise(in, i, item, gate, &sets);
+        continue;
+      }
       double ready = gate;
       const auto after = [&](const Access& a) {
         ready = std::max(ready, a.end + Handoff(a, pipe, in.core));
@@ -182,6 +198,85 @@ class CoreSim {
   }
 
  private:
+  // Pairs every wait_flag with its set_flag (KInstr): match_[i] is the index
+  // of the set in the same work item, or -1 - j for the j-th wait of its
+  // key that no earlier set of the item serves: it takes the j-th set of
+  // that key the item `slots` earlier left unmatched (leftover_[key][j]).
+  void MatchFlags() {
+    using Key = std::array<int, 5>;
+    std::map<Key, std::deque<size_t>> open;
+    std::map<Key, int> cross;
+    match_.assign(l_.item.size(), 0);
+    for (size_t i = 0; i < l_.item.size(); ++i) {
+      const KInstr& in = l_.item[i];
+      if (in.kind != KInstr::Kind::kSetFlag &&
+          in.kind != KInstr::Kind::kWaitFlag) {
+        continue;
+      }
+      const Key key{in.from_core, static_cast<int>(in.flag_from), in.to_core,
+                    static_cast<int>(in.flag_to), in.event};
+      if (in.kind == KInstr::Kind::kSetFlag) {
+        open[key].push_back(i);
+        continue;
+      }
+      auto& q = open[key];
+      if (!q.empty()) {
+        match_[i] = static_cast<long>(q.front());
+        q.pop_front();
+      } else {
+        match_[i] = -1 - cross[key]++;
+        match_key_.emplace(i, key);
+      }
+    }
+    for (auto& [key, q] : open) leftover_[key].assign(q.begin(), q.end());
+  }
+
+  // set_flag: when its pipe has finished everything issued before it.
+  // wait_flag: its pipe waits for the matching set plus the hand-off.
+  // PIPE_ALL barrier: every pipe of the core waits for all of them.
+  void Synchronise(const KInstr& in, size_t i, int item, double gate,
+                   std::vector<double>* sets) {
+    auto& core = free_[in.core];
+    if (in.kind == KInstr::Kind::kBarrier) {
+      if (in.flag_from != KPipe::kScalar) return;  // one in-order pipe
+      double all = gate;
+      for (double f : core) all = std::max(all, f);
+      core.fill(all);
+      return;
+    }
+    if (in.kind == KInstr::Kind::kSetFlag) {
+      const double t = std::max(gate, core[static_cast<int>(in.flag_from)]);
+      (*sets)[i] = t;
+      Trace(in.flag_from, in.core, item, t, t, in);
+      return;
+    }
+    double t = -1;
+    if (match_[i] >= 0) {
+      t = (*sets)[static_cast<size_t>(match_[i])];
+    } else {
+      const int earlier = item - slots_;
+      const auto& list = leftover_[match_key_.at(i)];
+      const size_t j = static_cast<size_t>(-1 - match_[i]);
+      if (earlier >= 0 && j < list.size()) {
+        t = set_times_[static_cast<size_t>(earlier)][list[j]];
+      }
+    }
+    if (t < 0) return;  // set before the first items (prologue)
+    const double handoff =
+        in.cross_core ? hw_.kernel_cross_core_cycles : hw_.flag_cycles;
+    double& free = core[static_cast<int>(in.flag_to)];
+    const double before = free;
+    free = std::max(free, t + handoff);
+    if (free > before) Trace(in.flag_to, in.core, item, before, free, in);
+  }
+
+  void Trace(KPipe pipe, int core, int item, double start, double end,
+             const KInstr& in) {
+    if (trace_ != nullptr && item < trace_items_) {
+      trace_->push_back(KTraceEvent{pipe, core, item, start, end, in.what});
+    }
+  }
+
   size_t Physical(int buffer, int slot) const {
     return static_cast<size_t>(buffer) * slots_ +
            (l_.buffers[buffer].per_slot ? slot : 0);
@@ -204,6 +299,10 @@ class CoreSim {
   std::vector<BufferState> buffers_;
   std::vector<double> cycles_;
   std::array<std::array<double, kKPipeCount>, kMaxCores> free_{};
+  std::vector<long> match_;                         // per instruction
+  std::map<size_t, std::array<int, 5>> match_key_;  // cross-item waits
+  std::map<std::array<int, 5>, std::vector<size_t>> leftover_;
+  std::vector<std::vector<double>> set_times_;  // per item, per instruction
   int items_ = 0;
   double last_end_ = 0;
 };
@@ -215,9 +314,10 @@ double InstrCycles(const KInstr& in, const HardwareProfile& hw) {
     case KInstr::Kind::kMove:
       return CurveOf(hw, in.path).Cycles(in.bytes);
     case KInstr::Kind::kMmad: {
-      const Fractal& f = in.int8   ? hw.fractal_int8
-                         : in.fp32 ? hw.fractal_fp32
-                                   : hw.fractal_fp16;
+      const Fractal& f = in.int8    ? hw.fractal_int8
+                         : in.int16 ? hw.fractal_int16
+                         : in.fp32  ? hw.fractal_fp32
+                                    : hw.fractal_fp16;
       const double fractals = static_cast<double>(
           CeilDiv(in.m, f.m0) * CeilDiv(in.n, f.n0) * CeilDiv(in.k, f.k0));
       return hw.mmad_start_cycles + fractals * hw.mmad_cycles_per_fractal;
@@ -229,6 +329,10 @@ double InstrCycles(const KInstr& in, const HardwareProfile& hw) {
     }
     case KInstr::Kind::kScalar:
       return in.cycles;
+    case KInstr::Kind::kSetFlag:
+    case KInstr::Kind::kWaitFlag:
+    case KInstr::Kind::kBarrier:
+      return 0.0;  // priced by the scheduler (hand-offs)
   }
   return 0.0;
 }

@@ -16,9 +16,10 @@
 // (sync.cross_core_flag_cycles) after the data went through GM; a vector op
 // marked scalar_sync pays sync.vector_scalar_sync_cycles before it starts.
 //
-// The programs priced today come from sim/cost/kernel_readings.h, our reading
-// of the public kernel sources, until the kernel-level plan IR of issue 11
-// (core/plan.h, helper "kern") lands; they then become a lowering of that IR.
+// Programs come from kernel plans (core/plan.h, core/kernels/) through
+// sim/cost/kernel_lowering.h, with no per-kernel code; sim/cost/
+// kernel_readings.h keeps hand-written readings only for the kernels that
+// have no plan yet.
 #pragma once
 
 #include <string>
@@ -48,20 +49,51 @@ KPipe PipeOf(KPath path);
 const TransferCurve& CurveOf(const HardwareProfile& hw, KPath path);
 
 struct KInstr {
-  enum class Kind { kMove, kMmad, kVector, kScalar };
+  // kSetFlag / kWaitFlag / kBarrier: the kernel's own synchronisation
+  // (core/plan.h kSync), priced as issued:
+  //  set_flag(from, to, e) on core `from_core` (= `core`, the issuing
+  //    core, as for every instruction): records when pipe `from` has
+  //    finished everything issued to it before (occupies no pipe);
+  //  wait_flag(from, to, e) on core `to_core` (= `core`): pipe `to` issues
+  //    nothing
+  //    until the matching set plus the hand-off (sync.flag_cycles, or
+  //    sync.kernel_cross_core_cycles when `cross_core`). Sets and waits of
+  //    one key (cores, pipes, event) match first-in first-out within a work
+  //    item; a wait before any set of its key in the item waits for a set
+  //    the item `slots` earlier left unmatched (the kernel's per-tile
+  //    events), and is free for the first items (the prologue set it);
+  //  pipe_barrier: from = kScalar stands for PIPE_ALL (every pipe of the
+  //    core waits for all of them); a barrier on one in-order pipe costs
+  //    nothing.
+  enum class Kind {
+    kMove,
+    kMmad,
+    kVector,
+    kScalar,
+    kSetFlag,
+    kWaitFlag,
+    kBarrier
+  };
   Kind kind = Kind::kScalar;
   int core = 0;  // 0: the cube core of the group; 1, 2: its vector cores
-  KPath path = KPath::kGmToL1;     // kMove
-  double bytes = 0;                // kMove
-  int m = 0, n = 0, k = 0;         // kMmad, elements
-  bool int8 = false;               // kMmad: the int8 fractal, else fp16
-  bool fp32 = false;               // kMmad: the fp32 fractal (ieee dots)
-  double repeats = 0;              // kVector: 256-byte repeats
-  bool mul = false;                // kVector: mul class, else add class
-  bool scalar_sync = false;        // kVector: synced with the scalar unit
-  double cycles = 0;               // kScalar: fixed cycles
-  std::vector<int> reads, writes;  // buffer ids
-  std::string what;                // for traces
+  KPipe flag_from = KPipe::kScalar;  // kSetFlag / kWaitFlag / kBarrier
+  KPipe flag_to = KPipe::kScalar;    // kSetFlag / kWaitFlag
+  int from_core = 0;                 // kSetFlag / kWaitFlag: the setting core
+  int to_core = 0;                   // kSetFlag / kWaitFlag: the waiting core
+  int event = 0;                     // kSetFlag / kWaitFlag
+  bool cross_core = false;           // a cross-core flag (through GM)
+  KPath path = KPath::kGmToL1;       // kMove
+  double bytes = 0;                  // kMove
+  int m = 0, n = 0, k = 0;           // kMmad, elements
+  bool int8 = false;                 // kMmad: the int8 fractal, else fp16
+  bool fp32 = false;                 // kMmad: the fp32 fractal (ieee dots)
+  bool int16 = false;                // kMmad: the (hypothetical) int16 fractal
+  double repeats = 0;                // kVector: 256-byte repeats
+  bool mul = false;                  // kVector: mul class, else add class
+  bool scalar_sync = false;          // kVector: synced with the scalar unit
+  double cycles = 0;                 // kScalar: fixed cycles
+  std::vector<int> reads, writes;    // buffer ids
+  std::string what;                  // for traces
 };
 
 struct KBuffer {

@@ -72,6 +72,83 @@ bool FillPath(Memory to, KPath* path) {
   return true;
 }
 
+KPipe ToKPipe(KernelPipe pipe) {
+  switch (pipe) {
+    case KernelPipe::kMTE2:
+      return KPipe::kMte2;
+    case KernelPipe::kMTE1:
+      return KPipe::kMte1;
+    case KernelPipe::kM:
+      return KPipe::kCube;
+    case KernelPipe::kFIX:
+      return KPipe::kFixp;
+    case KernelPipe::kV:
+      return KPipe::kVector;
+    case KernelPipe::kMTE3:
+      return KPipe::kMte3;
+    default:
+      return KPipe::kScalar;
+  }
+}
+
+// The core a pipe lives on: the cube core's MTE1 / M / FIX, a vector core's
+// V / MTE3; -1 for pipes both kinds of core have (MTE2, S).
+int SideOf(KernelPipe pipe) {
+  switch (pipe) {
+    case KernelPipe::kMTE1:
+    case KernelPipe::kM:
+    case KernelPipe::kFIX:
+      return kCubeCore;
+    case KernelPipe::kV:
+    case KernelPipe::kMTE3:
+      return kVectorCore;
+    default:
+      return -1;
+  }
+}
+
+// A kSync step as the scheduler's flag instruction (sim/cost/kernel.h
+// KInstr): intra-core flags on the core of their pipes; a cross-core flag
+// from the core of `from` to the other core (the side a pipe both cores have
+// follows from the other end, then the launch's cores).
+KInstr FlagInstr(const Step& s, int launch_core) {
+  KInstr in;
+  in.what = std::string(SyncKindName(s.sync.kind)) + "(" +
+            KernelPipeName(s.sync.from) + ", " + KernelPipeName(s.sync.to) +
+            ", " + std::to_string(s.sync.event) + ")";
+  in.flag_from = ToKPipe(s.sync.from);
+  in.flag_to = ToKPipe(s.sync.to);
+  in.event = s.sync.event;
+  const int from = SideOf(s.sync.from), to = SideOf(s.sync.to);
+  switch (s.sync.kind) {
+    case Sync::Kind::kSetFlag:
+    case Sync::Kind::kWaitFlag: {
+      const int core = from >= 0 ? from : to >= 0 ? to : launch_core;
+      in.from_core = in.to_core = in.core = core;
+      in.kind = s.sync.kind == Sync::Kind::kSetFlag ? KInstr::Kind::kSetFlag
+                                                    : KInstr::Kind::kWaitFlag;
+      break;
+    }
+    case Sync::Kind::kCrossCoreSet:
+    case Sync::Kind::kCrossCoreWait: {
+      in.from_core = from >= 0 ? from : to >= 0 ? 1 - to : 1 - launch_core;
+      in.to_core = 1 - in.from_core;
+      in.cross_core = true;
+      const bool set = s.sync.kind == Sync::Kind::kCrossCoreSet;
+      in.kind = set ? KInstr::Kind::kSetFlag : KInstr::Kind::kWaitFlag;
+      in.core = set ? in.from_core : in.to_core;
+      break;
+    }
+    case Sync::Kind::kBarrier:
+      in.kind = KInstr::Kind::kBarrier;
+      in.core = from >= 0 ? from : launch_core;
+      break;
+    case Sync::Kind::kVectorScalar:
+      break;  // marks the next vector op (LowerKernelPlan)
+  }
+  return in;
+}
+
 }  // namespace
 
 KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
@@ -117,7 +194,15 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
     const size_t l = std::min<size_t>(std::max(0, s.launch), launches - 1);
     if (s.once_per_core || s.pipe == KernelPipe::kHost) continue;
     if (s.op == OpKind::kSync) {
-      if (s.sync.kind == Sync::Kind::kVectorScalar) sync_next[l] = true;
+      if (s.sync.kind == Sync::Kind::kVectorScalar) {
+        sync_next[l] = true;
+      } else {
+        const bool vector_launch =
+            l < plan.launches.size() &&
+            plan.launches[l].cores == Launch::Cores::kVector;
+        out[l].item.push_back(
+            FlagInstr(s, vector_launch ? kVectorCore : kCubeCore));
+      }
       continue;
     }
     KInstr in;
@@ -133,7 +218,9 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
     KPath path = KPath::kGmToL1;
     switch (s.op) {
       case OpKind::kMmad: {
-        // One Mmad per product, at the shape issued.
+        // One Mmad per product at the shape issued; integer operands: one
+        // per k group of a block scale (pr.k_group), 4 int8 Mmads per
+        // product for emulated int16 (pr.mmads_per_product).
         for (size_t p = 0; p + 1 < s.in.size(); p += 2) {
           KInstr mmad = in;
           mmad.kind = KInstr::Kind::kMmad;
@@ -141,9 +228,17 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
           mmad.m = s.in[p].rows;
           mmad.k = s.in[p].cols;
           mmad.n = s.in[p + 1].cols;
-          mmad.int8 = pr.cube == CubeDataType::kInt8;
+          mmad.int8 = pr.cube == CubeDataType::kInt8 ||
+                      pr.cube == CubeDataType::kInt16Emulated;
+          mmad.int16 = pr.cube == CubeDataType::kInt16Native;
           mmad.fp32 = pr.cube == CubeDataType::kFp32;
-          out[l].item.push_back(mmad);
+          int groups = 1;
+          if (pr.k_group > 0 && pr.k_group < mmad.k) {
+            groups = (mmad.k + pr.k_group - 1) / pr.k_group;
+            mmad.k = pr.k_group;
+          }
+          for (int g = 0; g < groups * std::max(1, pr.mmads_per_product); ++g)
+            out[l].item.push_back(mmad);
         }
         continue;
       }
@@ -153,7 +248,10 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
         if (MovePath(from, dst.memory, &path)) {
           in.kind = KInstr::Kind::kMove;
           in.path = path;
-          in.bytes = elements * ElementBytes(dst, pr);
+          // L0A / L0B hold cube operands: in the operand format.
+          const bool l0 =
+              dst.memory == Memory::kL0A || dst.memory == Memory::kL0B;
+          in.bytes = elements * (l0 ? pr.operand_bytes : ElementBytes(dst, pr));
           in.core = PipeOf(path) == KPipe::kMte3 ||
                             PipeOf(path) == KPipe::kVector ||
                             (path == KPath::kGmToUb)
@@ -170,7 +268,9 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
         if (FillPath(dst.memory, &path)) {
           in.kind = KInstr::Kind::kMove;
           in.path = path;
-          in.bytes = elements * ElementBytes(dst, pr);
+          const bool l0 =
+              dst.memory == Memory::kL0A || dst.memory == Memory::kL0B;
+          in.bytes = elements * (l0 ? pr.operand_bytes : ElementBytes(dst, pr));
           in.core = kCubeCore;
           break;
         }
@@ -239,6 +339,7 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
     if (k.item.empty()) continue;
     k.slots = slots;
     k.items = chunks;
+    k.per_program_overhead = facts && facts->per_program;
     const bool vector_only = facts && facts->cores == Launch::Cores::kVector;
     k.cores = vector_only ? hw.vector_cores : hw.cube_cores;
     program.launches.push_back(std::move(k));

@@ -87,8 +87,7 @@ KLaunch ZeroFill(double bytes) {
 }
 
 // ---------------------------------------------------------------------------
-// pto-mxr (kernel_tri_inv_rec_unroll.cpp), one chunk per work item; the
-// same loop structure serves pto-neumann and pto-logdepth through `body`.
+// pto-mxr (kernel_tri_inv_rec_unroll.cpp), one chunk per work item.
 
 struct CubeTiles {
   int gm_in, y, x, m_neg, i, i_neg, zero, a0, a1, b0, b1, c0, c1, gm_out;
@@ -187,92 +186,6 @@ void Mxr(Stream& s, int c, int in_bytes) {
     final_c = t.c1;
   }
   s.Move(kCube, KPath::kL0cToGm, 1.0 * c * c * 4, {final_c}, {t.gm_out},
-         "TSTORE X (fp32) -> GM");
-}
-
-// Our Neumann design on the same cube structure: X0 = I - L + ... + (-L)^N
-// by Horner (each step one Mmad accumulating into a seeded L0C), then S
-// steps of X += X (I - (I + L) X): E = I - A X (Mmad seeded with I), X = X
-// + X E (Mmad seeded with X I), each result FIXPIPE'd to L1 as the next
-// operand. int8: the int8 fractal, FIXPIPE requantising to 1-byte operands.
-void Neumann(Stream& s, int c, int in_bytes, int order, int steps, bool int8) {
-  const CubeTiles t = CubeSetup(s);
-  const double ob = int8 ? 1 : 2;
-  const double tile = 1.0 * c * c * ob;
-  const auto mte1 = [&](KPath p, int from, int to, const char* what) {
-    s.Move(kCube, p, tile, {from}, {to}, what);
-  };
-  const auto mmad = [&](std::vector<int> r, int out, const char* what) {
-    s.Mmad(c, c, c, std::move(r), {out}, what, int8);
-  };
-  const auto fix = [&](int from, int to, const char* what) {
-    s.Move(kCube, KPath::kL0cToL1, tile, {from}, {to}, what);
-  };
-  s.Move(kCube, KPath::kGmToL1, 1.0 * c * c * in_bytes, {t.gm_in}, {t.y},
-         "TLOAD L -> L1");
-  // Horner: X = I - L X, N times, starting from X = I.
-  mte1(KPath::kL1ToL0A, t.y, t.a1, "TMOV -L -> L0A");
-  for (int k = 0; k < order; ++k) {
-    mte1(KPath::kL1ToL0B, k == 0 ? t.i : t.x, t.b0, "TMOV X -> L0B");
-    mte1(KPath::kL1ToL0A, t.i, t.a0, "TMOV I -> L0A");
-    mmad({t.a0, t.b0}, t.c0, "TMATMUL seed I");
-    mmad({t.c0, t.a1, t.b0}, t.c0, "TMATMUL_ACC I - L X");
-    fix(t.c0, t.x, "FIXPIPE -> L1.X");
-  }
-  for (int k = 0; k < steps; ++k) {
-    mte1(KPath::kL1ToL0B, t.x, t.b0, "TMOV X -> L0B");
-    mte1(KPath::kL1ToL0A, t.y, t.a0, "TMOV A -> L0A");
-    mmad({t.a0, t.b0}, t.c1, "TMATMUL seed I");  // I seeded by an Mmad
-    mmad({t.c1, t.a0, t.b0}, t.c1, "TMATMUL_ACC I - A X");
-    fix(t.c1, t.m_neg, "FIXPIPE -> L1.E");
-    mte1(KPath::kL1ToL0A, t.x, t.a1, "TMOV X -> L0A");
-    mte1(KPath::kL1ToL0B, t.m_neg, t.b1, "TMOV E -> L0B");
-    mmad({t.a1, t.b0}, t.c0, "TMATMUL seed X");
-    mmad({t.c0, t.a1, t.b1}, t.c0, "TMATMUL_ACC X + X E");
-    if (k + 1 < steps) fix(t.c0, t.x, "FIXPIPE -> L1.X");
-  }
-  s.Move(kCube, KPath::kL0cToGm, 1.0 * c * c * 4, {t.c0}, {t.gm_out},
-         "TSTORE X (fp32) -> GM");
-}
-
-// Product form: P = -L; X = I + P; then for k = 1 .. log2(C) - 1:
-// P = P P, X = X + X P (one Mmad seeded with X I, one accumulating), each
-// result FIXPIPE'd to L1. Exact for nilpotent L (no residual needed).
-void LogDepth(Stream& s, int c, int in_bytes, bool int8) {
-  const CubeTiles t = CubeSetup(s);
-  const double tile = 1.0 * c * c * (int8 ? 1 : 2);
-  const auto mte1 = [&](KPath p, int from, int to, const char* what) {
-    s.Move(kCube, p, tile, {from}, {to}, what);
-  };
-  const auto mmad = [&](std::vector<int> r, int out, const char* what) {
-    s.Mmad(c, c, c, std::move(r), {out}, what, int8);
-  };
-  const auto fix = [&](int from, int to, const char* what) {
-    s.Move(kCube, KPath::kL0cToL1, tile, {from}, {to}, what);
-  };
-  s.Move(kCube, KPath::kGmToL1, 1.0 * c * c * in_bytes, {t.gm_in}, {t.y},
-         "TLOAD L -> L1.P");
-  mte1(KPath::kL1ToL0A, t.i_neg, t.a0, "TMOV -I -> L0A");
-  mte1(KPath::kL1ToL0B, t.y, t.b0, "TMOV L -> L0B");
-  mmad({t.a0, t.b0}, t.c0, "TMATMUL -L");
-  mte1(KPath::kL1ToL0B, t.i_neg, t.b1, "TMOV -I -> L0B");
-  mmad({t.c0, t.a0, t.b1}, t.c0, "TMATMUL_ACC I - L");
-  fix(t.c0, t.x, "FIXPIPE -> L1.X");
-  int levels = 0;
-  while ((1 << (levels + 1)) < c) ++levels;
-  for (int k = 0; k < levels; ++k) {
-    mte1(KPath::kL1ToL0A, t.y, t.a1, "TMOV P -> L0A");
-    mte1(KPath::kL1ToL0B, t.y, t.b1, "TMOV P -> L0B");
-    mmad({t.a1, t.b1}, t.c1, "TMATMUL P P");
-    fix(t.c1, t.y, "FIXPIPE -> L1.P");
-    mte1(KPath::kL1ToL0A, t.x, t.a0, "TMOV X -> L0A");
-    mte1(KPath::kL1ToL0B, t.i, t.b0, "TMOV I -> L0B");
-    mte1(KPath::kL1ToL0B, t.y, t.b1, "TMOV P -> L0B");
-    mmad({t.a0, t.b0}, t.c0, "TMATMUL X I");
-    mmad({t.c0, t.a0, t.b1}, t.c0, "TMATMUL_ACC X + X P");
-    if (k + 1 < levels) fix(t.c0, t.x, "FIXPIPE -> L1.X");
-  }
-  s.Move(kCube, KPath::kL0cToGm, 1.0 * c * c * 4, {t.c0}, {t.gm_out},
          "TSTORE X (fp32) -> GM");
 }
 
@@ -470,12 +383,11 @@ void Tilelang(Stream& s, int c) {
 }  // namespace
 
 std::vector<std::string> KernelReadings() {
-  return {"pto-mxr", "pto-neumann", "pto-logdepth", "triton-solve-tril",
-          "tilelang-solve-tril"};
+  return {"pto-mxr", "triton-solve-tril", "tilelang-solve-tril"};
 }
 
 std::vector<int> KernelChunks(const std::string& name) {
-  if (name == "pto-mxr" || name == "pto-neumann" || name == "pto-logdepth") {
+  if (name == "pto-mxr") {
     return {16, 32, 64, 128};
   }
   if (name == "triton-solve-tril") return {16, 32, 64};
@@ -484,8 +396,8 @@ std::vector<int> KernelChunks(const std::string& name) {
 }
 
 KernelProgram ReadKernel(const std::string& name, int chunk,
-                         const KernelWorkload& w, const KernelOptions& o,
-                         int cube_cores, int vector_cores) {
+                         const KernelWorkload& w, int cube_cores,
+                         int vector_cores) {
   const std::vector<int> chunks = KernelChunks(name);
   if (chunks.empty()) {
     std::string known;
@@ -505,9 +417,6 @@ KernelProgram ReadKernel(const std::string& name, int chunk,
   if (w.batch < 1 || w.heads < 1 || w.seq < 1) {
     throw InputError("kernel workload: batch, heads and seq must be >= 1");
   }
-  if (o.order < 1 || o.order > 64 || o.steps < 0 || o.steps > 64) {
-    throw InputError("pto-neumann: order must be in [1, 64], steps in [0, 64]");
-  }
   KernelProgram p;
   p.name = name;
   p.chunk = chunk;
@@ -516,8 +425,8 @@ KernelProgram ReadKernel(const std::string& name, int chunk,
   const auto fill = [&](int out_bytes) {
     if (w.zero_fill) p.launches.push_back(ZeroFill(elements * out_bytes));
   };
-  if (name == "pto-mxr" || name == "pto-neumann" || name == "pto-logdepth") {
-    fill(4);  // these kernels write fp32
+  if (name == "pto-mxr") {
+    fill(4);  // the kernel writes fp32
     KLaunch l;
     l.name = name;
     // NumTilesPerCubeIter = 4 when there are more than 2 tiles per core.
@@ -525,13 +434,7 @@ KernelProgram ReadKernel(const std::string& name, int chunk,
     l.items = p.chunks;
     l.cores = cube_cores;
     Stream s(l);
-    if (name == "pto-mxr") {
-      Mxr(s, chunk, w.input_bytes);
-    } else if (name == "pto-neumann") {
-      Neumann(s, chunk, w.input_bytes, o.order, o.steps, o.int8);
-    } else {
-      LogDepth(s, chunk, w.input_bytes, o.int8);
-    }
+    Mxr(s, chunk, w.input_bytes);
     p.launches.push_back(std::move(l));
   } else if (name == "triton-solve-tril") {
     fill(w.output_bytes);

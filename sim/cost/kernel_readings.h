@@ -19,11 +19,8 @@
 //  - tilelang-solve-tril: gdn-tri-inverse tilelang_chunk_gdn/
 //    opt_gdn_solve_tril.py (32 x 32 rows on the vector cores, cube merges
 //    through GM, cross-core flags, fp16 out, one chunk per core group).
-//  - pto-neumann: truncated Neumann series of order N by Horner in L0C, then
-//    S residual-correction steps X += X (I - (I + L) X), the mxr kernel's
-//    structure (our design: no public source; KERNELS.md section 6).
-//  - pto-logdepth: the product form (I + L)^-1 = prod_k (I + (-L)^(2^k)),
-//    log2(C) - 1 squarings and products accumulated in L0C (our design).
+// Our Neumann designs are kernel plans (core/kernels/neumann_pto.cc:
+// `trisim cost --method neumann --kernel pto`), priced by the lowering.
 #pragma once
 
 #include <string>
@@ -45,12 +42,6 @@ struct KernelWorkload {
   bool zero_fill = true;  // torch.zeros output inside the timed call
 };
 
-struct KernelOptions {
-  int order = 3;      // pto-neumann: series order N
-  int steps = 8;      // pto-neumann: residual steps S
-  bool int8 = false;  // pto-neumann / pto-logdepth: int8 Mmads
-};
-
 // Names of the readings, for --kernel.
 std::vector<std::string> KernelReadings();
 
@@ -60,8 +51,7 @@ std::vector<int> KernelChunks(const std::string& name);
 // Builds the program; throws InputError naming the kernel and the chunk
 // for an unknown name or an unsupported chunk.
 KernelProgram ReadKernel(const std::string& name, int chunk,
-                         const KernelWorkload& workload,
-                         const KernelOptions& options, int cube_cores,
+                         const KernelWorkload& workload, int cube_cores,
                          int vector_cores);
 
 }  // namespace trisim
