@@ -521,6 +521,25 @@ with tempfile.TemporaryDirectory() as tmp:
         check(r.returncode == 2 and want in r.stderr,
               f"{kernel} {recipe}: exit {r.returncode}, {r.stderr.strip()}")
 
+    # Issue 13: the GDN layer takes T from the selected kernel (gpu-bf16).
+    import json
+    out = {}
+    for kernel in ("plan", "fla-gpu"):
+        r = subprocess.run([TRISIM, "error", "--method", "fla", "--kernel",
+                            kernel, "--precision", "gpu-bf16", "--chunk", "64",
+                            "--input", "gdn:rho=0.5", "--samples", "8",
+                            "--json"], capture_output=True, text=True,
+                           timeout=300)
+        check(r.returncode == 0, f"layer {kernel}: {r.stderr.strip()}")
+        if r.returncode == 0:
+            out[kernel] = json.loads(r.stdout)
+    if len(out) == 2:
+        j = out["fla-gpu"]
+        check(j["layer"] and j["kernel"]["name"] == "fla-gpu",
+              f"layer run: layer={j['layer']} kernel={j['kernel']}")
+        check(j["T"]["frob_rel"]["p50"] != out["plan"]["T"]["frob_rel"]["p50"],
+              "the layer's T does not follow --kernel fla-gpu")
+
 for row in SUMMARY:
     print("agreement: kernel=%s recipe=%s C=%d input=%s entries=%d "
           "mismatches=%d" % row)
