@@ -287,6 +287,12 @@ class DumpWriter {
         break;
       case OpKind::kForwardRow:
         (*j)["row"] = step.row;
+        if (step.row_reduce != Step::RowReduce::kNone) {  // lane form
+          (*j)["reduce"] = step.row_reduce == Step::RowReduce::kHalving
+                               ? "halving"
+                               : "sequential";
+          (*j)["row_sign"] = step.row_sign;
+        }
         if (!recipe_.exact) (*j)["vector"] = quant::FormatName(recipe_.vector);
         break;
       case OpKind::kMask:

@@ -144,6 +144,26 @@ def dot(a32, b32, order, k0=8, acc=None):
     return out
 
 
+def _nan_to_zero(x):
+    return 0 if isinstance(x, float) and x != x else x
+
+
+nan_to_zero = np.frompyfunc(_nan_to_zero, 1, 1)
+
+
+def dot3(a32, b32, acc=None):
+    """Triton's tf32x3 (F32DotTC): hi = tf32(x), lo = tf32(x - hi); t = +0;
+    t += lo_a hi_b; t += hi_a lo_b; NaN -> +0; t += hi_a hi_b (each a
+    sequential fp32 dot); then the incoming accumulator + t."""
+    ha, hb = tf32_rna(a32), tf32_rna(b32)
+    la, lb = tf32_rna(a32 - ha), tf32_rna(b32 - hb)
+    t = dot(la, hb, "sequential")
+    t = dot(ha, lb, "sequential", acc=t)
+    t = nan_to_zero(t)
+    t = dot(ha, hb, "sequential", acc=t)
+    return t if acc is None else r32(add(acc, t))
+
+
 def reduce_rows(p, order):
     """Sum over axis 0 in fp32 (numpy float32 adds)."""
     p = p.copy()
@@ -184,6 +204,8 @@ def fla_gpu(a_in, order, operand, dot_add="accumulate", mutate=False):
         return tf32_rna(v) if operand == "tf32" else v.astype(np.float32)
 
     def d(a, b, acc=None):
+        if operand == "tf32x3":
+            return dot3(a.astype(np.float32), b.astype(np.float32), acc)
         return dot(op(a), op(b), "sequential", acc=acc)
 
     for dist in range(1, nb):
@@ -430,6 +452,10 @@ with tempfile.TemporaryDirectory() as tmp:
     ieee = os.path.join(tmp, "gpu-ieee.toml")
     with open(ieee, "w") as f:
         f.write('base = "gpu-fp32"\noperand = "fp32"\n')
+    # tf32x3 merges (FLA_TRIL_PRECISION=tf32x3): split operands.
+    x3 = os.path.join(tmp, "gpu-tf32x3.toml")
+    with open(x3, "w") as f:
+        f.write('base = "gpu-fp32"\noperand_split = "tf32x3"\n')
     for name, a in ins.items():
         compare(tmp, "fla-gpu", "fla-gpu", "gpu-fp32", c, name, a,
                 lambda x: fla_gpu(x, "halving", "tf32"))
@@ -441,6 +467,9 @@ with tempfile.TemporaryDirectory() as tmp:
             compare(tmp, "fla-gpu", "fla-gpu:dot_add=separate", "gpu-fp32", c,
                     name, a, lambda x: fla_gpu(x, "halving", "tf32",
                                                "separate"))
+        if name in ("uniform0.1", "gdn", "near-range", "signed-zeros"):
+            compare(tmp, "fla-gpu", "fla-gpu", x3, c, name, a,
+                    lambda x: fla_gpu(x, "halving", "tf32x3"))
         if name in ("uniform0.1", "gdn"):
             compare(tmp, "fla-gpu", "fla-gpu", "gpu-fp16", c, name, a,
                     lambda x: fla_gpu(x, "halving", "tf32").astype(
@@ -520,6 +549,25 @@ with tempfile.TemporaryDirectory() as tmp:
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 2 and want in r.stderr,
               f"{kernel} {recipe}: exit {r.returncode}, {r.stderr.strip()}")
+
+    # Issue 13: the GDN layer takes T from the selected kernel (gpu-bf16).
+    import json
+    out = {}
+    for kernel in ("plan", "fla-gpu"):
+        r = subprocess.run([TRISIM, "error", "--method", "fla", "--kernel",
+                            kernel, "--precision", "gpu-bf16", "--chunk", "64",
+                            "--input", "gdn:rho=0.5", "--samples", "8",
+                            "--json"], capture_output=True, text=True,
+                           timeout=300)
+        check(r.returncode == 0, f"layer {kernel}: {r.stderr.strip()}")
+        if r.returncode == 0:
+            out[kernel] = json.loads(r.stdout)
+    if len(out) == 2:
+        j = out["fla-gpu"]
+        check(j["layer"] and j["kernel"]["name"] == "fla-gpu",
+              f"layer run: layer={j['layer']} kernel={j['kernel']}")
+        check(j["T"]["frob_rel"]["p50"] != out["plan"]["T"]["frob_rel"]["p50"],
+              "the layer's T does not follow --kernel fla-gpu")
 
 for row in SUMMARY:
     print("agreement: kernel=%s recipe=%s C=%d input=%s entries=%d "
