@@ -9,7 +9,6 @@
 #include "quant/requant.h"
 #include "quant/scale.h"
 #include "sim/cube_simd.h"
-#include "sim/fast_path.h"
 
 namespace trisim {
 
@@ -105,7 +104,8 @@ void ComputeOperandScales(const double* data, int rows, int cols, int stride,
 
 }  // namespace
 
-CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed) {
+CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed,
+                                  bool scalar) {
   CubeConfig c;
   c.operand = recipe.operand;
   c.split = recipe.operand_split;
@@ -118,7 +118,8 @@ CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed) {
   c.rounder.rounding.mode = recipe.rounding;
   c.rounder.rounding.overflow = recipe.float_overflow;
   c.rounder.seed = seed;
-  c.scalar = ScalarReference();
+  c.rounder.scalar = scalar;
+  c.scalar = scalar;
   return c;
 }
 

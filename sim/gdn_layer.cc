@@ -55,8 +55,9 @@ void LayerRecord::Assimilate(const LayerRecord& other) {
   }
 }
 
-LayerSimulator::LayerSimulator(const Plan& plan, const Recipe& recipe)
-    : recipe_(recipe), executor_(plan, recipe) {
+LayerSimulator::LayerSimulator(const Plan& plan, const Recipe& recipe,
+                               ExecOptions options)
+    : recipe_(recipe), executor_(plan, recipe, options) {
   TRISIM_ASSERT(recipe_.layer.enabled && !recipe_.exact);
 }
 
@@ -69,11 +70,13 @@ GdnOutputs LayerSimulator::Run(const GdnChunk& chunk, uint64_t seed,
   const int dv = static_cast<int>(chunk.v.cols());
   std::vector<StepStats> st(kStepCount);
 
-  Rounder rounder;
+  quant::Rounder rounder;
   rounder.rounding.mode = recipe_.rounding;
   rounder.rounding.overflow = recipe_.float_overflow;
   rounder.seed = seed;
-  CubeConfig cube = CubeConfig::FromRecipe(recipe_, seed);
+  rounder.scalar = executor_.options().scalar;
+  CubeConfig cube =
+      CubeConfig::FromRecipe(recipe_, seed, executor_.options().scalar);
   cube.operand = lf.operand;
   // Stochastic-rounding streams: one tensor id per rounding site, above the
   // executor's ids (8 per plan step).
@@ -116,7 +119,7 @@ GdnOutputs LayerSimulator::Run(const GdnChunk& chunk, uint64_t seed,
   const uint64_t gate_tensor = tensor++;
   quant::EventCounts* gate_events = &st[kGate].events;
   auto gr = [&](double x, uint64_t index) {
-    return rounder.RoundFast(x, lf.gate, gate_tensor, index, gate_events);
+    return rounder.RoundValue(x, lf.gate, gate_tensor, index, gate_events);
   };
   std::vector<double> big_g(c), exp_g(c), exp_tail(c);
   for (int i = 0; i < c; ++i) {
