@@ -357,7 +357,7 @@ nlohmann::json RunNumpyPeer(const std::vector<Mat>& inputs, int reps) {
       "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 "
       "/usr/bin/python3 '" +
       script + "' --input '" + path + "' --reps " + std::to_string(reps) +
-      " 2>&1";
+      " 2>'" + dir + "/stderr.txt'";
   std::string output;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char buffer[4096];
@@ -370,6 +370,7 @@ nlohmann::json RunNumpyPeer(const std::vector<Mat>& inputs, int reps) {
       output = "exit status " + std::to_string(status) + ": " + output;
   }
   // Only what this run created.
+  std::filesystem::remove(dir + "/stderr.txt");
   std::filesystem::remove(path);
   std::filesystem::remove(dir);
   try {

@@ -146,6 +146,10 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
   // sample's statistics merge into the report in sample order (the ordered
   // region), so the report is the same for any thread count. Memory does
   // not grow with the sample count (core/metrics.h Distribution).
+  // Parallelism is by samples: Eigen's own OpenMP gemm would otherwise
+  // spread each fp64 reference product over every core from a one-thread
+  // region (--threads 1 then used all cores, mostly spinning: issue 15).
+  Eigen::setNbThreads(1);
 #pragma omp parallel num_threads(threads)
   {
     std::unique_ptr<Executor> executor, shadow;

@@ -261,6 +261,13 @@ void Executor::RoundView(const View& v, Format format, uint64_t tensor,
                          quant::EventCounts* events) {
   const RowMat& buffer = buffers_[v.buffer];
   const size_t cols = static_cast<size_t>(v.cols);
+  if (v.col == 0 && v.cols == buffer.cols()) {
+    // Whole rows: one contiguous call (the same indices, fewer dispatches).
+    rounder.RoundValues(buffer.data() + static_cast<size_t>(v.row) * cols,
+                        cols * v.rows, format, tensor, index0, index_step, out,
+                        events);
+    return;
+  }
   for (int i = 0; i < v.rows; ++i) {
     const double* row =
         buffer.data() + static_cast<size_t>(v.row + i) * buffer.cols() + v.col;
@@ -272,6 +279,11 @@ void Executor::RoundView(const View& v, Format format, uint64_t tensor,
 
 void Executor::WriteView(const View& v, const double* values) {
   RowMat& buffer = buffers_[v.buffer];
+  if (v.col == 0 && v.cols == buffer.cols()) {
+    std::copy(values, values + static_cast<size_t>(v.rows) * v.cols,
+              buffer.data() + static_cast<size_t>(v.row) * v.cols);
+    return;
+  }
   for (int i = 0; i < v.rows; ++i) {
     std::copy(
         values + static_cast<size_t>(i) * v.cols,
