@@ -13,6 +13,7 @@
 
 #include "apps/commands.h"
 #include "core/status.h"
+#include "quant/simd_targets.h"
 
 namespace {
 
@@ -128,6 +129,9 @@ int main(int argc, char** argv) {
     return Report(trisim::ExitCodeOf(e), e.what());
   }
   try {
+    // A run-time cap on the SIMD target (quant/simd_targets.h), e.g. for
+    // valgrind, which cannot run AVX-512: before any fast path runs.
+    trisim::quant::CapTargetsFromEnvironment();
     for (const auto& command : commands) {
       if (command.app->parsed()) return command.run();
     }

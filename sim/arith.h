@@ -39,29 +39,4 @@ class ExactSum {
 // x * scale as an Exact (sticky-folded when wider than 64 bits).
 quant::Exact ExactScaled(int64_t x, float scale);
 
-// Rounds a finite-or-not double to a float format and returns the value as
-// a double. Counts events. Stochastic rounding draws its bits from
-// (seed, tensor, index).
-struct Rounder {
-  quant::FloatRounding rounding;
-  uint64_t seed = 0;
-
-  double Round(double x, quant::Format format, uint64_t tensor, uint64_t index,
-               quant::EventCounts* events) const;
-  double Round(const quant::Exact& x, quant::Format format, uint64_t tensor,
-               uint64_t index, quant::EventCounts* events) const;
-
-  // Fast path (quant/round_simd.h), bit-identical to the Round above:
-  // out[i] = Round(x[i], format, tensor, index0 + i * index_step) for i < n.
-  void RoundValues(const double* x, size_t n, quant::Format format,
-                   uint64_t tensor, uint64_t index0, uint64_t index_step,
-                   double* out, quant::EventCounts* events) const;
-  double RoundFast(double x, quant::Format format, uint64_t tensor,
-                   uint64_t index, quant::EventCounts* events) const;
-
-  // The stochastic-rounding bits of element `index` of `tensor` (0 for the
-  // deterministic modes, which ignore them).
-  uint64_t RandomBits(uint64_t tensor, uint64_t index) const;
-};
-
 }  // namespace trisim

@@ -9,7 +9,6 @@
 #include "quant/requant.h"
 #include "quant/scale.h"
 #include "sim/cube_simd.h"
-#include "sim/fast_path.h"
 
 namespace trisim {
 
@@ -105,7 +104,8 @@ void ComputeOperandScales(const double* data, int rows, int cols, int stride,
 
 }  // namespace
 
-CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed) {
+CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed,
+                                  bool scalar) {
   CubeConfig c;
   c.operand = recipe.operand;
   c.split = recipe.operand_split;
@@ -118,7 +118,8 @@ CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed) {
   c.rounder.rounding.mode = recipe.rounding;
   c.rounder.rounding.overflow = recipe.float_overflow;
   c.rounder.seed = seed;
-  c.scalar = ScalarReference();
+  c.rounder.scalar = scalar;
+  c.scalar = scalar;
   return c;
 }
 
@@ -655,7 +656,11 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
           }
         }
       }
-      if (groups_per_element == 1) {
+      if (groups_per_element == 1 && out_stride == n) {
+        // Contiguous: one call, the same indices.
+        config.rounder.RoundValues(values, mn, out_format, tensor, 0, 1, out,
+                                   events);
+      } else if (groups_per_element == 1) {
         for (int i = 0; i < m; ++i) {
           config.rounder.RoundValues(
               values + static_cast<size_t>(i) * n, n, out_format, tensor,
@@ -802,6 +807,12 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
       ++i;
     }
   }
+  if (out_stride == n) {  // contiguous: one call, the same indices
+    const size_t mn = static_cast<size_t>(m) * n;
+    for (size_t e = 0; e < mn; ++e) out[e] = sign * acc[e];
+    config.rounder.RoundValues(out, mn, out_format, tensor, 0, 1, out, events);
+    return true;
+  }
   std::vector<double> row(n);
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j)
@@ -876,6 +887,11 @@ CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
   op.cols = cols;
   if (!config.Integer()) {
     op.values.resize(static_cast<size_t>(rows) * cols);
+    if (stride == cols) {  // contiguous: one call, the same indices
+      config.rounder.RoundValues(data, op.values.size(), config.operand, tensor,
+                                 0, 1, op.values.data(), events);
+      return op;
+    }
     for (int i = 0; i < rows; ++i) {
       config.rounder.RoundValues(
           data + static_cast<size_t>(i) * stride, cols, config.operand, tensor,

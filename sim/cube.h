@@ -59,6 +59,7 @@
 
 #include "quant/format.h"
 #include "quant/round.h"
+#include "quant/rounder.h"
 #include "quant/split.h"
 #include "sim/arith.h"
 #include "sim/recipe.h"
@@ -92,10 +93,14 @@ struct CubeConfig {
   AccumulationOrder order = AccumulationOrder::kFractal;
   quant::IntOverflow accumulator_overflow = quant::IntOverflow::kWrap;
   int scale_mantissa_bits = 10;
-  Rounder rounder;      // conversions: operand rounding, quantisation, FIXPIPE
-  bool scalar = false;  // run the scalar reference (FromRecipe: --scalar)
+  quant::Rounder rounder;  // conversions: operand rounding, quantisation,
+                           // FIXPIPE
+  bool scalar = false;     // run the scalar reference (sim/executor.h
+                           // ExecOptions::scalar; also rounder.scalar)
 
-  static CubeConfig FromRecipe(const Recipe& recipe, uint64_t seed);
+  // `scalar`: the caller's setting (sim/executor.h ExecOptions::scalar).
+  static CubeConfig FromRecipe(const Recipe& recipe, uint64_t seed,
+                               bool scalar);
   bool Integer() const { return !quant::IsFloat(operand); }
   // Largest code magnitude of an integer operand.
   int32_t QMax() const;

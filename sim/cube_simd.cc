@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "quant/simd_targets.h"
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "sim/cube_simd.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -203,7 +205,9 @@ double MeasureInt8PeakGops(double seconds) {
 }
 
 const char* Int8PeakInstruction() {
-  return __builtin_cpu_supports("avx512vnni")
+  // The dispatched target decides (VNNI is the AVX3_DL target's kernel), so
+  // a TRISIM_HWY_TARGETS cap shows here too.
+  return quant::DispatchTargetName() == "AVX3_DL"
              ? "vpdpbusd zmm (AVX-512 VNNI), 8 independent chains"
              : "pmaddwd (Highway ReorderWidenMulAccumulate), 8 chains";
 }

@@ -10,7 +10,6 @@
 #include "core/random.h"
 #include "core/status.h"
 #include "core/threads.h"
-#include "sim/fast_path.h"
 #include "sim/recipe_fit.h"
 
 #ifdef _OPENMP
@@ -140,22 +139,26 @@ EvaluationReport Evaluate(const EvaluationConfig& config) {
   CheckRecipeFitsPlan(recipe, report.plan);
   { Executor check(report.plan, recipe); }
   report.reference = config.reference;
-  SetScalarReference(config.scalar);
+  const ExecOptions exec{config.scalar};
   const Recipe fp64 = LoadRecipe("fp64");
   ParallelErrors failures;
   // Samples are independent: each thread runs its own executor; every
   // sample's statistics merge into the report in sample order (the ordered
   // region), so the report is the same for any thread count. Memory does
   // not grow with the sample count (core/metrics.h Distribution).
+  // Parallelism is by samples: Eigen's own OpenMP gemm would otherwise
+  // spread each fp64 reference product over every core from a one-thread
+  // region (--threads 1 then used all cores, mostly spinning: issue 15).
+  Eigen::setNbThreads(1);
 #pragma omp parallel num_threads(threads)
   {
     std::unique_ptr<Executor> executor, shadow;
     std::unique_ptr<LayerSimulator> layer;
     try {
-      executor = std::make_unique<Executor>(report.plan, recipe);
-      shadow = std::make_unique<Executor>(report.plan, fp64);
+      executor = std::make_unique<Executor>(report.plan, recipe, exec);
+      shadow = std::make_unique<Executor>(report.plan, fp64, exec);
       if (report.layer) {
-        layer = std::make_unique<LayerSimulator>(report.plan, recipe);
+        layer = std::make_unique<LayerSimulator>(report.plan, recipe, exec);
       }
     } catch (...) {
       failures.Capture(-1);

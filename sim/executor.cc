@@ -9,7 +9,6 @@
 #include "quant/scale.h"
 #include "sim/arith.h"
 #include "sim/cube.h"
-#include "sim/fast_path.h"
 #include "sim/recipe_fit.h"
 
 namespace trisim {
@@ -68,8 +67,8 @@ void CheckKernelRecipe(const Plan& plan, const Recipe& recipe) {
   }
 }
 
-Executor::Executor(const Plan& plan, const Recipe& recipe)
-    : plan_(plan), recipe_(recipe) {
+Executor::Executor(const Plan& plan, const Recipe& recipe, ExecOptions options)
+    : plan_(plan), recipe_(recipe), options_(options) {
   ValidateRecipe(recipe_, recipe_.name);
   CheckRecipeFitsPlan(recipe_, plan_);  // block sizes, integer storage
   CheckKernelRecipe(plan_, recipe_);
@@ -101,6 +100,15 @@ Executor::Executor(const Plan& plan, const Recipe& recipe)
                          quant::FormatName(BufferFormat(static_cast<int>(b))) +
                          "; kernel plans store float formats only");
       }
+    }
+  }
+  // The stream layout of executor.h holds these many inputs per step.
+  for (const Step& step : plan_.steps) {
+    if (step.op == OpKind::kLinComb) {
+      TRISIM_ASSERT(step.in.size() <= kMaxLinCombTerms);
+    }
+    if (step.op == OpKind::kMatMul || step.op == OpKind::kMmad) {
+      TRISIM_ASSERT(step.in.size() <= kMaxCubeOperands);
     }
   }
   buffers_.reserve(plan.buffers.size());
@@ -262,29 +270,82 @@ void Executor::StoreInteger(const View& out, const RowMat& values,
   }
 }
 
-void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
-                          StepStats* stats, RunRecord* record) {
+void Executor::RoundView(const View& v, Format format, uint64_t tensor,
+                         uint64_t index0, uint64_t index_step,
+                         const quant::Rounder& rounder, double* out,
+                         quant::EventCounts* events) {
+  const RowMat& buffer = buffers_[v.buffer];
+  const size_t cols = static_cast<size_t>(v.cols);
+  if (v.col == 0 && v.cols == buffer.cols()) {
+    // Whole rows: one contiguous call (the same indices, fewer dispatches).
+    rounder.RoundValues(buffer.data() + static_cast<size_t>(v.row) * cols,
+                        cols * v.rows, format, tensor, index0, index_step, out,
+                        events);
+    return;
+  }
+  for (int i = 0; i < v.rows; ++i) {
+    const double* row =
+        buffer.data() + static_cast<size_t>(v.row + i) * buffer.cols() + v.col;
+    rounder.RoundValues(row, cols, format, tensor,
+                        index0 + i * cols * index_step, index_step,
+                        out + i * cols, events);
+  }
+}
+
+void Executor::WriteView(const View& v, const double* values) {
+  RowMat& buffer = buffers_[v.buffer];
+  if (v.col == 0 && v.cols == buffer.cols()) {
+    std::copy(values, values + static_cast<size_t>(v.rows) * v.cols,
+              buffer.data() + static_cast<size_t>(v.row) * v.cols);
+    return;
+  }
+  for (int i = 0; i < v.rows; ++i) {
+    std::copy(
+        values + static_cast<size_t>(i) * v.cols,
+        values + static_cast<size_t>(i + 1) * v.cols,
+        buffer.data() + static_cast<size_t>(v.row + i) * buffer.cols() + v.col);
+  }
+}
+
+namespace {
+
+// Operand p's stream of the step whose first id is `tensor` (executor.h).
+uint64_t OperandStream(uint64_t tensor, size_t p) {
+  if (p < kStepOperandStreams) return tensor + 2 + p;
+  return kExtraOperandStreams + tensor / kStepStreams * 64 + p;
+}
+
+}  // namespace
+
+std::vector<CubeOperand> Executor::PrepareOperands(const Step& step,
+                                                   const CubeConfig& config,
+                                                   uint64_t tensor,
+                                                   quant::EventCounts* events) {
+  std::vector<CubeOperand> operands;
+  operands.reserve(step.in.size());
+  for (size_t p = 0; p < step.in.size(); ++p) {
+    const View& v = step.in[p];
+    const RowMat& buffer = buffers_[v.buffer];
+    operands.push_back(PrepareOperand(
+        buffer.data() + static_cast<size_t>(v.row) * buffer.cols() + v.col,
+        v.rows, v.cols, static_cast<int>(buffer.cols()), config, tensor + 2 + p,
+        events));
+  }
+  return operands;
+}
+
+void Executor::RunRounded(const Step& step, size_t index,
+                          const quant::Rounder& rounder, StepStats* stats,
+                          RunRecord* record) {
   if (step.op == OpKind::kSync) return;  // no data
   auto out = Region(step.out);
   const Format storage = BufferFormat(step.out.buffer);
   const Format vector = recipe_.vector;
-  Rounder rounder;
-  rounder.rounding.mode = recipe_.rounding;
-  rounder.rounding.overflow = recipe_.float_overflow;
-  rounder.seed = seed;
+  const uint64_t seed = rounder.seed;
   quant::EventCounts* events = &stats->events;
-  // Stochastic-rounding streams: one tensor id per (step, use).
-  const uint64_t tensor = static_cast<uint64_t>(index) * 8;
-  // The fast path rounds bit-identically (quant/round_simd.h).
-  const bool fast = !ScalarReference();
-  auto to_vector = [&](double x, uint64_t i) {
-    return fast ? rounder.RoundFast(x, vector, tensor + 1, i, events)
-                : rounder.Round(x, vector, tensor + 1, i, events);
-  };
-  auto to_storage = [&](double x, uint64_t i) {
-    return fast ? rounder.RoundFast(x, storage, tensor, i, events)
-                : rounder.Round(x, storage, tensor, i, events);
-  };
+  // Stochastic-rounding streams: executor.h's layout.
+  const uint64_t tensor = static_cast<uint64_t>(index) * kStepStreams;
+  const size_t total = static_cast<size_t>(step.out.rows) * step.out.cols;
 
   switch (step.op) {
     case OpKind::kSync:
@@ -294,17 +355,10 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
       // format (exact when already narrower), fp32 accumulation continuing
       // from the accumulator when `accumulate`, nothing rounded on the way
       // out: the accumulator keeps fp32 values until a kStore.
-      const CubeConfig config = CubeConfig::FromRecipe(recipe_, seed);
-      std::vector<CubeOperand> operands;
-      operands.reserve(step.in.size());
-      for (size_t p = 0; p < step.in.size(); ++p) {
-        const View& v = step.in[p];
-        const RowMat& buffer = buffers_[v.buffer];
-        operands.push_back(PrepareOperand(
-            buffer.data() + static_cast<size_t>(v.row) * buffer.cols() + v.col,
-            v.rows, v.cols, static_cast<int>(buffer.cols()), config,
-            tensor + 2 + p, events));
-      }
+      const CubeConfig config =
+          CubeConfig::FromRecipe(recipe_, seed, options_.scalar);
+      std::vector<CubeOperand> operands =
+          PrepareOperands(step, config, tensor, events);
       std::vector<CubeTerm> terms;
       for (size_t p = 0; p + 1 < operands.size(); p += 2) {
         terms.push_back({&operands[p], &operands[p + 1]});
@@ -321,18 +375,13 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
       }
       break;
     }
-    case OpKind::kStore: {
+    case OpKind::kStore:
       // FIXPIPE: the one rounding out of the accumulator, to out's format.
-      const auto in = Region(step.in[0]);
-      RowMat result(out.rows(), out.cols());
-      for (int i = 0; i < out.rows(); ++i) {
-        for (int j = 0; j < out.cols(); ++j) {
-          result(i, j) = to_storage(in(i, j), i * out.cols() + j);
-        }
-      }
-      out = result;
+      scratch_x_.resize(total);
+      RoundView(step.in[0], storage, tensor, 0, 1, rounder, scratch_x_.data(),
+                events);
+      WriteView(step.out, scratch_x_.data());
       break;
-    }
     case OpKind::kTranspose:
     case OpKind::kIdentity:
     case OpKind::kZero:
@@ -342,111 +391,47 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
       RunExact(step);
       // A copy into a narrower buffer rounds (e.g. L in fp32, storage fp16);
       // into integer storage it quantises.
-      if (step.op == OpKind::kCopy || step.op == OpKind::kMask ||
-          step.op == OpKind::kTranspose) {
-        if (!quant::IsFloat(storage) &&
-            BufferFormat(step.in[0].buffer) != storage) {
+      if ((step.op == OpKind::kCopy || step.op == OpKind::kMask ||
+           step.op == OpKind::kTranspose) &&
+          BufferFormat(step.in[0].buffer) != storage) {
+        if (!quant::IsFloat(storage)) {
           StoreInteger(step.out, RowMat(out), nullptr, nullptr, seed, tensor,
                        stats, record, index);
-        } else if (BufferFormat(step.in[0].buffer) != storage) {
-          for (int i = 0; i < out.rows(); ++i) {
-            for (int j = 0; j < out.cols(); ++j) {
-              out(i, j) = to_storage(out(i, j), i * out.cols() + j);
-            }
-          }
+        } else {
+          scratch_x_.resize(total);
+          RoundView(step.out, storage, tensor, 0, 1, rounder, scratch_x_.data(),
+                    events);
+          WriteView(step.out, scratch_x_.data());
         }
       }
       break;
     case OpKind::kLinComb: {
-      RowMat result(out.rows(), out.cols());
-      if (fast && recipe_.rounding != quant::RoundingMode::kStochastic) {
-        // Without stochastic bits the element indices do not matter and
-        // event counts add up in any order: each rounding stage of the
-        // element loop below runs once over the whole matrix.
-        const int rows = out.rows(), cols = out.cols();
-        const size_t total = static_cast<size_t>(rows) * cols;
-        static thread_local std::vector<double> xs, vs;
-        xs.resize(total);
-        vs.resize(total);
-        double* x = xs.data();
-        double* v = vs.data();
-        for (size_t t = 0; t < step.in.size(); ++t) {
-          const auto in = Region(step.in[t]);
-          for (int i = 0; i < rows; ++i) {
-            for (int j = 0; j < cols; ++j)
-              x[static_cast<size_t>(i) * cols + j] = in(i, j);
-          }
-          rounder.RoundValues(x, total, vector, tensor + 1, 0, 0, x, events);
-          const double coef = step.coef[t];
-          for (size_t e = 0; e < total; ++e) x[e] = coef * x[e];
-          rounder.RoundValues(x, total, vector, tensor + 1, 0, 0,
-                              t == 0 ? v : x, events);
-          if (t == 0) continue;
-          for (size_t e = 0; e < total; ++e) v[e] = v[e] + x[e];
-          rounder.RoundValues(v, total, vector, tensor + 1, 0, 0, v, events);
-        }
-        if (quant::IsFloat(storage)) {
-          rounder.RoundValues(v, total, storage, tensor, 0, 0, result.data(),
-                              events);
-        } else {
-          std::copy(v, v + total, result.data());
-        }
-      } else if (fast) {
-        // Row by row through the SIMD rounding: the same roundings with the
-        // same stochastic indices as the element loop below.
-        const size_t cols = static_cast<size_t>(out.cols());
-        std::vector<double> x(cols), v(cols);
-        for (int i = 0; i < out.rows(); ++i) {
-          const uint64_t e0 = static_cast<uint64_t>(i) * cols;
-          for (size_t t = 0; t < step.in.size(); ++t) {
-            const auto in_row = Region(step.in[t]).row(i);
-            for (size_t j = 0; j < cols; ++j) x[j] = in_row(j);
-            rounder.RoundValues(x.data(), cols, vector, tensor + 1, e0 * 8 + t,
-                                8, x.data(), events);
-            for (size_t j = 0; j < cols; ++j) x[j] = step.coef[t] * x[j];
-            rounder.RoundValues(x.data(), cols, vector, tensor + 1,
-                                e0 * 8 + 3 + t, 8, t == 0 ? v.data() : x.data(),
-                                events);
-            if (t == 0) continue;
-            for (size_t j = 0; j < cols; ++j) v[j] = v[j] + x[j];
-            rounder.RoundValues(v.data(), cols, vector, tensor + 1, e0 * 8 + 6,
-                                8, v.data(), events);
-          }
-          if (quant::IsFloat(storage)) {
-            rounder.RoundValues(v.data(), cols, storage, tensor, e0, 1,
-                                &result(i, 0), events);
-          } else {
-            for (size_t j = 0; j < cols; ++j) result(i, j) = v[j];
-          }
-        }
-      }
-      if (fast) {
-        if (quant::IsFloat(storage)) {
-          out = result;
-        } else {
-          StoreInteger(step.out, result, nullptr, nullptr, seed, tensor, stats,
-                       record, index);
-        }
-        break;
-      }
-      for (int i = 0; i < out.rows(); ++i) {
-        for (int j = 0; j < out.cols(); ++j) {
-          const uint64_t e = static_cast<uint64_t>(i) * out.cols() + j;
-          double v = 0.0;
-          for (size_t t = 0; t < step.in.size(); ++t) {
-            const double x = to_vector(Region(step.in[t])(i, j), e * 8 + t);
-            const double term = to_vector(step.coef[t] * x, e * 8 + 3 + t);
-            v = t == 0 ? term : to_vector(v + term, e * 8 + 6);
-          }
-          // Integer storage is quantised below, per group.
-          result(i, j) = quant::IsFloat(storage) ? to_storage(v, e) : v;
-        }
+      // v = c0 x0, v += c1 x1, ... per element e, every multiply and add
+      // rounded to V, each rounding stage over the whole view at once with
+      // the indices of executor.h (8e + t, 8e + 3 + t, 8e + 6).
+      TRISIM_ASSERT(step.in.size() <= kMaxLinCombTerms);
+      scratch_x_.resize(total);
+      scratch_v_.resize(total);
+      double* x = scratch_x_.data();
+      double* v = scratch_v_.data();
+      for (size_t t = 0; t < step.in.size(); ++t) {
+        RoundView(step.in[t], vector, tensor + 1, t, 8, rounder, x, events);
+        const double coef = step.coef[t];
+        for (size_t e = 0; e < total; ++e) x[e] = coef * x[e];
+        rounder.RoundValues(x, total, vector, tensor + 1, 3 + t, 8,
+                            t == 0 ? v : x, events);
+        if (t == 0) continue;
+        for (size_t e = 0; e < total; ++e) v[e] = v[e] + x[e];
+        rounder.RoundValues(v, total, vector, tensor + 1, 6, 8, v, events);
       }
       if (quant::IsFloat(storage)) {
-        out = result;
+        rounder.RoundValues(v, total, storage, tensor, 0, 1, v, events);
+        WriteView(step.out, v);
       } else {
-        StoreInteger(step.out, result, nullptr, nullptr, seed, tensor, stats,
-                     record, index);
+        // Integer storage is quantised per group.
+        StoreInteger(step.out,
+                     Eigen::Map<const RowMat>(v, step.out.rows, step.out.cols),
+                     nullptr, nullptr, seed, tensor, stats, record, index);
       }
       break;
     }
@@ -487,28 +472,25 @@ void Executor::RunRounded(const Step& step, size_t index, uint64_t seed,
         auto at = [&](int k, int point) {
           return (static_cast<uint64_t>(j) * r + k) * 4 + point;
         };
-        double acc = to_vector(-l(r, j), at(j, 0));
+        double acc =
+            rounder.RoundValue(-l(r, j), vector, tensor + 1, at(j, 0), events);
         for (int k = j + 1; k < r; ++k) {
-          const double lk = to_vector(l(r, k), at(k, 1));
-          const double product = to_vector(lk * out(k, j), at(k, 2));
-          acc = to_vector(acc - product, at(k, 3));
+          const double lk =
+              rounder.RoundValue(l(r, k), vector, tensor + 1, at(k, 1), events);
+          const double product = rounder.RoundValue(
+              lk * out(k, j), vector, tensor + 1, at(k, 2), events);
+          acc = rounder.RoundValue(acc - product, vector, tensor + 1, at(k, 3),
+                                   events);
         }
-        out(r, j) = to_storage(acc, j);
+        out(r, j) = rounder.RoundValue(acc, storage, tensor, j, events);
       }
       break;
     }
     case OpKind::kMatMul: {
-      const CubeConfig config = CubeConfig::FromRecipe(recipe_, seed);
-      std::vector<CubeOperand> operands;
-      operands.reserve(step.in.size());
-      for (size_t p = 0; p < step.in.size(); ++p) {
-        const View& v = step.in[p];
-        const RowMat& buffer = buffers_[v.buffer];
-        operands.push_back(PrepareOperand(
-            buffer.data() + static_cast<size_t>(v.row) * buffer.cols() + v.col,
-            v.rows, v.cols, static_cast<int>(buffer.cols()), config,
-            tensor + 2 + p, events));
-      }
+      const CubeConfig config =
+          CubeConfig::FromRecipe(recipe_, seed, options_.scalar);
+      std::vector<CubeOperand> operands =
+          PrepareOperands(step, config, tensor, events);
       std::vector<CubeTerm> terms;
       for (size_t p = 0; p + 1 < operands.size(); p += 2) {
         terms.push_back({&operands[p], &operands[p + 1]});
@@ -550,34 +532,16 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
     record->buffer_after_step.clear();
     record->operands.clear();
   }
-  Rounder rounder;
-  rounder.rounding.mode = recipe_.rounding;
-  rounder.rounding.overflow = recipe_.float_overflow;
-  rounder.seed = seed;
-  const bool fast = !ScalarReference();
+  const quant::Rounder rounder = MakeRounder(seed);
 
-  // Load A in the input format.
+  // Load A in the input format (tensor ~0, index i * C + j).
   quant::EventCounts input_events;
   RowMat& input = buffers_[plan_.input];
-  if (fast && !recipe_.exact) {
-    // Row by row through the SIMD rounding, same indices as below.
-    std::vector<double> row(l.cols());
-    for (int i = 0; i < l.rows(); ++i) {
-      for (int j = 0; j < l.cols(); ++j) row[j] = l(i, j);
-      rounder.RoundValues(row.data(), row.size(), recipe_.input, ~uint64_t{0},
-                          static_cast<uint64_t>(i) * l.cols(), 1, &input(i, 0),
-                          &input_events);
-    }
-  }
-  for (int i = 0; i < l.rows() && !(fast && !recipe_.exact); ++i) {
-    for (int j = 0; j < l.cols(); ++j) {
-      input(i, j) =
-          recipe_.exact ? l(i, j)
-          : fast ? rounder.RoundFast(l(i, j), recipe_.input, ~uint64_t{0},
-                                     i * l.cols() + j, &input_events)
-                 : rounder.Round(l(i, j), recipe_.input, ~uint64_t{0},
-                                 i * l.cols() + j, &input_events);
-    }
+  input = l;  // row-major copy
+  if (!recipe_.exact) {
+    rounder.RoundValues(input.data(), static_cast<size_t>(input.size()),
+                        recipe_.input, ~uint64_t{0}, 0, 1, input.data(),
+                        &input_events);
   }
 
   if (record != nullptr && record->keep_buffers) {
@@ -590,7 +554,7 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
     if (recipe_.exact) {
       RunExact(step);
     } else {
-      RunRounded(step, s, seed, &here, record);
+      RunRounded(step, s, rounder, &here, record);
     }
     if (record != nullptr && step.op == OpKind::kSync) {
       record->steps[s].Assimilate(here);
@@ -622,29 +586,16 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
     }
   }
 
-  // X leaves in the output format.
+  // X leaves in the output format (tensor ~0 - 1, index i * C + j).
   const RowMat& x = buffers_[plan_.output];
-  Mat result(x.rows(), x.cols());
+  RowMat rounded = x;
   quant::EventCounts output_events;
-  if (fast && !recipe_.exact) {
-    std::vector<double> row(x.cols());
-    for (int i = 0; i < x.rows(); ++i) {
-      rounder.RoundValues(&x(i, 0), row.size(), recipe_.output,
-                          ~uint64_t{0} - 1, static_cast<uint64_t>(i) * x.cols(),
-                          1, row.data(), &output_events);
-      for (int j = 0; j < x.cols(); ++j) result(i, j) = row[j];
-    }
+  if (!recipe_.exact) {
+    rounder.RoundValues(rounded.data(), static_cast<size_t>(rounded.size()),
+                        recipe_.output, ~uint64_t{0} - 1, 0, 1, rounded.data(),
+                        &output_events);
   }
-  for (int i = 0; i < x.rows() && !(fast && !recipe_.exact); ++i) {
-    for (int j = 0; j < x.cols(); ++j) {
-      result(i, j) =
-          recipe_.exact ? x(i, j)
-          : fast ? rounder.RoundFast(x(i, j), recipe_.output, ~uint64_t{0} - 1,
-                                     i * x.cols() + j, &output_events)
-                 : rounder.Round(x(i, j), recipe_.output, ~uint64_t{0} - 1,
-                                 i * x.cols() + j, &output_events);
-    }
-  }
+  Mat result = rounded;
   if (record != nullptr) {
     record->input_events.Assimilate(input_events);
     record->output_events.Assimilate(output_events);
@@ -652,12 +603,18 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
   return result;
 }
 
-Mat Executor::InputAsLoaded(const Mat& l, uint64_t seed) const {
-  if (recipe_.exact) return l;
-  Rounder rounder;
+quant::Rounder Executor::MakeRounder(uint64_t seed) const {
+  quant::Rounder rounder;
   rounder.rounding.mode = recipe_.rounding;
   rounder.rounding.overflow = recipe_.float_overflow;
   rounder.seed = seed;
+  rounder.scalar = options_.scalar;
+  return rounder;
+}
+
+Mat Executor::InputAsLoaded(const Mat& l, uint64_t seed) const {
+  if (recipe_.exact) return l;
+  const quant::Rounder rounder = MakeRounder(seed);
   quant::EventCounts ignored;
   Mat a(l.rows(), l.cols());
   for (int i = 0; i < l.rows(); ++i) {

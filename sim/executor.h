@@ -23,6 +23,28 @@
 // substitution rows cannot be stored this way (each row would need its own
 // scale): such plans are rejected.
 // Under the fp64 recipe nothing rounds (the reference).
+//
+// Stochastic-rounding streams. Every rounding draws its bits from
+// quant::StochasticBits(seed, tensor, index) (quant/round.h), seed = the
+// sample's seed; the (tensor, index) pairs are fixed by the plan, never by
+// the implementation (fast or scalar), the thread count or the SIMD width:
+//   tensor ~0      loading A into the input format; index i * C + j
+//   tensor ~0 - 1  X leaving in the output format;   index i * C + j
+//   tensor 8s + u  plan step s, use u (kStepStreams = 8 per step):
+//     u = 0  the step's result to its buffer's float format: index e, the
+//            row-major element of the written view (kForwardRow: j)
+//     u = 1  vector-unit roundings to the recipe's vector format V:
+//            kLinComb term t < kMaxLinCombTerms = 3, element e:
+//              x_t = V(in_t[e])        index 8e + t
+//              c_t x_t -> V            index 8e + 3 + t
+//              v = V(v + term)         index 8e + 6   (t >= 1)
+//            kForwardRow element j, term k, point p < 4: (j r + k) 4 + p
+//     u = 2 + p  cube operand p < kStepOperandStreams = 5 of a kMatMul/kMmad
+//            (sim/cube.h PrepareOperand's indices)
+//     u = 7  quantisation into integer storage: index e
+//   tensor 2^39 + 64 s + p  cube operands p = 5 .. 63 of step s (fla's
+//            merges sum up to C/16 products: 2 C/16 operands)
+//   The GDN layer (sim/gdn_layer.h) uses tensors from 2^40 upward.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +53,7 @@
 #include "core/matrix.h"
 #include "core/plan.h"
 #include "quant/round.h"
+#include "quant/rounder.h"
 #include "sim/cube.h"
 #include "sim/recipe.h"
 
@@ -77,9 +100,26 @@ struct RunRecord {
 // Math-level plans and the fp64 recipe always pass.
 void CheckKernelRecipe(const Plan& plan, const Recipe& recipe);
 
+// Per-step stream ids and their limits (layout above).
+inline constexpr uint64_t kStepStreams = 8;
+inline constexpr size_t kMaxLinCombTerms = 3;
+inline constexpr size_t kStepOperandStreams = 5;
+inline constexpr size_t kMaxCubeOperands = 64;
+inline constexpr uint64_t kExtraOperandStreams = uint64_t{1} << 39;
+
+// How the executor computes (never what): both settings give bit-identical
+// results and event counts.
+struct ExecOptions {
+  // Run the scalar reference (sim/cube.h *Reference, quant::RoundToFloat)
+  // instead of the SIMD fast path: `trisim error --scalar`, bench, tests.
+  bool scalar = false;
+};
+
 class Executor {
  public:
-  Executor(const Plan& plan, const Recipe& recipe);
+  // Throws InputError if the recipe cannot run the plan (sim/recipe_fit.h,
+  // kernel requirements) or a step exceeds the stream layout above.
+  Executor(const Plan& plan, const Recipe& recipe, ExecOptions options = {});
 
   // Runs the plan on the strictly lower `l` (C x C, checked by the caller)
   // and returns X in the recipe's output format (as doubles). `seed` keys
@@ -94,6 +134,7 @@ class Executor {
 
   const Plan& plan() const { return plan_; }
   const Recipe& recipe() const { return recipe_; }
+  const ExecOptions& options() const { return options_; }
   // The format a buffer is stored in under this recipe.
   quant::Format BufferFormat(int buffer) const;
 
@@ -103,8 +144,24 @@ class Executor {
   Eigen::Block<RowMat> Region(const View& v);
 
   void RunExact(const Step& step);
-  void RunRounded(const Step& step, size_t index, uint64_t seed,
+  void RunRounded(const Step& step, size_t index, const quant::Rounder& rounder,
                   StepStats* stats, RunRecord* record);
+  // The cube operands of a kMatMul/kMmad step (tensor ids 8s + 2 + p).
+  std::vector<CubeOperand> PrepareOperands(const Step& step,
+                                           const CubeConfig& config,
+                                           uint64_t tensor,
+                                           quant::EventCounts* events);
+  // The rounder of one run: the recipe's rounding, `seed`, options_.scalar.
+  quant::Rounder MakeRounder(uint64_t seed) const;
+  // The one rounding of a view: out[e] = rounder.Round(v[e], format,
+  // tensor, index0 + e * index_step) for the row-major element
+  // e = i * v.cols + j of the view; out is row-major, view-shaped scratch.
+  void RoundView(const View& v, quant::Format format, uint64_t tensor,
+                 uint64_t index0, uint64_t index_step,
+                 const quant::Rounder& rounder, double* out,
+                 quant::EventCounts* events);
+  // Writes `values` (row-major, view-shaped) into the view.
+  void WriteView(const View& v, const double* values);
   // Integer storage: stores `values` (the step's results before storage
   // rounding, row-major over `out`) as q * s, s per group of the written
   // view from its amax; with `integer`/`dequant` (single k-group cube
@@ -117,6 +174,8 @@ class Executor {
 
   Plan plan_;  // owned: callers may pass a temporary
   Recipe recipe_;
+  ExecOptions options_;
+  std::vector<double> scratch_x_, scratch_v_;  // kLinComb, kStore: reused
   std::vector<RowMat> buffers_;
 };
 

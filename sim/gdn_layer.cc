@@ -39,16 +39,17 @@ void Observe(const RowMat& m, StepStats* stats) {
 // stream ids (one tensor id per rounding site, handed out in call order).
 struct LayerContext {
   const Recipe& recipe;
-  Rounder rounder;
+  quant::Rounder rounder;
   CubeConfig cube;
   uint64_t tensor = uint64_t{1} << 40;  // above the executor's ids
   std::vector<StepStats> st = std::vector<StepStats>(kStepCount);
 
-  LayerContext(const Recipe& r, uint64_t seed)
-      : recipe(r), cube(CubeConfig::FromRecipe(r, seed)) {
+  LayerContext(const Recipe& r, uint64_t seed, bool scalar)
+      : recipe(r), cube(CubeConfig::FromRecipe(r, seed, scalar)) {
     rounder.rounding.mode = r.rounding;
     rounder.rounding.overflow = r.float_overflow;
     rounder.seed = seed;
+    rounder.scalar = scalar;
     cube.operand = r.layer.operand;
   }
 
@@ -75,7 +76,7 @@ struct LayerContext {
   // One value in format f (element `index` of stream `id`).
   double Scalar(double x, Format f, uint64_t id, uint64_t index,
                 LayerStep step) {
-    return rounder.RoundFast(x, f, id, index, &st[step].events);
+    return rounder.RoundValue(x, f, id, index, &st[step].events);
   }
 };
 
@@ -183,8 +184,9 @@ void LayerRecord::Assimilate(const LayerRecord& other) {
   }
 }
 
-LayerSimulator::LayerSimulator(const Plan& plan, const Recipe& recipe)
-    : recipe_(recipe), executor_(plan, recipe) {
+LayerSimulator::LayerSimulator(const Plan& plan, const Recipe& recipe,
+                               ExecOptions options)
+    : recipe_(recipe), executor_(plan, recipe, options) {
   TRISIM_ASSERT(recipe_.layer.enabled && !recipe_.exact);
 }
 
@@ -195,7 +197,7 @@ GdnOutputs LayerSimulator::Run(const GdnChunk& chunk, uint64_t seed,
   const int c = chunk.Chunk();
   const int dk = static_cast<int>(chunk.k.cols());
   const int dv = static_cast<int>(chunk.v.cols());
-  LayerContext cx(recipe_, seed);
+  LayerContext cx(recipe_, seed, executor_.options().scalar);
   std::vector<StepStats>& st = cx.st;
   auto round = [&](RowMat* m, Format f, LayerStep step) {
     cx.Round(m, f, step);

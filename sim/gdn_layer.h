@@ -63,8 +63,10 @@ const std::vector<std::string>& LayerStepNames();
 
 class LayerSimulator {
  public:
-  // The recipe must have layer.enabled; `plan` computes T.
-  LayerSimulator(const Plan& plan, const Recipe& recipe);
+  // The recipe must have layer.enabled; `plan` computes T. `options` as the
+  // executor's (sim/executor.h), for every cube and rounding of the layer.
+  LayerSimulator(const Plan& plan, const Recipe& recipe,
+                 ExecOptions options = {});
 
   // Runs one chunk (its state is the incoming state, any format: it is
   // rounded to layer_state first). Returns the stored tensors: a (A as the

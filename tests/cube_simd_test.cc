@@ -96,7 +96,7 @@ void CheckCube(const Recipe& recipe, quant::RoundingMode mode, int m, int k,
                int n, int offset, bool extreme, uint64_t seed) {
   Recipe r = recipe;
   r.rounding = mode;
-  CubeConfig config = CubeConfig::FromRecipe(r, seed);
+  CubeConfig config = CubeConfig::FromRecipe(r, seed, false);
   const int lda = k + 1, ldb = n + 2;
   const std::vector<double> a = CubeInput(m, k, lda, seed, extreme);
   const std::vector<double> b = CubeInput(k, n, ldb, seed + 1, false);

@@ -479,7 +479,7 @@ TEST_CASE("sequential-order cube fast path equals the reference",
   for (const Format op : {Format::kBf16, Format::kFp16, Format::kHf32}) {
     Recipe recipe = ParseRecipeToml(kRecipe, "test");
     recipe.operand = op;
-    CubeConfig config = CubeConfig::FromRecipe(recipe, 0);
+    CubeConfig config = CubeConfig::FromRecipe(recipe, 0, false);
     config.scalar = false;
     const int m = 7, k = 37, n = 19;
     std::vector<double> a(m * k), b(k * n);
