@@ -442,6 +442,12 @@ void Executor::RunRounded(const Step& step, size_t index,
         // rows in the named order, one add; every operation rounds to the
         // vector format, the row then to the block's format.
         const int w = out.cols();
+        auto to_vector = [&](double x, uint64_t i) {
+          return rounder.RoundValue(x, vector, tensor + 1, i, events);
+        };
+        auto to_storage = [&](double x, uint64_t i) {
+          return rounder.RoundValue(x, storage, tensor, i, events);
+        };
         std::vector<double> lanes(w), p(w);
         for (int k = 0; k < w; ++k) lanes[k] = out(r, k);
         std::vector<double> row(w);

@@ -39,6 +39,9 @@
 //              c_t x_t -> V            index 8e + 3 + t
 //              v = V(v + term)         index 8e + 6   (t >= 1)
 //            kForwardRow element j, term k, point p < 4: (j r + k) 4 + p
+//            kForwardRow lane form (w x w block), column j, e = j (2w + 1):
+//              products p_k  e + k; reduction adds  e + w + (k or
+//              half + k); the final add  e + 2w  (storage: u = 0, index j)
 //     u = 2 + p  cube operand p < kStepOperandStreams = 5 of a kMatMul/kMmad
 //            (sim/cube.h PrepareOperand's indices)
 //     u = 7  quantisation into integer storage: index e
