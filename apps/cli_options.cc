@@ -124,4 +124,12 @@ CLI::Option* AddThreadsOption(CLI::App& app, int* threads,
       ->default_str(std::to_string(*threads));
 }
 
+CLI::Option* AddForceFlag(CLI::App& app, bool* force,
+                          const std::string& extra) {
+  return app.add_flag("--force", *force,
+                      "Replace output files that already exist (without it "
+                      "an existing output file is an error)" +
+                          extra);
+}
+
 }  // namespace trisim::app

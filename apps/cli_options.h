@@ -28,6 +28,13 @@ CLI::Option* AddSeedOption(CLI::App& app, uint64_t* seed,
 CLI::Option* AddThreadsOption(CLI::App& app, int* threads,
                               const std::string& help, bool resolve_zero);
 
+// --force: the command's output files may replace existing files. Without
+// it an existing output path is refused (exit 2) before any work
+// (core/output_files.h Outputs: never overwrite what trisim did not write in
+// this run). `extra` adds what else --force allows in this command.
+CLI::Option* AddForceFlag(CLI::App& app, bool* force,
+                          const std::string& extra = "");
+
 // Parses a whole decimal integer in [lo, hi]; throws InputError naming
 // `what` ("--chunks: '16abc' ...").
 int64_t ParseInteger(const std::string& text, const std::string& what,

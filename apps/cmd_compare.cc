@@ -10,10 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/method_options.h"
 #include "core/gdn.h"
 #include "core/npy.h"
+#include "core/output_files.h"
 #include "core/status.h"
 #include "sim/compare.h"
 #include "sim/oracle.h"
@@ -29,7 +31,7 @@ struct CompareOptions {
   std::string device_outputs, expected_outputs;
   std::string preset = "exact";
   std::string layout = "ncc", cu_seqlens, dtype, shape;
-  bool upper = false, json = false, csv = false;
+  bool upper = false, json = false, csv = false, force = false;
   int chunk = 64, stage_sample = 0;
   CLI::Option* chunk_opt = nullptr;
   uint64_t seed = 0;
@@ -272,17 +274,14 @@ std::string JUnit(const CompareReport& r,
   return xml.str();
 }
 
-void WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) throw InputError("--junit " + path + ": cannot write");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw InputError("--junit " + path + ": cannot rename: " + ec.message());
+// `file` is the temporary core/output_files.h Outputs gave for --junit
+// `path`; Commit() publishes it.
+void WriteJUnit(const std::string& file, const std::string& path,
+                const std::string& text) {
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw InputError("--junit " + path + ": cannot write");
 }
 
 // --device-outputs / --expected-outputs: layer outputs as file sets.
@@ -295,6 +294,10 @@ int RunOutputSets(const CompareOptions& o) {
         "--device-outputs compares file sets; --device, --in "
         "and --expected do not apply");
   }
+  // The --junit path is checked before any work (core/output_files.h).
+  Outputs outputs(o.force);
+  const std::string junit_file =
+      o.junit.empty() ? "" : outputs.File("--junit", o.junit);
   const std::vector<NamedComparison> sets =
       CompareOutputSets(o.device_outputs, o.expected_outputs, o.preset);
   bool pass = true;
@@ -318,12 +321,13 @@ int RunOutputSets(const CompareOptions& o) {
       }
       cases << "</testcase>\n";
     }
-    WriteFileAtomically(o.junit,
-                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                        "<testsuite name=\"trisim compare outputs\" tests=\"" +
-                            std::to_string(sets.size()) + "\" failures=\"" +
-                            std::to_string(failures) + "\">\n" + cases.str() +
-                            "</testsuite>\n");
+    WriteJUnit(junit_file, o.junit,
+               "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuite name=\"trisim compare outputs\" tests=\"" +
+                   std::to_string(sets.size()) + "\" failures=\"" +
+                   std::to_string(failures) + "\">\n" + cases.str() +
+                   "</testsuite>\n");
+    outputs.Commit();
   }
   if (o.json) {
     nlohmann::ordered_json j;
@@ -377,6 +381,10 @@ int RunCompare(const CompareOptions& o) {
         "compare: --device FILE is required (or "
         "--device-outputs DIR with --expected-outputs DIR)");
   }
+  // The --junit path is checked before any work (core/output_files.h).
+  Outputs outputs(o.force);
+  const std::string junit_file =
+      o.junit.empty() ? "" : outputs.File("--junit", o.junit);
   CompareRequest q;
   q.method = o.method.method;
   q.options = o.method.ToOptions();
@@ -424,7 +432,8 @@ int RunCompare(const CompareOptions& o) {
 
   // Everything is computed; now the outputs.
   if (!o.junit.empty()) {
-    WriteFileAtomically(o.junit, JUnit(r.report, r.presets, r.labels));
+    WriteJUnit(junit_file, o.junit, JUnit(r.report, r.presets, r.labels));
+    outputs.Commit();
   }
   if (o.json) {
     std::printf("%s\n",
@@ -502,6 +511,7 @@ Command SetupCompareCommand(CLI::App& root) {
   app->add_flag("--csv", o->csv, "Print one CSV row per matrix");
   app->add_option("--junit", o->junit,
                   "Write JUnit XML: one test case per matrix and per check");
+  AddForceFlag(*app, &o->force);
   return {app, [o] { return RunCompare(*o); }};
 }
 

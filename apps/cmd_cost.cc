@@ -42,6 +42,7 @@ struct CostOptions {
   bool csv = false;
   std::string trace;
   CLI::Option* trace_opt = nullptr;
+  bool force = false;  // --trace may replace an existing file
   bool sweep = false;
   // Kernel-level pricing (sim/cost/kernel.h): "plan" prices the math-level
   // plan of --method (the idealised model); a kernel name prices that
@@ -467,11 +468,11 @@ KernelWorkload MakeKernelWorkload(const CostOptions& o) {
 
 // Chrome trace of one core (group) of a kernel, tracks named as msprof's
 // op-simulator traces (CUBE, MTE1, MTE2, MTE3, FIXP, VECTOR, SCALAR).
-void WriteKernelTrace(const std::string& path, const KernelCost& k,
-                      double clock_mhz) {
-  const std::string fresh = path + ".tmp";
+// `file` is the temporary Outputs gave for the --trace `path`.
+void WriteKernelTrace(const std::string& file, const std::string& path,
+                      const KernelCost& k, double clock_mhz) {
   {
-    std::ofstream out(fresh);
+    std::ofstream out(file);
     if (!out) throw InputError("--trace " + path + ": cannot write the file");
     Json events = Json::array();
     std::vector<bool> named(64, false);
@@ -503,13 +504,16 @@ void WriteKernelTrace(const std::string& path, const KernelCost& k,
         << '\n';
     if (!out) throw InputError("--trace " + path + ": write failed");
   }
-  std::rename(fresh.c_str(), path.c_str());
 }
 
 int RunKernel(const CostOptions& o) {
   const KernelChoice choice = ParseKernelChoice(o.kernel);
   const KernelWorkload workload = MakeKernelWorkload(o);
   const HardwareProfile profile = LoadProfile(o.profile);
+  // The trace path is checked before pricing (core/output_files.h).
+  Outputs outputs(o.force);
+  const std::string trace_file =
+      o.trace_opt->count() ? outputs.File("--trace", o.trace) : "";
   const std::vector<std::string> readings = KernelReadings();
   KernelProgram program;
   if (std::find(readings.begin(), readings.end(), choice.name) !=
@@ -529,8 +533,12 @@ int RunKernel(const CostOptions& o) {
     program = LowerKernelPlan(plan, PipelinePrecisionFor(o.precision), chunks,
                               workload.zero_fill, profile);
   }
-  const KernelCost k = PriceKernel(program, profile, o.trace.empty() ? 0 : 4);
-  if (!o.trace.empty()) WriteKernelTrace(o.trace, k, profile.clock_mhz);
+  const KernelCost k =
+      PriceKernel(program, profile, trace_file.empty() ? 0 : 4);
+  if (!trace_file.empty()) {
+    WriteKernelTrace(trace_file, o.trace, k, profile.clock_mhz);
+    outputs.Commit();
+  }
   if (o.json) {
     Json launches = Json::array();
     for (const KLaunchCost& l : k.launches) {
@@ -602,7 +610,7 @@ int RunCost(const CostOptions& o) {
   const PipelinePrecision precision = PipelinePrecisionFor(recipe);
   const HardwareProfile profile = LoadProfile(o.profile);
   // The trace path is checked before pricing; the file appears complete.
-  Outputs outputs;
+  Outputs outputs(o.force);
   const std::string trace_file =
       o.trace_opt->count() ? outputs.File("--trace", o.trace) : "";
   const CostReport report = EstimateCost(plan, precision, workload, profile);
@@ -674,6 +682,7 @@ Command SetupCostCommand(CLI::App& root) {
       "Write a Chrome trace-event JSON file of the pipeline timeline "
       "of one core group's first 8 chunks (open in Perfetto or "
       "chrome://tracing)");
+  AddForceFlag(*app, &options->force);
   std::string kernels;
   for (const auto& k : KernelReadings()) kernels += " | " + k;
   for (const KernelInfo& k : AllKernels()) {

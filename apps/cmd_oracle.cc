@@ -176,7 +176,7 @@ int RunOracleCommand(const OracleOptions& o) {
   }
   // Outputs are declared (paths checked, temporaries created) before any
   // work, and published together at the end (core/output_files.h).
-  Outputs outputs;
+  Outputs outputs(o.force);
   const std::string out_file = outputs.File("--out", o.out);
   std::string dump_dir;
   if (o.dump_opt->count()) {
@@ -214,8 +214,11 @@ int RunOracleCommand(const OracleOptions& o) {
   }
   // The provenance sidecar X.npy.json (sim/provenance.h): refuse before
   // computing or writing anything if a file there is not trisim's.
+  // With --force it replaces only a sidecar trisim wrote.
   const std::string sidecar = SidecarPath(o.out);
   CheckSidecarWritable(sidecar);
+  const std::string sidecar_file =
+      outputs.File("--out (provenance sidecar)", sidecar);
 
   // Everything is computed before anything is written (sim/oracle.h).
   OracleRun run = RunOracle(o.method.method, o.method.ToOptions(),
@@ -274,30 +277,23 @@ int RunOracleCommand(const OracleOptions& o) {
       {"format", recipe.exact ? "fp64" : quant::FormatName(recipe.output)},
       {"shape", shape}};
   if (!inputs.note.empty()) sidecar_json["note"] = inputs.note;
-  const std::string staged = StageSidecar(sidecar, sidecar_json);
-  try {
-    if (!dump_dir.empty()) {
-      WriteStageDump(dump_dir, plan, recipe, *run.executor, run.kept,
-                     layer.kept);
-    }
-    WriteNpy(out_file, out);
-    if (!layer_dir.empty()) {
-      for (const auto& [name, array] : layer.files) {
-        WriteNpy(layer_dir + "/" + name, array);
-      }
-      std::ofstream manifest(layer_dir + "/manifest.json");
-      manifest << layer.manifest.dump(1) << '\n';
-      if (!manifest) {
-        throw InputError("--layer-out " + o.layer_dir +
-                         ": cannot write manifest.json");
-      }
-    }
-    outputs.Commit();
-  } catch (...) {
-    DiscardSidecar(staged);
-    throw;
+  WriteSidecar(sidecar_file, sidecar, sidecar_json);
+  if (!dump_dir.empty()) {
+    WriteStageDump(dump_dir, plan, recipe, *run.executor, run.kept, layer.kept);
   }
-  PublishSidecar(staged, sidecar);
+  WriteNpy(out_file, out);
+  if (!layer_dir.empty()) {
+    for (const auto& [name, array] : layer.files) {
+      WriteNpy(layer_dir + "/" + name, array);
+    }
+    std::ofstream manifest(layer_dir + "/manifest.json");
+    manifest << layer.manifest.dump(1) << '\n';
+    if (!manifest) {
+      throw InputError("--layer-out " + o.layer_dir +
+                       ": cannot write manifest.json");
+    }
+  }
+  outputs.Commit();
 
   if (!inputs.note.empty())
     std::fprintf(stderr, "trisim: note: %s\n", inputs.note.c_str());
@@ -373,9 +369,10 @@ Command SetupOracleCommand(CLI::App& root) {
                   "outputs A, T, W, U, Vn, O (every chunk) and the final "
                   "state (S_final per sequence with carry=on, else S_next "
                   "per chunk) as float64 .npy into this new directory");
-  app->add_flag("--force", o->force,
-                "--dump-stages into a directory holding a previous trisim "
-                "dump: replace the files its manifest lists (nothing else)");
+  AddForceFlag(*app, &o->force,
+               "; --out and its .json sidecar, and with --dump-stages into a "
+               "directory holding a previous trisim dump, the files its "
+               "manifest lists (nothing else)");
   app->add_option("--dump-sample", o->dump_sample,
                   "Which matrix of a batch to dump")
       ->capture_default_str();

@@ -81,7 +81,7 @@ struct QuantizeOptions {
                           subnormals_out = "keep";
   std::string nonfinite = "error", fixed_rounding = "double";
   int scale_mantissa_bits = 23;
-  bool asymmetric = false, bf16_in = false;
+  bool asymmetric = false, bf16_in = false, force = false;
   uint64_t seed = 0, tensor_id = 0;
   int threads = 1;
 };
@@ -135,7 +135,7 @@ int RunQuantize(const QuantizeOptions& o) {
 
   // Every output is declared (and its path checked) before any work; all
   // are published together at the end (core/output_files.h).
-  Outputs outputs;
+  Outputs outputs(o.force);
   const std::string out_file = outputs.File("OUT", o.out);
   std::string scales_file, multiplier_file, shift_file, zero_point_file;
   if (!o.scales_out.empty()) {
@@ -197,6 +197,7 @@ struct DequantizeOptions {
                                   scale = "none";
   std::string scales, zero_points, overflow = "ieee", subnormals_out = "keep";
   int scale_mantissa_bits = 23;
+  bool force = false;
   uint64_t seed = 0, tensor_id = 0;
   int threads = 1;
 };
@@ -291,7 +292,7 @@ int RunDequantize(const DequantizeOptions& o) {
                             : "--scales: given, but --scale is none");
   }
 
-  Outputs outputs;
+  Outputs outputs(o.force);
   const std::string out_file = outputs.File("OUT", o.out);
   const NpyArray in = ReadNpy(o.in);
   const Format in_format = InputFormat(o.in_format, in.dtype, o.in);
@@ -368,6 +369,7 @@ Command SetupQuantizeCommand(CLI::App& root) {
          "input .npy (float16/32/64, int; bf16 as uint16 with --bf16-in)")
       ->required();
   app->add_option("OUT", o->out, "output .npy")->required();
+  AddForceFlag(*app, &o->force);
   app->add_option("--format", o->format,
                   "target format: " + quant::AllFormatNames())
       ->required();
@@ -429,6 +431,7 @@ Command SetupDequantizeCommand(CLI::App& root) {
   app->add_option("IN", o->in, "input .npy of integers or float codes")
       ->required();
   app->add_option("OUT", o->out, "output .npy")->required();
+  AddForceFlag(*app, &o->force);
   app->add_option("--in-format", o->in_format,
                   "input format (default from the dtype; needed for bf16, "
                   "e4m3, e5m2, int4, hf32)");

@@ -1,6 +1,7 @@
 #include "core/output_files.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc >= 2.28)
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -48,6 +49,29 @@ std::string TempTemplate(const std::string& path) {
       .string();
 }
 
+// Anything at `path`, a dangling symlink included.
+bool Exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(fs::symlink_status(path, ec));
+}
+
+constexpr const char* kExists =
+    "exists; refusing to overwrite it (--force replaces it)";
+
+// Moves `from` to `to` only if nothing is at `to`: renameat2 with
+// RENAME_NOREPLACE, or link + unlink on file systems without it. Returns
+// errno (EEXIST when something is there), 0 on success.
+int RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(),
+                  RENAME_NOREPLACE) == 0) {
+    return 0;
+  }
+  if (errno != EINVAL && errno != ENOSYS) return errno;
+  if (::link(from.c_str(), to.c_str()) != 0) return errno;
+  ::unlink(from.c_str());
+  return 0;
+}
+
 std::vector<std::string> ListFiles(const std::string& dir) {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -84,6 +108,7 @@ std::string Outputs::File(const std::string& flag, const std::string& given) {
   if (fs::is_directory(path, ec)) {
     Refuse(flag, path, "is a directory; give a file name");
   }
+  if (!force_ && Exists(path)) Refuse(flag, path, kExists);
   CheckParent(flag, path);
   for (const Entry& e : entries_) {
     if (fs::weakly_canonical(e.path, ec) == fs::weakly_canonical(path, ec)) {
@@ -158,6 +183,10 @@ void Outputs::Commit() {
   std::error_code ec;
   // Checks first: nothing is renamed unless every output can go in.
   for (const Entry& e : entries_) {
+    // A file that appeared at a file output's path since it was declared.
+    if (!e.directory && !force_ && Exists(e.path)) {
+      Refuse(e.flag, e.path, kExists);
+    }
     if (!e.merge) continue;
     const std::set<std::string> owned(e.owned.begin(), e.owned.end());
     for (const std::string& name : ListFiles(e.temp)) {
@@ -169,6 +198,7 @@ void Outputs::Commit() {
       }
     }
   }
+  std::vector<std::string> published;  // new files, for a rollback
   for (Entry& e : entries_) {
     if (e.directory && e.merge) {
       const std::vector<std::string> fresh = ListFiles(e.temp);
@@ -187,10 +217,24 @@ void Outputs::Commit() {
       if (e.directory && fs::is_directory(e.path, ec)) {
         fs::remove(e.path, ec);  // empty (checked), so nothing is lost
       }
-      fs::rename(e.temp, e.path, ec);
-      if (ec) {
-        Refuse(e.flag, e.path,
-               "cannot move " + e.temp + " into place: " + ec.message());
+      if (!e.directory && !force_) {
+        const int err = RenameNoReplace(e.temp, e.path);
+        if (err != 0) {
+          // Take back the files this Commit() created (they are ours), so
+          // it publishes all or none; then report.
+          for (const std::string& path : published) fs::remove(path, ec);
+          Refuse(e.flag, e.path,
+                 err == EEXIST ? std::string(kExists)
+                               : "cannot move " + e.temp +
+                                     " into place: " + std::strerror(err));
+        }
+        published.push_back(e.path);
+      } else {
+        fs::rename(e.temp, e.path, ec);
+        if (ec) {
+          Refuse(e.flag, e.path,
+                 "cannot move " + e.temp + " into place: " + ec.message());
+        }
       }
     }
     e.temp.clear();

@@ -8,8 +8,13 @@
 // Commit() (an error on the way) removes its temporaries and leaves the
 // user's files as they were.
 //
-// What trisim may replace (never anything it did not write):
-//  - a file output replaces the file the user named (rename, atomic);
+// What trisim may replace (issue 9 section 2: never anything it did not
+// write in this run):
+//  - a file output goes into place only where no file exists: an existing
+//    path (a file, a symlink, anything) is refused when it is declared
+//    unless `force` (the command's --force), and publishing uses link(2),
+//    which fails rather than replace a file that appeared meanwhile. With
+//    `force` the file is replaced (rename, atomic);
 //  - a directory output (--dump-stages DIR) goes into place by rename when
 //    DIR does not exist or is empty; an existing non-empty DIR is refused
 //    unless `force`, and then only the files `owned` names (those a previous
@@ -34,12 +39,16 @@ class Outputs {
   using OwnedFiles =
       std::function<std::vector<std::string>(const std::string&)>;
 
-  Outputs() = default;
+  // `force`: the command's --force; file outputs may replace existing files
+  // (directory outputs take their own `force`, see Directory()).
+  explicit Outputs(bool force) : force_(force) {}
   Outputs(const Outputs&) = delete;
   Outputs& operator=(const Outputs&) = delete;
   ~Outputs();  // removes temporaries unless committed
 
   // Declares a file output; returns the temporary path to write it to.
+  // Refuses an existing `path` unless force: "--out X.npy: exists; refusing
+  // to overwrite it (--force replaces it)".
   std::string File(const std::string& flag, const std::string& path);
 
   // Declares a directory output; returns an empty temporary directory to
@@ -59,6 +68,7 @@ class Outputs {
     std::vector<std::string> owned;
   };
   std::vector<Entry> entries_;
+  bool force_ = false;
   bool committed_ = false;
 };
 

@@ -154,6 +154,15 @@ def main():
         "oracle --method mch --precision $D/r.toml --in npy:$D/a.npy --out $D/x.npy",
         [("a.npy", npy(lower(16, dtype="<f4"))),
          ("r.toml", b'base = "int8"\noperand_scale = "row"\n')]))
+    # Output files that exist: refused without --force (nothing may change),
+    # replaced with it (core/output_files.h).
+    write("cli", "oracle_out_exists", container(
+        "oracle --method mxr --precision fp16 --in npy:$D/a.npy --out $D/x.npy",
+        [("a.npy", npy(lower(16, dtype="<f4"))), ("x.npy", b"user data")]))
+    write("cli", "quantize_force", container(
+        "quantize $D/x.npy $D/q.npy --format int8 --scale tensor "
+        "--scales-out $D/s.npy --force",
+        [("x.npy", npy(x)), ("q.npy", b"old"), ("s.npy", b"old")]))
 
 
 if __name__ == "__main__":

@@ -78,30 +78,12 @@ void CheckSidecarWritable(const std::string& path) {
   }
 }
 
-std::string StageSidecar(const std::string& path, const Json& j) {
-  const std::string temporary =
-      path + ".tmp." + std::to_string(static_cast<long>(getpid()));
-  std::ofstream out(temporary, std::ios::trunc);
+void WriteSidecar(const std::string& file, const std::string& path,
+                  const Json& j) {
+  std::ofstream out(file, std::ios::trunc);
   out << j.dump(2) << '\n';
   out.close();
-  if (!out) {
-    std::remove(temporary.c_str());
-    throw InputError(path + ": cannot write the provenance sidecar");
-  }
-  return temporary;
-}
-
-void PublishSidecar(const std::string& temporary, const std::string& path) {
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw InputError(path +
-                     ": cannot rename the provenance sidecar into "
-                     "place");
-  }
-}
-
-void DiscardSidecar(const std::string& temporary) {
-  std::remove(temporary.c_str());
+  if (!out) throw InputError(path + ": cannot write the provenance sidecar");
 }
 
 }  // namespace trisim

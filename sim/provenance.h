@@ -55,12 +55,10 @@ std::string SidecarPath(const std::string& output);
 // "generator": "trisim"), so a run refuses before writing anything.
 void CheckSidecarWritable(const std::string& path);
 
-// Writes `j` to a fresh sibling of `path` and returns that temporary's
-// name; PublishSidecar renames it into place (DiscardSidecar removes it).
-// Throws InputError when the temporary cannot be written.
-std::string StageSidecar(const std::string& path,
-                         const nlohmann::ordered_json& j);
-void PublishSidecar(const std::string& temporary, const std::string& path);
-void DiscardSidecar(const std::string& temporary);
+// Writes `j` into `file`, the temporary a core/output_files.h Outputs gave
+// for the sidecar `path` (named in the error). Throws InputError when it
+// cannot be written.
+void WriteSidecar(const std::string& file, const std::string& path,
+                  const nlohmann::ordered_json& j);
 
 }  // namespace trisim

@@ -172,9 +172,16 @@ with tempfile.TemporaryDirectory() as tmp:
           f"foreign sidecar refused: {r.stderr!r}")
     check(open(foreign).read() == '{"mine": true}\n', "foreign sidecar intact")
     check(not os.path.exists(path("xf.npy")), "no output beside a foreign sidecar")
-    # trisim's own sidecar is replaced on a rerun.
+    # A rerun onto trisim's own output is refused (never overwrite without
+    # --force: core/output_files.h); with --force X and its sidecar are
+    # replaced.
     r = run("oracle", "--method", "mxr", "--precision", "fp32", "--in",
             "npy:" + path("lower.npy"), "--out", path("xp.npy"))
+    check(r.returncode == 2 and "exists" in r.stderr and
+          json.load(open(side))["recipe"]["name"] != "fp32",
+          f"rerun without --force refused: {r.stderr!r}")
+    r = run("oracle", "--method", "mxr", "--precision", "fp32", "--in",
+            "npy:" + path("lower.npy"), "--out", path("xp.npy"), "--force")
     check(r.returncode == 0 and json.load(open(side))["recipe"]["name"] == "fp32",
           f"own sidecar replaced: {r.stderr}")
     check(not [n for n in os.listdir(tmp) if ".tmp" in n], "no temporaries left")

@@ -311,10 +311,12 @@ with tempfile.TemporaryDirectory() as tmp:
     pin = os.path.join(tmp, "blk.npy")
     np.save(pin, a)
     for kernel, resident in (("pto", False), ("pto-resident", True)):
-        r = oracle("mxr", kernel + ":block=32", pin, os.path.join(tmp, "blk_out.npy"))
+        # One output per kernel: trisim never overwrites an existing file.
+        out = os.path.join(tmp, f"blk_out_{kernel}.npy")
+        r = oracle("mxr", kernel + ":block=32", pin, out)
         check(r.returncode == 0, f"block=32: {r.stderr}")
         if r.returncode == 0:
-            got = np.load(os.path.join(tmp, "blk_out.npy"))
+            got = np.load(out)
             mism = sum(bits_equal(got[s], emulate(a[s], 32, resident))
                        for s in range(a.shape[0]))
             SUMMARY.append(("mxr", kernel + ":block=32", c, "uniform0.1",

@@ -28,7 +28,9 @@ def run(*args):
 
 def quantize(x, *flags, out="out.npy"):
     np.save(path("in.npy"), x)
-    r = run("quantize", path("in.npy"), path(out), *flags)
+    # --force: out.npy and the scales are this script's scratch files, written
+    # by its previous call (trisim refuses an existing output without it).
+    r = run("quantize", path("in.npy"), path(out), *flags, "--force")
     if r.returncode != 0:
         raise RuntimeError(r.stderr)
     return np.load(path(out)), r.stdout
@@ -115,7 +117,8 @@ if r.returncode != 0 or not np.array_equal(np.load(path("y.npy")).view(np.uint16
 # 6. round trip int8 -> dequantize fp32 with the scales written by quantize.
 q, _ = quantize(a, "--format", "int8", "--scale", "row", "--scales-out", path("s.npy"))
 np.save(path("q.npy"), q)
-r = run("dequantize", path("q.npy"), path("y.npy"), "--scale", "row", "--scales", path("s.npy"))
+r = run("dequantize", path("q.npy"), path("y.npy"), "--scale", "row", "--scales", path("s.npy"),
+        "--force")  # y.npy: written by section 5
 y = np.load(path("y.npy"))
 if r.returncode != 0 or not np.array_equal(y, q.astype(np.float32) * np.load(path("s.npy"))):
     fail("int8 -> fp32 dequant differs from q * s")

@@ -21,15 +21,26 @@ TRISIM = sys.argv[1]
 # Address-space cap for every run: a reader that allocates what a header
 # claims (GBs) fails with bad_alloc (exit 4) instead of passing.
 LIMIT = 1 << 31
+# An ASan build (.ci/run's build-asan) reserves terabytes of shadow address
+# space at start, so it cannot run under RLIMIT_AS: there the same 2 GB cap
+# is ASan's own limit on one allocation (a bad_alloc too, exit 4).
+with open(TRISIM, "rb") as f:
+    ASAN = b"__asan_init" in f.read()
+ENV = dict(os.environ)
+if ASAN:
+    ENV["ASAN_OPTIONS"] = ":".join(filter(None, [
+        ENV.get("ASAN_OPTIONS", ""), f"max_allocation_size_mb={LIMIT >> 20}",
+        "allocator_may_return_null=1"]))
 
 
 def limit():
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
+    if not ASAN:
+        resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
 
 
 def run(*args, cwd=None, timeout=120):
     return subprocess.run([TRISIM, *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd, preexec_fn=limit)
+                          timeout=timeout, cwd=cwd, preexec_fn=limit, env=ENV)
 
 
 def expect(args, code, needle, cwd=None, timeout=120):
@@ -134,12 +145,12 @@ expect(["quantize", "--format", "int8", "--scale", "tensor", "--scales-out",
 check(not os.path.exists(path("q_out.npy")), "quantize wrote nothing")
 # A file where the dump directory should go: refused, file unchanged.
 open(path("afile"), "w").write("data")
-expect(ORACLE + ["--out", path("X.npy"), "--dump-stages", path("afile")], 2,
+expect(ORACLE + ["--out", path("U.npy"), "--dump-stages", path("afile")], 2,
        "not a directory")
 check(open(path("afile")).read() == "data", "file kept")
 # Empty paths are named errors.
 expect(ORACLE + ["--out", ""], 2, "--out ''")
-expect(ORACLE + ["--out", path("X.npy"), "--dump-stages", ""], 2,
+expect(ORACLE + ["--out", path("U.npy"), "--dump-stages", ""], 2,
        "--dump-stages ''")
 expect(["cost", "--trace", ""], 2, "--trace ''")
 # A directory as --out.
@@ -149,6 +160,70 @@ open(path("Z.npy.tmp"), "w").write("mine")
 r = run(*ORACLE, "--out", path("Z.npy"))
 check(r.returncode == 0 and open(path("Z.npy.tmp")).read() == "mine",
       "Z.npy.tmp untouched")
+
+# Never overwrite a file trisim did not write in this run: every file output
+# of every command (core/output_files.h Outputs) refuses an existing path
+# with one line naming it (exit 2) and leaves it as it was; --force replaces.
+def refuses_then_forces(args, out, flag):
+    """`args` write `out` (given by `flag`); a user's file there is kept."""
+    open(out, "w").write("user data")
+    expect(args, 2, f"{flag} {out}: exists; refusing to overwrite it")
+    check(open(out).read() == "user data", f"{flag} {out} untouched")
+    r = run(*args, "--force")
+    check(r.returncode == 0, f"{args} --force: exit {r.returncode}: {r.stderr}")
+    check(open(out, "rb").read() != b"user data", f"{flag} {out} replaced")
+    os.remove(out)
+
+
+os.makedirs(path("ow"))
+# oracle --out, and its provenance sidecar X.npy.json on its own.
+refuses_then_forces(ORACLE + ["--out", path("ow", "o.npy")],
+                    path("ow", "o.npy"), "--out")
+check(os.path.exists(path("ow", "o.npy.json")), "oracle wrote its sidecar")
+expect(ORACLE + ["--out", path("ow", "o.npy")], 2,
+       "--out (provenance sidecar) " + path("ow", "o.npy.json") + ": exists")
+check(not os.path.exists(path("ow", "o.npy")), "nothing written")
+os.remove(path("ow", "o.npy.json"))
+# A file created by an earlier run of trisim is protected the same way.
+r = run(*ORACLE, "--out", path("ow", "o2.npy"))
+check(r.returncode == 0, f"oracle: {r.stderr}")
+before = open(path("ow", "o2.npy"), "rb").read()
+expect(ORACLE + ["--out", path("ow", "o2.npy")], 2, "exists")
+check(open(path("ow", "o2.npy"), "rb").read() == before, "o2.npy untouched")
+# A dangling symlink is a path that exists too.
+os.symlink(path("ow", "nowhere"), path("ow", "link.npy"))
+expect(ORACLE + ["--out", path("ow", "link.npy")], 2, "exists")
+check(not os.path.exists(path("ow", "nowhere")), "no file behind the link")
+# quantize OUT and --scales-out (each refused on its own), dequantize OUT.
+QUANT = ["quantize", "--format", "int8", "--scale", "tensor", "--scales-out",
+         path("ow", "s.npy"), path("q_in.npy"), path("ow", "q.npy")]
+refuses_then_forces(QUANT, path("ow", "q.npy"), "OUT")
+open(path("ow", "s.npy"), "w").write("user data")
+expect(QUANT, 2, "--scales-out " + path("ow", "s.npy") + ": exists")
+check(not os.path.exists(path("ow", "q.npy")),
+      "no OUT when --scales-out is refused (all or none)")
+refuses_then_forces(QUANT, path("ow", "s.npy"), "--scales-out")
+os.remove(path("ow", "q.npy"))
+r = run(*QUANT)
+check(r.returncode == 0, f"quantize: {r.stderr}")
+refuses_then_forces(["dequantize", "--scale", "tensor", "--scales",
+                     path("ow", "s.npy"), path("ow", "q.npy"),
+                     path("ow", "d.npy")], path("ow", "d.npy"), "OUT")
+# cost --trace, for a plan and for a kernel program.
+refuses_then_forces(["cost", "--trace", path("ow", "t.json")],
+                    path("ow", "t.json"), "--trace")
+refuses_then_forces(["cost", "--kernel", "pto-mxr", "--chunk", "64",
+                     "--trace", path("ow", "k.json")],
+                    path("ow", "k.json"), "--trace")
+# compare --junit (the oracle output against itself: a passing compare).
+r = run(*ORACLE, "--out", path("ow", "x.npy"))
+check(r.returncode == 0, f"oracle: {r.stderr}")
+refuses_then_forces(["compare", "--device", path("ow", "x.npy"), "--in",
+                     ORACLE[-1], "--method", "mxr", "--precision", "fp16",
+                     "--junit", path("ow", "j.xml")],
+                    path("ow", "j.xml"), "--junit")
+check([f for f in listing(path("ow")) if "trisim" in f] == [],
+      f"no temporaries left: {listing(path('ow'))}")
 
 # ---- Section 3: crashes ----------------------------------------------------
 
@@ -179,7 +254,7 @@ for threads in ("1", "2"):
 expect(["recommend", "--methods", "fla", "--chunks", "32", "--precisions",
         bad_storage, "--samples", "1"], 2, "forward-substitution")
 expect(["oracle", "--method", "fla", "--precision", bad_storage, "--in",
-        "npy:" + path("a16.npy"), "--out", path("X.npy")], 2,
+        "npy:" + path("a16.npy"), "--out", path("U.npy")], 2,
        "forward-substitution")
 
 # operand_scale blocks that do not fit: errors everywhere, not an internal
@@ -192,7 +267,7 @@ for block in ("3", "24", "13", "4294967296"):
     expect(["cost", "--precision", recipe], 2, "operand_scale")
     expect(["recipes", "--show", recipe], 2, "operand_scale")
     expect(["oracle", "--precision", recipe, "--in",
-            "npy:" + path("a16.npy"), "--out", path("X.npy")], 2,
+            "npy:" + path("a16.npy"), "--out", path("U.npy")], 2,
            "operand_scale")
     expect(["recommend", "--precisions", recipe, "--samples", "1",
             "--chunks", "64", "--methods", "mxr"], 2, "operand_scale")
@@ -218,7 +293,7 @@ for name, needle in (("hdr.npy", "truncated .npy header"),
     p = path(name)
     expect(["error", "--input", "npy:" + p], 1, p)
     expect(["error", "--input", "npy:" + p], 1, needle)
-    expect(["oracle", "--in", "npy:" + p, "--out", path("X.npy")], 1, needle)
+    expect(["oracle", "--in", "npy:" + p, "--out", path("U.npy")], 1, needle)
     expect(["quantize", "--format", "int8", p, path("q3.npy")], 1, needle)
     expect(["dequantize", p, path("q3.npy")], 1, needle)
     check(not os.path.exists(path("q3.npy")), f"{name}: nothing written")
@@ -228,7 +303,7 @@ for name, needle in (("hdr.npy", "truncated .npy header"),
 for seed in ("-1", "18446744073709551616", "99999999999999999999999", "1e3",
              "0x10", ""):
     expect(["error", "--seed", seed, "--samples", "1"], 2, "--seed")
-    expect(ORACLE + ["--out", path("X.npy"), "--seed", seed], 2, "--seed")
+    expect(ORACLE + ["--out", path("U.npy"), "--seed", seed], 2, "--seed")
     expect(["recommend", "--seed", seed], 2, "--seed")
     expect(["quantize", "--format", "int8", "--seed", seed,
             path("q_in.npy"), path("q4.npy")], 2, "--seed")
@@ -263,13 +338,13 @@ expect(["bogus"], 2, "unknown subcommand 'bogus'")
 expect([], 2, "subcommand")
 expect(["error", "--bogus"], 2, "--bogus")           # CLI11 extras (was 109)
 expect(["error", "--chunk", "abc"], 2, "chunk")       # conversion (was 105)
-expect(["oracle", "--out", path("X.npy")], 2, "--in")  # required (was 106)
+expect(["oracle", "--out", path("U.npy")], 2, "--in")  # required (was 106)
 expect(["error", "--samples"], 2, "--samples")        # missing value
 expect(["recipes", "extra"], 2, "extra")
 open(path("bad_magic.npy"), "wb").write(b"not an npy file at all")
 expect(["error", "--input", "npy:" + path("bad_magic.npy")], 1, "bad magic")
 expect(["oracle", "--in", "npy:" + path("missing.npy"), "--out",
-        path("X.npy")], 2, "missing.npy")            # a path: usage
+        path("U.npy")], 2, "missing.npy")            # a path: usage
 upper = np.triu(np.ones((16, 16)))
 np.save(path("upper.npy"), upper)
 expect(["error", "--input", "npy:" + path("upper.npy")], 1,

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,11 @@ std::string FreshDir(const std::string& name) {
 
 void WriteBytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::vector<std::string> Names(const std::string& dir) {
@@ -138,7 +144,7 @@ TEST_CASE("outputs are published all or none", "[core][outputs][reliability]") {
   const std::string dir = FreshDir("outputs");
   SECTION("nothing appears without Commit") {
     {
-      Outputs outputs;
+      Outputs outputs(/*force=*/false);
       WriteBytes(outputs.File("--out", dir + "/a.npy"), "a");
       WriteBytes(outputs.Directory("--dump-stages", dir + "/d/", false,
                                    [](const std::string&) {
@@ -150,7 +156,7 @@ TEST_CASE("outputs are published all or none", "[core][outputs][reliability]") {
     CHECK(Names(dir).empty());  // temporaries removed too
   }
   SECTION("Commit publishes every output") {
-    Outputs outputs;
+    Outputs outputs(/*force=*/false);
     WriteBytes(outputs.File("--out", dir + "/a.npy"), "a");
     WriteBytes(outputs.Directory("--dump-stages", dir + "/d/", false,
                                  [](const std::string&) {
@@ -163,7 +169,7 @@ TEST_CASE("outputs are published all or none", "[core][outputs][reliability]") {
     CHECK(Names(dir + "/d") == std::vector<std::string>{"f"});
   }
   SECTION("bad paths are refused before any work") {
-    Outputs outputs;
+    Outputs outputs(/*force=*/false);
     CHECK_THROWS_AS(outputs.File("--out", ""), InputError);
     CHECK_THROWS_AS(outputs.File("--out", dir), InputError);
     CHECK_THROWS_AS(outputs.File("--out", dir + "/no/such/a.npy"), InputError);
@@ -188,12 +194,12 @@ TEST_CASE("outputs are published all or none", "[core][outputs][reliability]") {
       return std::vector<std::string>{"old", "same"};
     };
     {
-      Outputs outputs;
+      Outputs outputs(/*force=*/false);
       CHECK_THROWS_AS(
           outputs.Directory("--dump-stages", dir + "/d", false, owned),
           InputError);  // no --force
     }
-    Outputs outputs;
+    Outputs outputs(/*force=*/false);
     const std::string temp =
         outputs.Directory("--dump-stages", dir + "/d", true, owned);
     WriteBytes(temp + "/same", "new");
@@ -210,7 +216,7 @@ TEST_CASE("outputs are published all or none", "[core][outputs][reliability]") {
     fs::create_directories(dir + "/d");
     WriteBytes(dir + "/d/old", "old");
     WriteBytes(dir + "/d/user", "user");
-    Outputs outputs;
+    Outputs outputs(/*force=*/false);
     const std::string temp = outputs.Directory(
         "--dump-stages", dir + "/d", true,
         [](const std::string&) { return std::vector<std::string>{"old"}; });
@@ -220,6 +226,40 @@ TEST_CASE("outputs are published all or none", "[core][outputs][reliability]") {
     std::string text;
     user >> text;
     CHECK(text == "user");
+  }
+  SECTION("a file output never replaces an existing file unless force") {
+    WriteBytes(dir + "/x.npy", "user");
+    fs::create_symlink(dir + "/nowhere", dir + "/link.npy");  // dangling
+    {
+      Outputs outputs(/*force=*/false);
+      try {
+        outputs.File("--out", dir + "/x.npy");
+        FAIL("an existing --out file was accepted");
+      } catch (const InputError& e) {
+        CHECK(std::string(e.what()) ==
+              "--out " + dir +
+                  "/x.npy: exists; refusing to "
+                  "overwrite it (--force replaces it)");
+      }
+      CHECK_THROWS_AS(outputs.File("--trace", dir + "/link.npy"), InputError);
+    }
+    {
+      // A file that appears after the declaration: Commit() refuses and
+      // takes back the outputs it had already published (all or none).
+      Outputs outputs(/*force=*/false);
+      WriteBytes(outputs.File("--out", dir + "/a.npy"), "a");
+      WriteBytes(outputs.File("--scales-out", dir + "/late.npy"), "b");
+      WriteBytes(dir + "/late.npy", "user");
+      CHECK_THROWS_AS(outputs.Commit(), InputError);
+    }
+    CHECK(Names(dir) ==
+          std::vector<std::string>{"late.npy", "link.npy", "x.npy"});
+    CHECK(ReadBytes(dir + "/late.npy") == "user");
+    CHECK(ReadBytes(dir + "/x.npy") == "user");
+    Outputs outputs(/*force=*/true);
+    WriteBytes(outputs.File("--out", dir + "/x.npy"), "new");
+    outputs.Commit();
+    CHECK(ReadBytes(dir + "/x.npy") == "new");
   }
   CHECK(WithoutTrailingSlash("stages//") == "stages");
   CHECK(WithoutTrailingSlash("/") == "/");
