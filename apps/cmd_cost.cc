@@ -525,9 +525,15 @@ int RunKernel(const CostOptions& o) {
     program = ReadKernel(choice.name, o.chunk, workload, profile.cube_cores,
                          profile.vector_cores);
   } else {
-    // A kernel plan of --method (core/kernels/, issue 11), lowered as issued.
+    // A kernel plan of --method (core/kernels/, issue 11), lowered as issued;
+    // a retired reading's name (triton-solve-tril, tilelang-solve-tril)
+    // prices the plan it stands for.
+    std::string method = o.method.method;
+    KernelChoice plan_choice = choice;
+    const bool alias = PlanForReading(choice.name, &method, &plan_choice.name);
     const Plan plan =
-        BuildKernelPlan(o.method.method, o.method.ToOptions(), choice, o.chunk);
+        BuildKernelPlan(method, alias ? MethodOptions{} : o.method.ToOptions(),
+                        plan_choice, o.chunk);
     const long long chunks = workload.batch * workload.heads *
                              ((workload.seq + o.chunk - 1) / o.chunk);
     program = LowerKernelPlan(plan, PipelinePrecisionFor(o.precision), chunks,

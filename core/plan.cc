@@ -461,6 +461,7 @@ void PlanBuilder::Add(Step step) {
   TRISIM_ASSERT(step.out.buffer >= 0 || step.op == OpKind::kSync);
   step.launch = launch_;
   step.once_per_core = once_per_core_;
+  step.vector_core = vector_core_;
   if (step.pipe == KernelPipe::kNone) step.pipe = pipe_;
   if (step.pipe == KernelPipe::kNone && step.op != OpKind::kSync &&
       !plan_.kernel.name.empty()) {
@@ -582,6 +583,28 @@ void PlanBuilder::LaneRow(View w, int row, Step::RowReduce order, double sign,
   s.row_reduce = order;
   s.row_sign = sign;
   Add(std::move(s));
+}
+
+std::vector<VectorIssue> ReductionIssues(Step::RowReduce order, int rows,
+                                         int cols, const std::string& what) {
+  std::vector<VectorIssue> adds;
+  if (order == Step::RowReduce::kHalving) {
+    for (int half = rows / 2; half >= 1; half /= 2) {
+      adds.push_back({what + " level " + std::to_string(half), half * cols,
+                      false, adds.empty()});
+    }
+  } else {
+    for (int r = 1; r < rows; ++r) {
+      adds.push_back(
+          {what + " + row " + std::to_string(r), cols, false, adds.empty()});
+    }
+  }
+  return adds;
+}
+
+void PlanBuilder::Issued(std::vector<VectorIssue> issued) {
+  TRISIM_ASSERT(!plan_.steps.empty());
+  plan_.steps.back().issued = std::move(issued);
 }
 
 View PlanBuilder::NewTile(const std::string& name, int rows, int cols,

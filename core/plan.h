@@ -213,6 +213,19 @@ struct Sync {
 };
 const char* SyncKindName(Sync::Kind kind);
 
+// One vector instruction of a vector step the kernel issues as several
+// (kernel plans only; cost data, the executor ignores it): the lane form's
+// row update is a chain of dependent instructions (Triton K1: extract,
+// negate, multiply, transpose, the reduction's adds, add, insert; tilelang:
+// copy, broadcast, fill, multiply, the reduction's levels, subtract), each
+// waiting for the scalar unit on the device.
+struct VectorIssue {
+  std::string what;          // "tl.trans (1, 0, 2)", "reduce_sum level 16"
+  int elements = 0;          // elements it covers (per copy of its step)
+  bool mul = false;          // multiply class, else add class (NPU.md)
+  bool scalar_sync = false;  // preceded by a vector <-> scalar sync
+};
+
 struct Step {
   OpKind op = OpKind::kCopy;
   std::string label;  // what the step is for: "power 2", "merge 32"
@@ -235,6 +248,15 @@ struct Step {
   // Issued once per core per launch (a prologue: constant tiles), not once
   // per work item.
   bool once_per_core = false;
+  // Which vector core of the core group (1 cube + 2 vector cores on the
+  // 910B; AscendC GetSubBlockIdx, tilelang's `vid`) issues a vector-side
+  // step.
+  int vector_core = 0;
+  // The vector instructions the kernel issues for this step, in order (a
+  // multi-instruction step records its scalar syncs here, since a kSync
+  // step precedes a whole step); empty: one instruction over `out`, synced
+  // when a kVectorScalar kSync step precedes it.
+  std::vector<VectorIssue> issued;
 
   // Every region the step reads (kForwardRow also reads its own output,
   // kMmad with `accumulate` its accumulator).
@@ -247,6 +269,14 @@ struct Step {
   long long Flops() const;
 };
 
+// The adds a reduction over the `rows` rows of a rows x cols tile issues, in
+// `order` (Step::RowReduce): sequential rows - 1 adds of one row, halving
+// log2(rows) levels of half the remaining rows each. One source op (tl.sum,
+// reduce_sum): the first add waits for the scalar unit, the rest chain on
+// the vector pipe.
+std::vector<VectorIssue> ReductionIssues(Step::RowReduce order, int rows,
+                                         int cols, const std::string& what);
+
 // One kernel launch (a zero-fill of the output is a launch of its own when
 // the host issues it, e.g. torch.zeros before the kernel).
 struct Launch {
@@ -256,9 +286,20 @@ struct Launch {
   // Programs a work item (chunk) takes: 1 for one program per chunk;
   // Triton's K1 takes many diagonal blocks per program (see the kernel).
   std::string note;  // how work items map onto programs and cores
-  // Each work item is a program the runtime starts one after another on a
-  // core (Triton-Ascend grid programs); false: a persistent kernel.
-  bool per_program = false;
+  // Batching across work items (Triton K1: 38 diagonal blocks of many
+  // chunks per vector instruction). batch > 1: the launch's steps are
+  // copies of the copy family `batch_family` (PlanBuilder::PushCopy), and
+  // the kernel gathers `batch` copies, from as many chunks as it takes, into
+  // one unit of work: a step that reads GM issues once per copy (a block
+  // pointer each), every other step once per unit over the bytes of all
+  // `batch` copies. 1: a unit is one work item (chunk).
+  std::string batch_family;
+  int batch = 1;
+  // Units (above) one grid program takes, one after another; each program
+  // start costs the profile's sync.program_cycles (triton-ascend launches
+  // one program per grid point, run in sequence on a core). 0: the kernel
+  // loops over its items inside resident programs (no per-program cost).
+  int units_per_program = 0;
 };
 
 // Structural facts of a kernel plan the cost model needs besides its steps.
@@ -342,6 +383,9 @@ class PlanBuilder {
   // kForwardRow in the lane form (header comment) on the square block w.
   void LaneRow(View w, int row, Step::RowReduce order, double sign,
                const std::string& label);
+  // Records the vector instructions the last added step issues
+  // (Step::issued).
+  void Issued(std::vector<VectorIssue> issued);
 
   // Kernel-level (see the header comment). A buffer with a memory space and
   // format class:
@@ -366,6 +410,8 @@ class PlanBuilder {
   void SetPipe(KernelPipe pipe) { pipe_ = pipe; }
   // Following steps are issued once per core (prologue) or per work item.
   void SetOncePerCore(bool once) { once_per_core_ = once; }
+  // The vector core (Step::vector_core) of every following step.
+  void SetVectorCore(int core) { vector_core_ = core; }
   // Starts a launch; following steps belong to it.
   int BeginLaunch(Launch launch);
   void SetKernel(KernelFacts facts);
@@ -383,6 +429,7 @@ class PlanBuilder {
   KernelPipe pipe_ = KernelPipe::kNone;
   int launch_ = 0;
   bool once_per_core_ = false;
+  int vector_core_ = 0;
 };
 
 }  // namespace trisim

@@ -251,16 +251,23 @@ TEST_CASE("kernel: bad names and chunks are one-line errors",
           "[sim][cost][kernel]") {
   CHECK_THROWS_WITH(ReadKernel("nope", 64, KernelWorkload{}, 24, 48),
                     Catch::Contains("--kernel nope: unknown kernel"));
-  CHECK_THROWS_WITH(
-      ReadKernel("triton-solve-tril", 128, KernelWorkload{}, 24, 48),
-      Catch::Contains("supports C in {16, 32, 64}"));
+  CHECK_THROWS_WITH(ReadKernel("pto-mxr", 48, KernelWorkload{}, 24, 48),
+                    Catch::Contains("supports C in {16, 32, 64, 128}"));
+  // The retired readings' names stand for the fla kernel plans.
+  std::string method, kernel;
+  CHECK(PlanForReading("tilelang-solve-tril", &method, &kernel));
+  CHECK((method == "fla" && kernel == "tilelang"));
+  CHECK(!PlanForReading("pto-mxr", &method, &kernel));
 }
 
 TEST_CASE("kernel: the trace uses msprof's track names",
           "[sim][cost][kernel]") {
+  KernelChoice tilelang;
+  tilelang.name = "tilelang";
   const KernelCost k = PriceKernel(
-      ReadKernel("tilelang-solve-tril", 64, KernelWorkload{}, 24, 48), Chip(),
-      2);
+      LowerKernelPlan(BuildKernelPlan("fla", MethodOptions{}, tilelang, 64),
+                      PipelinePrecisionFor("fp16"), 1 << 12, true, Chip()),
+      Chip(), 2);
   std::set<std::string> tracks;
   for (const KTraceEvent& e : k.trace) tracks.insert(KPipeName(e.pipe));
   for (const char* name :

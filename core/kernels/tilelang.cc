@@ -72,10 +72,12 @@ class TilelangEmitter {
     if (n_ == 64) {
       for (int v = 0; v < 2; ++v) {
         b_.PushCopy("vector core", v);
+        b_.SetVectorCore(v);
         Diagonal(o(v, v, kF), a(v, v, kF), v);
         b_.CrossCoreSet(P::kMTE3, P::kMTE2, 0);
         b_.PopCopy();
       }
+      b_.SetVectorCore(0);
       Zero(o(0, 1, kF), "O_01 = 0");
       // Cube.
       const View a21 = LoadL1(a(1, 0, kF), "a21_l1");
@@ -89,32 +91,46 @@ class TilelangEmitter {
       // Vector core 1: O_10 = 0 - O_10 (dtype).
       b_.CrossCoreWait(P::kFIX, P::kMTE2, 1);
       const View src = o(1, 0, kF);
+      b_.SetVectorCore(1);
       Negate(src, src, "O_10 = 0 - O_11 A_10 O_00");
+      b_.SetVectorCore(0);
       return;
     }
     // C = 128: off-diagonal -A and upper zeros (two vector cores).
+    // Split over the two vector cores as the source does (vid 0: block
+    // row 1 and the fat row 2, vid 1: rows 3 and 3's fat row).
     Negate(o(1, 0, kF), a(1, 0, kF), "O_10 = 0 - A_10");
+    b_.SetVectorCore(1);
     Negate(o(3, 2, kF), a(3, 2, kF), "O_32 = 0 - A_32");
+    b_.SetVectorCore(0);
     const View a2 = a(2, 0, 2 * kF).Block(0, 0, kF, 2 * kF);
     const View a3 = a(2, 0, 2 * kF).Block(kF, 0, kF, 2 * kF);
     const View o2 = o(2, 0, 2 * kF).Block(0, 0, kF, 2 * kF);
     const View o3 = o(2, 0, 2 * kF).Block(kF, 0, kF, 2 * kF);
     Negate(o2, a2, "[O_20 O_21] = 0 - [A_20 A_21]");
+    b_.SetVectorCore(1);
     Negate(o3, a3, "[O_30 O_31] = 0 - [A_30 A_31]");
+    b_.SetVectorCore(0);
     Zero(o(0, 1, kF), "O_01 = 0");
+    b_.SetVectorCore(1);
     Zero(o(2, 3, kF), "O_23 = 0");
+    b_.SetVectorCore(0);
     Zero(x.Block(0, 2 * kF, kF, 2 * kF), "[O_02 O_03] = 0");
+    b_.SetVectorCore(1);
     Zero(x.Block(kF, 2 * kF, kF, 2 * kF), "[O_12 O_13] = 0");
+    b_.SetVectorCore(0);
     b_.CrossCoreSet(P::kMTE3, P::kMTE2, 2);
     for (int ii = 0; ii < 2; ++ii) {
       for (int v = 0; v < 2; ++v) {
         b_.PushCopy("vector core", v);
+        b_.SetVectorCore(v);
         const int d = ii * 2 + v;
         Diagonal(o(d, d, kF), a(d, d, kF), d);
         b_.CrossCoreSet(P::kMTE3, P::kMTE2, ii);
         b_.PopCopy();
       }
     }
+    b_.SetVectorCore(0);
     // Cube.
     b_.CrossCoreWait(P::kMTE3, P::kMTE2, 2);
     const View a21_l = LoadL1(o(2, 0, 2 * kF), "a21_l_l1");
@@ -148,15 +164,19 @@ class TilelangEmitter {
     b_.SetWaitFlag(P::kMTE2, P::kV, 0);
     const View ub =
         b_.NewTile("o_ub" + s, kF, kF, Memory::kUB, FormatClass::kFp32);
+    b_.VectorScalarSync("T.copy(o_ub_half, o_ub)");
     b_.Copy(ub, half, "T.copy(o_ub_half, o_ub) (to fp32)");
     for (int r = 2; r < kF; ++r) {
       b_.LaneRow(ub, r, order_, -1.0,
                  "o[i] = o[i] - reduce_sum(o * broadcast(o[i]), dim=0) row " +
                      std::to_string(r));
+      b_.Issued(RowIssues());
     }
+    b_.VectorScalarSync("o = I - o");
     b_.LinComb(ub, {1.0, -1.0}, {eye_, ub}, "o = I - o");
     const View out_half =
         b_.NewTile("o_out_half" + s, kF, kF, Memory::kUB, FormatClass::kOutput);
+    b_.VectorScalarSync("T.copy(o_ub, o_ub_half)");
     b_.Copy(out_half, ub, "T.copy(o_ub, o_ub_half) (to dtype)");
     b_.SetWaitFlag(P::kV, P::kMTE3, 0);
     b_.Copy(out, out_half, "T.copy(o_ub_half, O block)");
@@ -179,6 +199,7 @@ class TilelangEmitter {
                               dst.cols, Memory::kUB, FormatClass::kOutput);
     b_.Copy(t, src, "T.copy(GM, ub_half)");
     b_.SetWaitFlag(P::kMTE2, P::kV, 0);
+    b_.VectorScalarSync(what);
     b_.LinComb(t, {1.0, -1.0}, {zero, t}, what);
     b_.SetWaitFlag(P::kV, P::kMTE3, 0);
     b_.Copy(dst, t, "T.copy(ub_half, GM)");
@@ -212,6 +233,21 @@ class TilelangEmitter {
     b_.SetWaitFlag(P::kM, P::kFIX, 0);
     b_.Store(dst, c, "FIXPIPE " + what + " -> GM (dtype)");
     b_.SetWaitFlag(P::kFIX, P::kMTE2, 0);
+  }
+
+  // The vector instructions of one row step, in source order, each waiting
+  // for the scalar unit (tilelang-ascend's manual synchronisation): T.copy
+  // of o[i, :] into o_row, broadcast to o_row_2d (32 x 32), fill red_ub,
+  // mul_ub = o * o_row_2d, reduce_sum over dim 0, o[i, :] - red_ub.
+  std::vector<VectorIssue> RowIssues() const {
+    std::vector<VectorIssue> v = {{"T.copy(o[i, :], o_row)", kF, false, true},
+                                  {"broadcast o_row_2d", kF * kF, false, true},
+                                  {"fill red_ub", kF, false, true},
+                                  {"o * o_row_2d", kF * kF, true, true}};
+    for (VectorIssue& add : ReductionIssues(order_, kF, kF, "reduce_sum"))
+      v.push_back(add);
+    v.push_back({"o[i, :] - red_ub", kF, false, true});
+    return v;
   }
 
   View eye_;

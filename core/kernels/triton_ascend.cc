@@ -41,6 +41,10 @@ namespace trisim::kernels {
 namespace {
 
 constexpr int kBlock = 16;
+// solve_tril_16x16_kernel_paral_v3 launch: LARGE_BLOCK_T = 1216 rows per
+// program = 76 blocks, in NTASKS = 2 groups of N_BLOCKS = 38.
+constexpr int kBlocksPerGroup = 38;
+constexpr int kGroupsPerProgram = 2;
 
 class TritonAscendEmitter {
  public:
@@ -54,11 +58,16 @@ class TritonAscendEmitter {
     facts.items_computed_per_core = 1;
     const int nb = n_ / kBlock;
     // K1.
-    b_.BeginLaunch({"solve_tril_16x16_kernel_paral_v3", Launch::Cores::kVector,
-                    false,
-                    "76 diagonal blocks per program (LARGE_BLOCK_T = 1216), "
-                    "in 2 groups of 38 processed as one tensor; programs run "
-                    "one after another on each vector core"});
+    Launch k1{"solve_tril_16x16_kernel_paral_v3", Launch::Cores::kVector, false,
+              "76 diagonal blocks per program (LARGE_BLOCK_T = 1216), in 2 "
+              "groups of 38 processed as one tensor; programs run one after "
+              "another on each vector core"};
+    // N_BLOCKS = 38 blocks (of as many chunks) per tensor op, NTASKS = 2
+    // groups per program; a tl.load per block, one tl.store per group.
+    k1.batch_family = "diagonal block";
+    k1.batch = kBlocksPerGroup;
+    k1.units_per_program = kGroupsPerProgram;
+    b_.BeginLaunch(std::move(k1));
     const View ad = n_ == kBlock ? x
                                  : b_.NewTile("Ad", n_, kBlock, Memory::kGM,
                                               FormatClass::kFp32);
@@ -75,10 +84,12 @@ class TritonAscendEmitter {
       b_.Copy(blk, l.Block(i * kBlock, i * kBlock, kBlock, kBlock),
               "load A block " + s + " .to(float32)");
       b_.SetWaitFlag(P::kMTE2, P::kV, 0);
+      b_.VectorScalarSync("is_lower mask");
       b_.LinComb(blk, {-1.0}, {blk}, "b_A = -b_A * is_lower");
       for (int r = 1; r < kBlock; ++r) {
         b_.LaneRow(blk, r, order_, 1.0,
                    "b_a = b_a + tl.sum(b_a * b_A) row " + std::to_string(r));
+        b_.Issued(RowIssues());
       }
       for (int r = 0; r < kBlock; ++r) {
         b_.PushCopy("diagonal entry", r);
@@ -101,11 +112,13 @@ class TritonAscendEmitter {
     b_.SetPipe(P::kHost);
     b_.SetZero(x, "Ai = 0");
     b_.SetPipe(P::kNone);
-    b_.BeginLaunch({n_ == 32 ? "merge_16x16_to_32x32_inverse_kernel"
-                             : "merge_16x16_to_64x64_inverse_kernel",
-                    Launch::Cores::kMixed, false,
-                    "one chunk per program (grid NT x B*H), programs one "
-                    "after another on each core"});
+    Launch k2{n_ == 32 ? "merge_16x16_to_32x32_inverse_kernel"
+                       : "merge_16x16_to_64x64_inverse_kernel",
+              Launch::Cores::kMixed, false,
+              "one chunk per program (grid NT x B*H), programs one after "
+              "another on each core"};
+    k2.units_per_program = 1;
+    b_.BeginLaunch(std::move(k2));
     const auto ai = [&](int i) {
       return ad.Block(i * kBlock, 0, kBlock, kBlock);
     };
@@ -143,6 +156,7 @@ class TritonAscendEmitter {
     Store(xb(2, 0, 32), ai21_32, "Ai_21_32");
     const View zero =
         b_.NewTile("zero_block", 32, 32, Memory::kUB, FormatClass::kOutput);
+    b_.VectorScalarSync("tl.zeros((32, 32))");
     b_.SetZero(zero, "tl.zeros((32, 32))");
     Store(xb(0, 2, 32), zero, "zero upper-right 32 x 32");
   }
@@ -203,6 +217,7 @@ class TritonAscendEmitter {
   View Neg(View v, const std::string& name) {
     const View out = b_.NewTile(name + "_ub", v.rows, v.cols, Memory::kUB,
                                 FormatClass::kFp32);
+    b_.VectorScalarSync(name);
     b_.LinComb(out, {-1.0}, {v}, name + " = -dot(...)");
     return out;
   }
@@ -211,10 +226,14 @@ class TritonAscendEmitter {
   View Assemble(const std::string& name, View d0, View d1, View off) {
     const View out = b_.NewTile(name + "_ub", 2 * kBlock, 2 * kBlock,
                                 Memory::kUB, FormatClass::kFp32);
+    b_.VectorScalarSync(name + " = tl.zeros");
     b_.SetZero(out, name + " = tl.zeros");
+    b_.VectorScalarSync("insert_slice (0, 0)");
     b_.Copy(out.Block(0, 0, kBlock, kBlock), d0, "insert_slice (0, 0)");
+    b_.VectorScalarSync("insert_slice (16, 16)");
     b_.Copy(out.Block(kBlock, kBlock, kBlock, kBlock), d1,
             "insert_slice (16, 16)");
+    b_.VectorScalarSync("insert_slice (16, 0)");
     b_.Copy(out.Block(kBlock, 0, kBlock, kBlock), off, "insert_slice (16, 0)");
     return out;
   }
@@ -222,6 +241,24 @@ class TritonAscendEmitter {
   void Store(View dst, View src, const std::string& name) {
     b_.SetWaitFlag(KernelPipe::kV, KernelPipe::kMTE3, 0);
     b_.Copy(dst, src, "tl.store " + name + " (output dtype, rtne)");
+  }
+
+  // The vector instructions of one K1 row step, in source order, per
+  // 16 x 16 block (each a separate tensor op over the group, waiting for the
+  // scalar unit): -al.extract_slice (extract, negate), b_a[:, :, None] *
+  // b_A, tl.trans (1, 0, 2), tl.sum over the 16 rows, b_a + dot_product,
+  // al.insert_slice of the row into b_A.
+  std::vector<VectorIssue> RowIssues() const {
+    const int row = kBlock, blk = kBlock * kBlock;
+    std::vector<VectorIssue> v = {{"al.extract_slice row", row, false, true},
+                                  {"negate", row, true, true},
+                                  {"b_a[:, :, None] * b_A", blk, true, true},
+                                  {"tl.trans (1, 0, 2)", blk, false, true}};
+    for (VectorIssue& add : ReductionIssues(order_, kBlock, kBlock, "tl.sum"))
+      v.push_back(add);
+    v.push_back({"b_a + dot_product", row, false, true});
+    v.push_back({"al.insert_slice row", row, false, true});
+    return v;
   }
 
   int dots_ = 0;

@@ -190,9 +190,30 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
     return i;
   };
   std::vector<bool> sync_next(launches, false);
+  // Batched launches (Launch::batch): copies of the batch family per chunk;
+  // the unit stream is the first copy's steps, scaled by the batch.
+  std::vector<std::vector<int>> family_copies(launches);
+  const auto batch_copy = [&](const Step& s, size_t l) {
+    const Launch& f = plan.launches[l];
+    for (const CopyPosition& c : s.copies) {
+      const CopyScope& scope = plan.copy_scopes.at(c.scope);
+      if (scope.family == f.batch_family) return scope.index;
+    }
+    return -1;
+  };
   for (const Step& s : plan.steps) {
     const size_t l = std::min<size_t>(std::max(0, s.launch), launches - 1);
     if (s.once_per_core || s.pipe == KernelPipe::kHost) continue;
+    const bool batched = l < plan.launches.size() && plan.launches[l].batch > 1;
+    double scale = 1;  // copies one instruction of the step covers
+    if (batched) {
+      const int copy = batch_copy(s, l);
+      auto& seen = family_copies[l];
+      if (copy >= 0 && std::find(seen.begin(), seen.end(), copy) == seen.end())
+        seen.push_back(copy);
+      if (copy > 0) continue;  // issued with copy 0, batched
+      scale = plan.launches[l].batch;
+    }
     if (s.op == OpKind::kSync) {
       if (s.sync.kind == Sync::Kind::kVectorScalar) {
         sync_next[l] = true;
@@ -205,6 +226,14 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
       }
       continue;
     }
+    bool reads_gm = false;
+    for (const View& v : s.in) {
+      reads_gm |= v.buffer >= 0 && plan.buffers[v.buffer].memory == Memory::kGM;
+    }
+    // A GM read issues once per copy (a block pointer each); the rest once
+    // per unit over all copies' bytes.
+    const int repeat = batched && reads_gm ? static_cast<int>(scale) : 1;
+    if (repeat > 1) scale = 1;
     KInstr in;
     const Buffer& dst = plan.buffers.at(s.out.buffer);
     for (const View& v : s.Reads()) in.reads.push_back(id(l, v.buffer));
@@ -213,7 +242,9 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
     const bool vector_side = s.pipe == KernelPipe::kV ||
                              s.pipe == KernelPipe::kMTE3 ||
                              dst.memory == Memory::kUB;
-    in.core = vector_side ? kVectorCore : kCubeCore;
+    // The step's vector core of the group (two per cube core on the 910B).
+    const int vector_core = kVectorCore + std::clamp(s.vector_core, 0, 1);
+    in.core = vector_side ? vector_core : kCubeCore;
     const double elements = 1.0 * s.out.rows * s.out.cols;
     KPath path = KPath::kGmToL1;
     switch (s.op) {
@@ -251,16 +282,18 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
           // L0A / L0B hold cube operands: in the operand format.
           const bool l0 =
               dst.memory == Memory::kL0A || dst.memory == Memory::kL0B;
-          in.bytes = elements * (l0 ? pr.operand_bytes : ElementBytes(dst, pr));
+          in.bytes = scale * elements *
+                     (l0 ? pr.operand_bytes : ElementBytes(dst, pr));
           in.core = PipeOf(path) == KPipe::kMte3 ||
                             PipeOf(path) == KPipe::kVector ||
                             (path == KPath::kGmToUb)
-                        ? kVectorCore
+                        ? vector_core
                         : kCubeCore;
           break;
         }
         in.kind = KInstr::Kind::kVector;  // a copy within UB or registers
-        in.repeats = std::ceil(elements * ElementBytes(dst, pr) / 256.0);
+        in.repeats =
+            std::ceil(scale * elements * ElementBytes(dst, pr) / 256.0);
         break;
       }
       case OpKind::kZero:
@@ -278,36 +311,64 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
           continue;  // an accumulator seed / a GM constant: not per chunk
         }
         in.kind = KInstr::Kind::kVector;
-        in.repeats = std::ceil(elements * ElementBytes(dst, pr) / 256.0);
+        in.repeats =
+            std::ceil(scale * elements * ElementBytes(dst, pr) / 256.0);
         break;
       case OpKind::kForwardRow:
+      case OpKind::kLinComb:
+      case OpKind::kMask:
+        if (!s.issued.empty()) {
+          // The instructions the kernel issues for the step, in order, each
+          // over its elements, as a dependent chain on the step's output.
+          const double bytes = ElementBytes(dst, pr);
+          for (const VectorIssue& v : s.issued) {
+            KInstr vi = in;
+            vi.kind = KInstr::Kind::kVector;
+            vi.core = vector_core;
+            vi.mul = v.mul;
+            vi.repeats = std::ceil(scale * v.elements * bytes / 256.0);
+            vi.scalar_sync = v.scalar_sync;
+            vi.what = s.label + ": " + v.what;
+            out[l].item.push_back(std::move(vi));
+          }
+          sync_next[l] = false;
+          continue;
+        }
+        if (s.op != OpKind::kForwardRow) {
+          in.kind = KInstr::Kind::kVector;
+          in.mul = s.op == OpKind::kMask;
+          in.repeats =
+              std::ceil(scale * elements * ElementBytes(dst, pr) / 256.0);
+          break;
+        }
         in.kind = KInstr::Kind::kVector;
         in.mul = true;
         if (s.row_reduce != Step::RowReduce::kNone) {
           // Lane form (core/plan.h): a w x w product tile, its reduction
           // over the rows (w x w adds) and the row update (w adds).
           const double w = s.out.cols, bytes = ElementBytes(dst, pr);
-          in.repeats = std::ceil(w * w * bytes / 256.0) * 2 +
-                       std::ceil(w * bytes / 256.0);
+          in.repeats = std::ceil(scale * w * w * bytes / 256.0) * 2 +
+                       std::ceil(scale * w * bytes / 256.0);
         } else {
           in.repeats =
-              std::ceil(1.0 * s.row * s.row * ElementBytes(dst, pr) / 256.0);
+              std::ceil(scale * s.row * s.row * ElementBytes(dst, pr) / 256.0);
         }
         break;
       case OpKind::kMatMul:
         throw InputError("kernel plan " + program.name + ": step '" + s.label +
                          "' is a math-level matmul");
-      default:  // kLinComb, kMask, kTranspose on the device
+      default:  // kTranspose on the device
         in.kind = KInstr::Kind::kVector;
-        in.mul = s.op == OpKind::kMask;
-        in.repeats = std::ceil(elements * ElementBytes(dst, pr) / 256.0);
+        in.repeats =
+            std::ceil(scale * elements * ElementBytes(dst, pr) / 256.0);
         break;
     }
     if (in.kind == KInstr::Kind::kVector) {
-      in.core = kVectorCore;
+      in.core = vector_core;
       in.scalar_sync = sync_next[l];
       sync_next[l] = false;
     }
+    for (int r = 1; r < repeat; ++r) out[l].item.push_back(in);
     out[l].item.push_back(std::move(in));
   }
   for (size_t l = 0; l < launches; ++l) {
@@ -339,7 +400,23 @@ KernelProgram LowerKernelPlan(const Plan& plan, const PipelinePrecision& pr,
     if (k.item.empty()) continue;
     k.slots = slots;
     k.items = chunks;
-    k.per_program_overhead = facts && facts->per_program;
+    if (facts && facts->batch > 1) {
+      // Units of `batch` copies gathered across chunks.
+      const long long copies =
+          chunks * std::max<long long>(1, family_copies[l].size());
+      k.items = (copies + facts->batch - 1) / facts->batch;
+    }
+    if (facts && facts->units_per_program > 0) {
+      // One grid program per `units_per_program` units, each program's
+      // start paid on its core (profile sync.program_cycles).
+      const int units = facts->units_per_program;
+      const std::vector<KInstr> unit = k.item;
+      for (int u = 1; u < units; ++u) {
+        k.item.insert(k.item.end(), unit.begin(), unit.end());
+      }
+      k.items = (k.items + units - 1) / units;
+      k.per_program_overhead = true;
+    }
     const bool vector_only = facts && facts->cores == Launch::Cores::kVector;
     k.cores = vector_only ? hw.vector_cores : hw.cube_cores;
     program.launches.push_back(std::move(k));

@@ -12,13 +12,10 @@
 //    zero-fill moves and per-fractal extracts; FIXPIPE L0C -> L1 between
 //    products, the fp32 result L0C -> GM; four Y tiles per core, the rest of
 //    L1/L0 shared).
-//  - triton-solve-tril: sgl-kernel-npu fla/solve_tril.py (K1 vector-only
-//    16 x 16 forward substitution, 76 blocks per program in 2 tasks of 38;
-//    K2 merges, one chunk per program, fp32 dots with every cube <-> vector
-//    hand-off through GM; zero-fill of the output).
-//  - tilelang-solve-tril: gdn-tri-inverse tilelang_chunk_gdn/
-//    opt_gdn_solve_tril.py (32 x 32 rows on the vector cores, cube merges
-//    through GM, cross-core flags, fp16 out, one chunk per core group).
+//  - triton-solve-tril, tilelang-solve-tril: retired; the names price issue
+//    11's kernel plans (`--method fla --kernel triton-ascend | tilelang`,
+//    core/kernels/, lowered by sim/cost/kernel_lowering.h; see
+//    PlanForReading).
 // Our Neumann designs are kernel plans (core/kernels/neumann_pto.cc:
 // `trisim cost --method neumann --kernel pto`), priced by the lowering.
 #pragma once
@@ -41,6 +38,11 @@ struct KernelWorkload {
                           // keep theirs: mxr fp32, tilelang fp16)
   bool zero_fill = true;  // torch.zeros output inside the timed call
 };
+
+// The kernel plan a retired reading's name stands for: sets *method and
+// *kernel ("fla", "triton-ascend") and returns true, or false.
+bool PlanForReading(const std::string& name, std::string* method,
+                    std::string* kernel);
 
 // Names of the readings, for --kernel.
 std::vector<std::string> KernelReadings();
