@@ -328,8 +328,8 @@ std::vector<CubeOperand> Executor::PrepareOperands(const Step& step,
     const RowMat& buffer = buffers_[v.buffer];
     operands.push_back(PrepareOperand(
         buffer.data() + static_cast<size_t>(v.row) * buffer.cols() + v.col,
-        v.rows, v.cols, static_cast<int>(buffer.cols()), config, tensor + 2 + p,
-        events));
+        v.rows, v.cols, static_cast<int>(buffer.cols()), config,
+        OperandStream(tensor, p), events));
   }
   return operands;
 }

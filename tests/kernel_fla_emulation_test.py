@@ -421,8 +421,8 @@ def oracle(tmp, kernel, recipe, a, tag):
     np.save(pin, a)
     r = subprocess.run([TRISIM, "oracle", "--method", "fla", "--kernel",
                         kernel, "--precision", recipe, "--in", "npy:" + pin,
-                        "--out", pout], capture_output=True, text=True,
-                       timeout=600)
+                        "--out", pout, "--force"], capture_output=True,
+                       text=True, timeout=600)
     check(r.returncode == 0, f"{kernel} {recipe} {tag}: {r.stderr.strip()}")
     return np.load(pout) if r.returncode == 0 else None
 

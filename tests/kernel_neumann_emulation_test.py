@@ -294,7 +294,7 @@ def run_case(tmp, c, recipe, kernel, opts, name, a):
     args = [TRISIM, "oracle", "--method", "neumann", "--kernel", kernel,
             "--precision", recipe, "--order", str(order), "--steps",
             str(steps), "--residual", form, "--in", "npy:" + pin, "--out",
-            pout]
+            pout, "--force"]  # the same tag is run more than once
     if mask:
         args += ["--mask", f"block:{mask}"]
     r = subprocess.run(args, capture_output=True, text=True, timeout=600)
@@ -369,7 +369,8 @@ with tempfile.TemporaryDirectory() as tmp:
     np.save(pin, a)
     r = subprocess.run([TRISIM, "oracle", "--method", "neumann",
                         "--precision", "pto-fp16", "--in", "npy:" + pin,
-                        "--out", pout], capture_output=True, text=True)
+                        "--out", pout, "--force"], capture_output=True,
+                       text=True)
     check(r.returncode == 0, r.stderr)
     if r.returncode == 0:
         plan = np.load(pout)

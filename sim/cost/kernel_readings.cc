@@ -170,8 +170,6 @@ void Mxr(Stream& s, int c, int in_bytes) {
          "TSTORE X (fp32) -> GM");
 }
 
-}
-
 }  // namespace
 
 bool PlanForReading(const std::string& name, std::string* method,
@@ -184,9 +182,7 @@ bool PlanForReading(const std::string& name, std::string* method,
   return true;
 }
 
-std::vector<std::string> KernelReadings() {
-  return {"pto-mxr"};
-}
+std::vector<std::string> KernelReadings() { return {"pto-mxr"}; }
 
 std::vector<int> KernelChunks(const std::string& name) {
   if (name == "pto-mxr") {
@@ -197,7 +193,7 @@ std::vector<int> KernelChunks(const std::string& name) {
 
 KernelProgram ReadKernel(const std::string& name, int chunk,
                          const KernelWorkload& w, int cube_cores,
-                         int vector_cores) {
+                         int /*vector_cores*/) {
   const std::vector<int> chunks = KernelChunks(name);
   if (chunks.empty()) {
     std::string known;

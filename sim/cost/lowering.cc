@@ -116,6 +116,14 @@ void Lowering::PlaceSteps() {
                                           : default_side;
         break;
       }
+      case OpKind::kMmad:
+      case OpKind::kStore:
+      case OpKind::kTranspose:
+      case OpKind::kSync:
+        // Kernel-level steps: a kernel plan is priced as issued by
+        // sim/cost/kernel_lowering.h, never by this math-level lowering.
+        TRISIM_ASSERT(false);
+        break;
     }
   }
 }
