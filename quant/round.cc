@@ -194,6 +194,21 @@ FloatRounding ConversionRounding(Format format,
   return r;
 }
 
+bool RoundingIsIdentity(Format held, Format format,
+                        const FloatRounding& rounding) {
+  const FormatInfo& h = GetFormatInfo(held);
+  const FormatInfo& f = GetFormatInfo(format);
+  if (!h.is_float || !f.is_float) return false;
+  if (h.mantissa_bits > f.mantissa_bits || h.emin < f.emin ||
+      h.max_finite > f.max_finite) {
+    return false;
+  }
+  // The smallest subnormal of `held`, 2^(emin_h - p_h), must be a normal of
+  // `format` when its subnormal results flush.
+  return rounding.subnormals_out != Subnormals::kFlush ||
+         h.emin - h.mantissa_bits >= f.emin;
+}
+
 uint32_t RoundToFloat(const Exact& x, Format format,
                       const FloatRounding& requested, uint64_t random,
                       EventCounts* events) {

@@ -115,6 +115,17 @@ struct FloatRounding {
 // entry point below (and quant/round_simd.h) applies it first.
 FloatRounding ConversionRounding(Format format, const FloatRounding& requested);
 
+// True if rounding any finite value of float format `held` into float
+// format `format` under `rounding` is the identity with no event: every
+// finite value of `held` is a value of `format` (p_held <= p, emin_held >=
+// emin, max_finite_held <= max_finite: each binade's quantum of `held` is a
+// multiple of `format`'s) and, when `format` flushes subnormal results, no
+// value of `held` is subnormal in `format`. An exact value never rounds
+// (every mode, stochastic included, keeps it) and cannot overflow. Non-finite
+// values are not covered (they count nonfinite_in). Integer formats: false.
+bool RoundingIsIdentity(Format held, Format format,
+                        const FloatRounding& rounding);
+
 // Rounds to `format` (a float format) and returns its stored code (for hf32
 // and tf32 the binary32 word). `random` is used only by kStochastic.
 uint32_t RoundToFloat(const Exact& x, Format format,

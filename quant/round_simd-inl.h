@@ -7,6 +7,7 @@
 #define TRISIM_QUANT_ROUND_SIMD_INL_H_
 #endif
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -175,6 +176,23 @@ HWY_NOINLINE void RoundFp32NearestEven(const double* HWY_RESTRICT x, size_t n,
   for (; i < n; ++i) {
     out[i] = RoundToFloatValue(x[i], Format::kFp32, rounding, 0, events);
   }
+}
+
+// True if no lane of x[0, n) has the all-ones exponent (NaN or inf).
+HWY_NOINLINE bool AllFinite(const double* HWY_RESTRICT x, size_t n) {
+  const hn::ScalableTag<double> dd;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const size_t lanes = hn::Lanes(dd);
+  const auto k_exp = hn::Set(du, uint64_t{0x7ff} << 52);
+  auto any = hn::Zero(du);  // lanes whose exponent field is all ones
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto e = hn::And(hn::BitCast(du, hn::LoadU(dd, x + i)), k_exp);
+    any = hn::Or(any, hn::VecFromMask(du, hn::Eq(e, k_exp)));
+  }
+  bool finite = hn::AllTrue(du, hn::Eq(any, hn::Zero(du)));
+  for (; i < n; ++i) finite = finite && std::isfinite(x[i]);
+  return finite;
 }
 
 // Entry point of one target: dispatch on the rounding mode.

@@ -13,6 +13,11 @@
 namespace trisim::quant {
 
 HWY_EXPORT(RoundValues);
+HWY_EXPORT(AllFinite);
+
+bool AllFinite(const double* x, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(AllFinite)(x, n);
+}
 
 bool FastRoundingCovers(Format format, const FloatRounding& rounding) {
   const FormatInfo& f = GetFormatInfo(format);

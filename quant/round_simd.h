@@ -40,6 +40,9 @@ double RoundToFloatValueReference(double x, Format format,
                                   const FloatRounding& rounding,
                                   uint64_t random, EventCounts* events);
 
+// True if every x[0, n) is finite (no NaN, no inf), by SIMD.
+bool AllFinite(const double* x, size_t n);
+
 // True if the fast path covers this format and rounding for ordinary
 // values (else the functions above run the reference).
 bool FastRoundingCovers(Format format, const FloatRounding& rounding);

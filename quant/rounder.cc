@@ -57,6 +57,18 @@ void Rounder::RoundValues(const double* x, size_t n, Format format,
   }
 }
 
+void Rounder::RoundHeldValues(const double* x, size_t n, Format held,
+                              Format format, uint64_t tensor, uint64_t index0,
+                              uint64_t index_step, double* out,
+                              EventCounts* events) const {
+  if (!scalar && RoundingIsIdentity(held, format, rounding) &&
+      AllFinite(x, n)) {
+    if (out != x) std::copy(x, x + n, out);
+    return;
+  }
+  RoundValues(x, n, format, tensor, index0, index_step, out, events);
+}
+
 double Rounder::RoundValue(double x, Format format, uint64_t tensor,
                            uint64_t index, EventCounts* events) const {
   if (scalar) return Round(x, format, tensor, index, events);

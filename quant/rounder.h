@@ -35,6 +35,14 @@ struct Rounder {
   void RoundValues(const double* x, size_t n, Format format, uint64_t tensor,
                    uint64_t index0, uint64_t index_step, double* out,
                    EventCounts* events) const;
+  // RoundValues for values held in float format `held` (each x[i] a value
+  // of it, e.g. a buffer stored in that format): when the rounding is the
+  // identity on them (quant::RoundingIsIdentity) and all are finite, out =
+  // x, with no event, as the reference would give; otherwise RoundValues.
+  // Under `scalar` always RoundValues (the reference proves the shortcut).
+  void RoundHeldValues(const double* x, size_t n, Format held, Format format,
+                       uint64_t tensor, uint64_t index0, uint64_t index_step,
+                       double* out, EventCounts* events) const;
   // One value the same way (serial chains, e.g. forward substitution).
   double RoundValue(double x, Format format, uint64_t tensor, uint64_t index,
                     EventCounts* events) const;

@@ -878,32 +878,52 @@ bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
 CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
                            const CubeConfig& config, uint64_t tensor,
                            EventCounts* events) {
-  if (config.scalar || config.split != quant::OperandSplit::kNone) {
-    return PrepareOperandReference(data, rows, cols, stride, config, tensor,
-                                   events);
-  }
   CubeOperand op;
+  PrepareOperandInto(data, rows, cols, stride, config, tensor, events,
+                     std::nullopt, &op);
+  return op;
+}
+
+void PrepareOperandInto(const double* data, int rows, int cols, int stride,
+                        const CubeConfig& config, uint64_t tensor,
+                        EventCounts* events, std::optional<Format> held,
+                        CubeOperand* out) {
+  if (config.scalar || config.split != quant::OperandSplit::kNone) {
+    *out = PrepareOperandReference(data, rows, cols, stride, config, tensor,
+                                   events);
+    return;
+  }
+  CubeOperand& op = *out;
   op.rows = rows;
   op.cols = cols;
   if (!config.Integer()) {
     op.values.resize(static_cast<size_t>(rows) * cols);
+    // Values already in a format the operand format holds are copied.
+    auto round = [&](const double* x, size_t n, uint64_t index0, double* y) {
+      if (held) {
+        config.rounder.RoundHeldValues(x, n, *held, config.operand, tensor,
+                                       index0, 1, y, events);
+      } else {
+        config.rounder.RoundValues(x, n, config.operand, tensor, index0, 1, y,
+                                   events);
+      }
+    };
     if (stride == cols) {  // contiguous: one call, the same indices
-      config.rounder.RoundValues(data, op.values.size(), config.operand, tensor,
-                                 0, 1, op.values.data(), events);
-      return op;
+      round(data, op.values.size(), 0, op.values.data());
+      return;
     }
     for (int i = 0; i < rows; ++i) {
-      config.rounder.RoundValues(
-          data + static_cast<size_t>(i) * stride, cols, config.operand, tensor,
-          static_cast<uint64_t>(i) * cols, 1,
-          op.values.data() + static_cast<size_t>(i) * cols, events);
+      round(data + static_cast<size_t>(i) * stride, cols,
+            static_cast<uint64_t>(i) * cols,
+            op.values.data() + static_cast<size_t>(i) * cols);
     }
-    return op;
+    return;
   }
   const quant::RoundingMode mode = config.rounder.rounding.mode;
   if (mode == quant::RoundingMode::kStochastic) {
-    return PrepareOperandReference(data, rows, cols, stride, config, tensor,
+    *out = PrepareOperandReference(data, rows, cols, stride, config, tensor,
                                    events);
+    return;
   }
   ComputeOperandScales(data, rows, cols, stride, config, &op, /*fast=*/true);
   EventCounts ignored;
@@ -919,7 +939,6 @@ CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
                     op.codes.data() + static_cast<size_t>(i) * cols + j, ev);
     }
   }
-  return op;
 }
 
 void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,

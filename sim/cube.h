@@ -55,6 +55,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "quant/format.h"
@@ -113,6 +114,15 @@ struct CubeConfig {
 CubeOperand PrepareOperand(const double* data, int rows, int cols, int stride,
                            const CubeConfig& config, uint64_t tensor,
                            quant::EventCounts* events);
+// The same into `op`, reusing its storage (no allocation once it has held an
+// operand of this size). `held`: the float format every stored value is a
+// value of (a plan buffer's format), if known; rounding into an operand
+// format that holds them is then a copy (quant::Rounder::RoundHeldValues),
+// with the same values and events.
+void PrepareOperandInto(const double* data, int rows, int cols, int stride,
+                        const CubeConfig& config, uint64_t tensor,
+                        quant::EventCounts* events,
+                        std::optional<quant::Format> held, CubeOperand* op);
 CubeOperand PrepareOperandReference(const double* data, int rows, int cols,
                                     int stride, const CubeConfig& config,
                                     uint64_t tensor,

@@ -111,6 +111,7 @@ Executor::Executor(const Plan& plan, const Recipe& recipe, ExecOptions options)
       TRISIM_ASSERT(step.in.size() <= kMaxCubeOperands);
     }
   }
+  operands_.resize(plan_.steps.size());
   buffers_.reserve(plan.buffers.size());
   for (const Buffer& b : plan.buffers) {
     buffers_.push_back(RowMat::Zero(b.rows, b.cols));
@@ -137,6 +138,18 @@ Format Executor::BufferFormat(int buffer) const {
       return Format::kFp32;
   }
   return buffer == plan_.input ? recipe_.input : recipe_.storage;
+}
+
+std::optional<Format> Executor::HeldFormat(int buffer) const {
+  if (recipe_.exact) return std::nullopt;
+  // An integer accumulator holds the fp32 dequantised sums (CubeMmad).
+  if (plan_.buffers[buffer].format == FormatClass::kAccumulator &&
+      recipe_.IntegerOperands()) {
+    return Format::kFp32;
+  }
+  const Format format = BufferFormat(buffer);
+  if (!quant::IsFloat(format)) return std::nullopt;
+  return format;
 }
 
 Eigen::Block<Executor::RowMat> Executor::Region(const View& v) {
@@ -270,25 +283,30 @@ void Executor::StoreInteger(const View& out, const RowMat& values,
   }
 }
 
-void Executor::RoundView(const View& v, Format format, uint64_t tensor,
-                         uint64_t index0, uint64_t index_step,
-                         const quant::Rounder& rounder, double* out,
-                         quant::EventCounts* events) {
+void Executor::RoundView(const View& v, std::optional<Format> held,
+                         Format format, uint64_t tensor, uint64_t index0,
+                         uint64_t index_step, const quant::Rounder& rounder,
+                         double* out, quant::EventCounts* events) {
   const RowMat& buffer = buffers_[v.buffer];
   const size_t cols = static_cast<size_t>(v.cols);
+  auto round = [&](const double* x, size_t n, uint64_t first, double* y) {
+    if (held) {
+      rounder.RoundHeldValues(x, n, *held, format, tensor, first, index_step, y,
+                              events);
+    } else {
+      rounder.RoundValues(x, n, format, tensor, first, index_step, y, events);
+    }
+  };
   if (v.col == 0 && v.cols == buffer.cols()) {
     // Whole rows: one contiguous call (the same indices, fewer dispatches).
-    rounder.RoundValues(buffer.data() + static_cast<size_t>(v.row) * cols,
-                        cols * v.rows, format, tensor, index0, index_step, out,
-                        events);
+    round(buffer.data() + static_cast<size_t>(v.row) * cols, cols * v.rows,
+          index0, out);
     return;
   }
   for (int i = 0; i < v.rows; ++i) {
     const double* row =
         buffer.data() + static_cast<size_t>(v.row + i) * buffer.cols() + v.col;
-    rounder.RoundValues(row, cols, format, tensor,
-                        index0 + i * cols * index_step, index_step,
-                        out + i * cols, events);
+    round(row, cols, index0 + i * cols * index_step, out + i * cols);
   }
 }
 
@@ -317,25 +335,28 @@ uint64_t OperandStream(uint64_t tensor, size_t p) {
 
 }  // namespace
 
-std::vector<CubeOperand> Executor::PrepareOperands(const Step& step,
-                                                   const CubeConfig& config,
-                                                   uint64_t tensor,
-                                                   quant::EventCounts* events) {
-  std::vector<CubeOperand> operands;
-  operands.reserve(step.in.size());
+void Executor::PrepareOperands(const Step& step, size_t index,
+                               const CubeConfig& config, uint64_t tensor,
+                               quant::EventCounts* events) {
+  std::vector<CubeOperand>& operands = operands_[index];
+  operands.resize(step.in.size());
   for (size_t p = 0; p < step.in.size(); ++p) {
     const View& v = step.in[p];
     const RowMat& buffer = buffers_[v.buffer];
-    operands.push_back(PrepareOperand(
+    PrepareOperandInto(
         buffer.data() + static_cast<size_t>(v.row) * buffer.cols() + v.col,
         v.rows, v.cols, static_cast<int>(buffer.cols()), config,
-        OperandStream(tensor, p), events));
+        OperandStream(tensor, p), events, HeldFormat(v.buffer), &operands[p]);
   }
-  return operands;
+  terms_.clear();
+  for (size_t p = 0; p + 1 < operands.size(); p += 2) {
+    terms_.push_back({&operands[p], &operands[p + 1]});
+  }
 }
 
 void Executor::RunRounded(const Step& step, size_t index,
-                          const quant::Rounder& rounder, StepStats* stats,
+                          const quant::Rounder& rounder,
+                          const CubeConfig& config, StepStats* stats,
                           RunRecord* record) {
   if (step.op == OpKind::kSync) return;  // no data
   auto out = Region(step.out);
@@ -355,31 +376,24 @@ void Executor::RunRounded(const Step& step, size_t index,
       // format (exact when already narrower), fp32 accumulation continuing
       // from the accumulator when `accumulate`, nothing rounded on the way
       // out: the accumulator keeps fp32 values until a kStore.
-      const CubeConfig config =
-          CubeConfig::FromRecipe(recipe_, seed, options_.scalar);
-      std::vector<CubeOperand> operands =
-          PrepareOperands(step, config, tensor, events);
-      std::vector<CubeTerm> terms;
-      for (size_t p = 0; p + 1 < operands.size(); p += 2) {
-        terms.push_back({&operands[p], &operands[p + 1]});
-      }
+      PrepareOperands(step, index, config, tensor, events);
       RowMat& acc = buffers_[step.out.buffer];
       double* base = acc.data() +
                      static_cast<size_t>(step.out.row) * acc.cols() +
                      step.out.col;
       const int stride = static_cast<int>(acc.cols());
-      CubeMmad(terms, step.accumulate ? base : nullptr, stride, config, base,
+      CubeMmad(terms_, step.accumulate ? base : nullptr, stride, config, base,
                stride, tensor, events);
       if (record != nullptr && record->keep_buffers) {
-        record->operands.push_back(std::move(operands));
+        record->operands.push_back(operands_[index]);
       }
       break;
     }
     case OpKind::kStore:
       // FIXPIPE: the one rounding out of the accumulator, to out's format.
       scratch_x_.resize(total);
-      RoundView(step.in[0], storage, tensor, 0, 1, rounder, scratch_x_.data(),
-                events);
+      RoundView(step.in[0], HeldFormat(step.in[0].buffer), storage, tensor, 0,
+                1, rounder, scratch_x_.data(), events);
       WriteView(step.out, scratch_x_.data());
       break;
     case OpKind::kTranspose:
@@ -399,8 +413,9 @@ void Executor::RunRounded(const Step& step, size_t index,
                        stats, record, index);
         } else {
           scratch_x_.resize(total);
-          RoundView(step.out, storage, tensor, 0, 1, rounder, scratch_x_.data(),
-                    events);
+          // out holds the source's values until rounded.
+          RoundView(step.out, HeldFormat(step.in[0].buffer), storage, tensor, 0,
+                    1, rounder, scratch_x_.data(), events);
           WriteView(step.out, scratch_x_.data());
         }
       }
@@ -415,17 +430,25 @@ void Executor::RunRounded(const Step& step, size_t index,
       double* x = scratch_x_.data();
       double* v = scratch_v_.data();
       for (size_t t = 0; t < step.in.size(); ++t) {
-        RoundView(step.in[t], vector, tensor + 1, t, 8, rounder, x, events);
+        RoundView(step.in[t], HeldFormat(step.in[t].buffer), vector, tensor + 1,
+                  t, 8, rounder, x, events);
         const double coef = step.coef[t];
         for (size_t e = 0; e < total; ++e) x[e] = coef * x[e];
-        rounder.RoundValues(x, total, vector, tensor + 1, 3 + t, 8,
-                            t == 0 ? v : x, events);
+        if (coef == 1.0 || coef == -1.0) {
+          // x holds values of V, and so does +-x.
+          rounder.RoundHeldValues(x, total, vector, vector, tensor + 1, 3 + t,
+                                  8, t == 0 ? v : x, events);
+        } else {
+          rounder.RoundValues(x, total, vector, tensor + 1, 3 + t, 8,
+                              t == 0 ? v : x, events);
+        }
         if (t == 0) continue;
         for (size_t e = 0; e < total; ++e) v[e] = v[e] + x[e];
         rounder.RoundValues(v, total, vector, tensor + 1, 6, 8, v, events);
       }
       if (quant::IsFloat(storage)) {
-        rounder.RoundValues(v, total, storage, tensor, 0, 1, v, events);
+        rounder.RoundHeldValues(v, total, vector, storage, tensor, 0, 1, v,
+                                events);
         WriteView(step.out, v);
       } else {
         // Integer storage is quantised per group.
@@ -493,16 +516,11 @@ void Executor::RunRounded(const Step& step, size_t index,
       break;
     }
     case OpKind::kMatMul: {
-      const CubeConfig config =
-          CubeConfig::FromRecipe(recipe_, seed, options_.scalar);
-      std::vector<CubeOperand> operands =
-          PrepareOperands(step, config, tensor, events);
-      std::vector<CubeTerm> terms;
-      for (size_t p = 0; p + 1 < operands.size(); p += 2) {
-        terms.push_back({&operands[p], &operands[p + 1]});
-      }
-      // Computed into a temporary: the output may alias an input.
-      RowMat result(out.rows(), out.cols());
+      PrepareOperands(step, index, config, tensor, events);
+      const std::vector<CubeTerm>& terms = terms_;
+      // Computed into scratch: the output may alias an input.
+      RowMat& result = scratch_result_;
+      result.resize(out.rows(), out.cols());
       if (quant::IsFloat(storage)) {
         CubeMatMul(terms, step.sign, config, storage, result.data(),
                    static_cast<int>(result.cols()), tensor, events);
@@ -522,7 +540,7 @@ void Executor::RunRounded(const Step& step, size_t index,
                      index);
       }
       if (record != nullptr && record->keep_buffers) {
-        record->operands.push_back(std::move(operands));
+        record->operands.push_back(operands_[index]);
       }
       break;
     }
@@ -539,6 +557,8 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
     record->operands.clear();
   }
   const quant::Rounder rounder = MakeRounder(seed);
+  const CubeConfig config =
+      CubeConfig::FromRecipe(recipe_, seed, options_.scalar);
 
   // Load A in the input format (tensor ~0, index i * C + j).
   quant::EventCounts input_events;
@@ -560,7 +580,7 @@ Mat Executor::Run(const Mat& l, uint64_t seed, RunRecord* record) {
     if (recipe_.exact) {
       RunExact(step);
     } else {
-      RunRounded(step, s, rounder, &here, record);
+      RunRounded(step, s, rounder, config, &here, record);
     }
     if (record != nullptr && step.op == OpKind::kSync) {
       record->steps[s].Assimilate(here);

@@ -51,6 +51,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/matrix.h"
@@ -148,21 +149,28 @@ class Executor {
 
   void RunExact(const Step& step);
   void RunRounded(const Step& step, size_t index, const quant::Rounder& rounder,
-                  StepStats* stats, RunRecord* record);
-  // The cube operands of a kMatMul/kMmad step (tensor ids 8s + 2 + p).
-  std::vector<CubeOperand> PrepareOperands(const Step& step,
-                                           const CubeConfig& config,
-                                           uint64_t tensor,
-                                           quant::EventCounts* events);
+                  const CubeConfig& config, StepStats* stats,
+                  RunRecord* record);
+  // The cube operands of kMatMul/kMmad step `index` (tensor ids 8s + 2 + p)
+  // into operands_[index], and their (a, b) pairs into terms_.
+  void PrepareOperands(const Step& step, size_t index, const CubeConfig& config,
+                       uint64_t tensor, quant::EventCounts* events);
+  // The float format every value of `buffer` is a value of (its storage
+  // format; fp32 for an accumulator holding dequantised integer sums), or
+  // none (integer storage, the fp64 recipe): rounding from it into a format
+  // that holds it is a copy (quant::Rounder::RoundHeldValues).
+  std::optional<quant::Format> HeldFormat(int buffer) const;
   // The rounder of one run: the recipe's rounding, `seed`, options_.scalar.
   quant::Rounder MakeRounder(uint64_t seed) const;
   // The one rounding of a view: out[e] = rounder.Round(v[e], format,
   // tensor, index0 + e * index_step) for the row-major element
   // e = i * v.cols + j of the view; out is row-major, view-shaped scratch.
-  void RoundView(const View& v, quant::Format format, uint64_t tensor,
-                 uint64_t index0, uint64_t index_step,
-                 const quant::Rounder& rounder, double* out,
-                 quant::EventCounts* events);
+  // `held`: the format the view's values are values of (HeldFormat of the
+  // buffer they came from), or none.
+  void RoundView(const View& v, std::optional<quant::Format> held,
+                 quant::Format format, uint64_t tensor, uint64_t index0,
+                 uint64_t index_step, const quant::Rounder& rounder,
+                 double* out, quant::EventCounts* events);
   // Writes `values` (row-major, view-shaped) into the view.
   void WriteView(const View& v, const double* values);
   // Integer storage: stores `values` (the step's results before storage
@@ -178,7 +186,12 @@ class Executor {
   Plan plan_;  // owned: callers may pass a temporary
   Recipe recipe_;
   ExecOptions options_;
-  std::vector<double> scratch_x_, scratch_v_;  // kLinComb, kStore: reused
+  // Reused across steps and runs: no allocation on the hot path once every
+  // step has run once.
+  std::vector<double> scratch_x_, scratch_v_;  // kLinComb, kStore, copies
+  RowMat scratch_result_;                      // kMatMul (out may alias in)
+  std::vector<std::vector<CubeOperand>> operands_;  // per step
+  std::vector<CubeTerm> terms_;
   std::vector<RowMat> buffers_;
 };
 

@@ -146,5 +146,111 @@ TEST_CASE("SIMD rounding equals the reference on every target",
   hwy::SetSupportedTargetsForTest(0);
 }
 
+// Every finite value of `format`: all codes of formats of <= 16 bits held
+// in the low bits; for wider ones (fp32, hf32, tf32) the extremes and many
+// random doubles rounded into the format.
+std::vector<double> FiniteValues(Format format) {
+  const FormatInfo& f = GetFormatInfo(format);
+  std::vector<double> v;
+  if (f.storage_bits <= 16 && f.storage_shift == 0) {
+    for (uint32_t c = 0; c < (1u << f.storage_bits); ++c) {
+      const double x = DecodeFloat(c, format);
+      if (std::isfinite(x)) v.push_back(x);
+    }
+    return v;
+  }
+  v = {f.max_finite,     -f.max_finite,       f.min_normal, f.min_subnormal,
+       -f.min_subnormal, 3 * f.min_subnormal, 0.0,          -0.0};
+  EventCounts ignored;
+  for (double x : Inputs(7, 50000)) {
+    const double y = DecodeFloat(
+        RoundToFloat(x, format, FloatRounding{}, 0, &ignored), format);
+    if (std::isfinite(y)) v.push_back(y);
+  }
+  return v;
+}
+
+TEST_CASE("RoundingIsIdentity holds exactly where it says so",
+          "[quant][round][unit]") {
+  const Format formats[] = {Format::kFp32,   Format::kFp16, Format::kBf16,
+                            Format::kHf32,   Format::kTf32, Format::kFp8E5M2,
+                            Format::kFp8E4M3};
+  // The pairs kernels meet, by hand.
+  const FloatRounding rne;
+  CHECK(RoundingIsIdentity(Format::kFp16, Format::kFp32, rne));
+  CHECK(RoundingIsIdentity(Format::kBf16, Format::kFp32, rne));
+  CHECK(RoundingIsIdentity(Format::kFp16, Format::kFp16, rne));
+  CHECK(RoundingIsIdentity(Format::kFp8E4M3, Format::kFp16, rne));
+  CHECK(RoundingIsIdentity(Format::kBf16, Format::kTf32, rne));
+  CHECK_FALSE(RoundingIsIdentity(Format::kFp16, Format::kBf16, rne));
+  CHECK_FALSE(RoundingIsIdentity(Format::kBf16, Format::kFp16, rne));
+  CHECK_FALSE(RoundingIsIdentity(Format::kFp32, Format::kTf32, rne));
+  CHECK_FALSE(RoundingIsIdentity(Format::kInt8, Format::kFp32, rne));
+  FloatRounding flush;
+  flush.subnormals_out = Subnormals::kFlush;
+  CHECK_FALSE(RoundingIsIdentity(Format::kFp16, Format::kFp16, flush));
+  CHECK(RoundingIsIdentity(Format::kFp16, Format::kFp32, flush));
+  for (Format held : formats) {
+    const std::vector<double> values = FiniteValues(held);
+    for (Format format : formats) {
+      for (int m = 0; m < kNumRoundingModes; ++m) {
+        for (bool flushing : {false, true}) {
+          FloatRounding r;
+          r.mode = static_cast<RoundingMode>(m);
+          r.overflow = m % 2 ? FloatOverflow::kSaturate : FloatOverflow::kIeee;
+          if (flushing) r.subnormals_out = Subnormals::kFlush;
+          const bool identity = RoundingIsIdentity(held, format, r);
+          // Against the reference: every value rounds to itself with no
+          // event exactly when the rule says so.
+          bool all_identity = true;
+          for (size_t i = 0; i < values.size(); ++i) {
+            EventCounts events;
+            const double y =
+                DecodeFloat(RoundToFloat(values[i], format, r,
+                                         0x9e3779b97f4a7c15ull * i, &events),
+                            format);
+            const bool same =
+                Bits(y) == Bits(values[i]) && events == EventCounts{};
+            if (identity && !same) {
+              INFO(FormatName(held) << " -> " << FormatName(format) << " mode "
+                                    << m << " x = " << values[i]);
+              CHECK(same);
+            }
+            all_identity = all_identity && same;
+          }
+          INFO(FormatName(held) << " -> " << FormatName(format) << " mode " << m
+                                << " flush " << flushing);
+          CHECK(identity == all_identity);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("AllFinite on every target", "[quant][round][simd]") {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      for (size_t n = 0; n <= 37; ++n) {
+        std::vector<double> x(n + 1);
+        for (size_t i = 0; i <= n; ++i) x[i] = std::ldexp(1.0 + i, i % 40);
+        x[0] = std::nan("");  // before the range (start 1)
+        CHECK(AllFinite(x.data() + 1, n));
+        for (size_t bad = 1; bad <= n; ++bad) {
+          for (double special :
+               {std::numeric_limits<double>::infinity(),
+                -std::numeric_limits<double>::infinity(), std::nan("")}) {
+            const double keep = x[bad];
+            x[bad] = special;
+            CHECK_FALSE(AllFinite(x.data() + 1, n));
+            x[bad] = keep;
+          }
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
 }  // namespace
 }  // namespace trisim::quant
