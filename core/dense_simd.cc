@@ -6,9 +6,10 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "core/dense_simd.cc"
-#include "core/dense_simd-inl.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+// After foreach_target.h: included once per target.
+#include "core/dense_simd-inl.h"
 
 #if HWY_ONCE
 namespace trisim {
