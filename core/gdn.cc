@@ -176,22 +176,50 @@ Mat ForwardSubstitutionInverse(const Mat& l) {
   const Eigen::Index n = l.rows();
   TRISIM_ASSERT(l.cols() == n);
   // Row i of X = (I + L)^-1: X[i,j] = -sum_{k=j}^{i-1} L[i,k] X[k,j], X[i,i]
-  // = 1. The sum runs over k in increasing order for every j, accumulated
-  // row-wise (row i += L[i,k] row k, for k = 0..i-1): independent
-  // accumulators instead of one dependent chain, the same long-double
-  // roundings in the same order. X is row-major so rows are contiguous.
+  // = 1, the sum over k in increasing order for every j, each term rounded
+  // to long double and added in long double. Four columns j at once, their
+  // sums held in (x87) registers across k: independent chains, and no
+  // long-double load and store of a partial sum per term. X is row-major
+  // so the four X[k,j] of a step are adjacent.
   using RowMatL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic,
                                 Eigen::RowMajor>;
   RowMatL x = RowMatL::Identity(n, n);
-  std::vector<long double> sum(static_cast<size_t>(n));
+  std::vector<long double> li(static_cast<size_t>(n));
   for (Eigen::Index i = 1; i < n; ++i) {
-    std::fill(sum.begin(), sum.begin() + i, 0.0L);
-    for (Eigen::Index k = 0; k < i; ++k) {
-      const long double lik = static_cast<long double>(l(i, k));
-      const long double* xk = &x(k, 0);
-      for (Eigen::Index j = 0; j <= k; ++j) sum[j] += lik * xk[j];
+    for (Eigen::Index k = 0; k < i; ++k)
+      li[k] = static_cast<long double>(l(i, k));
+    Eigen::Index j0 = 0;
+    for (; j0 + 4 <= i; j0 += 4) {
+      // Column j0 + q starts at k = j0 + q (X[k, j] = 0 for k < j: those
+      // terms are not in the sum); every sum starts at +0 as a single one.
+      long double s0 = 0.0L, s1 = 0.0L, s2 = 0.0L, s3 = 0.0L;
+      const long double* xk = &x(j0, j0);
+      s0 += li[j0] * xk[0];
+      xk = &x(j0 + 1, j0);
+      s0 += li[j0 + 1] * xk[0];
+      s1 += li[j0 + 1] * xk[1];
+      xk = &x(j0 + 2, j0);
+      s0 += li[j0 + 2] * xk[0];
+      s1 += li[j0 + 2] * xk[1];
+      s2 += li[j0 + 2] * xk[2];
+      for (Eigen::Index k = j0 + 3; k < i; ++k) {
+        const long double lik = li[k];
+        xk = &x(k, j0);
+        s0 += lik * xk[0];
+        s1 += lik * xk[1];
+        s2 += lik * xk[2];
+        s3 += lik * xk[3];
+      }
+      x(i, j0) = -s0;
+      x(i, j0 + 1) = -s1;
+      x(i, j0 + 2) = -s2;
+      x(i, j0 + 3) = -s3;
     }
-    for (Eigen::Index j = 0; j < i; ++j) x(i, j) = -sum[j];
+    for (Eigen::Index j = j0; j < i; ++j) {
+      long double sum = 0.0L;
+      for (Eigen::Index k = j; k < i; ++k) sum += li[k] * x(k, j);
+      x(i, j) = -sum;
+    }
   }
   return x.cast<double>();
 }
