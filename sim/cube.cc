@@ -845,10 +845,7 @@ bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
   if (2 * (info.mantissa_bits + 1) > 24) return false;
   for (const CubeTerm& t : terms) {
     for (const CubeOperand* op : {t.a, t.b}) {
-      bool finite = true;  // a branch-free loop the compiler vectorises
-      for (const double x : op->values)
-        finite &= std::abs(x) <= std::numeric_limits<double>::max();
-      if (!finite) return false;
+      if (!AllFinite(op->values.data(), op->values.size())) return false;
     }
   }
   const int m = terms[0].a->rows;
