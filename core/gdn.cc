@@ -4,11 +4,29 @@
 #include <cmath>
 #include <vector>
 
+#include "core/dense_simd.h"
 #include "core/status.h"
 
 namespace trisim {
 
 namespace {
+
+// *c = a b, or *c += a b when `accumulate` (fp64, every element summed in k
+// order with fused multiply-adds: core/dense_simd.h, which runs AVX-512 or
+// AVX2 where Eigen's baseline build has SSE2 only). Column-major C = A B is
+// the row-major product C^T = B^T A^T of the same storage.
+void Product(const Mat& a, const Mat& b, Mat* c, bool accumulate = false) {
+  TRISIM_ASSERT(a.cols() == b.rows());
+  if (!accumulate) {
+    c->setZero(a.rows(), b.cols());
+  } else {
+    TRISIM_ASSERT(c->rows() == a.rows() && c->cols() == b.cols());
+  }
+  MatMulAddFma(b.data(), static_cast<int>(b.rows()), a.data(),
+               static_cast<int>(a.rows()), c->data(),
+               static_cast<int>(c->rows()), static_cast<int>(b.cols()),
+               static_cast<int>(a.rows()), static_cast<int>(a.cols()));
+}
 
 // exp(G_i - G_j) for j <= i (zero above the diagonal), scalar gate.
 Mat DecayDifferences(const Vec& big_g) {
@@ -43,8 +61,8 @@ Mat ChannelDecayProducts(const Mat& x, const Mat& y, const Mat& big_g,
 // A of the scalar gate from E (strictly lower part).
 Mat ScalarA(const GdnChunk& chunk, const Mat& e) {
   const int c = chunk.Chunk();
-  Mat gram = Mat::Zero(c, c);
-  gram.triangularView<Eigen::StrictlyLower>() = chunk.k * chunk.k.transpose();
+  Mat gram;
+  Product(chunk.k, chunk.k.transpose(), &gram);
   Mat a = Mat::Zero(c, c);
   for (int j = 0; j < c; ++j) {
     for (int i = j + 1; i < c; ++i)
@@ -84,10 +102,10 @@ Mat BuildA(const GdnChunk& chunk) {
 
 namespace {
 
-// The scalar-gate layer around T (fp64, Eigen): W, U, Vn, O, S' from the
-// cumulative gate and E_ij = exp(G_i - G_j) (j <= i). T is unit lower
-// triangular and the intra-chunk attention lower triangular, so those
-// products run on Eigen's triangular kernels (half the work of a full one).
+// The scalar-gate layer around T (fp64): W, U, Vn, O, S' from the
+// cumulative gate and E_ij = exp(G_i - G_j) (j <= i). The products run on
+// Product (above); T and the intra-chunk attention are lower triangular,
+// their zero upper parts add exact zeros.
 GdnOutputs ScalarOutputs(const GdnChunk& chunk, const Vec& big_g, const Mat& e,
                          const Mat& a, const Mat& t) {
   const int c = chunk.Chunk();
@@ -99,23 +117,25 @@ GdnOutputs ScalarOutputs(const GdnChunk& chunk, const Vec& big_g, const Mat& e,
   const Vec beta_decay = chunk.beta.cwiseProduct(decay);
   const Mat kbg = beta_decay.asDiagonal() * chunk.k;
   const Mat vb = chunk.beta.asDiagonal() * chunk.v;
-  out.w.noalias() = t.triangularView<Eigen::Lower>() * kbg;
-  out.u.noalias() = t.triangularView<Eigen::Lower>() * vb;
+  Product(t, kbg, &out.w);
+  Product(t, vb, &out.u);
+  // Vn = U - W S, as U + (-W) S (negation is exact).
   Mat v_new = out.u;
-  v_new.noalias() -= out.w * chunk.state;
+  Product(-out.w, chunk.state, &v_new, /*accumulate=*/true);
   // O = (Q (.) exp(G)) S + tril_incl((Q K^T) (.) exp(G_i - G_j)) Vn.
-  Mat qk = Mat::Zero(c, c);
-  qk.triangularView<Eigen::Lower>() = chunk.q * chunk.k.transpose();
+  Mat qk;
+  Product(chunk.q, chunk.k.transpose(), &qk);
+  qk = qk.triangularView<Eigen::Lower>();
   qk = qk.cwiseProduct(e);
   const Mat qd = decay.asDiagonal() * chunk.q;
-  out.o.noalias() = qd * chunk.state;
-  out.o.noalias() += qk.triangularView<Eigen::Lower>() * v_new;
+  Product(qd, chunk.state, &out.o);
+  Product(qk, v_new, &out.o, /*accumulate=*/true);
   // S' = exp(G_C) S + (K (.) exp(G_C - G))^T Vn.
   Vec tail(c);
   for (int i = 0; i < c; ++i) tail[i] = std::exp(big_g[c - 1] - big_g[i]);
-  const Mat kt = tail.asDiagonal() * chunk.k;
+  const Mat kt = (tail.asDiagonal() * chunk.k).transpose();
   out.next_state = decay[c - 1] * chunk.state;
-  out.next_state.noalias() += kt.transpose() * v_new;
+  Product(kt, v_new, &out.next_state, /*accumulate=*/true);
   return out;
 }
 
@@ -156,22 +176,50 @@ Mat ForwardSubstitutionInverse(const Mat& l) {
   const Eigen::Index n = l.rows();
   TRISIM_ASSERT(l.cols() == n);
   // Row i of X = (I + L)^-1: X[i,j] = -sum_{k=j}^{i-1} L[i,k] X[k,j], X[i,i]
-  // = 1. The sum runs over k in increasing order for every j, accumulated
-  // row-wise (row i += L[i,k] row k, for k = 0..i-1): independent
-  // accumulators instead of one dependent chain, the same long-double
-  // roundings in the same order. X is row-major so rows are contiguous.
+  // = 1, the sum over k in increasing order for every j, each term rounded
+  // to long double and added in long double. Four columns j at once, their
+  // sums held in (x87) registers across k: independent chains, and no
+  // long-double load and store of a partial sum per term. X is row-major
+  // so the four X[k,j] of a step are adjacent.
   using RowMatL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic,
                                 Eigen::RowMajor>;
   RowMatL x = RowMatL::Identity(n, n);
-  std::vector<long double> sum(static_cast<size_t>(n));
+  std::vector<long double> li(static_cast<size_t>(n));
   for (Eigen::Index i = 1; i < n; ++i) {
-    std::fill(sum.begin(), sum.begin() + i, 0.0L);
-    for (Eigen::Index k = 0; k < i; ++k) {
-      const long double lik = static_cast<long double>(l(i, k));
-      const long double* xk = &x(k, 0);
-      for (Eigen::Index j = 0; j <= k; ++j) sum[j] += lik * xk[j];
+    for (Eigen::Index k = 0; k < i; ++k)
+      li[k] = static_cast<long double>(l(i, k));
+    Eigen::Index j0 = 0;
+    for (; j0 + 4 <= i; j0 += 4) {
+      // Column j0 + q starts at k = j0 + q (X[k, j] = 0 for k < j: those
+      // terms are not in the sum); every sum starts at +0 as a single one.
+      long double s0 = 0.0L, s1 = 0.0L, s2 = 0.0L, s3 = 0.0L;
+      const long double* xk = &x(j0, j0);
+      s0 += li[j0] * xk[0];
+      xk = &x(j0 + 1, j0);
+      s0 += li[j0 + 1] * xk[0];
+      s1 += li[j0 + 1] * xk[1];
+      xk = &x(j0 + 2, j0);
+      s0 += li[j0 + 2] * xk[0];
+      s1 += li[j0 + 2] * xk[1];
+      s2 += li[j0 + 2] * xk[2];
+      for (Eigen::Index k = j0 + 3; k < i; ++k) {
+        const long double lik = li[k];
+        xk = &x(k, j0);
+        s0 += lik * xk[0];
+        s1 += lik * xk[1];
+        s2 += lik * xk[2];
+        s3 += lik * xk[3];
+      }
+      x(i, j0) = -s0;
+      x(i, j0 + 1) = -s1;
+      x(i, j0 + 2) = -s2;
+      x(i, j0 + 3) = -s3;
     }
-    for (Eigen::Index j = 0; j < i; ++j) x(i, j) = -sum[j];
+    for (Eigen::Index j = j0; j < i; ++j) {
+      long double sum = 0.0L;
+      for (Eigen::Index k = j; k < i; ++k) sum += li[k] * x(k, j);
+      x(i, j) = -sum;
+    }
   }
   return x.cast<double>();
 }

@@ -825,47 +825,48 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
 }
 
 // Sequential order with operands whose products are exact in fp32 (16-bit
-// formats, hf32): acc = RNE32(acc + a*b) per k as in FloatMatMul, with the
-// loops turned (k outer, j inner) so the row update vectorises; every
-// element still adds its products in k order, so the bits are the same.
+// formats, hf32, tf32): acc = RNE32(acc + a*b) per k as in FloatMatMul, by
+// the SIMD kernel (sim/cube_simd.h SequentialMatUpdate), which turns the
+// loops (k inside a block of output columns) while every element still adds
+// its products in k order, so the bits are the same. Non-finite operand
+// values (IEEE propagation, NaN payloads) take the reference.
 bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
                           const CubeConfig& config, Format out_format,
                           double* out, int out_stride, uint64_t tensor,
                           EventCounts* events) {
   // Split operands (quant/split.h) take the reference path.
   if (config.order != AccumulationOrder::kSequential ||
-      config.operand == Format::kFp32 ||
-      config.split != quant::OperandSplit::kNone) {
+      config.split != quant::OperandSplit::kNone ||
+      !quant::IsFloat(config.operand)) {
     return false;
+  }
+  // The kernel's precondition: products of at most 24 significant bits.
+  const quant::FormatInfo& info = quant::GetFormatInfo(config.operand);
+  if (2 * (info.mantissa_bits + 1) > 24) return false;
+  for (const CubeTerm& t : terms) {
+    for (const CubeOperand* op : {t.a, t.b}) {
+      if (!AllFinite(op->values.data(), op->values.size())) return false;
+    }
   }
   const int m = terms[0].a->rows;
   const int n = terms[0].b->cols;
-  std::vector<double> acc(n), row(n);
+  static thread_local std::vector<float> acc;
+  acc.assign(static_cast<size_t>(m) * n, 0.0f);
+  for (const CubeTerm& t : terms) {
+    const int k_total = t.a->cols;
+    SequentialMatUpdate(t.a->values.data(), k_total, t.b->values.data(), n,
+                        acc.data(), n, m, n, k_total);
+  }
+  if (out_stride == n) {  // contiguous: one call, the same indices
+    const size_t mn = static_cast<size_t>(m) * n;
+    for (size_t e = 0; e < mn; ++e) out[e] = sign * acc[e];
+    config.rounder.RoundValues(out, mn, out_format, tensor, 0, 1, out, events);
+    return true;
+  }
+  std::vector<double> row(n);
   for (int i = 0; i < m; ++i) {
-    std::fill(acc.begin(), acc.end(), 0.0);
-    for (const CubeTerm& t : terms) {
-      const int k_total = t.a->cols;
-      const double* a_row = &t.a->values[static_cast<size_t>(i) * k_total];
-      const double* b = t.b->values.data();
-      for (int k = 0; k < k_total; ++k) {
-        const double aik = a_row[k];
-        if (aik == 0.0 && std::isfinite(aik)) {
-          // acc + (+-0 * finite) = acc, except -0 + +0 = +0: the sum keeps
-          // acc unless acc is -0 (never: acc starts at +0 and RNE sums of
-          // opposite zeros give +0). Non-finite b still has to propagate.
-          bool finite = true;
-          const double* bk = b + static_cast<size_t>(k) * n;
-          for (int j = 0; j < n; ++j) finite = finite && std::isfinite(bk[j]);
-          if (finite) continue;
-        }
-        const double* bk = b + static_cast<size_t>(k) * n;
-        for (int j = 0; j < n; ++j) {
-          acc[j] =
-              static_cast<double>(static_cast<float>(acc[j] + aik * bk[j]));
-        }
-      }
-    }
-    for (int j = 0; j < n; ++j) row[j] = sign * acc[j];
+    for (int j = 0; j < n; ++j)
+      row[j] = sign * acc[static_cast<size_t>(i) * n + j];
     config.rounder.RoundValues(
         row.data(), n, out_format, tensor, static_cast<uint64_t>(i) * n, 1,
         out + static_cast<size_t>(i) * out_stride, events);

@@ -390,6 +390,144 @@ HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
   }
 }
 
+// R rows x J vectors of columns of the sequential fp32 accumulation; see
+// SequentialMatUpdate. Each lane adds its products in k order.
+#if HWY_NATIVE_FMA
+// One fp32 FMA per product: fma(a, b, acc) = RNE32(acc + a b) exactly, which
+// equals the specification's RNE32(RNE64(acc + a b)) (the double rounding is
+// innocuous for a sum of two values of <= 24 significant bits,
+// sim/cube_simd.h).
+template <int R, int J>
+HWY_INLINE void SequentialBlock(const float* a, int lda, const float* b,
+                                int ldb, float* acc, int ldacc, int k) {
+  const hn::ScalableTag<float> df;
+  const size_t lanes = hn::Lanes(df);
+  hn::Vec<decltype(df)> s[R][J];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < J; ++v)
+      s[r][v] = hn::LoadU(df, acc + static_cast<size_t>(r) * ldacc + v * lanes);
+  for (int kk = 0; kk < k; ++kk) {
+    hn::Vec<decltype(df)> bv[J];
+    for (int v = 0; v < J; ++v)
+      bv[v] = hn::LoadU(df, b + static_cast<size_t>(kk) * ldb + v * lanes);
+    for (int r = 0; r < R; ++r) {
+      const auto av = hn::Set(df, a[static_cast<size_t>(r) * lda + kk]);
+      for (int v = 0; v < J; ++v) s[r][v] = hn::MulAdd(av, bv[v], s[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < J; ++v)
+      hn::StoreU(s[r][v], df, acc + static_cast<size_t>(r) * ldacc + v * lanes);
+}
+
+template <int R>
+HWY_INLINE void SequentialRows(const float* a, int lda, const float* b, int ldb,
+                               float* acc, int ldacc, int n, int k) {
+  const hn::ScalableTag<float> df;
+  const int lanes = static_cast<int>(hn::Lanes(df));
+  int j = 0;
+  for (; j + 4 * lanes <= n; j += 4 * lanes)
+    SequentialBlock<R, 4>(a, lda, b + j, ldb, acc + j, ldacc, k);
+  for (; j + lanes <= n; j += lanes)
+    SequentialBlock<R, 1>(a, lda, b + j, ldb, acc + j, ldacc, k);
+  for (; j < n; ++j) {  // remainder columns: the same fp32 FMA, scalar
+    for (int r = 0; r < R; ++r) {
+      float& out = acc[static_cast<size_t>(r) * ldacc + j];
+      for (int kk = 0; kk < k; ++kk) {
+        out = std::fma(a[static_cast<size_t>(r) * lda + kk],
+                       b[static_cast<size_t>(kk) * ldb + j], out);
+      }
+    }
+  }
+}
+
+// Operands as fp32 (exact: the caller's precondition), reused per thread.
+struct SequentialScratch {
+  std::vector<float> a, b;
+};
+
+HWY_NOINLINE void SequentialMatUpdateT(const double* a, int lda,
+                                       const double* b, int ldb, float* acc,
+                                       int ldacc, int m, int n, int k) {
+  static thread_local SequentialScratch scratch;
+  scratch.a.resize(static_cast<size_t>(m) * k);
+  scratch.b.resize(static_cast<size_t>(k) * n);
+  float* af = scratch.a.data();
+  float* bf = scratch.b.data();
+  for (int i = 0; i < m; ++i)
+    for (int kk = 0; kk < k; ++kk)
+      af[static_cast<size_t>(i) * k + kk] =
+          static_cast<float>(a[static_cast<size_t>(i) * lda + kk]);
+  for (int kk = 0; kk < k; ++kk)
+    for (int j = 0; j < n; ++j)
+      bf[static_cast<size_t>(kk) * n + j] =
+          static_cast<float>(b[static_cast<size_t>(kk) * ldb + j]);
+  int i = 0;
+#if HWY_TARGET <= HWY_AVX3
+  // 32 vector registers: 4 rows x 4 vectors of sums, 4 of B, 1 of A.
+  for (; i + 4 <= m; i += 4)
+    SequentialRows<4>(af + static_cast<size_t>(i) * k, k, bf, n,
+                      acc + static_cast<size_t>(i) * ldacc, ldacc, n, k);
+#endif
+  for (; i + 2 <= m; i += 2)
+    SequentialRows<2>(af + static_cast<size_t>(i) * k, k, bf, n,
+                      acc + static_cast<size_t>(i) * ldacc, ldacc, n, k);
+  for (; i < m; ++i)
+    SequentialRows<1>(af + static_cast<size_t>(i) * k, k, bf, n,
+                      acc + static_cast<size_t>(i) * ldacc, ldacc, n, k);
+}
+#else
+// No native FMA (an emulated fp32 MulAdd would round the product): the
+// specification's own operations in double lanes, a b exact, one rounding to
+// double, then to fp32.
+template <int J>
+HWY_INLINE void SequentialBlockDouble(const double* a, const double* b, int ldb,
+                                      float* acc, int k) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> df;
+  const size_t lanes = hn::Lanes(dd);
+  hn::Vec<decltype(dd)> s[J];
+  for (int v = 0; v < J; ++v)
+    s[v] = hn::PromoteTo(dd, hn::LoadU(df, acc + v * lanes));
+  for (int kk = 0; kk < k; ++kk) {
+    const auto av = hn::Set(dd, a[kk]);
+    for (int v = 0; v < J; ++v) {
+      const auto bv =
+          hn::LoadU(dd, b + static_cast<size_t>(kk) * ldb + v * lanes);
+      s[v] =
+          hn::PromoteTo(dd, hn::DemoteTo(df, hn::Add(s[v], hn::Mul(av, bv))));
+    }
+  }
+  for (int v = 0; v < J; ++v)
+    hn::StoreU(hn::DemoteTo(df, s[v]), df, acc + v * lanes);
+}
+
+HWY_NOINLINE void SequentialMatUpdateT(const double* a, int lda,
+                                       const double* b, int ldb, float* acc,
+                                       int ldacc, int m, int n, int k) {
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128
+  // Their DemoteTo saturates to the largest finite fp32 instead of rounding
+  // to inf: the scalar form (one lane anyway).
+  SequentialMatUpdateReference(a, lda, b, ldb, acc, ldacc, m, n, k);
+  return;
+#endif
+  const hn::ScalableTag<double> dd;
+  const int lanes = static_cast<int>(hn::Lanes(dd));
+  for (int i = 0; i < m; ++i) {
+    const double* a_row = a + static_cast<size_t>(i) * lda;
+    float* acc_row = acc + static_cast<size_t>(i) * ldacc;
+    int j = 0;
+    for (; j + 4 * lanes <= n; j += 4 * lanes)
+      SequentialBlockDouble<4>(a_row, b + j, ldb, acc_row + j, k);
+    for (; j + lanes <= n; j += lanes)
+      SequentialBlockDouble<1>(a_row, b + j, ldb, acc_row + j, k);
+    if (j < n)
+      SequentialMatUpdateReference(a_row, lda, b + j, ldb, acc_row + j, ldacc,
+                                   1, n - j, k);
+  }
+}
+#endif
+
 // Per-element exponents of SpanExponents (sim/cube_simd.h): the lowest
 // set bit of the 53-bit significand M is M & -M, a power of two whose
 // exponent the int64 -> double conversion exposes exactly.
@@ -434,6 +572,23 @@ HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int16_t* top,
   }
   bool ok = hn::AllFalse(di, bad);
   if (i < n) ok = SpanExponentsReference(x + i, n - i, top + i, low + i) && ok;
+  return ok;
+}
+
+HWY_NOINLINE bool AllFiniteT(const double* x, size_t n) {
+  const hn::ScalableTag<double> dd;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const size_t lanes = hn::Lanes(dd);
+  // Non-finite: all-ones exponent field.
+  const auto k_exp = hn::Set(du, uint64_t{0x7ff} << 52);
+  auto bad = hn::Zero(du);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto e = hn::And(hn::BitCast(du, hn::LoadU(dd, x + i)), k_exp);
+    bad = hn::Or(bad, hn::VecFromMask(du, hn::Eq(e, k_exp)));
+  }
+  bool ok = hn::AllTrue(du, hn::Eq(bad, hn::Zero(du)));
+  for (; i < n; ++i) ok = ok && std::isfinite(x[i]);
   return ok;
 }
 

@@ -23,6 +23,8 @@ HWY_EXPORT(FractalMatUpdateT);
 HWY_EXPORT(AbsMaxFiniteT);
 HWY_EXPORT(QuantizeCodesT);
 HWY_EXPORT(SpanExponentsT);
+HWY_EXPORT(SequentialMatUpdateT);
+HWY_EXPORT(AllFiniteT);
 
 bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
                             int16_t* low) {
@@ -48,6 +50,17 @@ bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
 
 bool SpanExponents(const double* x, size_t n, int16_t* top, int16_t* low) {
   return HWY_DYNAMIC_DISPATCH(SpanExponentsT)(x, n, top, low);
+}
+
+bool AllFiniteReference(const double* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) return false;
+  }
+  return true;
+}
+
+bool AllFinite(const double* x, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(AllFiniteT)(x, n);
 }
 
 double AbsMaxFiniteReference(const double* x, size_t n) {
@@ -179,6 +192,27 @@ void FractalMatUpdate(const double* a, int lda, const double* b, int ldb,
                       float* acc, int ldacc, int m, int n, int k, int fractal) {
   HWY_DYNAMIC_DISPATCH(FractalMatUpdateT)
   (a, lda, b, ldb, acc, ldacc, m, n, k, fractal);
+}
+
+void SequentialMatUpdateReference(const double* a, int lda, const double* b,
+                                  int ldb, float* acc, int ldacc, int m, int n,
+                                  int k) {
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      float& out = acc[static_cast<size_t>(i) * ldacc + j];
+      for (int kk = 0; kk < k; ++kk) {
+        out = static_cast<float>(static_cast<double>(out) +
+                                 a[static_cast<size_t>(i) * lda + kk] *
+                                     b[static_cast<size_t>(kk) * ldb + j]);
+      }
+    }
+  }
+}
+
+void SequentialMatUpdate(const double* a, int lda, const double* b, int ldb,
+                         float* acc, int ldacc, int m, int n, int k) {
+  HWY_DYNAMIC_DISPATCH(SequentialMatUpdateT)
+  (a, lda, b, ldb, acc, ldacc, m, n, k);
 }
 
 double MeasureInt8PeakGops(double seconds) {

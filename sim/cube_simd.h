@@ -39,6 +39,32 @@ void FractalMatUpdateReference(const double* a, int lda, const double* b,
                                int ldb, float* acc, int ldacc, int m, int n,
                                int k, int fractal);
 
+// Float sequential accumulation (sim/cube.h "sequential" order): for every
+// i, j and k = 0..k-1 in order,
+//   acc[i][j] = fp32(double(acc[i][j]) + a[i][k] b[k][j])
+// (the product exact in double, one rounding to double, then RNE to fp32).
+// a: m x k (lda), b: k x n (ldb), acc: m x n fp32 (ldacc), updated in place.
+// Precondition (the caller checks it): every a and b value is a finite fp32
+// value and every product a b has at most 24 significant bits (operands of
+// 16-bit formats or hf32/tf32), so it is exact in fp32's precision.
+// The kernel vectorises over j. On targets with a native FMA it computes
+// acc = fma(a, b, acc) in fp32 lanes, one rounding of acc + a b: equal to
+// the double-then-fp32 form because rounding a sum of two values of <= 24
+// significant bits first to double (53 >= 2 * 24 + 2 bits) and then to fp32
+// gives the correctly rounded sum (Figueroa, "When is double rounding
+// innocuous?", SIGNUM 1995; the argument covers fp32 underflow: the addend
+// far below the other one is below half its last bit). Other targets run the
+// double-then-fp32 form itself in double lanes.
+void SequentialMatUpdate(const double* a, int lda, const double* b, int ldb,
+                         float* acc, int ldacc, int m, int n, int k);
+void SequentialMatUpdateReference(const double* a, int lda, const double* b,
+                                  int ldb, float* acc, int ldacc, int m, int n,
+                                  int k);
+
+// True when every x[0, n) is finite (no inf or NaN).
+bool AllFinite(const double* x, size_t n);
+bool AllFiniteReference(const double* x, size_t n);
+
 // Exponents of the significant bits of each x[i] (for the fractal kernel's
 // exactness bound, sim/cube.cc): top[i] = the exponent of the leading bit,
 // low[i] = the exponent of the lowest set bit (x = +-2^low odd), and

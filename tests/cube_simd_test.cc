@@ -183,6 +183,139 @@ TEST_CASE("cube fast path equals the reference on every target",
   hwy::SetSupportedTargetsForTest(0);
 }
 
+TEST_CASE("cube sequential fast path equals the reference on every target",
+          "[sim][cube][simd]") {
+  // The GPU recipes' order (one fp32 rounding per added product) with the
+  // operand formats whose products are exact in fp32 (the fast kernel) and
+  // fp32 (the reference path).
+  std::vector<Recipe> recipes;
+  for (const char* name : {"gpu-bf16", "gpu-fp16", "gpu-fp32"}) {
+    recipes.push_back(LoadRecipe(name));
+    for (quant::Format f :
+         {quant::Format::kBf16, quant::Format::kFp16, quant::Format::kFp8E4M3,
+          quant::Format::kFp8E5M2, quant::Format::kHf32}) {
+      Recipe r = LoadRecipe(name);
+      r.operand = f;
+      r.name += std::string(" operand ") + quant::FormatName(f);
+      recipes.push_back(r);
+    }
+  }
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      uint64_t seed = 100;
+      for (const Recipe& recipe : recipes) {
+        REQUIRE(recipe.order == AccumulationOrder::kSequential);
+        for (int mode = 0; mode < quant::kNumRoundingModes; ++mode) {
+          for (int size : {1, 7, 16, 17, 33, 64}) {
+            for (bool extreme : {false, true}) {
+              CheckCube(recipe, static_cast<quant::RoundingMode>(mode), size,
+                        size, size, (size % 3), extreme, ++seed);
+            }
+          }
+          CheckCube(recipe, static_cast<quant::RoundingMode>(mode), 5, 40, 19,
+                    1, false, ++seed);
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+// Values of `bits` significant bits (a 16-bit format's or tf32's), exponents
+// from `emin` to `emin + span`, about one in eight a signed zero.
+double SequentialValue(std::mt19937_64& rng, int bits, int emin, int span) {
+  if (rng() % 8 == 0) return rng() % 2 ? 0.0 : -0.0;
+  const int64_t mant = static_cast<int64_t>(rng() % (uint64_t{1} << bits)) |
+                       (int64_t{1} << (bits - 1));
+  const double x =
+      std::ldexp(static_cast<double>(mant),
+                 emin + static_cast<int>(rng() % (span + 1)) - (bits - 1));
+  return rng() % 2 ? x : -x;
+}
+
+TEST_CASE("sequential kernel equals its scalar form on every target",
+          "[sim][cube][simd]") {
+  // Value ranges: the bulk of a layer, and ranges whose products fall below
+  // fp32's subnormals or whose sums overflow fp32 (acc = +-inf, then a
+  // product of the other sign: still inf), mixed magnitudes whose sums are
+  // not exact in double, and cancellations to signed zeros.
+  struct Range {
+    int bits, emin, span;
+  };
+  const Range ranges[] = {{8, -8, 10},    {11, -14, 16}, {8, -133, 40},
+                          {11, -80, 160}, {8, 60, 67},   {11, -139, 266},
+                          {1, -3, 2}};
+  std::mt19937_64 rng(11);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      for (const Range& range : ranges) {
+        for (int m : {0, 1, 2, 3, 4, 5, 9}) {
+          for (int n : {0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 129}) {
+            for (int k : {0, 1, 2, 16, 17, 64}) {
+              std::vector<double> a(static_cast<size_t>(m) * (k + 1) + 1),
+                  b(static_cast<size_t>(k) * (n + 2) + 1);
+              for (auto& x : a)
+                x = SequentialValue(rng, range.bits, range.emin, range.span);
+              for (auto& x : b)
+                x = SequentialValue(rng, range.bits, range.emin, range.span);
+              // Accumulators from an earlier term: fp32 values, zeros of
+              // both signs.
+              std::vector<float> got(static_cast<size_t>(m) * (n + 3) + 1);
+              for (auto& x : got) {
+                x = static_cast<float>(SequentialValue(
+                    rng, 24, std::max(range.emin, -126),
+                    std::min(range.span, 127 - std::max(range.emin, -126))));
+              }
+              std::vector<float> want(got);
+              SequentialMatUpdate(a.data() + 1, k + 1, b.data() + 1, n + 2,
+                                  got.data(), n + 3, m, n, k);
+              SequentialMatUpdateReference(a.data() + 1, k + 1, b.data() + 1,
+                                           n + 2, want.data(), n + 3, m, n, k);
+              INFO("bits " << range.bits << " emin " << range.emin << " m " << m
+                           << " n " << n << " k " << k);
+              REQUIRE(std::memcmp(got.data(), want.data(), got.size() * 4) ==
+                      0);
+            }
+          }
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST_CASE("finiteness kernel equals its reference on every target",
+          "[sim][cube][simd]") {
+  const double specials[] = {std::numeric_limits<double>::infinity(),
+                             -std::numeric_limits<double>::infinity(),
+                             std::nan(""),
+                             -std::nan(""),
+                             std::numeric_limits<double>::max(),
+                             std::numeric_limits<double>::denorm_min(),
+                             -0.0};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      for (size_t n = 0; n <= 19; ++n) {
+        for (size_t at = 0; at <= n; ++at) {  // at == n: no special value
+          for (double special : specials) {
+            std::vector<double> x(n + 1, 1.5);
+            if (at < n) x[1 + at] = special;
+            INFO("n " << n << " at " << at << " special " << special);
+            REQUIRE(AllFinite(x.data() + 1, n) ==
+                    AllFiniteReference(x.data() + 1, n));
+            REQUIRE(AllFiniteReference(x.data() + 1, n) ==
+                    (at == n || std::isfinite(special)));
+          }
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
 TEST_CASE("fractal kernel equals its scalar form on every target",
           "[sim][cube][simd]") {
   std::mt19937_64 rng(9);
