@@ -7,6 +7,7 @@
 
 #include "core/status.h"
 #include "quant/requant.h"
+#include "quant/round_simd.h"
 #include "quant/scale.h"
 #include "sim/cube_simd.h"
 
@@ -845,7 +846,9 @@ bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
   if (2 * (info.mantissa_bits + 1) > 24) return false;
   for (const CubeTerm& t : terms) {
     for (const CubeOperand* op : {t.a, t.b}) {
-      if (!AllFinite(op->values.data(), op->values.size())) return false;
+      if (!quant::AllFinite(op->values.data(), op->values.size())) {
+        return false;
+      }
     }
   }
   const int m = terms[0].a->rows;

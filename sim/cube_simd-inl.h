@@ -575,23 +575,6 @@ HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int16_t* top,
   return ok;
 }
 
-HWY_NOINLINE bool AllFiniteT(const double* x, size_t n) {
-  const hn::ScalableTag<double> dd;
-  const hn::RebindToUnsigned<decltype(dd)> du;
-  const size_t lanes = hn::Lanes(dd);
-  // Non-finite: all-ones exponent field.
-  const auto k_exp = hn::Set(du, uint64_t{0x7ff} << 52);
-  auto bad = hn::Zero(du);
-  size_t i = 0;
-  for (; i + lanes <= n; i += lanes) {
-    const auto e = hn::And(hn::BitCast(du, hn::LoadU(dd, x + i)), k_exp);
-    bad = hn::Or(bad, hn::VecFromMask(du, hn::Eq(e, k_exp)));
-  }
-  bool ok = hn::AllTrue(du, hn::Eq(bad, hn::Zero(du)));
-  for (; i < n; ++i) ok = ok && std::isfinite(x[i]);
-  return ok;
-}
-
 // ---------------------------------------------------------- quantisation
 
 HWY_NOINLINE double AbsMaxFiniteT(const double* x, size_t n) {

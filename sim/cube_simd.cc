@@ -24,7 +24,6 @@ HWY_EXPORT(AbsMaxFiniteT);
 HWY_EXPORT(QuantizeCodesT);
 HWY_EXPORT(SpanExponentsT);
 HWY_EXPORT(SequentialMatUpdateT);
-HWY_EXPORT(AllFiniteT);
 
 bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
                             int16_t* low) {
@@ -50,17 +49,6 @@ bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
 
 bool SpanExponents(const double* x, size_t n, int16_t* top, int16_t* low) {
   return HWY_DYNAMIC_DISPATCH(SpanExponentsT)(x, n, top, low);
-}
-
-bool AllFiniteReference(const double* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(x[i])) return false;
-  }
-  return true;
-}
-
-bool AllFinite(const double* x, size_t n) {
-  return HWY_DYNAMIC_DISPATCH(AllFiniteT)(x, n);
 }
 
 double AbsMaxFiniteReference(const double* x, size_t n) {

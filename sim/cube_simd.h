@@ -61,10 +61,6 @@ void SequentialMatUpdateReference(const double* a, int lda, const double* b,
                                   int ldb, float* acc, int ldacc, int m, int n,
                                   int k);
 
-// True when every x[0, n) is finite (no inf or NaN).
-bool AllFinite(const double* x, size_t n);
-bool AllFiniteReference(const double* x, size_t n);
-
 // Exponents of the significant bits of each x[i] (for the fractal kernel's
 // exactness bound, sim/cube.cc): top[i] = the exponent of the leading bit,
 // low[i] = the exponent of the lowest set bit (x = +-2^low odd), and

@@ -286,36 +286,6 @@ TEST_CASE("sequential kernel equals its scalar form on every target",
   hwy::SetSupportedTargetsForTest(0);
 }
 
-TEST_CASE("finiteness kernel equals its reference on every target",
-          "[sim][cube][simd]") {
-  const double specials[] = {std::numeric_limits<double>::infinity(),
-                             -std::numeric_limits<double>::infinity(),
-                             std::nan(""),
-                             -std::nan(""),
-                             std::numeric_limits<double>::max(),
-                             std::numeric_limits<double>::denorm_min(),
-                             -0.0};
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    DYNAMIC_SECTION(hwy::TargetName(target)) {
-      for (size_t n = 0; n <= 19; ++n) {
-        for (size_t at = 0; at <= n; ++at) {  // at == n: no special value
-          for (double special : specials) {
-            std::vector<double> x(n + 1, 1.5);
-            if (at < n) x[1 + at] = special;
-            INFO("n " << n << " at " << at << " special " << special);
-            REQUIRE(AllFinite(x.data() + 1, n) ==
-                    AllFiniteReference(x.data() + 1, n));
-            REQUIRE(AllFiniteReference(x.data() + 1, n) ==
-                    (at == n || std::isfinite(special)));
-          }
-        }
-      }
-    }
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
-
 TEST_CASE("fractal kernel equals its scalar form on every target",
           "[sim][cube][simd]") {
   std::mt19937_64 rng(9);

@@ -233,13 +233,17 @@ TEST_CASE("AllFinite on every target", "[quant][round][simd]") {
     DYNAMIC_SECTION(hwy::TargetName(target)) {
       for (size_t n = 0; n <= 37; ++n) {
         std::vector<double> x(n + 1);
+        // Finite extremes too: max, a double subnormal, -0.
         for (size_t i = 0; i <= n; ++i) x[i] = std::ldexp(1.0 + i, i % 40);
+        if (n > 2) x[1] = std::numeric_limits<double>::max();
+        if (n > 2) x[2] = std::numeric_limits<double>::denorm_min();
+        if (n > 3) x[3] = -0.0;
         x[0] = std::nan("");  // before the range (start 1)
         CHECK(AllFinite(x.data() + 1, n));
         for (size_t bad = 1; bad <= n; ++bad) {
-          for (double special :
-               {std::numeric_limits<double>::infinity(),
-                -std::numeric_limits<double>::infinity(), std::nan("")}) {
+          for (double special : {std::numeric_limits<double>::infinity(),
+                                 -std::numeric_limits<double>::infinity(),
+                                 std::nan(""), -std::nan("")}) {
             const double keep = x[bad];
             x[bad] = special;
             CHECK_FALSE(AllFinite(x.data() + 1, n));
