@@ -311,6 +311,16 @@ GdnOutputs EmulateKda(const GdnChunk& chunk) {
   return Outputs(a, wy, o, sn);
 }
 
+// Every layer output bit for bit (exact equality of every entry).
+void CheckSameOutputs(const GdnOutputs& got, const GdnOutputs& want) {
+  CHECK(got.a == want.a);
+  CHECK(got.t == want.t);
+  CHECK(got.w == want.w);
+  CHECK(got.u == want.u);
+  CHECK(got.o == want.o);
+  CHECK(got.next_state == want.next_state);
+}
+
 constexpr const char* kRecipe = R"(
 input = "fp32"
 operand = "fp32"
@@ -342,12 +352,7 @@ TEST_CASE("the simulated layer equals a float emulation bit for bit",
     const GdnOutputs got = sim.Run(chunk, 0, nullptr, nullptr);
     const GdnOutputs want = Emulate(chunk);
     INFO("sample " << sample);
-    CHECK(got.a == want.a);
-    CHECK(got.t == want.t);
-    CHECK(got.w == want.w);
-    CHECK(got.u == want.u);
-    CHECK(got.o == want.o);
-    CHECK(got.next_state == want.next_state);
+    CheckSameOutputs(got, want);
     // And close to the fp64 reference (bf16 data: ~2^-8 relative).
     const GdnOutputs ref = ChunkReference(chunk);
     CHECK((got.o - ref.o).norm() <= 0.05 * ref.o.norm());
@@ -370,12 +375,7 @@ TEST_CASE("KDA gates: the simulated layer equals a float emulation",
     const GdnOutputs got = sim.Run(chunk, 0, nullptr, nullptr);
     const GdnOutputs want = EmulateKda(chunk);
     INFO("sample " << sample);
-    CHECK(got.a == want.a);
-    CHECK(got.t == want.t);
-    CHECK(got.w == want.w);
-    CHECK(got.u == want.u);
-    CHECK(got.o == want.o);
-    CHECK(got.next_state == want.next_state);
+    CheckSameOutputs(got, want);
     // Close to the fp64 reference (bf16 data).
     const GdnOutputs ref = ChunkReference(chunk);
     CHECK((got.o - ref.o).norm() <= 0.05 * ref.o.norm());
