@@ -1,6 +1,7 @@
 """The harness the kernel emulation tests share (tests/kernel_*_emulation_
 test.py): running `trisim oracle` on an input, the bit comparison, and the
-input structures every kernel is checked on. The emulations themselves stay
+input structures every kernel is checked on, and the integer
+round-half-even their exact arithmetic rounds with. The emulations themselves stay
 in their own files (each written from its kernel's source).
 """
 import os
@@ -25,6 +26,18 @@ def run_oracle(trisim, tmp, tag, a, args, timeout=600):
                        text=True, timeout=timeout)
     check(r.returncode == 0, f"{tag}: {r.stderr.strip()}")
     return np.load(pout) if r.returncode == 0 else None
+
+
+def rne_shift(a, shift):
+    """a / 2^shift rounded half to even (a >= 0 and shift >= 1 integers):
+    the rounding of an exact integer value to a coarser grid, shared by the
+    emulations' fp32 / fp16 roundings."""
+    q = a >> shift
+    r = a - (q << shift)
+    half = 1 << (shift - 1)
+    if r > half or (r == half and q & 1):
+        q += 1
+    return q
 
 
 def mismatches(got, want):

@@ -45,7 +45,7 @@ import numpy as np
 
 from checks import check, finish  # noqa: E402 (tests/checks.py)
 from emulation_support import (block_ones, gdn_a, mismatches,  # noqa: E402
-                               run_oracle)
+                               rne_shift, run_oracle)
 
 TRISIM = sys.argv[1]
 np.seterr(all="ignore")  # inf/NaN are part of the extreme inputs
@@ -79,12 +79,7 @@ def _round(x, keep, quantum, max_exp):
     a = abs(x)
     shift = max(a.bit_length() - keep, quantum)
     if shift > 0:
-        q = a >> shift
-        r = a - (q << shift)
-        half = 1 << (shift - 1)
-        if r > half or (r == half and q & 1):
-            q += 1
-        a = q << shift
+        a = rne_shift(a, shift) << shift
     if a >= 1 << (max_exp + SHIFT):
         return float("inf") if x > 0 else float("-inf")
     return a if x > 0 else -a

@@ -37,22 +37,13 @@ import numpy as np
 
 from checks import check, finish  # noqa: E402 (tests/checks.py)
 from emulation_support import (block_ones, gdn_a, mismatches,  # noqa: E402
-                               run_oracle)
+                               rne_shift, run_oracle)
 
 TRISIM = sys.argv[1]
 ONE = 1 << 24  # 1.0 in fp16 units (2^-24)
 
 
 # ---- fp16 operands: exact integers ---------------------------------------
-def _rne(a, shift):
-    """a >> shift, rounded half to even (a >= 0)."""
-    if shift <= 0:
-        return a << -shift
-    q, r = a >> shift, a & ((1 << shift) - 1)
-    half = 1 << (shift - 1)
-    return q + (1 if (r > half or (r == half and q & 1)) else 0)
-
-
 def _to_fp32(v):
     """2^-48 units -> nearest fp32 (ties to even), still in 2^-48 units."""
     if isinstance(v, float) or v == 0:
@@ -60,7 +51,7 @@ def _to_fp32(v):
     a = abs(v)
     # fp32: 24 significant bits; subnormal grid 2^-149 is far below 2^-48.
     shift = a.bit_length() - 24
-    a = _rne(a, shift) << shift if shift > 0 else a
+    a = rne_shift(a, shift) << shift if shift > 0 else a
     if a >= (1 << 128) << 48:
         return float("inf") if v > 0 else float("-inf")
     return a if v > 0 else -a
@@ -74,7 +65,7 @@ def _to_fp16(v):
         return 0
     a = abs(v)
     shift = max(a.bit_length() - 11, 24)  # 11 bits; grid 2^-24 = 2^24 units
-    q = _rne(a, shift)
+    q = rne_shift(a, shift)
     a = q << (shift - 24)
     if a >= 65520 * ONE:  # rounds to inf past max finite + half ulp
         return float("inf") if v > 0 else float("-inf")

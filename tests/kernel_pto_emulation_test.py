@@ -28,7 +28,7 @@ import numpy as np
 
 from checks import check, finish  # noqa: E402 (tests/checks.py)
 from emulation_support import (block_ones, gdn_a, mismatches,  # noqa: E402
-                               run_oracle)
+                               rne_shift, run_oracle)
 
 TRISIM = sys.argv[1]
 QUICK = os.environ.get("TRISIM_QUICK", "") == "1"
@@ -42,12 +42,7 @@ def _round_bits(a, keep):
     if bl <= keep:
         return a
     shift = bl - keep
-    q = a >> shift
-    r = a - (q << shift)
-    half = 1 << (shift - 1)
-    if r > half or (r == half and q & 1):
-        q += 1
-    return q << shift
+    return rne_shift(a, shift) << shift
 
 
 def _fp32(v):
@@ -73,12 +68,7 @@ def _fp16(v):
     # 11 significant bits for normals (>= 2^-14 = 2^34 units); subnormals
     # on the 2^-24 grid (a multiple of 2^24 units).
     shift = max(a.bit_length() - 11, 24)
-    q = a >> shift
-    r = a - (q << shift)
-    half = 1 << (shift - 1)
-    if r > half or (r == half and q & 1):
-        q += 1
-    a = q << shift
+    a = rne_shift(a, shift) << shift
     if a >= 1 << (16 + 48):
         return float("inf") if v > 0 else float("-inf")
     a >>= 24
