@@ -217,8 +217,43 @@ std::string XmlEscape(const std::string& s) {
   return out;
 }
 
-// JUnit XML (the Ant/Jenkins schema CI systems read): one test case per
-// matrix and one per preset check.
+// A JUnit XML test suite (the Ant/Jenkins schema CI systems read):
+// testsuite > testcase > failure, names and messages XML-escaped.
+class JUnitSuite {
+ public:
+  // One test case; a failed one carries `message` (which may be empty).
+  void Case(const std::string& classname, const std::string& name, bool failed,
+            const std::string& message) {
+    ++tests_;
+    cases_ << "  <testcase classname=\"" << XmlEscape(classname) << "\" name=\""
+           << XmlEscape(name) << "\">";
+    if (failed) {
+      ++failures_;
+      cases_ << "<failure message=\"" << XmlEscape(message) << "\"/>";
+    }
+    cases_ << "</testcase>\n";
+  }
+  std::string Xml(const std::string& suite) const {
+    std::ostringstream xml;
+    xml << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        << "<testsuite name=\"" << suite << "\" tests=\"" << tests_
+        << "\" failures=\"" << failures_ << "\">\n"
+        << cases_.str() << "</testsuite>\n";
+    return xml.str();
+  }
+
+ private:
+  std::ostringstream cases_;
+  int tests_ = 0, failures_ = 0;
+};
+
+// A failed preset check as a line: "NAME VALUE OP LIMIT failed".
+std::string CheckFailure(const Check& c) {
+  return c.name + " " + Fmt(c.value) + " " + c.op + " " + Fmt(c.limit) +
+         " failed";
+}
+
+// JUnit XML: one test case per matrix and one per preset check.
 std::string JUnit(const CompareReport& r,
                   const std::vector<PresetResult>& presets,
                   const std::vector<std::string>& labels) {
@@ -227,8 +262,7 @@ std::string JUnit(const CompareReport& r,
   for (const Check& c : presets.front().checks) {
     if (c.name == "fla_ratio" || c.name == "frob_rel") frob_limit = c.limit;
   }
-  std::ostringstream cases;
-  int tests = 0, failures = 0;
+  JUnitSuite suite;
   for (size_t n = 0; n < r.oracle.matrices.size(); ++n) {
     const MatrixReport& m = r.oracle.matrices[n];
     std::string name = "matrix " + std::to_string(n);
@@ -242,36 +276,15 @@ std::string JUnit(const CompareReport& r,
     } else if (frob_limit >= 0 && !(m.frob_rel <= frob_limit)) {
       failure = "frob_rel " + Fmt(m.frob_rel) + " above " + Fmt(frob_limit);
     }
-    ++tests;
-    cases << "  <testcase classname=\"trisim.compare\" name=\""
-          << XmlEscape(name) << "\">";
-    if (!failure.empty()) {
-      ++failures;
-      cases << "<failure message=\"" << XmlEscape(failure) << "\"/>";
-    }
-    cases << "</testcase>\n";
+    suite.Case("trisim.compare", name, !failure.empty(), failure);
   }
   for (const PresetResult& p : presets) {
     for (const Check& c : p.checks) {
-      ++tests;
-      cases << "  <testcase classname=\"trisim.compare." << XmlEscape(p.preset)
-            << "\" name=\"" << XmlEscape(c.name) << "\">";
-      if (!c.pass) {
-        ++failures;
-        cases << "<failure message=\""
-              << XmlEscape(c.name + " " + Fmt(c.value) + " " + c.op + " " +
-                           Fmt(c.limit) + " failed (" + c.source + ")")
-              << "\"/>";
-      }
-      cases << "</testcase>\n";
+      suite.Case("trisim.compare." + p.preset, c.name, !c.pass,
+                 CheckFailure(c) + " (" + c.source + ")");
     }
   }
-  std::ostringstream xml;
-  xml << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<testsuite name=\"trisim compare\" tests=\"" << tests
-      << "\" failures=\"" << failures << "\">\n"
-      << cases.str() << "</testsuite>\n";
-  return xml.str();
+  return suite.Xml("trisim compare");
 }
 
 // `file` is the temporary core/output_files.h Outputs gave for --junit
@@ -303,30 +316,15 @@ int RunOutputSets(const CompareOptions& o) {
   bool pass = true;
   for (const NamedComparison& c : sets) pass = pass && c.preset.pass;
   if (!o.junit.empty()) {
-    std::ostringstream cases;
-    int failures = 0;
+    JUnitSuite suite;
     for (const NamedComparison& c : sets) {
-      cases << "  <testcase classname=\"trisim.compare.outputs\" name=\""
-            << XmlEscape(c.name) << "\">";
-      if (!c.preset.pass) {
-        ++failures;
-        std::string why;
-        for (const Check& k : c.preset.checks) {
-          if (!k.pass) {
-            why += k.name + " " + Fmt(k.value) + " " + k.op + " " +
-                   Fmt(k.limit) + " failed; ";
-          }
-        }
-        cases << "<failure message=\"" << XmlEscape(why) << "\"/>";
+      std::string why;
+      for (const Check& k : c.preset.checks) {
+        if (!k.pass) why += CheckFailure(k) + "; ";
       }
-      cases << "</testcase>\n";
+      suite.Case("trisim.compare.outputs", c.name, !c.preset.pass, why);
     }
-    WriteJUnit(junit_file, o.junit,
-               "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<testsuite name=\"trisim compare outputs\" tests=\"" +
-                   std::to_string(sets.size()) + "\" failures=\"" +
-                   std::to_string(failures) + "\">\n" + cases.str() +
-                   "</testsuite>\n");
+    WriteJUnit(junit_file, o.junit, suite.Xml("trisim compare outputs"));
     outputs.Commit();
   }
   if (o.json) {

@@ -356,6 +356,29 @@ const char kSemantics[] =
     "'<u2' bits,\n"
     "e4m3/e5m2 uint8 codes, fp32/hf32/tf32 '<f4'.";
 
+// --rounding and --scale, as quantize and dequantize both take them.
+template <class Options>
+void AddRoundingAndScaleOptions(CLI::App& app, Options& o) {
+  app.add_option("--rounding", o.rounding,
+                 "rounding mode: " + quant::AllRoundingModeNames())
+      ->capture_default_str();
+  app.add_option("--scale", o.scale,
+                 "granularity: none, tensor, row, col, block:B")
+      ->capture_default_str();
+}
+
+// The stochastic-rounding seed and tensor id, and the worker threads, as
+// quantize and dequantize both take them.
+template <class Options>
+void AddSeedAndThreadOptions(CLI::App& app, Options& o) {
+  AddSeedOption(app, &o.seed, "stochastic rounding seed");
+  AddUint64Option(app, "--tensor-id", &o.tensor_id,
+                  "stochastic rounding tensor id");
+  AddThreadsOption(app, &o.threads,
+                   "worker threads (results do not depend on it)",
+                   /*resolve_zero=*/true);
+}
+
 }  // namespace
 
 Command SetupQuantizeCommand(CLI::App& root) {
@@ -373,12 +396,7 @@ Command SetupQuantizeCommand(CLI::App& root) {
   app->add_option("--format", o->format,
                   "target format: " + quant::AllFormatNames())
       ->required();
-  app->add_option("--rounding", o->rounding,
-                  "rounding mode: " + quant::AllRoundingModeNames())
-      ->capture_default_str();
-  app->add_option("--scale", o->scale,
-                  "granularity: none, tensor, row, col, block:B")
-      ->capture_default_str();
+  AddRoundingAndScaleOptions(*app, *o);
   app->add_option("--scale-kind", o->scale_kind,
                   "fp32, pow2, or fixed (int32 accumulator input: multiply by "
                   "the TFLite "
@@ -413,12 +431,7 @@ Command SetupQuantizeCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_flag("--bf16-in", o->bf16_in,
                 "read a uint16 input as raw bfloat16 bits");
-  AddSeedOption(*app, &o->seed, "stochastic rounding seed");
-  AddUint64Option(*app, "--tensor-id", &o->tensor_id,
-                  "stochastic rounding tensor id");
-  AddThreadsOption(*app, &o->threads,
-                   "worker threads (results do not depend on it)",
-                   /*resolve_zero=*/true);
+  AddSeedAndThreadOptions(*app, *o);
   return Command{app, [o] { return RunQuantize(*o); }};
 }
 
@@ -439,12 +452,7 @@ Command SetupDequantizeCommand(CLI::App& root) {
          "--to", o->to,
          "output float format: fp32, fp16, bf16, hf32, tf32, e4m3, e5m2")
       ->capture_default_str();
-  app->add_option("--rounding", o->rounding,
-                  "rounding mode: " + quant::AllRoundingModeNames())
-      ->capture_default_str();
-  app->add_option("--scale", o->scale,
-                  "granularity: none, tensor, row, col, block:B")
-      ->capture_default_str();
+  AddRoundingAndScaleOptions(*app, *o);
   app->add_option("--scales", o->scales,
                   "float32 scales, shape [grid_rows, grid_cols]");
   app->add_option("--zero-points", o->zero_points,
@@ -458,12 +466,7 @@ Command SetupDequantizeCommand(CLI::App& root) {
   app->add_option("--subnormals-out", o->subnormals_out,
                   "keep or flush subnormal results")
       ->capture_default_str();
-  AddSeedOption(*app, &o->seed, "stochastic rounding seed");
-  AddUint64Option(*app, "--tensor-id", &o->tensor_id,
-                  "stochastic rounding tensor id");
-  AddThreadsOption(*app, &o->threads,
-                   "worker threads (results do not depend on it)",
-                   /*resolve_zero=*/true);
+  AddSeedAndThreadOptions(*app, *o);
   return Command{app, [o] { return RunDequantize(*o); }};
 }
 

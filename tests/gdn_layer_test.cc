@@ -93,6 +93,53 @@ float Add(float a, float b) {
   return s;
 }
 
+// The WY half both layers share, from A, K_beta,gated, V_beta and S0: T =
+// (I + A)^-1 by vcs (forward substitution in fp32, product and difference
+// rounded apart) stored in bf16, W = T Kbg and U = T Vb stored in bf16, and
+// V_new = U - W S0 in fp32 (vn) and as stored in bf16 (vn_stored).
+struct WyHalf {
+  FMat t, w, u, vn, vn_stored;
+};
+
+WyHalf EmulateWy(const FMat& a, const FMat& kbg, const FMat& vb,
+                 const FMat& s0) {
+  const int c = a.size(), dv = vb[0].size();
+  FMat x = Zeros(c, c);
+  for (int r = 0; r < c; ++r) {
+    x[r][r] = 1.0f;
+    for (int j = 0; j < r; ++j) {
+      float acc = -a[r][j];
+      for (int kk = j + 1; kk < r; ++kk)
+        acc = Add(acc, -Mul(a[r][kk], x[kk][j]));
+      x[r][j] = acc;
+    }
+  }
+  WyHalf wy;
+  wy.t = ToBf16(x);
+  wy.w = ToBf16(CubeBf16(wy.t, kbg));
+  wy.u = ToBf16(CubeBf16(wy.t, vb));
+  const FMat ws = CubeBf16(wy.w, s0);
+  wy.vn = Zeros(c, dv);
+  for (int i = 0; i < c; ++i) {
+    for (int j = 0; j < dv; ++j) wy.vn[i][j] = Add(wy.u[i][j], -ws[i][j]);
+  }
+  wy.vn_stored = ToBf16(wy.vn);
+  return wy;
+}
+
+// The layer's outputs; O is stored in bf16 (the recipe's output format).
+GdnOutputs Outputs(const FMat& a, const WyHalf& wy, const FMat& o,
+                   const FMat& next_state) {
+  GdnOutputs out;
+  out.a = ToMat(a);
+  out.t = ToMat(wy.t);
+  out.w = ToMat(wy.w);
+  out.u = ToMat(wy.u);
+  out.o = ToMat(ToBf16(o));
+  out.next_state = ToMat(next_state);
+  return out;
+}
+
 // The layer of sim/gdn_layer.h for the recipe in kRecipe below (bf16 data,
 // fp32 gates/state/vector, sequential fp32 cube, T by vcs in fp32).
 GdnOutputs Emulate(const GdnChunk& chunk) {
@@ -135,40 +182,21 @@ GdnOutputs Emulate(const GdnChunk& chunk) {
   for (int i = 0; i < c; ++i) {
     for (int j = 0; j < i; ++j) a[i][j] = Mul(gram[i][j], ediff(i, j));
   }
-  // vcs: forward substitution in fp32, product and difference rounded apart.
-  FMat x = Zeros(c, c);
-  for (int r = 0; r < c; ++r) {
-    x[r][r] = 1.0f;
-    for (int j = 0; j < r; ++j) {
-      float acc = -a[r][j];
-      for (int kk = j + 1; kk < r; ++kk)
-        acc = Add(acc, -Mul(a[r][kk], x[kk][j]));
-      x[r][j] = acc;
-    }
-  }
-  const FMat t = ToBf16(x);
-  const FMat w = ToBf16(CubeBf16(t, kbg));
-  const FMat u = ToBf16(CubeBf16(t, vb));
-  const FMat ws = CubeBf16(w, s0);
-  FMat vn = Zeros(c, dv);
-  for (int i = 0; i < c; ++i) {
-    for (int j = 0; j < dv; ++j) vn[i][j] = Add(u[i][j], -ws[i][j]);
-  }
-  const FMat vn_stored = ToBf16(vn);
+  const WyHalf wy = EmulateWy(a, kbg, vb, s0);
   FMat qs = CubeBf16(q, s0), p = CubeBf16(q, kt);
   for (int i = 0; i < c; ++i) {
     for (int j = 0; j < dv; ++j) qs[i][j] = Mul(qs[i][j], eg[i]);
     for (int j = 0; j < c; ++j)
       p[i][j] = j <= i ? Mul(p[i][j], ediff(i, j)) : 0;
   }
-  const FMat pv = CubeBf16(p, vn_stored);
+  const FMat pv = CubeBf16(p, wy.vn_stored);
   FMat o = Zeros(c, dv);
   for (int i = 0; i < c; ++i) {
     for (int j = 0; j < dv; ++j) o[i][j] = Add(qs[i][j], pv[i][j]);
   }
   FMat vd = Zeros(c, dv), sn = Zeros(dk, dv);
   for (int i = 0; i < c; ++i) {
-    for (int j = 0; j < dv; ++j) vd[i][j] = Mul(vn[i][j], et[i]);
+    for (int j = 0; j < dv; ++j) vd[i][j] = Mul(wy.vn[i][j], et[i]);
   }
   const FMat kv = CubeBf16(kt, vd);
   for (int i = 0; i < dk; ++i) {
@@ -176,14 +204,7 @@ GdnOutputs Emulate(const GdnChunk& chunk) {
       sn[i][j] = Add(Mul(s0[i][j], eg[c - 1]), kv[i][j]);
     }
   }
-  GdnOutputs out;
-  out.a = ToMat(a);
-  out.t = ToMat(t);
-  out.w = ToMat(w);
-  out.u = ToMat(u);
-  out.o = ToMat(ToBf16(o));
-  out.next_state = ToMat(sn);
-  return out;
+  return Outputs(a, wy, o, sn);
 }
 
 // The per-channel (KDA) layer of sim/gdn_layer.h for kRecipe below, from
@@ -266,25 +287,7 @@ GdnOutputs EmulateKda(const GdnChunk& chunk) {
     return out;
   };
   const FMat a = products(kb, k, true, true);
-  FMat x = Zeros(c, c);
-  for (int r = 0; r < c; ++r) {
-    x[r][r] = 1.0f;
-    for (int j = 0; j < r; ++j) {
-      float acc = -a[r][j];
-      for (int kk = j + 1; kk < r; ++kk)
-        acc = Add(acc, -Mul(a[r][kk], x[kk][j]));
-      x[r][j] = acc;
-    }
-  }
-  const FMat t = ToBf16(x);
-  const FMat w = ToBf16(CubeBf16(t, kbg));
-  const FMat u = ToBf16(CubeBf16(t, vb));
-  const FMat ws = CubeBf16(w, s0);
-  FMat vn = Zeros(c, dv);
-  for (int i = 0; i < c; ++i) {
-    for (int j = 0; j < dv; ++j) vn[i][j] = Add(u[i][j], -ws[i][j]);
-  }
-  const FMat vn_stored = ToBf16(vn);
+  const WyHalf wy = EmulateWy(a, kbg, vb, s0);
   FMat qg = Zeros(c, dk), kd = Zeros(c, dk);
   for (int i = 0; i < c; ++i) {
     for (int d = 0; d < dk; ++d) {
@@ -293,26 +296,29 @@ GdnOutputs EmulateKda(const GdnChunk& chunk) {
     }
   }
   const FMat qs = CubeBf16(qg, s0);
-  const FMat pv = CubeBf16(products(q, q, false, false), vn_stored);
+  const FMat pv = CubeBf16(products(q, q, false, false), wy.vn_stored);
   FMat o = Zeros(c, dv);
   for (int i = 0; i < c; ++i) {
     for (int j = 0; j < dv; ++j) o[i][j] = Add(qs[i][j], pv[i][j]);
   }
-  const FMat kv = CubeBf16(Transpose(kd), vn);
+  const FMat kv = CubeBf16(Transpose(kd), wy.vn);
   FMat sn = Zeros(dk, dv);
   for (int d = 0; d < dk; ++d) {
     for (int j = 0; j < dv; ++j) {
       sn[d][j] = Add(Mul(s0[d][j], eg[c - 1][d]), kv[d][j]);
     }
   }
-  GdnOutputs out;
-  out.a = ToMat(a);
-  out.t = ToMat(t);
-  out.w = ToMat(w);
-  out.u = ToMat(u);
-  out.o = ToMat(ToBf16(o));
-  out.next_state = ToMat(sn);
-  return out;
+  return Outputs(a, wy, o, sn);
+}
+
+// Every layer output bit for bit (exact equality of every entry).
+void CheckSameOutputs(const GdnOutputs& got, const GdnOutputs& want) {
+  CHECK(got.a == want.a);
+  CHECK(got.t == want.t);
+  CHECK(got.w == want.w);
+  CHECK(got.u == want.u);
+  CHECK(got.o == want.o);
+  CHECK(got.next_state == want.next_state);
 }
 
 constexpr const char* kRecipe = R"(
@@ -346,12 +352,7 @@ TEST_CASE("the simulated layer equals a float emulation bit for bit",
     const GdnOutputs got = sim.Run(chunk, 0, nullptr, nullptr);
     const GdnOutputs want = Emulate(chunk);
     INFO("sample " << sample);
-    CHECK(got.a == want.a);
-    CHECK(got.t == want.t);
-    CHECK(got.w == want.w);
-    CHECK(got.u == want.u);
-    CHECK(got.o == want.o);
-    CHECK(got.next_state == want.next_state);
+    CheckSameOutputs(got, want);
     // And close to the fp64 reference (bf16 data: ~2^-8 relative).
     const GdnOutputs ref = ChunkReference(chunk);
     CHECK((got.o - ref.o).norm() <= 0.05 * ref.o.norm());
@@ -374,12 +375,7 @@ TEST_CASE("KDA gates: the simulated layer equals a float emulation",
     const GdnOutputs got = sim.Run(chunk, 0, nullptr, nullptr);
     const GdnOutputs want = EmulateKda(chunk);
     INFO("sample " << sample);
-    CHECK(got.a == want.a);
-    CHECK(got.t == want.t);
-    CHECK(got.w == want.w);
-    CHECK(got.u == want.u);
-    CHECK(got.o == want.o);
-    CHECK(got.next_state == want.next_state);
+    CheckSameOutputs(got, want);
     // Close to the fp64 reference (bf16 data).
     const GdnOutputs ref = ChunkReference(chunk);
     CHECK((got.o - ref.o).norm() <= 0.05 * ref.o.norm());

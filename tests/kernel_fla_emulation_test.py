@@ -44,6 +44,8 @@ import tempfile
 import numpy as np
 
 from checks import check, finish  # noqa: E402 (tests/checks.py)
+from emulation_support import (block_ones, gdn_a, mismatches,  # noqa: E402
+                               rne_shift, run_oracle)
 
 TRISIM = sys.argv[1]
 np.seterr(all="ignore")  # inf/NaN are part of the extreme inputs
@@ -77,12 +79,7 @@ def _round(x, keep, quantum, max_exp):
     a = abs(x)
     shift = max(a.bit_length() - keep, quantum)
     if shift > 0:
-        q = a >> shift
-        r = a - (q << shift)
-        half = 1 << (shift - 1)
-        if r > half or (r == half and q & 1):
-            q += 1
-        a = q << shift
+        a = rne_shift(a, shift) << shift
     if a >= 1 << (max_exp + SHIFT):
         return float("inf") if x > 0 else float("-inf")
     return a if x > 0 else -a
@@ -373,10 +370,7 @@ def make_inputs(c, rng, dtype):
     ins["uniform0.1"] = lower(rng.uniform(0, 0.1, (2, c, c)))
     ins["uniform-signed"] = lower(rng.uniform(-0.3, 0.3, (1, c, c)))
     ins["ones"] = lower(np.ones((1, c, c)))
-    bo = np.zeros((1, c, c))
-    for s in range(0, c, 16):
-        bo[0, s:s + 16, s:s + 16] = 1.0
-    ins["block-ones"] = lower(bo)
+    ins["block-ones"] = block_ones(c)
     big = 60000.0 if dtype == np.float16 else 1e30
     ins["near-range"] = lower(rng.uniform(-big, big, (1, c, c)))
     sz = lower(rng.uniform(-0.3, 0.3, (1, c, c)))
@@ -386,45 +380,13 @@ def make_inputs(c, rng, dtype):
     sz[0][low] = np.where(vals == 0, np.where(rng.random(vals.shape) < 0.5,
                                               -0.0, 0.0), vals)
     ins["signed-zeros"] = sz
-    ins["gdn"] = gdn_inputs(c, rng)
+    ins["gdn"] = gdn_a(rng, c, 2)
     return {k: v.astype(dtype) for k, v in ins.items()}
 
 
-def gdn_inputs(c, rng):
-    out = []
-    for _ in range(2):
-        dk = 128
-        shared = rng.standard_normal(dk)
-        z = rng.standard_normal((c, dk))
-        k = np.sqrt(0.5) * shared + np.sqrt(0.5) * z
-        k /= np.linalg.norm(k, axis=1, keepdims=True)
-        beta = 1 / (1 + np.exp(-rng.standard_normal(c)))
-        g = -np.abs(rng.standard_normal(c)) * 0.01
-        gc = np.cumsum(g)
-        a = beta[:, None] * (k @ k.T) * np.exp(gc[:, None] - gc[None, :])
-        out.append(np.tril(a, -1))
-    return np.array(out)
-
-
-def mismatches(got, want):
-    g = np.asarray(got, dtype=np.float32)
-    w = np.asarray(want, dtype=np.float32)
-    both_nan = np.isnan(g) & np.isnan(w)
-    same = (g.view(np.uint32) == w.view(np.uint32)) | both_nan
-    return int((~same).sum())
-
-
 def oracle(tmp, kernel, recipe, a, tag):
-    tag = tag.replace("/", "_").replace(":", "_")
-    pin = os.path.join(tmp, f"in_{tag}.npy")
-    pout = os.path.join(tmp, f"out_{tag}.npy")
-    np.save(pin, a)
-    r = subprocess.run([TRISIM, "oracle", "--method", "fla", "--kernel",
-                        kernel, "--precision", recipe, "--in", "npy:" + pin,
-                        "--out", pout, "--force"], capture_output=True,
-                       text=True, timeout=600)
-    check(r.returncode == 0, f"{kernel} {recipe} {tag}: {r.stderr.strip()}")
-    return np.load(pout) if r.returncode == 0 else None
+    return run_oracle(TRISIM, tmp, tag, a, ["--method", "fla", "--kernel",
+                                            kernel, "--precision", recipe])
 
 
 SUMMARY = []

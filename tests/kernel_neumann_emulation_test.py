@@ -30,29 +30,20 @@ kernel - `accumulate` of its X seed - was checked by hand: see the report.)
 
 Run by ctest as: /usr/bin/python3 kernel_neumann_emulation_test.py TRISIM
 """
-import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 from checks import check, finish  # noqa: E402 (tests/checks.py)
+from emulation_support import (block_ones, gdn_a, mismatches,  # noqa: E402
+                               rne_shift, run_oracle)
 
 TRISIM = sys.argv[1]
 ONE = 1 << 24  # 1.0 in fp16 units (2^-24)
 
 
 # ---- fp16 operands: exact integers ---------------------------------------
-def _rne(a, shift):
-    """a >> shift, rounded half to even (a >= 0)."""
-    if shift <= 0:
-        return a << -shift
-    q, r = a >> shift, a & ((1 << shift) - 1)
-    half = 1 << (shift - 1)
-    return q + (1 if (r > half or (r == half and q & 1)) else 0)
-
-
 def _to_fp32(v):
     """2^-48 units -> nearest fp32 (ties to even), still in 2^-48 units."""
     if isinstance(v, float) or v == 0:
@@ -60,7 +51,7 @@ def _to_fp32(v):
     a = abs(v)
     # fp32: 24 significant bits; subnormal grid 2^-149 is far below 2^-48.
     shift = a.bit_length() - 24
-    a = _rne(a, shift) << shift if shift > 0 else a
+    a = rne_shift(a, shift) << shift if shift > 0 else a
     if a >= (1 << 128) << 48:
         return float("inf") if v > 0 else float("-inf")
     return a if v > 0 else -a
@@ -74,7 +65,7 @@ def _to_fp16(v):
         return 0
     a = abs(v)
     shift = max(a.bit_length() - 11, 24)  # 11 bits; grid 2^-24 = 2^24 units
-    q = _rne(a, shift)
+    q = rne_shift(a, shift)
     a = q << (shift - 24)
     if a >= 65520 * ONE:  # rounds to inf past max finite + half ulp
         return float("inf") if v > 0 else float("-inf")
@@ -241,10 +232,7 @@ def make_inputs(c, rng, count):
     ins = {"uniform0.1": lower(rng.uniform(0, 0.1, (count, c, c))),
            "uniform-signed0.3": lower(rng.uniform(-0.3, 0.3, (count, c, c))),
            "ones": lower(np.ones((1, c, c)))}
-    bo = np.zeros((1, c, c))
-    for s in range(0, c, 16):
-        bo[0, s:s + 16, s:s + 16] = 1.0
-    ins["block-ones"] = lower(bo)
+    ins["block-ones"] = block_ones(c)
     ins["near-range"] = lower(rng.uniform(-60000, 60000, (1, c, c)))
     sz = lower(rng.uniform(-0.3, 0.3, (1, c, c)))
     sz[rng.random(sz.shape) < 0.5] = 0.0
@@ -252,25 +240,8 @@ def make_inputs(c, rng, count):
     sz[0][low] = np.where(sz[0][low] == 0, -0.0, sz[0][low])
     ins["signed-zeros"] = sz
     # gdn-like A: beta K K^T exp(G_i - G_j), keys with a shared direction.
-    gd = []
-    for _ in range(count):
-        shared, z = rng.standard_normal(128), rng.standard_normal((c, 128))
-        k = np.sqrt(0.5) * shared + np.sqrt(0.5) * z
-        k /= np.linalg.norm(k, axis=1, keepdims=True)
-        beta = 1 / (1 + np.exp(-rng.standard_normal(c)))
-        gc = np.cumsum(-np.abs(rng.standard_normal(c)) * 0.01)
-        gd.append(lower(beta[:, None] * (k @ k.T) *
-                        np.exp(gc[:, None] - gc[None, :])))
-    ins["gdn"] = np.array(gd)
+    ins["gdn"] = gdn_a(rng, c, count)
     return {k: v.astype(np.float16) for k, v in ins.items()}
-
-
-def differ(got, want):
-    g = np.asarray(got)
-    w = np.asarray(want, dtype=g.dtype)
-    u = np.uint32 if g.dtype == np.float32 else np.uint16
-    same = (g.view(u) == w.view(u)) | (np.isnan(g) & np.isnan(w))
-    return int((~same).sum())
 
 
 RECIPES = {  # name -> cube factory (n) and the output dtype
@@ -288,20 +259,13 @@ SUMMARY = []
 def run_case(tmp, c, recipe, kernel, opts, name, a):
     order, steps, form, mask = opts
     tag = f"{c}_{recipe}_{kernel}_{form}_{name}"
-    pin, pout = (os.path.join(tmp, f"in_{tag}.npy"),
-                 os.path.join(tmp, f"out_{tag}.npy"))
-    np.save(pin, a)
-    args = [TRISIM, "oracle", "--method", "neumann", "--kernel", kernel,
-            "--precision", recipe, "--order", str(order), "--steps",
-            str(steps), "--residual", form, "--in", "npy:" + pin, "--out",
-            pout, "--force"]  # the same tag is run more than once
+    args = ["--method", "neumann", "--kernel", kernel, "--precision", recipe,
+            "--order", str(order), "--steps", str(steps), "--residual", form]
     if mask:
         args += ["--mask", f"block:{mask}"]
-    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    check(r.returncode == 0, f"{tag}: {r.stderr}")
-    if r.returncode != 0:
+    got = run_oracle(TRISIM, tmp, tag, a, args)
+    if got is None:
         return None
-    got = np.load(pout)
     factory, dtype = RECIPES[recipe]
     check(got.dtype == dtype, f"{tag}: output {got.dtype}")
     mism = 0
@@ -309,7 +273,7 @@ def run_case(tmp, c, recipe, kernel, opts, name, a):
         cube = factory(c)
         want = neumann_pto(cube, cube.tile(a[s]), order, steps, form, mask,
                            kernel == "pto-resident")
-        mism += differ(got[s], want)
+        mism += mismatches(got[s], want)
     SUMMARY.append((c, recipe, kernel, f"N={order} S={steps} {form}" +
                     (f" mask=block:{mask}" if mask else ""), name, a.size,
                     mism))
@@ -357,27 +321,21 @@ with tempfile.TemporaryDirectory() as tmp:
     got = run_case(tmp, c, "pto-fp16", "pto-resident",
                    (3, 4, "richardson", None), "mutation-base", a)
     if got is not None:
-        mutated = sum(differ(got[s], neumann_pto(
+        mutated = sum(mismatches(got[s], neumann_pto(
             Fp16Cube(c), Fp16Cube(c).tile(a[s]), 3, 4, "richardson", None,
             True, mutate=True)) for s in range(a.shape[0]))
         print(f"mutation: {mutated} of {a.size} entries differ")
         check(mutated > 0, "a mutated rounding point went unnoticed")
 
     # The kernel is not the math-level plan: same method, other bits.
-    pin, pout = os.path.join(tmp, "plan_in.npy"), os.path.join(tmp, "p.npy")
     a = make_inputs(32, np.random.default_rng(9), 2)["gdn"]
-    np.save(pin, a)
-    r = subprocess.run([TRISIM, "oracle", "--method", "neumann",
-                        "--precision", "pto-fp16", "--in", "npy:" + pin,
-                        "--out", pout, "--force"], capture_output=True,
-                       text=True)
-    check(r.returncode == 0, r.stderr)
-    if r.returncode == 0:
-        plan = np.load(pout)
+    plan = run_oracle(TRISIM, tmp, "plan", a,
+                      ["--method", "neumann", "--precision", "pto-fp16"])
+    if plan is not None:
         kern = np.array([neumann_pto(Fp16Cube(32), Fp16Cube(32).tile(a[s]),
                                      3, 8, "richardson", None, False)
                          for s in range(a.shape[0])])
-        d = differ(plan, kern)
+        d = mismatches(plan, kern)
         print(f"plan vs pto kernel (fp16, C = 32, gdn): {d} of {a.size} "
               "entries differ")
         check(d > 0, "the math-level plan should differ from the kernel")

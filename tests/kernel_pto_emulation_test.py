@@ -21,13 +21,14 @@ caught) - see the end.
 Run by ctest as: /usr/bin/python3 kernel_pto_emulation_test.py TRISIM_BINARY
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 from checks import check, finish  # noqa: E402 (tests/checks.py)
+from emulation_support import (block_ones, gdn_a, mismatches,  # noqa: E402
+                               rne_shift, run_oracle)
 
 TRISIM = sys.argv[1]
 QUICK = os.environ.get("TRISIM_QUICK", "") == "1"
@@ -41,12 +42,7 @@ def _round_bits(a, keep):
     if bl <= keep:
         return a
     shift = bl - keep
-    q = a >> shift
-    r = a - (q << shift)
-    half = 1 << (shift - 1)
-    if r > half or (r == half and q & 1):
-        q += 1
-    return q << shift
+    return rne_shift(a, shift) << shift
 
 
 def _fp32(v):
@@ -72,12 +68,7 @@ def _fp16(v):
     # 11 significant bits for normals (>= 2^-14 = 2^34 units); subnormals
     # on the 2^-24 grid (a multiple of 2^24 units).
     shift = max(a.bit_length() - 11, 24)
-    q = a >> shift
-    r = a - (q << shift)
-    half = 1 << (shift - 1)
-    if r > half or (r == half and q & 1):
-        q += 1
-    a = q << shift
+    a = rne_shift(a, shift) << shift
     if a >= 1 << (16 + 48):
         return float("inf") if v > 0 else float("-inf")
     a >>= 24
@@ -196,14 +187,6 @@ def emulate(l16, block, resident):
     return acc_to_float(pto_kernel(m, block, resident)).T
 
 
-def bits_equal(got, want):
-    g = np.asarray(got, dtype=np.float32)
-    w = np.asarray(want, dtype=np.float32)
-    both_nan = np.isnan(g) & np.isnan(w)
-    same = (g.view(np.uint32) == w.view(np.uint32)) | both_nan
-    return int((~same).sum())
-
-
 def make_inputs(c, rng):
     """name -> [n, c, c] strictly lower fp16 inputs."""
     def lower(x):
@@ -213,10 +196,7 @@ def make_inputs(c, rng):
     ins["uniform0.1"] = lower(rng.uniform(0, 0.1, (count, c, c)))
     ins["uniform0.5"] = lower(rng.uniform(0, 0.5, (count, c, c)))
     ins["ones"] = lower(np.ones((1, c, c)))
-    bo = np.zeros((1, c, c))
-    for s in range(0, c, 16):
-        bo[0, s:s + 16, s:s + 16] = 1.0
-    ins["block-ones"] = lower(bo)
+    ins["block-ones"] = block_ones(c)
     # Near the fp16 range: entries up to 60000 (products overflow fp16).
     ins["near-range"] = lower(rng.uniform(-60000, 60000, (1, c, c)))
     # Signed zeros: -0 and +0 mixed with small values.
@@ -231,55 +211,37 @@ def make_inputs(c, rng):
     return {k: v.astype(np.float16) for k, v in ins.items()}
 
 
-def oracle(method, kernel, path_in, path_out, chunk=None, extra=()):
-    args = [TRISIM, "oracle", "--method", method, "--kernel", kernel,
-            "--precision", "pto-fp16", "--in", "npy:" + path_in, "--out",
-            path_out, *extra]
-    r = subprocess.run(args, capture_output=True, text=True, timeout=1800)
-    return r
+def oracle(tmp, tag, a, method, kernel, extra=()):
+    """`trisim oracle` with the pto-fp16 recipe (run_oracle; up to 30 minutes:
+    C = 128 cases are long)."""
+    return run_oracle(TRISIM, tmp, tag, a,
+                      ["--method", method, "--kernel", kernel, "--precision",
+                       "pto-fp16", *extra], timeout=1800)
 
 
-def gdn_inputs(tmp, c):
-    """A from trisim's gdn generator (Qwen3-Next gates not required here):
-    written by `trisim error --dump-inputs`-free route: we build GDN-like A
-    in numpy (keys normalised, beta, decays), rounded to fp16."""
-    rng = np.random.default_rng(c)
+def gdn_inputs(c):
+    """GDN-like A built in numpy (emulation_support.gdn_a: keys normalised,
+    beta, decays; its own generator seeded by C), rounded to fp16."""
     count = 1 if c >= 128 else 2
-    out = []
-    for _ in range(count):
-        dk = 128
-        shared = rng.standard_normal(dk)
-        z = rng.standard_normal((c, dk))
-        k = np.sqrt(0.5) * shared + np.sqrt(0.5) * z
-        k /= np.linalg.norm(k, axis=1, keepdims=True)
-        beta = 1 / (1 + np.exp(-rng.standard_normal(c)))
-        g = -np.abs(rng.standard_normal(c)) * 0.01
-        gc = np.cumsum(g)
-        a = beta[:, None] * (k @ k.T) * np.exp(gc[:, None] - gc[None, :])
-        out.append(np.tril(a, -1))
-    return np.array(out).astype(np.float16)
+    return gdn_a(np.random.default_rng(c), c, count).astype(np.float16)
 
 
 SUMMARY = []
 
 
 def compare_case(tmp, method, kernel, c, name, a, block, resident):
-    pin = os.path.join(tmp, f"in_{method}_{kernel}_{c}_{name}.npy")
-    pout = os.path.join(tmp, f"out_{method}_{kernel}_{c}_{name}.npy")
-    np.save(pin, a)
     extra = ()
     if method == "mbh":
         extra = ("--block", str(block))
-    r = oracle(method, kernel, pin, pout, extra=extra)
-    check(r.returncode == 0, f"{method} {kernel} C={c} {name}: {r.stderr}")
-    if r.returncode != 0:
+    got = oracle(tmp, f"{method}_{kernel}_{c}_{name}", a, method, kernel,
+                 extra)
+    if got is None:
         return
-    got = np.load(pout)
     check(got.dtype == np.float32, f"{method} {kernel}: output {got.dtype}")
     mism = 0
     for s in range(a.shape[0]):
         want = emulate(a[s], block, resident)
-        mism += bits_equal(got[s], want)
+        mism += mismatches(got[s], want)
     entries = a.size
     SUMMARY.append((method, kernel, c, name, entries, mism))
     check(mism == 0, f"{method} {kernel} C={c} {name}: {mism} of {entries} "
@@ -291,7 +253,7 @@ with tempfile.TemporaryDirectory() as tmp:
     chunks = [16, 32, 64] if QUICK else [16, 32, 64, 128]
     for c in chunks:
         inputs = make_inputs(c, rng)
-        inputs["gdn"] = gdn_inputs(tmp, c)
+        inputs["gdn"] = gdn_inputs(c)
         for name, a in inputs.items():
             for kernel, resident in (("pto", False), ("pto-resident", True)):
                 compare_case(tmp, "mxr", kernel, c, name, a, min(16, c),
@@ -308,16 +270,10 @@ with tempfile.TemporaryDirectory() as tmp:
     # The doubling-block setting (pto-kernels issue #242): mxr block=32.
     c = 64
     a = make_inputs(c, rng)["uniform0.1"]
-    pin = os.path.join(tmp, "blk.npy")
-    np.save(pin, a)
     for kernel, resident in (("pto", False), ("pto-resident", True)):
-        # One output per kernel: trisim never overwrites an existing file.
-        out = os.path.join(tmp, f"blk_out_{kernel}.npy")
-        r = oracle("mxr", kernel + ":block=32", pin, out)
-        check(r.returncode == 0, f"block=32: {r.stderr}")
-        if r.returncode == 0:
-            got = np.load(out)
-            mism = sum(bits_equal(got[s], emulate(a[s], 32, resident))
+        got = oracle(tmp, f"blk_{kernel}", a, "mxr", kernel + ":block=32")
+        if got is not None:
+            mism = sum(mismatches(got[s], emulate(a[s], 32, resident))
                        for s in range(a.shape[0]))
             SUMMARY.append(("mxr", kernel + ":block=32", c, "uniform0.1",
                             a.size, mism))
@@ -328,26 +284,24 @@ with tempfile.TemporaryDirectory() as tmp:
     # rounded to fp16, added on the vector unit) on 8 random 16 x 16 inputs.
     a = np.tril(np.random.default_rng(2026).uniform(0, 0.5, (8, 16, 16)),
                 -1).astype(np.float16)
-    pin = os.path.join(tmp, "claim.npy")
-    np.save(pin, a)
-    r = subprocess.run([TRISIM, "oracle", "--method", "mch", "--precision",
-                        "fp16", "--in", "npy:" + pin, "--out",
-                        os.path.join(tmp, "claim_out.npy")],
-                       capture_output=True, text=True, timeout=120)
-    check(r.returncode == 0, r.stderr)
-    plan_x = np.load(os.path.join(tmp, "claim_out.npy"))
-    differ = 0
-    max_ulp = 0
-    for s in range(8):
-        xk = pto_kernel(to_units16(a[s].T), 16, False, want_x_l1=True)
-        xk = np.array([[float(v) / ONE for v in row] for row in xk]).T
-        xk = xk.astype(np.float16)
-        d = xk.view(np.int16).astype(int) - plan_x[s].view(np.int16).astype(int)
-        differ += int((d != 0).sum())
-        max_ulp = max(max_ulp, int(np.abs(d).max()))
-    print(f"claim: pto phase-1 X (fp16) vs trisim mch fp16 plan: {differ} of "
-          f"2048 entries differ, up to {max_ulp} ulp")
-    check(differ > 0, "the math-level mch plan should differ from the kernel")
+    plan_x = run_oracle(TRISIM, tmp, "claim", a,
+                        ["--method", "mch", "--precision", "fp16"],
+                        timeout=120)
+    if plan_x is not None:
+        differ = 0
+        max_ulp = 0
+        for s in range(8):
+            xk = pto_kernel(to_units16(a[s].T), 16, False, want_x_l1=True)
+            xk = np.array([[float(v) / ONE for v in row] for row in xk]).T
+            xk = xk.astype(np.float16)
+            d = (xk.view(np.int16).astype(int) -
+                 plan_x[s].view(np.int16).astype(int))
+            differ += int((d != 0).sum())
+            max_ulp = max(max_ulp, int(np.abs(d).max()))
+        print(f"claim: pto phase-1 X (fp16) vs trisim mch fp16 plan: {differ} "
+              f"of 2048 entries differ, up to {max_ulp} ulp")
+        check(differ > 0,
+              "the math-level mch plan should differ from the kernel")
 
 for row in SUMMARY:
     print("agreement: method=%s kernel=%s C=%d input=%s entries=%d "

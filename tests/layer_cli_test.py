@@ -13,6 +13,7 @@ import tempfile
 import numpy as np
 
 from checks import check, finish  # noqa: E402 (tests/checks.py)
+from gdn_capture import norm, write_capture  # noqa: E402
 
 TRISIM = sys.argv[1]
 
@@ -40,16 +41,10 @@ def chunk_reference(k, v, q, beta, g, s):
 rng = np.random.default_rng(3)
 T, H, HV, DK, DV, C = 20, 1, 2, 8, 4, 8
 with tempfile.TemporaryDirectory() as tmp:
-    d = os.path.join(tmp, "cap")
-    os.mkdir(d)
-    k = rng.standard_normal((T, H, DK)).astype(np.float32)
-    q = rng.standard_normal((T, H, DK)).astype(np.float32)
-    v = rng.standard_normal((T, HV, DV)).astype(np.float32)
-    beta = rng.uniform(0.2, 0.9, (T, HV)).astype(np.float32)
-    g = rng.uniform(-0.3, 0.0, (T, HV)).astype(np.float32)
-    for name, x in [("k", k), ("q", q), ("v", v), ("beta", beta), ("g", g)]:
-        np.save(os.path.join(d, name + ".npy"), x)
-    np.save(os.path.join(d, "cu_seqlens.npy"), np.array([0, 12, 20], np.int32))
+    d, k, q, v, beta, g = write_capture(
+        tmp, rng, T, H, HV, DK, DV,
+        lambda r: r.uniform(-0.3, 0.0, (T, HV)).astype(np.float32),
+        [0, 12, 20])
     np.save(os.path.join(d, "extra.npy"), np.zeros(3))
 
     # Zero mode: 3 chunks (12 = 8 + 4 padded, 8) x 2 value heads.
@@ -99,8 +94,6 @@ with tempfile.TemporaryDirectory() as tmp:
               "--out holds T of the layer")
         # Sequence 1 (tokens 12..19), value head 1 -> key head 0: one chunk
         # from a zero state; chunk order is (sequence, head) x chunks.
-        def norm(x):
-            return x / np.linalg.norm(x, axis=-1, keepdims=True)
         kk = norm(k[12:20, 0].astype(np.float64))
         qq = norm(q[12:20, 0].astype(np.float64)) / np.sqrt(DK)
         _, _, _, o_ref, s_ref = chunk_reference(

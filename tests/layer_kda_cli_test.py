@@ -24,6 +24,7 @@ import tempfile
 import numpy as np
 
 from checks import check, finish  # noqa: E402 (tests/checks.py)
+from gdn_capture import norm, write_capture  # noqa: E402
 
 TRISIM = sys.argv[1]
 
@@ -44,25 +45,18 @@ def naive_recurrent_kda(q, k, v, g, beta, s):
     return o, s
 
 
-def norm(x):
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
-
-
 rng = np.random.default_rng(13)
 T, H, HV, DK, DV, C = 40, 1, 2, 16, 8, 16
 with tempfile.TemporaryDirectory() as tmp:
-    d = os.path.join(tmp, "cap")
-    os.mkdir(d)
-    k = rng.standard_normal((T, H, DK)).astype(np.float32)
-    q = rng.standard_normal((T, H, DK)).astype(np.float32)
-    v = rng.standard_normal((T, HV, DV)).astype(np.float32)
-    beta = rng.uniform(0.2, 0.9, (T, HV)).astype(np.float32)
-    # Channels decaying at very different rates (some near 0, some fast).
-    rate = rng.uniform(0.0, 2.0, (HV, DK))
-    g = (-rng.uniform(0.0, 0.3, (T, HV, 1)) * rate[None]).astype(np.float32)
-    for name, x in [("k", k), ("q", q), ("v", v), ("beta", beta), ("g", g)]:
-        np.save(os.path.join(d, name + ".npy"), x)
-    np.save(os.path.join(d, "cu_seqlens.npy"), np.array([0, 28, 40], np.int32))
+    def kda_gate(r):
+        """Channels decaying at very different rates (some near 0, some
+        fast)."""
+        rate = r.uniform(0.0, 2.0, (HV, DK))
+        return (-r.uniform(0.0, 0.3, (T, HV, 1)) * rate[None]).astype(
+            np.float32)
+
+    d, k, q, v, beta, g = write_capture(tmp, rng, T, H, HV, DK, DV, kda_gate,
+                                        [0, 28, 40])
     spec = "npy-gdn:" + d + ",carry=on"
 
     out = os.path.join(tmp, "layer")

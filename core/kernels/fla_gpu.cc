@@ -38,6 +38,7 @@
 #include <string>
 
 #include "core/kernels/all.h"
+#include "core/kernels/row_reduce.h"
 #include "core/status.h"
 
 namespace trisim::kernels {
@@ -49,9 +50,7 @@ void EmitFlaGpu(PlanBuilder& b, const MethodOptions&,
                 const std::vector<std::string>& settings, View l, View x) {
   const int n = l.rows;
   const int nb = n / kBlock;
-  const Step::RowReduce order = settings[0] == "sequential"
-                                    ? Step::RowReduce::kSequential
-                                    : Step::RowReduce::kHalving;
+  const Step::RowReduce order = RowReduceOf(settings[0]);
   const bool accumulate = settings[1] == "accumulate";
   auto& facts = b.Kernel();
   facts.items_loaded_per_core = 1;
@@ -182,12 +181,11 @@ std::vector<KernelInfo> FlaGpuKernels() {
              {"fp32"},
              "the diagonal blocks are solved in fp32 registers"},
             {"accumulator", {"fp32"}, "tl.dot accumulates in fp32"}},
-           {{"reduce",
-             "halving",
-             {"halving", "sequential"},
-             "tl.sum over the 16 rows: a warp xor-shuffle tree (offsets 8, 4, "
-             "2, 1) when the rows sit in 16 lanes; the layout is chosen by "
-             "the compiler"},
+           {RowReduceSetting(
+                "halving",
+                "tl.sum over the 16 rows: a warp xor-shuffle tree (offsets 8, "
+                "4, 2, 1) when the rows sit in 16 lanes; the layout is chosen "
+                "by the compiler"),
             {"dot_add",
              "accumulate",
              {"accumulate", "separate"},

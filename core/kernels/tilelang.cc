@@ -29,6 +29,7 @@
 #include <string>
 
 #include "core/kernels/all.h"
+#include "core/kernels/row_reduce.h"
 #include "core/status.h"
 
 namespace trisim::kernels {
@@ -257,14 +258,6 @@ class TilelangEmitter {
   const Step::RowReduce order_;
 };
 
-void EmitTilelang(PlanBuilder& b, const MethodOptions&,
-                  const std::vector<std::string>& settings, View l, View x) {
-  TilelangEmitter(b, l.rows,
-                  settings[0] == "halving" ? Step::RowReduce::kHalving
-                                           : Step::RowReduce::kSequential)
-      .Emit(l, x);
-}
-
 }  // namespace
 
 std::vector<KernelInfo> TilelangKernels() {
@@ -283,14 +276,13 @@ std::vector<KernelInfo> TilelangKernels() {
              "gemm_v0 on dtype L1 tiles (float16 in the source)"},
             {"vector", {"fp32"}, "the diagonal blocks are solved in fp32"},
             {"accumulator", {"fp32"}, "accum_dtype float (L0C)"}},
-           {{"reduce",
-             "sequential",
-             {"sequential", "halving"},
-             "reduce_sum(mul, dim=0) over the 32 rows: row after row (how a "
-             "vector unit reduces a non-last axis); the compiled order is not "
-             "public"}},
+           {RowReduceSetting(
+               "sequential",
+               "reduce_sum(mul, dim=0) over the 32 rows: row after row (how a "
+               "vector unit reduces a non-last axis); the compiled order is "
+               "not public")},
            "tilelang-fp16",
-           EmitTilelang,
+           EmitWithRowReduce<TilelangEmitter>,
            nullptr}};
 }
 

@@ -35,6 +35,7 @@
 #include <string>
 
 #include "core/kernels/all.h"
+#include "core/kernels/row_reduce.h"
 #include "core/status.h"
 
 namespace trisim::kernels {
@@ -267,15 +268,6 @@ class TritonAscendEmitter {
   const Step::RowReduce order_;
 };
 
-void EmitTritonAscend(PlanBuilder& b, const MethodOptions&,
-                      const std::vector<std::string>& settings, View l,
-                      View x) {
-  TritonAscendEmitter(b, l.rows,
-                      settings[0] == "halving" ? Step::RowReduce::kHalving
-                                               : Step::RowReduce::kSequential)
-      .Emit(l, x);
-}
-
 }  // namespace
 
 std::vector<KernelInfo> TritonAscendKernels() {
@@ -293,14 +285,13 @@ std::vector<KernelInfo> TritonAscendKernels() {
              "tl.dot(..., input_precision=\"ieee\"): fp32 operands"},
             {"vector", {"fp32"}, "K1 and the assembly compute in fp32"},
             {"accumulator", {"fp32"}, "the dots accumulate in fp32"}},
-           {{"reduce",
-             "sequential",
-             {"sequential", "halving"},
-             "tl.sum over the 16 rows of the (16, 38, 16) product tensor: "
-             "row after row into one accumulator row (how a vector unit "
-             "reduces a non-last axis); the compiled order is not public"}},
+           {RowReduceSetting(
+               "sequential",
+               "tl.sum over the 16 rows of the (16, 38, 16) product tensor: "
+               "row after row into one accumulator row (how a vector unit "
+               "reduces a non-last axis); the compiled order is not public")},
            "triton-ascend-fp16",
-           EmitTritonAscend,
+           EmitWithRowReduce<TritonAscendEmitter>,
            nullptr}};
 }
 
