@@ -112,6 +112,36 @@ Executor::Executor(const Plan& plan, const Recipe& recipe, ExecOptions options)
     }
   }
   operands_.resize(plan_.steps.size());
+  operand_events_.resize(plan_.steps.size());
+  reuse_.resize(plan_.steps.size());
+  for (size_t s = 0; s < plan_.steps.size(); ++s) {
+    const Step& step = plan_.steps[s];
+    if (step.op != OpKind::kMatMul && step.op != OpKind::kMmad) continue;
+    reuse_[s].resize(step.in.size());
+    for (size_t p = 0; p < step.in.size(); ++p) {
+      const View& v = step.in[p];
+      // The latest earlier step reading the same view, if no step from it
+      // on (itself included: it writes after reading) wrote over the view.
+      for (size_t e = s; e-- > 0;) {
+        const View written = plan_.steps[e].Writes();
+        const bool overwritten = written.buffer >= 0 && written.Overlaps(v);
+        const std::vector<OperandRef>& earlier = reuse_[e];
+        for (size_t q = 0; q < earlier.size() && !overwritten; ++q) {
+          const View& u = plan_.steps[e].in[q];
+          if (u.buffer == v.buffer && u.row == v.row && u.col == v.col &&
+              u.rows == v.rows && u.cols == v.cols) {
+            // The prepared one (earlier may itself be a reuse).
+            reuse_[s][p] =
+                earlier[q].step >= 0
+                    ? earlier[q]
+                    : OperandRef{static_cast<int>(e), static_cast<int>(q)};
+            break;
+          }
+        }
+        if (overwritten || reuse_[s][p].step >= 0) break;
+      }
+    }
+  }
   buffers_.reserve(plan.buffers.size());
   for (const Buffer& b : plan.buffers) {
     buffers_.push_back(RowMat::Zero(b.rows, b.cols));
@@ -340,18 +370,43 @@ void Executor::PrepareOperands(const Step& step, size_t index,
                                quant::EventCounts* events) {
   std::vector<CubeOperand>& operands = operands_[index];
   operands.resize(step.in.size());
+  operand_events_[index].resize(step.in.size());
+  // Reuse needs the same rounding whatever the stream: not stochastic. The
+  // scalar reference always prepares (it is the specification).
+  const bool reuse = !options_.scalar && config.rounder.rounding.mode !=
+                                             quant::RoundingMode::kStochastic;
+  std::vector<const CubeOperand*> prepared(step.in.size());
   for (size_t p = 0; p < step.in.size(); ++p) {
+    const OperandRef ref = reuse_[index][p];
+    if (reuse && ref.step >= 0) {
+      prepared[p] = &operands_[ref.step][ref.operand];
+      events->Assimilate(operand_events_[ref.step][ref.operand]);
+      continue;
+    }
     const View& v = step.in[p];
     const RowMat& buffer = buffers_[v.buffer];
+    quant::EventCounts& mine = operand_events_[index][p];
+    mine = {};
     PrepareOperandInto(
         buffer.data() + static_cast<size_t>(v.row) * buffer.cols() + v.col,
         v.rows, v.cols, static_cast<int>(buffer.cols()), config,
-        OperandStream(tensor, p), events, HeldFormat(v.buffer), &operands[p]);
+        OperandStream(tensor, p), &mine, HeldFormat(v.buffer), &operands[p]);
+    events->Assimilate(mine);
+    prepared[p] = &operands[p];
   }
   terms_.clear();
-  for (size_t p = 0; p + 1 < operands.size(); p += 2) {
-    terms_.push_back({&operands[p], &operands[p + 1]});
+  for (size_t p = 0; p + 1 < prepared.size(); p += 2) {
+    terms_.push_back({prepared[p], prepared[p + 1]});
   }
+}
+
+void Executor::RecordOperands(RunRecord* record) const {
+  std::vector<CubeOperand> seen;  // a0, b0, a1, b1, ... as the cube saw them
+  for (const CubeTerm& t : terms_) {
+    seen.push_back(*t.a);
+    seen.push_back(*t.b);
+  }
+  record->operands.push_back(std::move(seen));
 }
 
 void Executor::RunRounded(const Step& step, size_t index,
@@ -384,9 +439,7 @@ void Executor::RunRounded(const Step& step, size_t index,
       const int stride = static_cast<int>(acc.cols());
       CubeMmad(terms_, step.accumulate ? base : nullptr, stride, config, base,
                stride, tensor, events);
-      if (record != nullptr && record->keep_buffers) {
-        record->operands.push_back(operands_[index]);
-      }
+      if (record != nullptr && record->keep_buffers) RecordOperands(record);
       break;
     }
     case OpKind::kStore:
@@ -539,9 +592,7 @@ void Executor::RunRounded(const Step& step, size_t index,
                      requant ? &dequant : nullptr, seed, tensor, stats, record,
                      index);
       }
-      if (record != nullptr && record->keep_buffers) {
-        record->operands.push_back(operands_[index]);
-      }
+      if (record != nullptr && record->keep_buffers) RecordOperands(record);
       break;
     }
   }

@@ -155,6 +155,8 @@ class Executor {
   // into operands_[index], and their (a, b) pairs into terms_.
   void PrepareOperands(const Step& step, size_t index, const CubeConfig& config,
                        uint64_t tensor, quant::EventCounts* events);
+  // Appends the operands of terms_ to record->operands (keep_buffers).
+  void RecordOperands(RunRecord* record) const;
   // The float format every value of `buffer` is a value of (its storage
   // format; fp32 for an accumulator holding dequantised integer sums), or
   // none (integer storage, the fp64 recipe): rounding from it into a format
@@ -192,6 +194,17 @@ class Executor {
   RowMat scratch_result_;                      // kMatMul (out may alias in)
   std::vector<std::vector<CubeOperand>> operands_;  // per step
   std::vector<CubeTerm> terms_;
+  // Plan-time: operand p of step s reads the same view as operand
+  // reuse_[s][p] = (s', p') of an earlier step, unwritten in between (a
+  // straight-line plan: L in every power step, X0 in every residual step).
+  // Under a deterministic rounding mode that operand is the same, so the
+  // fast path takes it (and its events) instead of preparing it again.
+  struct OperandRef {
+    int step = -1;
+    int operand = -1;
+  };
+  std::vector<std::vector<OperandRef>> reuse_;
+  std::vector<std::vector<quant::EventCounts>> operand_events_;  // per (s, p)
   std::vector<RowMat> buffers_;
 };
 
