@@ -516,36 +516,48 @@ void Executor::RunRounded(const Step& step, size_t index,
       if (step.row_reduce != Step::RowReduce::kNone) {
         // Lane form (core/plan.h): products, a reduction over the block's
         // rows in the named order, one add; every operation rounds to the
-        // vector format, the row then to the block's format.
+        // vector format, the row then to the block's format. Column j's
+        // operations use indices e + ... with e = j (2w + 1); each rounding
+        // stage runs over all w columns at once (index step 2w + 1), the
+        // same operations in the same order per column.
         const int w = out.cols();
-        auto to_vector = [&](double x, uint64_t i) {
-          return rounder.RoundValue(x, vector, tensor + 1, i, events);
-        };
-        auto to_storage = [&](double x, uint64_t i) {
-          return rounder.RoundValue(x, storage, tensor, i, events);
-        };
-        std::vector<double> lanes(w), p(w);
+        const size_t wz = static_cast<size_t>(w);
+        const uint64_t stride = 2 * static_cast<uint64_t>(w) + 1;
+        scratch_x_.resize(wz * wz);     // products p_k of every column
+        scratch_v_.resize(2 * wz);      // lanes, then the row
+        double* p = scratch_x_.data();  // p[k w + j]
+        double* lanes = scratch_v_.data();
+        double* row = lanes + wz;
         for (int k = 0; k < w; ++k) lanes[k] = out(r, k);
-        std::vector<double> row(w);
-        for (int j = 0; j < w; ++j) {
-          const uint64_t e = static_cast<uint64_t>(j) * (2 * w + 1);
-          for (int k = 0; k < w; ++k) {
-            p[k] = to_vector(lanes[k] * out(k, j), e + k);
-          }
-          if (step.row_reduce == Step::RowReduce::kSequential) {
-            for (int k = 1; k < w; ++k) {
-              p[0] = to_vector(p[0] + p[k], e + w + k);
-            }
-          } else {
-            for (int half = w / 2; half >= 1; half /= 2) {
-              for (int k = 0; k < half; ++k) {
-                p[k] = to_vector(p[k] + p[k + half], e + w + half + k);
-              }
-            }
-          }
-          row[j] = to_vector(lanes[j] + step.row_sign * p[0], e + 2 * w);
+        for (int k = 0; k < w; ++k) {
+          double* pk = p + k * wz;
+          for (int j = 0; j < w; ++j) pk[j] = lanes[k] * out(k, j);
+          rounder.RoundValues(pk, wz, vector, tensor + 1, k, stride, pk,
+                              events);
         }
-        for (int j = 0; j < w; ++j) out(r, j) = to_storage(row[j], j);
+        if (step.row_reduce == Step::RowReduce::kSequential) {
+          for (int k = 1; k < w; ++k) {
+            const double* pk = p + k * wz;
+            for (int j = 0; j < w; ++j) p[j] = p[j] + pk[j];
+            rounder.RoundValues(p, wz, vector, tensor + 1, w + k, stride, p,
+                                events);
+          }
+        } else {
+          for (int half = w / 2; half >= 1; half /= 2) {
+            for (int k = 0; k < half; ++k) {
+              double* pk = p + k * wz;
+              const double* ph = p + (k + half) * wz;
+              for (int j = 0; j < w; ++j) pk[j] = pk[j] + ph[j];
+              rounder.RoundValues(pk, wz, vector, tensor + 1, w + half + k,
+                                  stride, pk, events);
+            }
+          }
+        }
+        for (int j = 0; j < w; ++j) row[j] = lanes[j] + step.row_sign * p[j];
+        rounder.RoundValues(row, wz, vector, tensor + 1, 2 * wz, stride, row,
+                            events);
+        rounder.RoundValues(row, wz, storage, tensor, 0, 1, row, events);
+        for (int j = 0; j < w; ++j) out(r, j) = row[j];
         break;
       }
       auto l = Region(step.in[0]);
