@@ -560,24 +560,36 @@ void Executor::RunRounded(const Step& step, size_t index,
         for (int j = 0; j < w; ++j) out(r, j) = row[j];
         break;
       }
+      // Row element j: acc = V(-L[r,j]) (index (j r + j) 4), then for k =
+      // j+1 .. r-1 in order lk = V(L[r,k]), product = V(lk N[k,j]), acc =
+      // V(acc - product) (indices (j r + k) 4 + 1, 2, 3); N[r,j] = S(acc)
+      // (index j). Step k updates the prefix j < k of the row at once
+      // (index step 4 r): each element sees its k in the same order.
       auto l = Region(step.in[0]);
-      for (int j = 0; j < r; ++j) {
-        // Stochastic bits: (row element j, term k, rounding point) -> index.
-        auto at = [&](int k, int point) {
-          return (static_cast<uint64_t>(j) * r + k) * 4 + point;
-        };
-        double acc =
-            rounder.RoundValue(-l(r, j), vector, tensor + 1, at(j, 0), events);
-        for (int k = j + 1; k < r; ++k) {
-          const double lk =
-              rounder.RoundValue(l(r, k), vector, tensor + 1, at(k, 1), events);
-          const double product = rounder.RoundValue(
-              lk * out(k, j), vector, tensor + 1, at(k, 2), events);
-          acc = rounder.RoundValue(acc - product, vector, tensor + 1, at(k, 3),
-                                   events);
-        }
-        out(r, j) = rounder.RoundValue(acc, storage, tensor, j, events);
+      const size_t rz = static_cast<size_t>(r);
+      scratch_x_.resize(3 * rz);
+      double* acc = scratch_x_.data();
+      double* lk = acc + rz;
+      double* product = lk + rz;
+      const uint64_t stride = 4 * rz;
+      for (int j = 0; j < r; ++j) acc[j] = -l(r, j);
+      rounder.RoundValues(acc, rz, vector, tensor + 1, 0, stride + 4, acc,
+                          events);
+      for (int k = 1; k < r; ++k) {
+        const size_t n = static_cast<size_t>(k);  // elements j < k
+        const uint64_t first = 4 * static_cast<uint64_t>(k);
+        std::fill(lk, lk + n, l(r, k));
+        rounder.RoundValues(lk, n, vector, tensor + 1, first + 1, stride, lk,
+                            events);
+        for (int j = 0; j < k; ++j) product[j] = lk[j] * out(k, j);
+        rounder.RoundValues(product, n, vector, tensor + 1, first + 2, stride,
+                            product, events);
+        for (int j = 0; j < k; ++j) acc[j] = acc[j] - product[j];
+        rounder.RoundValues(acc, n, vector, tensor + 1, first + 3, stride, acc,
+                            events);
       }
+      rounder.RoundValues(acc, rz, storage, tensor, 0, 1, acc, events);
+      for (int j = 0; j < r; ++j) out(r, j) = acc[j];
       break;
     }
     case OpKind::kMatMul: {
