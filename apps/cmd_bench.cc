@@ -24,6 +24,7 @@
 #include "apps/commands.h"
 #include "core/gdn.h"
 #include "core/inputs.h"
+#include "core/kernels.h"
 #include "core/methods.h"
 #include "core/metrics.h"
 #include "core/npy.h"
@@ -282,9 +283,12 @@ nlohmann::ordered_json BenchChunks(const std::string& method,
 // and the error measures, as `trisim error` runs it per chunk (issue 13 item
 // 7), beside the inverse alone under the same recipe.
 nlohmann::ordered_json BenchLayer(const std::string& method,
+                                  const std::string& kernel,
                                   const std::string& precision, int samples,
                                   double batch, int reps) {
-  const Plan plan = BuildPlan(method, MethodOptions{}, kChunk);
+  KernelChoice choice;
+  choice.name = kernel;
+  const Plan plan = BuildKernelPlan(method, MethodOptions{}, choice, kChunk);
   const Recipe recipe = LoadRecipe(precision);
   const auto source = MakeInputSource("gdn", kChunk, 0);
   std::vector<GdnChunk> inputs;
@@ -326,7 +330,7 @@ nlohmann::ordered_json BenchLayer(const std::string& method,
   layer_in_use = &scalar_layer;
   const double scalar = SecondsPerCall(run, batch, reps);
   nlohmann::ordered_json j;
-  j["what"] = method + ", precision " + precision +
+  j["what"] = method + " --kernel " + kernel + ", precision " + precision +
               ", C = 64, d_k = d_v = 128, gdn inputs: the whole layer chunk "
               "with its fp64 reference and error measures, one core";
   j["fast_chunks_per_s"] = 1.0 / fast;
@@ -416,7 +420,8 @@ int RunBench(const BenchOptions& o) {
   chunks["int8_neumann"] = BenchChunks("neumann", "int8", inputs, batch, reps);
   chunks["int16_emu_neumann"] =
       BenchChunks("neumann", "int16-emu", inputs, batch, reps);
-  chunks["gpu_bf16_fla_layer"] = BenchLayer("fla", "gpu-bf16", 8, batch, reps);
+  chunks["gpu_bf16_fla_layer"] =
+      BenchLayer("fla", "fla-gpu", "gpu-bf16", 8, batch, reps);
   if (o.peers) {
     nlohmann::json peer = RunNumpyPeer(inputs, o.quick ? 1 : 3);
     j["numpy_peer"] = peer;
@@ -429,12 +434,20 @@ int RunBench(const BenchOptions& o) {
       };
       beside("fp16_mxr", "fp16_mxr_chunks_per_s");
       beside("int8_neumann", "int8_neumann_chunks_per_s");
-      // int16-emu has no peer of its own: the int8 neumann peer is its
-      // floor (a numpy int16 emulation does 4x the int8 work).
-      const double f32 = peer["int8_neumann_f32codes_chunks_per_s"];
-      chunks["int8_neumann"]["numpy_peer_f32codes_chunks_per_s"] = f32;
-      chunks["int8_neumann"]["fast_vs_numpy_peer_f32codes_ratio"] =
-          chunks["int8_neumann"]["fast_chunks_per_s"].get<double>() / f32;
+      beside("int16_emu_neumann", "int16_emu_neumann_chunks_per_s");
+      // The second, stronger peer of each integer job: its codes multiplied
+      // by BLAS in a float type that holds the sums exactly.
+      auto beside_float_codes = [&](const char* job, const char* key,
+                                    const char* name) {
+        const double p = peer[key].get<double>();
+        chunks[job][std::string("numpy_peer_") + name + "_chunks_per_s"] = p;
+        chunks[job][std::string("fast_vs_numpy_peer_") + name + "_ratio"] =
+            chunks[job]["fast_chunks_per_s"].get<double>() / p;
+      };
+      beside_float_codes("int8_neumann", "int8_neumann_f32codes_chunks_per_s",
+                         "f32codes");
+      beside_float_codes("int16_emu_neumann",
+                         "int16_emu_neumann_f64codes_chunks_per_s", "f64codes");
     }
   }
   j["load_average_1min_after"] = LoadAverage();

@@ -3,7 +3,7 @@
 
 What a kernel author writes in an afternoon instead of trisim: a vectorised
 fake-quant simulation over a batch of chunks, NOT bit-accurate. It runs the
-same two jobs as trisim's bench, on the same inputs (the strictly lower A of
+same three jobs as trisim's bench, on the same inputs (the strictly lower A of
 trisim's gdn source, written by `trisim bench --peers` to an .npy file):
 
   int8 neumann (N = 3, S = 8, C = 64): per-matrix symmetric int8 fake quant
@@ -14,6 +14,9 @@ trisim's gdn source, written by `trisim bench --peers` to an .npy file):
     core/methods/neumann.cc:
       X0 = I - L; X0 = I - L X0 (twice); X = X0;
       8 x: T = L X; R = I - X - T; dX = X0 R; X = X + dX.
+  int16-emu neumann: the same with int16 codes (qmax 32639) and every stored
+    result in fp32 (the int16-emu recipe's storage); int64 matmuls of the
+    codes and, second, float64 ones (exact: |sum| < 2^53).
   fp16 mxr (C = 64, b = 16): float32 matmuls of fp16-rounded operands, every
     stored result rounded to fp16; the plan of core/methods/mxr.cc: mch on
     the 16 x 16 diagonal blocks (X = I - L; Y = L; 3 x: Y = Y Y, X = X + X Y),
@@ -30,11 +33,12 @@ import time
 import numpy as np
 
 
-def q_int8(x):
-    """Per-matrix symmetric int8 fake quant: int64 codes and fp32 scales."""
+def q_int(x, qmax):
+    """Per-matrix symmetric fake quant to [-qmax, qmax]: int64 codes and fp32
+    scales."""
     amax = np.abs(x).max(axis=(-2, -1), keepdims=True).astype(np.float32)
-    s = np.where(amax > 0, amax / np.float32(127), np.float32(1))
-    q = np.clip(np.rint(x / s), -127, 127).astype(np.int64)
+    s = np.where(amax > 0, amax / np.float32(qmax), np.float32(1))
+    q = np.clip(np.rint(x / s), -qmax, qmax).astype(np.int64)
     return q, s
 
 
@@ -44,30 +48,42 @@ def q_int8(x):
 CODE_DTYPE = [np.int64]
 
 
-def mm_int8(a, b):
-    qa, sa = q_int8(a)
-    qb, sb = q_int8(b)
+def mm_int(a, b, qmax, store):
+    qa, sa = q_int(a, qmax)
+    qb, sb = q_int(b, qmax)
     acc = np.matmul(qa.astype(CODE_DTYPE[0]), qb.astype(CODE_DTYPE[0]))
-    return (acc.astype(np.float32) * (sa * sb)).astype(np.float16)
+    return (acc.astype(np.float32) * (sa * sb)).astype(store)
 
 
-def neumann_int8(l16, order=3, steps=8):
+def neumann_int(l16, qmax, store, order=3, steps=8):
+    """The Neumann plan with integer operands of [-qmax, qmax] and every
+    stored result in `store` (fp16 for int8, fp32 for int16-emu)."""
     c = l16.shape[-1]
-    eye = np.eye(c, dtype=np.float16)
+    eye = np.eye(c, dtype=store)
     l32 = l16.astype(np.float32)
-    x0 = (eye - l16).astype(np.float16)
+    x0 = (eye - l16).astype(store)
     for _ in range(2, order + 1):
-        t = mm_int8(l32, x0.astype(np.float32))
-        x0 = (eye - t).astype(np.float16)
+        t = mm_int(l32, x0.astype(np.float32), qmax, store)
+        x0 = (eye - t).astype(store)
     x = x0
     x0_32 = x0.astype(np.float32)
     for _ in range(steps):
-        t = mm_int8(l32, x.astype(np.float32))
+        t = mm_int(l32, x.astype(np.float32), qmax, store)
         r = (eye.astype(np.float32) - x.astype(np.float32) -
-             t.astype(np.float32)).astype(np.float16)
-        dx = mm_int8(x0_32, r.astype(np.float32))
-        x = (x.astype(np.float32) + dx.astype(np.float32)).astype(np.float16)
+             t.astype(np.float32)).astype(store)
+        dx = mm_int(x0_32, r.astype(np.float32), qmax, store)
+        x = (x.astype(np.float32) + dx.astype(np.float32)).astype(store)
     return x
+
+
+def neumann_int8(l16):
+    return neumann_int(l16, 127, np.float16)
+
+
+def neumann_int16(l16):
+    """int16-emu: int16 codes (qmax 32639, trisim's emulated range), fp32
+    storage."""
+    return neumann_int(l16, 32639, np.float32)
 
 
 def mm_fp16(a, b):
@@ -138,9 +154,16 @@ def main():
                                                   args.reps),
         "fp16_mxr_chunks_per_s": chunks_per_s(mxr_fp16, l16, args.reps),
     }
+    out["int16_emu_neumann_chunks_per_s"] = chunks_per_s(
+        neumann_int16, l16, args.reps)
     CODE_DTYPE[0] = np.float32
     out["int8_neumann_f32codes_chunks_per_s"] = chunks_per_s(
         neumann_int8, l16, args.reps)
+    # int16 codes: float32 is not exact (64 * 32639^2 > 2^24); float64 is
+    # (< 2^53) and runs on BLAS: the strongest int16 peer.
+    CODE_DTYPE[0] = np.float64
+    out["int16_emu_neumann_f64codes_chunks_per_s"] = chunks_per_s(
+        neumann_int16, l16, args.reps)
     print(json.dumps(out))
 
 
