@@ -55,6 +55,20 @@ std::vector<double> Inputs(uint64_t seed, size_t count) {
     if (rng() & 1) x = -x;
     v.push_back(x);
   }
+  // Ties of 11- and 8-bit significands (fp16, bf16) moved by less than an
+  // fp32 ulp: an fp32 intermediate rounded to nearest would land on the
+  // tie (double rounding); the right answer depends on the offset's sign.
+  for (int bits : {11, 8}) {
+    for (int t = 0; t < 2000; ++t) {
+      const int e = static_cast<int>(rng() % 60) - 30;
+      const double m = static_cast<double>((rng() >> (64 - bits)) |
+                                           (uint64_t{1} << (bits - 1)));
+      const double tie = std::ldexp(2 * m + 1, e - bits);   // odd: a tie
+      const int below = 26 + static_cast<int>(rng() % 26);  // < fp32 ulp
+      const double offset = std::ldexp(1.0, e - below) * (t % 2 ? 1 : -1);
+      v.push_back((t % 4 < 2 ? 1 : -1) * (tie + offset));
+    }
+  }
   return v;
 }
 
