@@ -178,6 +178,64 @@ HWY_NOINLINE void RoundFp32NearestEven(const double* HWY_RESTRICT x, size_t n,
   }
 }
 
+// Nearest-even by the FPU (the common case, 16-bit storage): with c =
+// +-2^(max(E, emin) + 52 - p) (E the binade of x, p the target's mantissa
+// bits, the sign of x), x + c lies in c's binade, whose double ulp is the
+// target's quantum 2^(max(E, emin) - p) at x; the IEEE addition rounds it to
+// nearest-even there, and (x + c) - c is exact. The result keeps x's sign
+// (a zero result too). About half the operations of RoundValuesT. Lanes
+// RoundValuesT sends to the reference (|x| >= 2^emax, NaN/inf, double
+// subnormals) go there too; the other lanes cannot overflow or flush, and
+// are inexact exactly when the result differs from x.
+HWY_NOINLINE void RoundNearestEvenByAddition(const double* HWY_RESTRICT x,
+                                             size_t n, Format format,
+                                             const FloatRounding& rounding,
+                                             const RoundShape& shape,
+                                             double* out, EventCounts* events) {
+  const hn::ScalableTag<double> dd;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const hn::RebindToSigned<decltype(dd)> di;
+  const size_t lanes = hn::Lanes(dd);
+  const auto k_abs = hn::Set(du, ~(uint64_t{1} << 63));
+  const auto k_exp = hn::Set(di, int64_t{0x7ff} << 52);
+  const auto k_zero_i = hn::Zero(di);
+  const auto k_min_normal_bits = hn::Set(di, int64_t{1} << 52);
+  const auto k_big_bits = hn::Set(di, int64_t{1023 + shape.emax} << 52);
+  const auto k_emin_bits = hn::Set(di, int64_t{1023 + shape.emin} << 52);
+  const auto k_shift = hn::Set(di, int64_t{52 - shape.p} << 52);
+  int64_t inexact = 0;
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto v = hn::LoadU(dd, x + i);
+    const auto bits = hn::BitCast(du, v);
+    const auto a = hn::And(bits, k_abs);
+    const auto sign = hn::Xor(bits, a);
+    const auto ai = hn::BitCast(di, a);
+    const auto zero = hn::Eq(ai, k_zero_i);
+    const auto special =
+        hn::Or(hn::Not(hn::Lt(ai, k_big_bits)),
+               hn::AndNot(zero, hn::Lt(ai, k_min_normal_bits)));
+    if (HWY_UNLIKELY(!hn::AllFalse(di, special))) {
+      for (size_t j = i; j < i + lanes; ++j) {
+        out[j] = RoundToFloatValue(x[j], format, rounding, 0, events);
+      }
+      continue;
+    }
+    auto e = hn::And(ai, k_exp);
+    e = hn::IfThenElse(hn::Lt(e, k_emin_bits), k_emin_bits, e);
+    const auto c =
+        hn::BitCast(dd, hn::Or(hn::BitCast(du, hn::Add(e, k_shift)), sign));
+    const auto r = hn::BitCast(
+        dd, hn::Or(hn::BitCast(du, hn::Sub(hn::Add(v, c), c)), sign));
+    inexact += static_cast<int64_t>(hn::CountTrue(dd, hn::Ne(r, v)));
+    hn::StoreU(r, dd, out + i);
+  }
+  events->inexact += inexact;
+  for (; i < n; ++i) {
+    out[i] = RoundToFloatValue(x[i], format, rounding, 0, events);
+  }
+}
+
 // True if no lane of x[0, n) has the all-ones exponent (NaN or inf).
 HWY_NOINLINE bool AllFinite(const double* HWY_RESTRICT x, size_t n) {
   const hn::ScalableTag<double> dd;
@@ -204,6 +262,10 @@ HWY_NOINLINE void RoundValues(const double* x, size_t n, Format format,
   const RoundShape shape{f.mantissa_bits, f.emin, f.emax};
   if (format == Format::kFp32 && rounding.mode == RoundingMode::kNearestEven) {
     return RoundFp32NearestEven(x, n, rounding, out, events);
+  }
+  if (rounding.mode == RoundingMode::kNearestEven) {
+    return RoundNearestEvenByAddition(x, n, format, rounding, shape, out,
+                                      events);
   }
   switch (rounding.mode) {
 #define TRISIM_ROUND_CASE(M) \
