@@ -933,6 +933,12 @@ void PrepareOperandInto(const double* data, int rows, int cols, int stride,
   EventCounts ignored;
   EventCounts* ev = events ? events : &ignored;
   op.codes.resize(static_cast<size_t>(rows) * cols);
+  if (op.group_rows == rows && op.group_cols == cols && stride == cols) {
+    // One scale over contiguous values: one call (the same codes).
+    QuantizeCodes(data, op.codes.size(), op.scales[0], config.operand, mode,
+                  config.QMax(), op.codes.data(), ev);
+    return;
+  }
   // Row segments of one scale group, quantised by the SIMD kernel.
   const int grid_cols = op.group_cols > 0 ? cols / op.group_cols : 0;
   for (int i = 0; i < rows; ++i) {

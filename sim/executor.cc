@@ -486,7 +486,9 @@ void Executor::RunRounded(const Step& step, size_t index,
         RoundView(step.in[t], HeldFormat(step.in[t].buffer), vector, tensor + 1,
                   t, 8, rounder, x, events);
         const double coef = step.coef[t];
-        for (size_t e = 0; e < total; ++e) x[e] = coef * x[e];
+        if (coef != 1.0) {  // 1 x = x exactly (NaN payloads and -0 too)
+          for (size_t e = 0; e < total; ++e) x[e] = coef * x[e];
+        }
         if (coef == 1.0 || coef == -1.0) {
           // x holds values of V, and so does +-x.
           rounder.RoundHeldValues(x, total, vector, vector, tensor + 1, 3 + t,
