@@ -608,13 +608,13 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
       if (emulated) {
         const int8_t* ahi = s.a_hi.data() + k;
         const int8_t* bhi = s.b_hi.data() + static_cast<size_t>(k) * n;
-        for (size_t e = 0; e < mn; ++e) totals[e] = c[e];  // ll
+        AccumulateShifted(c, mn, 0, /*assign=*/true, totals);  // ll
         Int8MatMul(ahi, k_total, bhi, n, c2, n, m, n, g);
-        for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 65536;
+        AccumulateShifted(c2, mn, 16, false, totals);
         Int8MatMul(ahi, k_total, blo, n, c2, n, m, n, g);
-        for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 256;
+        AccumulateShifted(c2, mn, 8, false, totals);
         Int8MatMul(alo, k_total, bhi, n, c2, n, m, n, g);
-        for (size_t e = 0; e < mn; ++e) totals[e] += int64_t{c2[e]} * 256;
+        AccumulateShifted(c2, mn, 8, false, totals);
       }
       // Dequant: total * d, one rounding. When |total| < 2^29 the product
       // with d (<= 24 significant bits) has <= 53 bits: the double product
@@ -631,20 +631,10 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
           const double dd =
               negate ? -static_cast<double>(d) : static_cast<double>(d);
           const size_t e0 = static_cast<size_t>(i) * n;
-          bool all_small = true;
-          if (emulated) {
-            for (int j = j0; j < j1; ++j) {
-              const int64_t v = totals[e0 + j];
-              all_small &= v < (int64_t{1} << 29) && v > -(int64_t{1} << 29);
-              values[e0 + j] = static_cast<double>(v) * dd;
-            }
-          } else {
-            for (int j = j0; j < j1; ++j) {
-              const int32_t v = c[e0 + j];
-              all_small &= v < (1 << 29) && v > -(1 << 29);
-              values[e0 + j] = static_cast<double>(v) * dd;
-            }
-          }
+          const size_t len = static_cast<size_t>(j1 - j0);
+          const bool all_small =
+              emulated ? ScaleCodes(totals + e0 + j0, len, dd, values + e0 + j0)
+                       : ScaleCodes(c + e0 + j0, len, dd, values + e0 + j0);
           if (all_small) continue;
           for (int j = j0; j < j1; ++j) {
             const int64_t v = emulated ? totals[e0 + j] : c[e0 + j];

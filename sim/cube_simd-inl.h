@@ -575,6 +575,66 @@ HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int16_t* top,
   return ok;
 }
 
+// ------------------------------------------------ integer accumulators
+
+HWY_NOINLINE void AccumulateShiftedT(const int32_t* HWY_RESTRICT c, size_t n,
+                                     int shift, bool assign,
+                                     int64_t* HWY_RESTRICT totals) {
+  const hn::ScalableTag<int64_t> d64;
+  const hn::Rebind<int32_t, decltype(d64)> d32;
+  const size_t lanes = hn::Lanes(d64);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    auto v =
+        hn::ShiftLeftSame(hn::PromoteTo(d64, hn::LoadU(d32, c + i)), shift);
+    if (!assign) v = hn::Add(v, hn::LoadU(d64, totals + i));
+    hn::StoreU(v, d64, totals + i);
+  }
+  for (; i < n; ++i) {
+    const int64_t v = int64_t{c[i]} * (int64_t{1} << shift);
+    totals[i] = assign ? v : totals[i] + v;
+  }
+}
+
+template <typename T>
+HWY_INLINE bool ScaleCodesImpl(const T* HWY_RESTRICT c, size_t n, double d,
+                               double* HWY_RESTRICT out) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<T, decltype(dd)> di;
+  const size_t lanes = hn::Lanes(dd);
+  const auto vd = hn::Set(dd, d);
+  const auto hi = hn::Set(di, T{1} << 29);
+  const auto lo = hn::Set(di, -(T{1} << 29));
+  auto small = hn::Lt(hn::Zero(di), hn::Set(di, 1));  // all true
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto v = hn::LoadU(di, c + i);
+    small = hn::And(small, hn::And(hn::Lt(v, hi), hn::Gt(v, lo)));
+    hn::Vec<decltype(dd)> x;
+    if constexpr (sizeof(T) == 4) {
+      x = hn::PromoteTo(dd, v);
+    } else {
+      x = hn::ConvertTo(dd, v);
+    }
+    hn::StoreU(hn::Mul(x, vd), dd, out + i);
+  }
+  bool all_small = hn::AllTrue(di, small);
+  for (; i < n; ++i) {
+    all_small = all_small && c[i] < (T{1} << 29) && c[i] > -(T{1} << 29);
+    out[i] = static_cast<double>(c[i]) * d;
+  }
+  return all_small;
+}
+
+HWY_NOINLINE bool ScaleCodes32T(const int32_t* c, size_t n, double d,
+                                double* out) {
+  return ScaleCodesImpl(c, n, d, out);
+}
+HWY_NOINLINE bool ScaleCodes64T(const int64_t* c, size_t n, double d,
+                                double* out) {
+  return ScaleCodesImpl(c, n, d, out);
+}
+
 // ---------------------------------------------------------- quantisation
 
 HWY_NOINLINE double AbsMaxFiniteT(const double* x, size_t n) {

@@ -24,6 +24,9 @@ HWY_EXPORT(AbsMaxFiniteT);
 HWY_EXPORT(QuantizeCodesT);
 HWY_EXPORT(SpanExponentsT);
 HWY_EXPORT(SequentialMatUpdateT);
+HWY_EXPORT(AccumulateShiftedT);
+HWY_EXPORT(ScaleCodes32T);
+HWY_EXPORT(ScaleCodes64T);
 
 bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
                             int16_t* low) {
@@ -201,6 +204,44 @@ void SequentialMatUpdate(const double* a, int lda, const double* b, int ldb,
                          float* acc, int ldacc, int m, int n, int k) {
   HWY_DYNAMIC_DISPATCH(SequentialMatUpdateT)
   (a, lda, b, ldb, acc, ldacc, m, n, k);
+}
+
+void AccumulateShiftedReference(const int32_t* c, size_t n, int shift,
+                                bool assign, int64_t* totals) {
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t v = int64_t{c[i]} * (int64_t{1} << shift);
+    totals[i] = assign ? v : totals[i] + v;
+  }
+}
+
+void AccumulateShifted(const int32_t* c, size_t n, int shift, bool assign,
+                       int64_t* totals) {
+  HWY_DYNAMIC_DISPATCH(AccumulateShiftedT)(c, n, shift, assign, totals);
+}
+
+namespace {
+template <typename T>
+bool ScaleCodesScalar(const T* c, size_t n, double d, double* out) {
+  bool all_small = true;
+  for (size_t i = 0; i < n; ++i) {
+    all_small = all_small && c[i] < (T{1} << 29) && c[i] > -(T{1} << 29);
+    out[i] = static_cast<double>(c[i]) * d;
+  }
+  return all_small;
+}
+}  // namespace
+
+bool ScaleCodesReference(const int32_t* c, size_t n, double d, double* out) {
+  return ScaleCodesScalar(c, n, d, out);
+}
+bool ScaleCodesReference(const int64_t* c, size_t n, double d, double* out) {
+  return ScaleCodesScalar(c, n, d, out);
+}
+bool ScaleCodes(const int32_t* c, size_t n, double d, double* out) {
+  return HWY_DYNAMIC_DISPATCH(ScaleCodes32T)(c, n, d, out);
+}
+bool ScaleCodes(const int64_t* c, size_t n, double d, double* out) {
+  return HWY_DYNAMIC_DISPATCH(ScaleCodes64T)(c, n, d, out);
 }
 
 double MeasureInt8PeakGops(double seconds) {

@@ -96,6 +96,21 @@ void QuantizeCodesReference(const double* x, size_t n, float scale,
                             int32_t qmax, int32_t* codes,
                             quant::EventCounts* events);
 
+// Integer accumulator pieces (sim/cube.cc FastIntMatMul):
+// totals[e] = (assign ? 0 : totals[e]) + c[e] 2^shift for e < n (exact:
+// the callers' sums stay far inside int64; shift < 32).
+void AccumulateShifted(const int32_t* c, size_t n, int shift, bool assign,
+                       int64_t* totals);
+void AccumulateShiftedReference(const int32_t* c, size_t n, int shift,
+                                bool assign, int64_t* totals);
+// Dequantisation of accumulator values: out[e] = double(c[e]) * d for e < n
+// (one IEEE double multiply each), and true when every |c[e]| < 2^29 (then
+// the product of c and an fp32 d is exact in double: <= 53 bits).
+bool ScaleCodes(const int32_t* c, size_t n, double d, double* out);
+bool ScaleCodes(const int64_t* c, size_t n, double d, double* out);
+bool ScaleCodesReference(const int32_t* c, size_t n, double d, double* out);
+bool ScaleCodesReference(const int64_t* c, size_t n, double d, double* out);
+
 // How many GOP/s a tight loop of the best int8 dot-product instruction
 // reaches on one core (vpdpbusd zmm if the CPU has AVX-512 VNNI, else the
 // widening multiply-add of the best Highway target): the int8 peak that

@@ -479,4 +479,60 @@ TEST_CASE("span exponents kernel equals its reference on every target",
 }
 
 }  // namespace
+TEST_CASE(
+    "integer accumulator kernels equal their scalar forms on every target",
+    "[sim][cube][simd]") {
+  std::mt19937_64 rng(17);
+  // Accumulator values of every size, both signs, around the 2^29 bound.
+  std::vector<int32_t> c32(300);
+  std::vector<int64_t> c64(300);
+  for (size_t i = 0; i < c32.size(); ++i) {
+    const int bits = static_cast<int>(rng() % 31);
+    c32[i] = static_cast<int32_t>(rng() >> (64 - bits)) * (rng() & 1 ? 1 : -1);
+    c64[i] =
+        static_cast<int64_t>(rng() >> (64 - bits - 8)) * (rng() & 1 ? 1 : -1);
+  }
+  c32[7] = (1 << 29) - 1;
+  c32[8] = -(1 << 29) + 1;
+  c64[9] = int64_t{1} << 29;
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9},
+                       size_t{64}, size_t{299}}) {
+        for (size_t start : {size_t{0}, size_t{1}}) {
+          for (int shift : {0, 8, 16}) {
+            std::vector<int64_t> got(c64.begin(), c64.end()), want = got;
+            for (bool assign : {true, false}) {
+              AccumulateShifted(c32.data() + start, n, shift, assign,
+                                got.data());
+              AccumulateShiftedReference(c32.data() + start, n, shift, assign,
+                                         want.data());
+              REQUIRE(got == want);
+            }
+          }
+          for (double d : {0x1.5p-20, -0x1.fffffep-3, 3.0}) {
+            std::vector<double> got(n), want(n);
+            // Lengths that put a value >= 2^29 in or out of range.
+            for (size_t len : {n, n / 2}) {
+              const bool a = ScaleCodes(c32.data() + start, len, d, got.data());
+              const bool b =
+                  ScaleCodesReference(c32.data() + start, len, d, want.data());
+              REQUIRE(a == b);
+              REQUIRE(got == want);
+              const bool a64 =
+                  ScaleCodes(c64.data() + start, len, d, got.data());
+              const bool b64 =
+                  ScaleCodesReference(c64.data() + start, len, d, want.data());
+              REQUIRE(a64 == b64);
+              REQUIRE(got == want);
+            }
+          }
+        }
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
 }  // namespace trisim
