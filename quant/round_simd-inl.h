@@ -253,6 +253,30 @@ HWY_NOINLINE bool AllFinite(const double* HWY_RESTRICT x, size_t n) {
   return finite;
 }
 
+// out = x (disjoint), and true if every x[0, n) is finite: AllFinite fused
+// into the copy.
+HWY_NOINLINE bool CopyFinite(const double* HWY_RESTRICT x, size_t n,
+                             double* HWY_RESTRICT out) {
+  const hn::ScalableTag<double> dd;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const size_t lanes = hn::Lanes(dd);
+  const auto k_exp = hn::Set(du, uint64_t{0x7ff} << 52);
+  auto any = hn::Zero(du);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto v = hn::LoadU(dd, x + i);
+    const auto e = hn::And(hn::BitCast(du, v), k_exp);
+    any = hn::Or(any, hn::VecFromMask(du, hn::Eq(e, k_exp)));
+    hn::StoreU(v, dd, out + i);
+  }
+  bool finite = hn::AllTrue(du, hn::Eq(any, hn::Zero(du)));
+  for (; i < n; ++i) {
+    finite = finite && std::isfinite(x[i]);
+    out[i] = x[i];
+  }
+  return finite;
+}
+
 // Entry point of one target: dispatch on the rounding mode.
 HWY_NOINLINE void RoundValues(const double* x, size_t n, Format format,
                               const FloatRounding& rounding,

@@ -14,9 +14,14 @@ namespace trisim::quant {
 
 HWY_EXPORT(RoundValues);
 HWY_EXPORT(AllFinite);
+HWY_EXPORT(CopyFinite);
 
 bool AllFinite(const double* x, size_t n) {
   return HWY_DYNAMIC_DISPATCH(AllFinite)(x, n);
+}
+
+bool CopyFinite(const double* x, size_t n, double* out) {
+  return HWY_DYNAMIC_DISPATCH(CopyFinite)(x, n, out);
 }
 
 bool FastRoundingCovers(Format format, const FloatRounding& rounding) {

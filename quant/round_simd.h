@@ -42,6 +42,9 @@ double RoundToFloatValueReference(double x, Format format,
 
 // True if every x[0, n) is finite (no NaN, no inf), by SIMD.
 bool AllFinite(const double* x, size_t n);
+// out[i] = x[i] for i < n (x and out disjoint), and AllFinite(x, n), in one
+// pass.
+bool CopyFinite(const double* x, size_t n, double* out);
 
 // True if the fast path covers this format and rounding for ordinary
 // values (else the functions above run the reference).

@@ -62,8 +62,7 @@ void Rounder::RoundHeldValues(const double* x, size_t n, Format held,
                               uint64_t index_step, double* out,
                               EventCounts* events) const {
   if (!scalar && RoundingIsIdentity(held, format, rounding) &&
-      AllFinite(x, n)) {
-    if (out != x) std::copy(x, x + n, out);
+      (out == x ? AllFinite(x, n) : CopyFinite(x, n, out))) {
     return;
   }
   RoundValues(x, n, format, tensor, index0, index_step, out, events);

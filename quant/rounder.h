@@ -40,6 +40,7 @@ struct Rounder {
   // identity on them (quant::RoundingIsIdentity) and all are finite, out =
   // x, with no event, as the reference would give; otherwise RoundValues.
   // Under `scalar` always RoundValues (the reference proves the shortcut).
+  // out is x or disjoint from it.
   void RoundHeldValues(const double* x, size_t n, Format held, Format format,
                        uint64_t tensor, uint64_t index0, uint64_t index_step,
                        double* out, EventCounts* events) const;

@@ -241,7 +241,7 @@ TEST_CASE("RoundingIsIdentity holds exactly where it says so",
   }
 }
 
-TEST_CASE("AllFinite on every target", "[quant][round][simd]") {
+TEST_CASE("AllFinite and CopyFinite on every target", "[quant][round][simd]") {
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     DYNAMIC_SECTION(hwy::TargetName(target)) {
@@ -254,6 +254,9 @@ TEST_CASE("AllFinite on every target", "[quant][round][simd]") {
         if (n > 3) x[3] = -0.0;
         x[0] = std::nan("");  // before the range (start 1)
         CHECK(AllFinite(x.data() + 1, n));
+        std::vector<double> copy(n + 1, 7.0);
+        CHECK(CopyFinite(x.data() + 1, n, copy.data()));
+        CHECK(std::memcmp(copy.data(), x.data() + 1, n * sizeof(double)) == 0);
         for (size_t bad = 1; bad <= n; ++bad) {
           for (double special : {std::numeric_limits<double>::infinity(),
                                  -std::numeric_limits<double>::infinity(),
@@ -261,6 +264,9 @@ TEST_CASE("AllFinite on every target", "[quant][round][simd]") {
             const double keep = x[bad];
             x[bad] = special;
             CHECK_FALSE(AllFinite(x.data() + 1, n));
+            CHECK_FALSE(CopyFinite(x.data() + 1, n, copy.data()));
+            CHECK(std::memcmp(copy.data(), x.data() + 1, n * sizeof(double)) ==
+                  0);
             x[bad] = keep;
           }
         }
