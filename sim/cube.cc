@@ -542,28 +542,12 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
   Scratch& s = scratch;
   auto split = [&](const std::vector<int32_t>& codes, std::vector<int8_t>* lo,
                    std::vector<int8_t>* hi) {
+    // Not emulated: int8 codes, l = q (the lo piece of |q| <= 127).
     const size_t size = codes.size();
     lo->resize(size);
-    int8_t* l8 = lo->data();
-    const int32_t* q = codes.data();
-    uint32_t bad = 0;
-    if (!emulated) {
-      for (size_t i = 0; i < size; ++i) {
-        bad |= static_cast<uint32_t>(q[i] + 32768) > 65535u;
-        l8[i] = static_cast<int8_t>(q[i]);
-      }
-      return bad == 0;
-    }
-    hi->resize(size);
-    int8_t* h8 = hi->data();
-    for (size_t i = 0; i < size; ++i) {
-      bad |= static_cast<uint32_t>(q[i] + 32768) > 65535u;
-      // Balanced split: l in [-128, 127], h = (q - l) / 256 exactly.
-      const int32_t l = ((q[i] + 128) & 255) - 128;
-      l8[i] = static_cast<int8_t>(l);
-      h8[i] = static_cast<int8_t>((q[i] - l) >> 8);
-    }
-    return bad == 0;
+    if (emulated) hi->resize(size);
+    return SplitCodes(codes.data(), size, lo->data(),
+                      emulated ? hi->data() : nullptr);
   };
   if (terms.size() == 1) {
     // The common case: split once, before any output is written.

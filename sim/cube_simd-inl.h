@@ -596,6 +596,42 @@ HWY_NOINLINE void AccumulateShiftedT(const int32_t* HWY_RESTRICT c, size_t n,
   }
 }
 
+HWY_NOINLINE bool SplitCodesT(const int32_t* HWY_RESTRICT q, size_t n,
+                              int8_t* HWY_RESTRICT lo,
+                              int8_t* HWY_RESTRICT hi) {
+  const hn::ScalableTag<int32_t> d32;
+  const hn::Rebind<int8_t, decltype(d32)> d8;
+  const size_t lanes = hn::Lanes(d32);
+  const auto k128 = hn::Set(d32, 128);
+  const auto k255 = hn::Set(d32, 255);
+  const auto kmin = hn::Set(d32, -32768);
+  const auto kmax = hn::Set(d32, 32767);
+  const auto hmin = hn::Set(d32, -128);
+  const auto hmax = hn::Set(d32, 127);
+  auto bad = hn::Zero(d32);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto v = hn::LoadU(d32, q + i);
+    auto out = hn::Or(hn::Lt(v, kmin), hn::Gt(v, kmax));
+    // l in [-128, 127]: the narrowing is exact.
+    const auto l = hn::Sub(hn::And(hn::Add(v, k128), k255), k128);
+    hn::StoreU(hn::DemoteTo(d8, l), d8, lo + i);
+    if (hi != nullptr) {
+      const auto h = hn::ShiftRight<8>(hn::Sub(v, l));
+      out = hn::Or(out, hn::Or(hn::Lt(h, hmin), hn::Gt(h, hmax)));
+      hn::StoreU(hn::DemoteTo(d8, h), d8, hi + i);
+    }
+    bad = hn::Or(bad, hn::VecFromMask(d32, out));
+  }
+  bool ok = hn::AllTrue(d32, hn::Eq(bad, hn::Zero(d32)));
+  if (i < n) {
+    ok = SplitCodesReference(q + i, n - i, lo + i,
+                             hi != nullptr ? hi + i : nullptr) &&
+         ok;
+  }
+  return ok;
+}
+
 template <typename T>
 HWY_INLINE bool ScaleCodesImpl(const T* HWY_RESTRICT c, size_t n, double d,
                                double* HWY_RESTRICT out) {

@@ -25,6 +25,7 @@ HWY_EXPORT(QuantizeCodesT);
 HWY_EXPORT(SpanExponentsT);
 HWY_EXPORT(SequentialMatUpdateT);
 HWY_EXPORT(AccumulateShiftedT);
+HWY_EXPORT(SplitCodesT);
 HWY_EXPORT(ScaleCodes32T);
 HWY_EXPORT(ScaleCodes64T);
 
@@ -204,6 +205,26 @@ void SequentialMatUpdate(const double* a, int lda, const double* b, int ldb,
                          float* acc, int ldacc, int m, int n, int k) {
   HWY_DYNAMIC_DISPATCH(SequentialMatUpdateT)
   (a, lda, b, ldb, acc, ldacc, m, n, k);
+}
+
+bool SplitCodesReference(const int32_t* q, size_t n, int8_t* lo, int8_t* hi) {
+  bool ok = true;
+  for (size_t i = 0; i < n; ++i) {
+    ok = ok && q[i] >= -32768 && q[i] <= 32767;
+    // Balanced split: l in [-128, 127], h = (q - l) / 256 exactly.
+    const int32_t l = ((q[i] + 128) & 255) - 128;
+    lo[i] = static_cast<int8_t>(l);
+    if (hi != nullptr) {
+      const int32_t h = (q[i] - l) >> 8;
+      ok = ok && h >= -128 && h <= 127;
+      hi[i] = static_cast<int8_t>(std::clamp(h, -128, 127));
+    }
+  }
+  return ok;
+}
+
+bool SplitCodes(const int32_t* q, size_t n, int8_t* lo, int8_t* hi) {
+  return HWY_DYNAMIC_DISPATCH(SplitCodesT)(q, n, lo, hi);
 }
 
 void AccumulateShiftedReference(const int32_t* c, size_t n, int shift,

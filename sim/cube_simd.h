@@ -96,6 +96,16 @@ void QuantizeCodesReference(const double* x, size_t n, float scale,
                             int32_t qmax, int32_t* codes,
                             quant::EventCounts* events);
 
+// Integer codes (|q| <= 32767) for the int8 cube (sim/cube.cc
+// FastIntMatMul): lo[i] = l = ((q + 128) mod 256) - 128 in [-128, 127] and,
+// if hi is not null, hi[i] = (q - l) / 256 (exact), both as int8 (wrapping);
+// without hi, l is q itself for int8 codes. False if some q is outside
+// int16 or some h outside int8 (q > 32639: h = 128; the emulated int16
+// range stops at 32639, sim/cube.h): the caller then takes the reference.
+// (The pieces of such q are then unspecified.)
+bool SplitCodes(const int32_t* q, size_t n, int8_t* lo, int8_t* hi);
+bool SplitCodesReference(const int32_t* q, size_t n, int8_t* lo, int8_t* hi);
+
 // Integer accumulator pieces (sim/cube.cc FastIntMatMul):
 // totals[e] = (assign ? 0 : totals[e]) + c[e] 2^shift for e < n (exact:
 // the callers' sums stay far inside int64; shift < 32).

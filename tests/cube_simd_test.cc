@@ -511,6 +511,28 @@ TEST_CASE(
               REQUIRE(got == want);
             }
           }
+          {
+            // Codes in int16 and, at the ends, outside (the bound check).
+            std::vector<int32_t> q(300);
+            for (size_t i = 0; i < q.size(); ++i) {
+              q[i] = static_cast<int32_t>(rng() % 65279) - 32639;
+            }
+            q[0] = 40000;
+            q[299] = -32769;
+            for (bool with_hi : {false, true}) {
+              std::vector<int8_t> lo(n), hi(n), lo_r(n), hi_r(n);
+              const bool a = SplitCodes(q.data() + start, n, lo.data(),
+                                        with_hi ? hi.data() : nullptr);
+              const bool b =
+                  SplitCodesReference(q.data() + start, n, lo_r.data(),
+                                      with_hi ? hi_r.data() : nullptr);
+              REQUIRE(a == b);
+              if (a) {  // the pieces are specified only then
+                REQUIRE(lo == lo_r);
+                REQUIRE(hi == hi_r);
+              }
+            }
+          }
           for (double d : {0x1.5p-20, -0x1.fffffep-3, 3.0}) {
             std::vector<double> got(n), want(n);
             // Lengths that put a value >= 2^29 in or out of range.
