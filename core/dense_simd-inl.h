@@ -10,6 +10,7 @@
 #include <cstddef>
 
 #include "core/dense_simd.h"
+#include "core/fma_block-inl.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -18,30 +19,6 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 #if HWY_NATIVE_FMA
-// R rows x J vectors of c, each lane summing its products in k order.
-template <int R, int J>
-HWY_INLINE void FmaBlock(const double* a, int lda, const double* b, int ldb,
-                         double* c, int ldc, int k) {
-  const hn::ScalableTag<double> dd;
-  const size_t lanes = hn::Lanes(dd);
-  hn::Vec<decltype(dd)> s[R][J];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < J; ++v)
-      s[r][v] = hn::LoadU(dd, c + static_cast<size_t>(r) * ldc + v * lanes);
-  for (int kk = 0; kk < k; ++kk) {
-    hn::Vec<decltype(dd)> bv[J];
-    for (int v = 0; v < J; ++v)
-      bv[v] = hn::LoadU(dd, b + static_cast<size_t>(kk) * ldb + v * lanes);
-    for (int r = 0; r < R; ++r) {
-      const auto av = hn::Set(dd, a[static_cast<size_t>(r) * lda + kk]);
-      for (int v = 0; v < J; ++v) s[r][v] = hn::MulAdd(av, bv[v], s[r][v]);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < J; ++v)
-      hn::StoreU(s[r][v], dd, c + static_cast<size_t>(r) * ldc + v * lanes);
-}
-
 template <int R>
 HWY_INLINE void FmaRows(const double* a, int lda, const double* b, int ldb,
                         double* c, int ldc, int n, int k) {
@@ -49,9 +26,9 @@ HWY_INLINE void FmaRows(const double* a, int lda, const double* b, int ldb,
   const int lanes = static_cast<int>(hn::Lanes(dd));
   int j = 0;
   for (; j + 4 * lanes <= n; j += 4 * lanes)
-    FmaBlock<R, 4>(a, lda, b + j, ldb, c + j, ldc, k);
+    FmaBlock<double, R, 4>(a, lda, b + j, ldb, c + j, ldc, k);
   for (; j + lanes <= n; j += lanes)
-    FmaBlock<R, 1>(a, lda, b + j, ldb, c + j, ldc, k);
+    FmaBlock<double, R, 1>(a, lda, b + j, ldb, c + j, ldc, k);
   if (j < n) MatMulAddFmaReference(a, lda, b + j, ldb, c + j, ldc, R, n - j, k);
 }
 #endif

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/fma_block-inl.h"
 #include "hwy/aligned_allocator.h"
 #include "hwy/highway.h"
 #include "sim/cube_simd.h"
@@ -397,29 +398,6 @@ HWY_NOINLINE void FractalMatUpdateT(const double* a, int lda, const double* b,
 // equals the specification's RNE32(RNE64(acc + a b)) (the double rounding is
 // innocuous for a sum of two values of <= 24 significant bits,
 // sim/cube_simd.h).
-template <int R, int J>
-HWY_INLINE void SequentialBlock(const float* a, int lda, const float* b,
-                                int ldb, float* acc, int ldacc, int k) {
-  const hn::ScalableTag<float> df;
-  const size_t lanes = hn::Lanes(df);
-  hn::Vec<decltype(df)> s[R][J];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < J; ++v)
-      s[r][v] = hn::LoadU(df, acc + static_cast<size_t>(r) * ldacc + v * lanes);
-  for (int kk = 0; kk < k; ++kk) {
-    hn::Vec<decltype(df)> bv[J];
-    for (int v = 0; v < J; ++v)
-      bv[v] = hn::LoadU(df, b + static_cast<size_t>(kk) * ldb + v * lanes);
-    for (int r = 0; r < R; ++r) {
-      const auto av = hn::Set(df, a[static_cast<size_t>(r) * lda + kk]);
-      for (int v = 0; v < J; ++v) s[r][v] = hn::MulAdd(av, bv[v], s[r][v]);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < J; ++v)
-      hn::StoreU(s[r][v], df, acc + static_cast<size_t>(r) * ldacc + v * lanes);
-}
-
 template <int R>
 HWY_INLINE void SequentialRows(const float* a, int lda, const float* b, int ldb,
                                float* acc, int ldacc, int n, int k) {
@@ -427,9 +405,9 @@ HWY_INLINE void SequentialRows(const float* a, int lda, const float* b, int ldb,
   const int lanes = static_cast<int>(hn::Lanes(df));
   int j = 0;
   for (; j + 4 * lanes <= n; j += 4 * lanes)
-    SequentialBlock<R, 4>(a, lda, b + j, ldb, acc + j, ldacc, k);
+    FmaBlock<float, R, 4>(a, lda, b + j, ldb, acc + j, ldacc, k);
   for (; j + lanes <= n; j += lanes)
-    SequentialBlock<R, 1>(a, lda, b + j, ldb, acc + j, ldacc, k);
+    FmaBlock<float, R, 1>(a, lda, b + j, ldb, acc + j, ldacc, k);
   for (; j < n; ++j) {  // remainder columns: the same fp32 FMA, scalar
     for (int r = 0; r < R; ++r) {
       float& out = acc[static_cast<size_t>(r) * ldacc + j];
