@@ -673,6 +673,27 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
 // double when spanA + spanB + 2 + log2(k0) <= 53.
 constexpr int kNoSpan = -100000;
 
+// The accumulator (m x n fp32, row-major) leaves in out_format: out[i][j] =
+// Round(sign * acc[i][j]), element index i * n + j (stride out_stride).
+void RoundAccumulator(const float* acc, int m, int n, double sign,
+                      const CubeConfig& config, Format out_format, double* out,
+                      int out_stride, uint64_t tensor, EventCounts* events) {
+  if (out_stride == n) {  // contiguous: one call, the same indices
+    const size_t mn = static_cast<size_t>(m) * n;
+    for (size_t e = 0; e < mn; ++e) out[e] = sign * acc[e];
+    config.rounder.RoundValues(out, mn, out_format, tensor, 0, 1, out, events);
+    return;
+  }
+  std::vector<double> row(n);
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j)
+      row[j] = sign * acc[static_cast<size_t>(i) * n + j];
+    config.rounder.RoundValues(
+        row.data(), n, out_format, tensor, static_cast<uint64_t>(i) * n, 1,
+        out + static_cast<size_t>(i) * out_stride, events);
+  }
+}
+
 bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
                      const CubeConfig& config, Format out_format, double* out,
                      int out_stride, uint64_t tensor, EventCounts* events) {
@@ -782,20 +803,8 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
       ++i;
     }
   }
-  if (out_stride == n) {  // contiguous: one call, the same indices
-    const size_t mn = static_cast<size_t>(m) * n;
-    for (size_t e = 0; e < mn; ++e) out[e] = sign * acc[e];
-    config.rounder.RoundValues(out, mn, out_format, tensor, 0, 1, out, events);
-    return true;
-  }
-  std::vector<double> row(n);
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j)
-      row[j] = sign * acc[static_cast<size_t>(i) * n + j];
-    config.rounder.RoundValues(
-        row.data(), n, out_format, tensor, static_cast<uint64_t>(i) * n, 1,
-        out + static_cast<size_t>(i) * out_stride, events);
-  }
+  RoundAccumulator(acc.data(), m, n, sign, config, out_format, out, out_stride,
+                   tensor, events);
   return true;
 }
 
@@ -834,20 +843,8 @@ bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
     SequentialMatUpdate(t.a->values.data(), k_total, t.b->values.data(), n,
                         acc.data(), n, m, n, k_total);
   }
-  if (out_stride == n) {  // contiguous: one call, the same indices
-    const size_t mn = static_cast<size_t>(m) * n;
-    for (size_t e = 0; e < mn; ++e) out[e] = sign * acc[e];
-    config.rounder.RoundValues(out, mn, out_format, tensor, 0, 1, out, events);
-    return true;
-  }
-  std::vector<double> row(n);
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j)
-      row[j] = sign * acc[static_cast<size_t>(i) * n + j];
-    config.rounder.RoundValues(
-        row.data(), n, out_format, tensor, static_cast<uint64_t>(i) * n, 1,
-        out + static_cast<size_t>(i) * out_stride, events);
-  }
+  RoundAccumulator(acc.data(), m, n, sign, config, out_format, out, out_stride,
+                   tensor, events);
   return true;
 }
 

@@ -706,40 +706,35 @@ HWY_INLINE void QuantizeCodesMode(const double* HWY_RESTRICT x, size_t n,
                              codes + i, events);
       continue;
     }
+    hn::Vec<decltype(di)> q;
+    decltype(hn::Ne(y, y)) inexact_m;
     if (kMode == quant::RoundingMode::kNearestEven) {
       // roundps to nearest-even: the reference's rounding, in one step.
       const auto r = hn::Round(y);
-      auto q = hn::ConvertTo(di, r);
-      inexact += static_cast<int64_t>(hn::CountTrue(df, hn::Ne(r, y)));
-      saturated += static_cast<int64_t>(
-          hn::CountTrue(di, hn::Or(hn::Lt(q, lo), hn::Gt(q, hi))));
-      q = hn::Min(hn::Max(q, lo), hi);
-      saturated += static_cast<int64_t>(
-          hn::CountTrue(di, hn::Or(hn::Lt(q, qlo), hn::Gt(q, qhi))));
-      q = hn::Min(hn::Max(q, qlo), qhi);
-      hn::StoreU(q, di, codes + i);
-      continue;
-    }
-    const auto t = hn::Trunc(y);
-    const auto frac = hn::Sub(y, t);  // exact: |y| < 2^22
-    const auto afrac = hn::Abs(frac);
-    auto q = hn::ConvertTo(di, t);
-    const auto away = hn::IfThenElse(hn::RebindMask(di, hn::Lt(y, fzero)),
-                                     hn::Set(di, -1), ione);
-    const auto odd = hn::RebindMask(df, hn::Ne(hn::And(q, ione), izero));
-    const auto inexact_m = hn::Ne(frac, fzero);
-    if (kMode == quant::RoundingMode::kNearestAway) {
-      const auto up = hn::Ge(afrac, half);
-      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
-    } else if (kMode == quant::RoundingMode::kTowardPosInf) {
-      q = hn::Add(
-          q, hn::IfThenElseZero(hn::RebindMask(di, hn::Gt(frac, fzero)), ione));
-    } else if (kMode == quant::RoundingMode::kTowardNegInf) {
-      q = hn::Sub(
-          q, hn::IfThenElseZero(hn::RebindMask(di, hn::Lt(frac, fzero)), ione));
-    } else if (kMode == quant::RoundingMode::kToOdd) {
-      const auto up = hn::AndNot(odd, inexact_m);
-      q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+      q = hn::ConvertTo(di, r);
+      inexact_m = hn::Ne(r, y);
+    } else {
+      const auto t = hn::Trunc(y);
+      const auto frac = hn::Sub(y, t);  // exact: |y| < 2^22
+      const auto afrac = hn::Abs(frac);
+      q = hn::ConvertTo(di, t);
+      const auto away = hn::IfThenElse(hn::RebindMask(di, hn::Lt(y, fzero)),
+                                       hn::Set(di, -1), ione);
+      const auto odd = hn::RebindMask(df, hn::Ne(hn::And(q, ione), izero));
+      inexact_m = hn::Ne(frac, fzero);
+      if (kMode == quant::RoundingMode::kNearestAway) {
+        const auto up = hn::Ge(afrac, half);
+        q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+      } else if (kMode == quant::RoundingMode::kTowardPosInf) {
+        q = hn::Add(q, hn::IfThenElseZero(
+                           hn::RebindMask(di, hn::Gt(frac, fzero)), ione));
+      } else if (kMode == quant::RoundingMode::kTowardNegInf) {
+        q = hn::Sub(q, hn::IfThenElseZero(
+                           hn::RebindMask(di, hn::Lt(frac, fzero)), ione));
+      } else if (kMode == quant::RoundingMode::kToOdd) {
+        const auto up = hn::AndNot(odd, inexact_m);
+        q = hn::Add(q, hn::IfThenElseZero(hn::RebindMask(di, up), away));
+      }
     }
     inexact += static_cast<int64_t>(hn::CountTrue(df, inexact_m));
     // The format's saturation (RoundToInt), then the operand's qmax.
