@@ -16,7 +16,7 @@ namespace trisim {
 namespace {
 
 TEST_CASE("fp64 fma product equals its scalar form on every target",
-          "[core][simd]") {
+          "[core][dense][simd]") {
   std::mt19937_64 rng(5);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   // Full-precision values over a spread of magnitudes (every product and
