@@ -403,6 +403,16 @@ bool IntegerAccumulatorsForRequant(const std::vector<CubeTerm>& terms,
   return true;
 }
 
+namespace {
+// Sequential fp32 accumulation on the SIMD kernel (defined below); with
+// `init`, continuing that accumulator and leaving it unrounded in out.
+bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
+                          const CubeConfig& config, Format out_format,
+                          double* out, int out_stride, uint64_t tensor,
+                          EventCounts* events, const double* init,
+                          int init_stride);
+}  // namespace
+
 void CubeMmad(const std::vector<CubeTerm>& terms, const double* init,
               int init_stride, const CubeConfig& config, double* acc,
               int acc_stride, uint64_t tensor, EventCounts* events) {
@@ -453,6 +463,22 @@ void CubeMmad(const std::vector<CubeTerm>& terms, const double* init,
     return;
   }
   TRISIM_ASSERT(config.accumulator == Format::kFp32);
+  // The accumulator starts at +0 without init: the fast path's init is a
+  // zero accumulator then (its values are +0, as the reference's).
+  if (!config.scalar) {
+    std::vector<double> zeros;
+    const double* start = init;
+    int start_stride = init_stride;
+    if (start == nullptr) {
+      zeros.assign(static_cast<size_t>(terms[0].b->cols), 0.0);
+      start = zeros.data();
+      start_stride = 0;
+    }
+    if (FastSequentialMatMul(terms, 1.0, config, Format::kFp32, acc, acc_stride,
+                             0, nullptr, start, start_stride)) {
+      return;
+    }
+  }
   FloatMatMul(terms, 1.0, config, Format::kFp32, acc, acc_stride, 0, nullptr,
               init, init_stride, /*keep_accumulator=*/true);
 }
@@ -817,7 +843,8 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
 bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
                           const CubeConfig& config, Format out_format,
                           double* out, int out_stride, uint64_t tensor,
-                          EventCounts* events) {
+                          EventCounts* events, const double* init,
+                          int init_stride) {
   // Split operands (quant/split.h) take the reference path.
   if (config.order != AccumulationOrder::kSequential ||
       config.split != quant::OperandSplit::kNone ||
@@ -838,10 +865,32 @@ bool FastSequentialMatMul(const std::vector<CubeTerm>& terms, double sign,
   const int n = terms[0].b->cols;
   static thread_local std::vector<float> acc;
   acc.assign(static_cast<size_t>(m) * n, 0.0f);
+  if (init != nullptr) {
+    // A kernel Mmad continuing an accumulator: it holds fp32 values (else,
+    // or non-finite: the reference).
+    for (int i = 0; i < m; ++i) {
+      const double* row = init + static_cast<size_t>(i) * init_stride;
+      float* a = acc.data() + static_cast<size_t>(i) * n;
+      if (!quant::AllFinite(row, n)) return false;
+      for (int j = 0; j < n; ++j) {
+        a[j] = static_cast<float>(row[j]);
+        if (static_cast<double>(a[j]) != row[j]) return false;
+      }
+    }
+  }
   for (const CubeTerm& t : terms) {
     const int k_total = t.a->cols;
     SequentialMatUpdate(t.a->values.data(), k_total, t.b->values.data(), n,
                         acc.data(), n, m, n, k_total);
+  }
+  if (init != nullptr) {  // the accumulator stays unrounded (fp32 values)
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < n; ++j) {
+        out[static_cast<size_t>(i) * out_stride + j] =
+            acc[static_cast<size_t>(i) * n + j];
+      }
+    }
+    return true;
   }
   RoundAccumulator(acc.data(), m, n, sign, config, out_format, out, out_stride,
                    tensor, events);
@@ -938,7 +987,7 @@ void CubeMatMul(const std::vector<CubeTerm>& terms, double sign,
             : FastFloatMatMul(terms, sign, config, out_format, out, out_stride,
                               tensor, events) ||
                   FastSequentialMatMul(terms, sign, config, out_format, out,
-                                       out_stride, tensor, events);
+                                       out_stride, tensor, events, nullptr, 0);
     if (done) return;
   }
   CubeMatMulReference(terms, sign, config, out_format, out, out_stride, tensor,
