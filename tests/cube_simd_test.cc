@@ -487,7 +487,7 @@ TEST_CASE(
   std::vector<int32_t> c32(300);
   std::vector<int64_t> c64(300);
   for (size_t i = 0; i < c32.size(); ++i) {
-    const int bits = static_cast<int>(rng() % 31);
+    const int bits = 1 + static_cast<int>(rng() % 30);  // shifts < 64
     c32[i] = static_cast<int32_t>(rng() >> (64 - bits)) * (rng() & 1 ? 1 : -1);
     c64[i] =
         static_cast<int64_t>(rng() >> (64 - bits - 8)) * (rng() & 1 ? 1 : -1);
