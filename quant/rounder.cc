@@ -57,11 +57,12 @@ void Rounder::RoundValues(const double* x, size_t n, Format format,
   }
 }
 
-void Rounder::RoundHeldValues(const double* x, size_t n, Format held,
-                              Format format, uint64_t tensor, uint64_t index0,
+void Rounder::RoundHeldValues(const double* x, size_t n,
+                              std::optional<Format> held, Format format,
+                              uint64_t tensor, uint64_t index0,
                               uint64_t index_step, double* out,
                               EventCounts* events) const {
-  if (!scalar && RoundingIsIdentity(held, format, rounding) &&
+  if (!scalar && held && RoundingIsIdentity(*held, format, rounding) &&
       (out == x ? AllFinite(x, n) : CopyFinite(x, n, out))) {
     return;
   }

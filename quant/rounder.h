@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "quant/format.h"
 #include "quant/round.h"
@@ -41,9 +42,11 @@ struct Rounder {
   // x, with no event, as the reference would give; otherwise RoundValues.
   // Under `scalar` always RoundValues (the reference proves the shortcut).
   // out is x or disjoint from it.
-  void RoundHeldValues(const double* x, size_t n, Format held, Format format,
-                       uint64_t tensor, uint64_t index0, uint64_t index_step,
-                       double* out, EventCounts* events) const;
+  // No `held` (values of no known format): RoundValues.
+  void RoundHeldValues(const double* x, size_t n, std::optional<Format> held,
+                       Format format, uint64_t tensor, uint64_t index0,
+                       uint64_t index_step, double* out,
+                       EventCounts* events) const;
   // One value the same way (serial chains, e.g. forward substitution).
   double RoundValue(double x, Format format, uint64_t tensor, uint64_t index,
                     EventCounts* events) const;

@@ -466,7 +466,7 @@ void CubeMmad(const std::vector<CubeTerm>& terms, const double* init,
   // The accumulator starts at +0 without init: the fast path's init is a
   // zero accumulator then (its values are +0, as the reference's).
   if (!config.scalar) {
-    std::vector<double> zeros;
+    static thread_local std::vector<double> zeros;  // no per-call allocation
     const double* start = init;
     int start_stride = init_stride;
     if (start == nullptr) {
@@ -924,13 +924,8 @@ void PrepareOperandInto(const double* data, int rows, int cols, int stride,
     op.values.resize(static_cast<size_t>(rows) * cols);
     // Values already in a format the operand format holds are copied.
     auto round = [&](const double* x, size_t n, uint64_t index0, double* y) {
-      if (held) {
-        config.rounder.RoundHeldValues(x, n, *held, config.operand, tensor,
-                                       index0, 1, y, events);
-      } else {
-        config.rounder.RoundValues(x, n, config.operand, tensor, index0, 1, y,
-                                   events);
-      }
+      config.rounder.RoundHeldValues(x, n, held, config.operand, tensor, index0,
+                                     1, y, events);
     };
     if (stride == cols) {  // contiguous: one call, the same indices
       round(data, op.values.size(), 0, op.values.data());

@@ -320,12 +320,8 @@ void Executor::RoundView(const View& v, std::optional<Format> held,
   const RowMat& buffer = buffers_[v.buffer];
   const size_t cols = static_cast<size_t>(v.cols);
   auto round = [&](const double* x, size_t n, uint64_t first, double* y) {
-    if (held) {
-      rounder.RoundHeldValues(x, n, *held, format, tensor, first, index_step, y,
-                              events);
-    } else {
-      rounder.RoundValues(x, n, format, tensor, first, index_step, y, events);
-    }
+    rounder.RoundHeldValues(x, n, held, format, tensor, first, index_step, y,
+                            events);
   };
   if (v.col == 0 && v.cols == buffer.cols()) {
     // Whole rows: one contiguous call (the same indices, fewer dispatches).
@@ -375,7 +371,8 @@ void Executor::PrepareOperands(const Step& step, size_t index,
   // scalar reference always prepares (it is the specification).
   const bool reuse = !options_.scalar && config.rounder.rounding.mode !=
                                              quant::RoundingMode::kStochastic;
-  std::vector<const CubeOperand*> prepared(step.in.size());
+  std::vector<const CubeOperand*>& prepared = prepared_;  // reused
+  prepared.resize(step.in.size());
   for (size_t p = 0; p < step.in.size(); ++p) {
     const OperandRef ref = reuse_[index][p];
     if (reuse && ref.step >= 0) {

@@ -194,6 +194,7 @@ class Executor {
   RowMat scratch_result_;                      // kMatMul (out may alias in)
   std::vector<std::vector<CubeOperand>> operands_;  // per step
   std::vector<CubeTerm> terms_;
+  std::vector<const CubeOperand*> prepared_;  // a step's operands, in order
   // Plan-time: operand p of step s reads the same view as operand
   // reuse_[s][p] = (s', p') of an earlier step, unwritten in between (a
   // straight-line plan: L in every power step, X0 in every residual step).
