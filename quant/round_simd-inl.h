@@ -135,105 +135,200 @@ HWY_NOINLINE void RoundValuesT(const double* HWY_RESTRICT x, size_t n,
   }
 }
 
-// fp32 with nearest-even: for lanes the general kernel would not send to
-// the reference (finite, |x| < 2^127, not a double subnormal), the
-// conversion double -> fp32 -> double (cvtpd2ps, IEEE RNE with gradual
-// underflow) is RoundToFloat's value, sign of zero included, and it is
-// inexact exactly when it differs from x. Other lanes: the reference.
-HWY_NOINLINE void RoundFp32NearestEven(const double* HWY_RESTRICT x, size_t n,
-                                       const FloatRounding& rounding,
-                                       double* out, EventCounts* events) {
-  const hn::ScalableTag<double> dd;
-  const hn::Rebind<float, decltype(dd)> df;
-  const hn::RebindToSigned<decltype(dd)> di;
-  const hn::RebindToUnsigned<decltype(dd)> du;
-  const size_t lanes = hn::Lanes(dd);
-  const auto k_abs = hn::Set(du, ~(uint64_t{1} << 63));
-  const auto k_zero_i = hn::Zero(di);
-  const auto k_min_normal_bits = hn::Set(di, int64_t{1} << 52);
-  // |x| >= 2^127 (and inf/NaN) go to the reference, as in RoundValuesT.
-  const auto k_big_bits = hn::Set(di, int64_t{1023 + 127} << 52);
-  int64_t inexact = 0;
-  size_t i = 0;
-  for (; i + lanes <= n; i += lanes) {
-    const auto v = hn::LoadU(dd, x + i);
+// Nearest-even rounding of whole vectors into a float format, for the lanes
+// the general kernel would not send to the reference; Round() ORs the other
+// lanes (inf, NaN, |x| >= 2^emax, double subnormals) into *special, and
+// their returned value is meaningless. Inexact counts lanes whose result
+// differs from the input.
+//  - kFp32: the conversion double -> fp32 -> double (cvtpd2ps, IEEE RNE with
+//    gradual underflow) is RoundToFloat's value, sign of zero included.
+//  - otherwise by the FPU's addition: with c = +-2^(max(E, emin) + 52 - p)
+//    (E the binade of x, p the target's mantissa bits, the sign of x),
+//    x + c lies in c's binade, whose double ulp is the target's quantum
+//    2^(max(E, emin) - p) at x; the IEEE addition rounds it to nearest-even
+//    there, and (x + c) - c is exact. The result keeps x's sign (a zero
+//    result too). Covered lanes cannot overflow or flush.
+template <bool kFp32>
+struct NearestEvenLanes {
+  using DD = hn::ScalableTag<double>;
+  using DU = hn::RebindToUnsigned<DD>;
+  using DI = hn::RebindToSigned<DD>;
+  using V = hn::Vec<DD>;
+  using M = hn::Mask<DI>;
+  DD dd;
+  DU du;
+  DI di;
+  hn::Vec<DU> k_abs = hn::Set(du, ~(uint64_t{1} << 63));
+  hn::Vec<DI> k_exp = hn::Set(di, int64_t{0x7ff} << 52);
+  hn::Vec<DI> k_zero_i = hn::Zero(di);
+  hn::Vec<DI> k_min_normal_bits = hn::Set(di, int64_t{1} << 52);
+  hn::Vec<DI> k_big_bits;
+  hn::Vec<DI> k_emin_bits;
+  hn::Vec<DI> k_shift;
+
+  explicit NearestEvenLanes(const RoundShape& shape)
+      : k_big_bits(hn::Set(di, int64_t{1023 + shape.emax} << 52)),
+        k_emin_bits(hn::Set(di, int64_t{1023 + shape.emin} << 52)),
+        k_shift(hn::Set(di, int64_t{52 - shape.p} << 52)) {}
+
+  // Lanes of v the reference must take.
+  HWY_INLINE M Special(V v) const {
     const auto ai = hn::BitCast(di, hn::And(hn::BitCast(du, v), k_abs));
     const auto zero = hn::Eq(ai, k_zero_i);
-    const auto special =
-        hn::Or(hn::Not(hn::Lt(ai, k_big_bits)),
-               hn::AndNot(zero, hn::Lt(ai, k_min_normal_bits)));
-    if (HWY_UNLIKELY(!hn::AllFalse(di, special))) {
-      for (size_t j = i; j < i + lanes; ++j) {
-        out[j] = RoundToFloatValue(x[j], Format::kFp32, rounding, 0, events);
-      }
-      continue;
-    }
-    const auto r = hn::PromoteTo(dd, hn::DemoteTo(df, v));
-    inexact += static_cast<int64_t>(hn::CountTrue(dd, hn::Ne(r, v)));
-    hn::StoreU(r, dd, out + i);
+    return hn::Or(hn::Not(hn::Lt(ai, k_big_bits)),
+                  hn::AndNot(zero, hn::Lt(ai, k_min_normal_bits)));
   }
-  events->inexact += inexact;
-  for (; i < n; ++i) {
-    out[i] = RoundToFloatValue(x[i], Format::kFp32, rounding, 0, events);
-  }
-}
 
-// Nearest-even by the FPU (the common case, 16-bit storage): with c =
-// +-2^(max(E, emin) + 52 - p) (E the binade of x, p the target's mantissa
-// bits, the sign of x), x + c lies in c's binade, whose double ulp is the
-// target's quantum 2^(max(E, emin) - p) at x; the IEEE addition rounds it to
-// nearest-even there, and (x + c) - c is exact. The result keeps x's sign
-// (a zero result too). About half the operations of RoundValuesT. Lanes
-// RoundValuesT sends to the reference (|x| >= 2^emax, NaN/inf, double
-// subnormals) go there too; the other lanes cannot overflow or flush, and
-// are inexact exactly when the result differs from x.
-HWY_NOINLINE void RoundNearestEvenByAddition(const double* HWY_RESTRICT x,
-                                             size_t n, Format format,
-                                             const FloatRounding& rounding,
-                                             const RoundShape& shape,
-                                             double* out, EventCounts* events) {
-  const hn::ScalableTag<double> dd;
-  const hn::RebindToUnsigned<decltype(dd)> du;
-  const hn::RebindToSigned<decltype(dd)> di;
-  const size_t lanes = hn::Lanes(dd);
-  const auto k_abs = hn::Set(du, ~(uint64_t{1} << 63));
-  const auto k_exp = hn::Set(di, int64_t{0x7ff} << 52);
-  const auto k_zero_i = hn::Zero(di);
-  const auto k_min_normal_bits = hn::Set(di, int64_t{1} << 52);
-  const auto k_big_bits = hn::Set(di, int64_t{1023 + shape.emax} << 52);
-  const auto k_emin_bits = hn::Set(di, int64_t{1023 + shape.emin} << 52);
-  const auto k_shift = hn::Set(di, int64_t{52 - shape.p} << 52);
+  // The rounded lanes (valid where Special is false).
+  HWY_INLINE V Rounded(V v) const {
+    if constexpr (kFp32) {
+      const hn::Rebind<float, DD> df;
+      return hn::PromoteTo(dd, hn::DemoteTo(df, v));
+    } else {
+      const auto bits = hn::BitCast(du, v);
+      const auto a = hn::And(bits, k_abs);
+      const auto sign = hn::Xor(bits, a);
+      auto e = hn::And(hn::BitCast(di, a), k_exp);
+      e = hn::IfThenElse(hn::Lt(e, k_emin_bits), k_emin_bits, e);
+      const auto c =
+          hn::BitCast(dd, hn::Or(hn::BitCast(du, hn::Add(e, k_shift)), sign));
+      return hn::BitCast(
+          dd, hn::Or(hn::BitCast(du, hn::Sub(hn::Add(v, c), c)), sign));
+    }
+  }
+
+  // Rounded(v), with its special lanes ORed into *special and its inexact
+  // lanes counted into *inexact (counted for covered lanes only when the
+  // caller discards results with any special lane).
+  HWY_INLINE V Round(V v, M* special, int64_t* inexact) const {
+    *special = hn::Or(*special, Special(v));
+    const V r = Rounded(v);
+    *inexact += static_cast<int64_t>(hn::CountTrue(dd, hn::Ne(r, v)));
+    return r;
+  }
+};
+
+// Nearest-even rounding of x[0, n) into a float format (fp32 by the
+// conversion, narrower formats by the addition of NearestEvenLanes); a
+// vector with any special lane takes the reference lane by lane, so every
+// value and event is the reference's.
+template <bool kFp32>
+HWY_NOINLINE void RoundNearestEvenT(const double* HWY_RESTRICT x, size_t n,
+                                    Format format,
+                                    const FloatRounding& rounding,
+                                    const RoundShape& shape, double* out,
+                                    EventCounts* events) {
+  const NearestEvenLanes<kFp32> r(shape);
+  const size_t lanes = hn::Lanes(r.dd);
   int64_t inexact = 0;
   size_t i = 0;
   for (; i + lanes <= n; i += lanes) {
-    const auto v = hn::LoadU(dd, x + i);
-    const auto bits = hn::BitCast(du, v);
-    const auto a = hn::And(bits, k_abs);
-    const auto sign = hn::Xor(bits, a);
-    const auto ai = hn::BitCast(di, a);
-    const auto zero = hn::Eq(ai, k_zero_i);
-    const auto special =
-        hn::Or(hn::Not(hn::Lt(ai, k_big_bits)),
-               hn::AndNot(zero, hn::Lt(ai, k_min_normal_bits)));
-    if (HWY_UNLIKELY(!hn::AllFalse(di, special))) {
+    const auto v = hn::LoadU(r.dd, x + i);
+    if (HWY_UNLIKELY(!hn::AllFalse(r.di, r.Special(v)))) {
       for (size_t j = i; j < i + lanes; ++j) {
         out[j] = RoundToFloatValue(x[j], format, rounding, 0, events);
       }
       continue;
     }
-    auto e = hn::And(ai, k_exp);
-    e = hn::IfThenElse(hn::Lt(e, k_emin_bits), k_emin_bits, e);
-    const auto c =
-        hn::BitCast(dd, hn::Or(hn::BitCast(du, hn::Add(e, k_shift)), sign));
-    const auto r = hn::BitCast(
-        dd, hn::Or(hn::BitCast(du, hn::Sub(hn::Add(v, c), c)), sign));
-    inexact += static_cast<int64_t>(hn::CountTrue(dd, hn::Ne(r, v)));
-    hn::StoreU(r, dd, out + i);
+    const auto rounded = r.Rounded(v);
+    inexact += static_cast<int64_t>(hn::CountTrue(r.dd, hn::Ne(rounded, v)));
+    hn::StoreU(rounded, r.dd, out + i);
   }
   events->inexact += inexact;
   for (; i < n; ++i) {
     out[i] = RoundToFloatValue(x[i], format, rounding, 0, events);
   }
+}
+
+// The kLinComb chain of sim/executor.h in one pass, nearest-even into
+// `shape`'s format: per element e, v = R(c0 x0[e]), then for t >= 1
+// v = R(v + R(ct xt[e])), for inputs already in the format (the caller's
+// check: their own rounding into it is the identity) and coefficients
+// LinCombRounded admits. terms is 1 to kLinCombMaxTerms. Returns false if
+// any lane of any rounding needs the reference: *inexact is then unchanged
+// and out (partly written) is to be discarded; the caller runs the general
+// path. Padding lanes of the tail are +0: every step on them is exact, so
+// they count no event.
+//
+// Why one compare finds every such lane: the inputs are finite values of
+// the format or inf/NaN, each coefficient is 0 or has |c| >= 2^(p - emin -
+// 1022) (LinCombRounded's check), so a non-zero |c x| is >= 2^-1022 and a
+// rounded value or sum is a multiple of the format's least subnormal: no
+// double subnormal arises. What is left is |v| >= 2^emax or NaN, the lanes
+// Abs(v) < 2^emax is false for (an ordered compare is false on NaN).
+template <bool kFp32>
+HWY_NOINLINE bool LinCombNearestEvenT(const double* const* x,
+                                      const double* coef, size_t terms,
+                                      size_t n, const RoundShape& shape,
+                                      double* out, int64_t* inexact_out) {
+  const NearestEvenLanes<kFp32> r(shape);
+  const auto& dd = r.dd;
+  const auto& di = r.di;
+  const size_t lanes = hn::Lanes(dd);
+  using V = hn::Vec<hn::ScalableTag<double>>;
+  const V k_big = hn::Set(dd, std::ldexp(1.0, shape.emax));
+  // Per lane: all-ones once any rounding needed the reference; minus the
+  // number of inexact roundings (VecFromMask is -1 where true).
+  auto special = hn::Zero(di);
+  auto minus_inexact = hn::Zero(di);
+  auto check = [&](V v) {
+    special = hn::Or(
+        special, hn::BitCast(di, hn::VecFromMask(
+                                     dd, hn::Not(hn::Lt(hn::Abs(v), k_big)))));
+  };
+  auto round = [&](V v) {
+    check(v);
+    const V rounded = r.Rounded(v);
+    minus_inexact =
+        hn::Add(minus_inexact,
+                hn::BitCast(di, hn::VecFromMask(dd, hn::Ne(rounded, v))));
+    return rounded;
+  };
+  // c x with c = +-1 is exact and, when finite, a value of the format (-0
+  // included): its rounding is the identity with no event. A non-finite
+  // c x remains to be found: the rounded sum it enters is inf or NaN; a
+  // lone term is tested.
+  bool unit[kLinCombMaxTerms];
+  for (size_t t = 0; t < terms; ++t) unit[t] = std::fabs(coef[t]) == 1.0;
+  auto term = [&](size_t t, V x) {
+    const V p = hn::Mul(hn::Set(dd, coef[t]), x);
+    if (!unit[t]) return round(p);
+    if (terms == 1) check(p);
+    return p;
+  };
+  auto chain = [&](auto load) {
+    V v = term(0, load(0));
+    for (size_t t = 1; t < terms; ++t) v = round(hn::Add(v, term(t, load(t))));
+    return v;
+  };
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::StoreU(chain([&](size_t t) { return hn::LoadU(dd, x[t] + i); }), dd,
+               out + i);
+  }
+  if (i < n) {
+    HWY_ALIGN double pad[kLinCombMaxTerms][hn::MaxLanes(dd)] = {};
+    for (size_t t = 0; t < terms; ++t) {
+      for (size_t j = i; j < n; ++j) pad[t][j - i] = x[t][j];
+    }
+    HWY_ALIGN double tail[hn::MaxLanes(dd)];
+    hn::Store(chain([&](size_t t) { return hn::Load(dd, pad[t]); }), dd, tail);
+    for (size_t j = i; j < n; ++j) out[j] = tail[j - i];
+  }
+  if (!hn::AllTrue(di, hn::Eq(special, hn::Zero(di)))) return false;
+  *inexact_out -= hn::GetLane(hn::SumOfLanes(di, minus_inexact));
+  return true;
+}
+
+HWY_NOINLINE bool LinCombNearestEven(const double* const* x, const double* coef,
+                                     size_t terms, size_t n, Format format,
+                                     double* out, int64_t* inexact) {
+  const FormatInfo& f = GetFormatInfo(format);
+  const RoundShape shape{f.mantissa_bits, f.emin, f.emax};
+  return format == Format::kFp32
+             ? LinCombNearestEvenT<true>(x, coef, terms, n, shape, out, inexact)
+             : LinCombNearestEvenT<false>(x, coef, terms, n, shape, out,
+                                          inexact);
 }
 
 // True if no lane of x[0, n) has the all-ones exponent (NaN or inf).
@@ -284,12 +379,12 @@ HWY_NOINLINE void RoundValues(const double* x, size_t n, Format format,
                               EventCounts* events) {
   const FormatInfo& f = GetFormatInfo(format);
   const RoundShape shape{f.mantissa_bits, f.emin, f.emax};
-  if (format == Format::kFp32 && rounding.mode == RoundingMode::kNearestEven) {
-    return RoundFp32NearestEven(x, n, rounding, out, events);
-  }
   if (rounding.mode == RoundingMode::kNearestEven) {
-    return RoundNearestEvenByAddition(x, n, format, rounding, shape, out,
-                                      events);
+    return format == Format::kFp32
+               ? RoundNearestEvenT<true>(x, n, format, rounding, shape, out,
+                                         events)
+               : RoundNearestEvenT<false>(x, n, format, rounding, shape, out,
+                                          events);
   }
   switch (rounding.mode) {
 #define TRISIM_ROUND_CASE(M) \

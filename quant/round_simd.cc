@@ -1,6 +1,7 @@
 // Dynamic dispatch of quant/round_simd-inl.h, and the one-value fast path.
 #include "quant/round_simd.h"
 
+#include <cmath>
 #include <cstring>
 
 #undef HWY_TARGET_INCLUDE
@@ -15,6 +16,7 @@ namespace trisim::quant {
 HWY_EXPORT(RoundValues);
 HWY_EXPORT(AllFinite);
 HWY_EXPORT(CopyFinite);
+HWY_EXPORT(LinCombNearestEven);
 
 bool AllFinite(const double* x, size_t n) {
   return HWY_DYNAMIC_DISPATCH(AllFinite)(x, n);
@@ -22,6 +24,30 @@ bool AllFinite(const double* x, size_t n) {
 
 bool CopyFinite(const double* x, size_t n, double* out) {
   return HWY_DYNAMIC_DISPATCH(CopyFinite)(x, n, out);
+}
+
+bool LinCombRounded(const double* const* x, const double* coef, size_t terms,
+                    size_t n, Format format, const FloatRounding& requested,
+                    double* out, EventCounts* events) {
+  const FloatRounding rounding = ConversionRounding(format, requested);
+  if (terms == 0 || terms > kLinCombMaxTerms ||
+      rounding.mode != RoundingMode::kNearestEven ||
+      !FastRoundingCovers(format, rounding)) {
+    return false;
+  }
+  // The kernel's one-compare test of special lanes needs no double
+  // subnormal product: |c| >= 2^(p - emin - 1022) times the least subnormal
+  // 2^(emin - p) is >= 2^-1022 (round_simd-inl.h, LinCombNearestEvenT).
+  const FormatInfo& f = GetFormatInfo(format);
+  const double least_coef = std::ldexp(1.0, f.mantissa_bits - f.emin - 1022);
+  for (size_t t = 0; t < terms; ++t) {
+    if (!std::isfinite(coef[t]) ||
+        (coef[t] != 0.0 && std::fabs(coef[t]) < least_coef)) {
+      return false;
+    }
+  }
+  return HWY_DYNAMIC_DISPATCH(LinCombNearestEven)(x, coef, terms, n, format,
+                                                  out, &events->inexact);
 }
 
 bool FastRoundingCovers(Format format, const FloatRounding& rounding) {

@@ -46,6 +46,24 @@ bool AllFinite(const double* x, size_t n);
 // pass.
 bool CopyFinite(const double* x, size_t n, double* out);
 
+// Most terms LinCombRounded takes.
+inline constexpr size_t kLinCombMaxTerms = 4;
+
+// A linear combination rounded after every operation, in one pass: for
+// i < n, v = R(coef[0] x[0][i]), then v = R(v + R(coef[t] x[t][i])) for
+// t = 1 .. terms - 1, out[i] = v, where R rounds into `format` under
+// `rounding` (the reference's values and events). The inputs must already
+// be values of `format` (their own rounding into it is the identity).
+// Covered: nearest-even (after ConversionRounding) into a format
+// FastRoundingCovers, 1 .. kLinCombMaxTerms terms, and no lane of any
+// rounding that needs the reference (NaN, inf, |v| >= 2^emax, double
+// subnormals). Otherwise returns false adding no event; out is then partly
+// written and to be discarded, and the caller runs the operations one by
+// one. out may alias an input at the same index, not at another.
+bool LinCombRounded(const double* const* x, const double* coef, size_t terms,
+                    size_t n, Format format, const FloatRounding& rounding,
+                    double* out, EventCounts* events);
+
 // True if the fast path covers this format and rounding for ordinary
 // values (else the functions above run the reference).
 bool FastRoundingCovers(Format format, const FloatRounding& rounding);

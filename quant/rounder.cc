@@ -69,6 +69,13 @@ void Rounder::RoundHeldValues(const double* x, size_t n,
   RoundValues(x, n, format, tensor, index0, index_step, out, events);
 }
 
+bool Rounder::LinCombValues(const double* const* x, const double* coef,
+                            size_t terms, size_t n, Format format, double* out,
+                            EventCounts* events) const {
+  return !scalar &&
+         LinCombRounded(x, coef, terms, n, format, rounding, out, events);
+}
+
 double Rounder::RoundValue(double x, Format format, uint64_t tensor,
                            uint64_t index, EventCounts* events) const {
   if (scalar) return Round(x, format, tensor, index, events);

@@ -47,6 +47,13 @@ struct Rounder {
                        Format format, uint64_t tensor, uint64_t index0,
                        uint64_t index_step, double* out,
                        EventCounts* events) const;
+  // The fused linear combination of quant::LinCombRounded (inputs already
+  // values of `format`) when the fast path covers it; false under `scalar`
+  // or when not covered (no event added, out to be discarded): the caller
+  // then rounds operation by operation with its own indices.
+  bool LinCombValues(const double* const* x, const double* coef, size_t terms,
+                     size_t n, Format format, double* out,
+                     EventCounts* events) const;
   // One value the same way (serial chains, e.g. forward substitution).
   double RoundValue(double x, Format format, uint64_t tensor, uint64_t index,
                     EventCounts* events) const;

@@ -6,6 +6,7 @@
 
 #include "core/kernels.h"
 #include "core/status.h"
+#include "quant/round_simd.h"
 #include "quant/scale.h"
 #include "sim/arith.h"
 #include "sim/cube.h"
@@ -336,6 +337,48 @@ void Executor::RoundView(const View& v, std::optional<Format> held,
   }
 }
 
+static_assert(kMaxLinCombTerms <= quant::kLinCombMaxTerms,
+              "FusedLinComb passes every kLinComb term to one call");
+
+bool Executor::FusedLinComb(const Step& step, const quant::Rounder& rounder,
+                            double* v, quant::EventCounts* events) const {
+  const Format vector = recipe_.vector;
+  const size_t terms = step.in.size();
+  bool whole_rows = true;
+  for (const View& in : step.in) {
+    const std::optional<Format> held = HeldFormat(in.buffer);
+    if (!held || !quant::RoundingIsIdentity(*held, vector, rounder.rounding)) {
+      return false;
+    }
+    whole_rows =
+        whole_rows && in.col == 0 && in.cols == buffers_[in.buffer].cols();
+  }
+  quant::EventCounts mine;
+  const double* x[kMaxLinCombTerms];
+  auto row = [&](int i, size_t n) {
+    for (size_t t = 0; t < terms; ++t) {
+      const View& in = step.in[t];
+      const RowMat& buffer = buffers_[in.buffer];
+      x[t] = buffer.data() + static_cast<size_t>(in.row + i) * buffer.cols() +
+             in.col;
+    }
+    return rounder.LinCombValues(x, step.coef.data(), terms, n, vector,
+                                 v + static_cast<size_t>(i) * step.out.cols,
+                                 &mine);
+  };
+  if (whole_rows) {  // contiguous: one call over the whole view
+    if (!row(0, static_cast<size_t>(step.out.rows) * step.out.cols)) {
+      return false;
+    }
+  } else {
+    for (int i = 0; i < step.out.rows; ++i) {
+      if (!row(i, static_cast<size_t>(step.out.cols))) return false;
+    }
+  }
+  events->Assimilate(mine);
+  return true;
+}
+
 void Executor::WriteView(const View& v, const double* values) {
   RowMat& buffer = buffers_[v.buffer];
   if (v.col == 0 && v.cols == buffer.cols()) {
@@ -479,7 +522,8 @@ void Executor::RunRounded(const Step& step, size_t index,
       scratch_v_.resize(total);
       double* x = scratch_x_.data();
       double* v = scratch_v_.data();
-      for (size_t t = 0; t < step.in.size(); ++t) {
+      const bool fused = FusedLinComb(step, rounder, v, events);
+      for (size_t t = 0; t < step.in.size() && !fused; ++t) {
         RoundView(step.in[t], HeldFormat(step.in[t].buffer), vector, tensor + 1,
                   t, 8, rounder, x, events);
         const double coef = step.coef[t];

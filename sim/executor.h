@@ -173,6 +173,12 @@ class Executor {
                  quant::Format format, uint64_t tensor, uint64_t index0,
                  uint64_t index_step, const quant::Rounder& rounder,
                  double* out, quant::EventCounts* events);
+  // A kLinComb's v (row-major, out-shaped) in one pass
+  // (quant::Rounder::LinCombValues) when every input buffer holds values of
+  // V; false when that does not cover the step (nothing counted, v to be
+  // discarded): the values and events are the per-stage path's either way.
+  bool FusedLinComb(const Step& step, const quant::Rounder& rounder, double* v,
+                    quant::EventCounts* events) const;
   // Writes `values` (row-major, view-shaped) into the view.
   void WriteView(const View& v, const double* values);
   // Integer storage: stores `values` (the step's results before storage
