@@ -125,7 +125,7 @@ CubeConfig CubeConfig::FromRecipe(const Recipe& recipe, uint64_t seed,
 }
 
 int32_t CubeConfig::QMax() const {
-  if (operand == Format::kInt16 && int16 == Int16Cube::kEmulated) {
+  if (EmulatedInt16()) {
     return kEmulatedInt16Max;
   }
   return static_cast<int32_t>(quant::GetFormatInfo(operand).max_int);
@@ -286,8 +286,7 @@ int64_t KGroupSum(const CubeOperand& a, const CubeOperand& b, int i, int j,
   const int32_t* a_row = &a.codes[static_cast<size_t>(i) * a.cols];
   const Format acc_format = config.accumulator;
   const auto policy = config.accumulator_overflow;
-  if (config.operand == Format::kInt16 &&
-      config.int16 == Int16Cube::kEmulated) {
+  if (config.EmulatedInt16()) {
     int64_t hh = 0, hl = 0, lh = 0, ll = 0;
     for (int k = k_begin; k < k_end; ++k) {
       const int32_t qa = a_row[k];
@@ -506,38 +505,13 @@ void CubeMatMulReference(const std::vector<CubeTerm>& terms, double sign,
 // caller runs the reference.
 namespace {
 
-// x * scale rounded to odd at 53 bits, as a double: the exact product when
-// it has at most 53 significant bits (then every mode, stochastic too,
-// rounds it like the reference), else a value whose rounding to any format
-// of <= 51 bits in a non-stochastic mode equals the exact product's
-// (Boldo & Melquiond, round-to-odd). Requires |x| < 2^39.
-inline double ScaledRoundToOdd(int64_t x, float scale, bool* exact) {
-  const quant::Exact s = quant::ExactFromDouble(scale);  // <= 24-bit mantissa
-  const bool negative = (x < 0) != s.negative;
-  const uint64_t ax =
-      x < 0 ? static_cast<uint64_t>(-x) : static_cast<uint64_t>(x);
-  uint64_t m = ax * s.mantissa;
-  int e = s.exponent;
-  *exact = true;
-  if (m >> 53) {
-    const int shift = 64 - __builtin_clzll(m) - 53;
-    const bool sticky = (m & ((uint64_t{1} << shift) - 1)) != 0;
-    m = (m >> shift) | (sticky ? 1 : 0);
-    e += shift;
-    *exact = !sticky;
-  }
-  const double v = std::ldexp(static_cast<double>(m), e);
-  return negative ? -v : v;
-}
-
 bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
                    const CubeConfig& config, Format out_format, double* out,
                    int out_stride, uint64_t tensor, EventCounts* events) {
   if (config.rounder.rounding.mode == quant::RoundingMode::kStochastic) {
     return false;
   }
-  const bool emulated =
-      config.operand == Format::kInt16 && config.int16 == Int16Cube::kEmulated;
+  const bool emulated = config.EmulatedInt16();
   if (!emulated && config.QMax() > 127) return false;
   const int m = terms[0].a->rows;
   const int n = terms[0].b->cols;
@@ -556,29 +530,39 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
     if (bound > acc_max || bound > INT32_MAX) return false;
     groups_per_element += t.a->cols / g;
   }
-  // Codes split into int8 pieces (lo = the code itself unless emulated);
-  // any code outside int16 sends the call to the reference.
+  // Codes split into int8 pieces (lo = the code itself unless emulated),
+  // by PrepareOperandInto (a reused operand is split once) or here; any
+  // code outside int16 sends the call to the reference.
   struct Scratch {
-    std::vector<int64_t> totals;
-    std::vector<int32_t> c, c2;
+    std::vector<int32_t> ll, hh, hl, lh;
     std::vector<double> values, sum, row;
     std::vector<int8_t> a_lo, a_hi, b_lo, b_hi;
   };
   static thread_local Scratch scratch;
   Scratch& s = scratch;
-  auto split = [&](const std::vector<int32_t>& codes, std::vector<int8_t>* lo,
-                   std::vector<int8_t>* hi) {
+  struct Pieces {
+    const int8_t* lo = nullptr;
+    const int8_t* hi = nullptr;
+  };
+  auto pieces = [&](const CubeOperand& op, std::vector<int8_t>* lo,
+                    std::vector<int8_t>* hi, Pieces* p) {
+    if (op.HasPieces(emulated)) {
+      *p = {op.code_lo.data(), op.code_hi.data()};
+      return true;
+    }
     // Not emulated: int8 codes, l = q (the lo piece of |q| <= 127).
-    const size_t size = codes.size();
+    const size_t size = op.codes.size();
     lo->resize(size);
     if (emulated) hi->resize(size);
-    return SplitCodes(codes.data(), size, lo->data(),
+    *p = {lo->data(), emulated ? hi->data() : nullptr};
+    return SplitCodes(op.codes.data(), size, lo->data(),
                       emulated ? hi->data() : nullptr);
   };
+  Pieces pa, pb;
   if (terms.size() == 1) {
     // The common case: split once, before any output is written.
-    if (!split(terms[0].a->codes, &s.a_lo, &s.a_hi) ||
-        !split(terms[0].b->codes, &s.b_lo, &s.b_hi)) {
+    if (!pieces(*terms[0].a, &s.a_lo, &s.a_hi, &pa) ||
+        !pieces(*terms[0].b, &s.b_lo, &s.b_hi, &pb)) {
       return false;
     }
   } else {
@@ -591,69 +575,87 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
   }
 
   const size_t mn = static_cast<size_t>(m) * n;
-  s.c.resize(mn);
+  s.ll.resize(mn);
   s.values.resize(mn);
   if (emulated) {
-    s.totals.resize(mn);
-    s.c2.resize(mn);
+    s.hh.resize(mn);
+    s.hl.resize(mn);
+    s.lh.resize(mn);
   }
   if (groups_per_element != 1) s.sum.assign(mn, 0.0);
   s.row.resize(n);
-  int32_t* c = s.c.data();
-  int32_t* c2 = s.c2.data();
-  int64_t* totals = s.totals.data();
+  int32_t* ll = s.ll.data();
   double* values = s.values.data();
   int partials = 0;
   for (const CubeTerm& t : terms) {
     const int k_total = t.a->cols;
     const int g = std::min(t.a->group_cols, t.b->group_rows);
     if (terms.size() != 1) {
-      split(t.a->codes, &s.a_lo, &s.a_hi);
-      split(t.b->codes, &s.b_lo, &s.b_hi);
+      pieces(*t.a, &s.a_lo, &s.a_hi, &pa);
+      pieces(*t.b, &s.b_lo, &s.b_hi, &pb);
     }
     for (int k = 0; k < k_total; k += g) {
-      const int8_t* alo = s.a_lo.data() + k;
-      const int8_t* blo = s.b_lo.data() + static_cast<size_t>(k) * n;
-      Int8MatMul(alo, k_total, blo, n, c, n, m, n, g);
+      const int8_t* alo = pa.lo + k;
+      const int8_t* blo = pb.lo + static_cast<size_t>(k) * n;
+      Int8MatMul(alo, k_total, blo, n, ll, n, m, n, g);
       if (emulated) {
-        const int8_t* ahi = s.a_hi.data() + k;
-        const int8_t* bhi = s.b_hi.data() + static_cast<size_t>(k) * n;
-        AccumulateShifted(c, mn, 0, /*assign=*/true, totals);  // ll
-        Int8MatMul(ahi, k_total, bhi, n, c2, n, m, n, g);
-        AccumulateShifted(c2, mn, 16, false, totals);
-        Int8MatMul(ahi, k_total, blo, n, c2, n, m, n, g);
-        AccumulateShifted(c2, mn, 8, false, totals);
-        Int8MatMul(alo, k_total, bhi, n, c2, n, m, n, g);
-        AccumulateShifted(c2, mn, 8, false, totals);
+        // The four int8 Mmads of one product, each with its own int32
+        // accumulator (sim/cube.h Int16Cube::kEmulated).
+        const int8_t* ahi = pa.hi + k;
+        const int8_t* bhi = pb.hi + static_cast<size_t>(k) * n;
+        Int8MatMul(ahi, k_total, bhi, n, s.hh.data(), n, m, n, g);
+        Int8MatMul(ahi, k_total, blo, n, s.hl.data(), n, m, n, g);
+        Int8MatMul(alo, k_total, bhi, n, s.lh.data(), n, m, n, g);
       }
       // Dequant: total * d, one rounding. When |total| < 2^29 the product
       // with d (<= 24 significant bits) has <= 53 bits: the double product
       // is exact, as ScaledRoundToOdd's. sign * (I * d) keeps IEEE signs
       // (-0 for I = 0, sign < 0): I * (-d) is that product, exactly.
       const bool negate = groups_per_element == 1 && sign < 0;
-      const int group_cols = t.b->group_cols;
-      for (int i = 0; i < m; ++i) {
-        const float sa = t.a->ScaleAt(i, k);
-        for (int j0 = 0; j0 < n; j0 += group_cols) {
-          const int j1 = std::min(n, j0 + group_cols);
-          const float d = quant::TruncateMantissa(sa * t.b->ScaleAt(k, j0),
-                                                  config.scale_mantissa_bits);
-          const double dd =
-              negate ? -static_cast<double>(d) : static_cast<double>(d);
-          const size_t e0 = static_cast<size_t>(i) * n;
-          const size_t len = static_cast<size_t>(j1 - j0);
-          const bool all_small =
-              emulated ? ScaleCodes(totals + e0 + j0, len, dd, values + e0 + j0)
-                       : ScaleCodes(c + e0 + j0, len, dd, values + e0 + j0);
-          if (all_small) continue;
-          for (int j = j0; j < j1; ++j) {
-            const int64_t v = emulated ? totals[e0 + j] : c[e0 + j];
+      // Elements [f, f + len) of one scale d: SIMD, then the rare totals of
+      // 2^29 or more (int16 products reach them) by the exact scalar path,
+      // looked for row by row.
+      const int32_t* hh = s.hh.data();
+      const int32_t* hl = s.hl.data();
+      const int32_t* lh = s.lh.data();
+      auto dequant = [&](size_t f, size_t len, float d) {
+        const double dd =
+            negate ? -static_cast<double>(d) : static_cast<double>(d);
+        auto simd = [&](size_t g, size_t count) {
+          return emulated ? ScaleEmulatedCodes(ll + g, hh + g, hl + g, lh + g,
+                                               count, dd, values + g)
+                          : ScaleCodes(ll + g, count, dd, values + g);
+        };
+        if (simd(f, len)) return;
+        const size_t row = static_cast<size_t>(n);
+        for (size_t g = f; g < f + len; g += row) {
+          const size_t count = std::min(row, f + len - g);
+          if (len > row && simd(g, count)) continue;
+          for (size_t e = g; e < g + count; ++e) {
+            const int64_t v =
+                emulated ? EmulatedTotal(ll[e], hh[e], hl[e], lh[e]) : ll[e];
             if (v < (int64_t{1} << 29) && v > -(int64_t{1} << 29)) continue;
             // Round-to-odd keeps the later rounding single; it is
             // symmetric, so negating after it is exact.
             bool exact;
-            values[e0 + j] = ScaledRoundToOdd(v, d, &exact);
-            if (negate) values[e0 + j] = -values[e0 + j];
+            values[e] = ScaledRoundToOdd(v, d, &exact);
+            if (negate) values[e] = -values[e];
+          }
+        }
+      };
+      auto scale = [&](int i, int j) {
+        return quant::TruncateMantissa(t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j),
+                                       config.scale_mantissa_bits);
+      };
+      const int group_cols = t.b->group_cols;
+      if (t.a->group_rows >= m && group_cols >= n) {
+        dequant(0, mn, scale(0, 0));  // one scale: one call
+      } else {
+        for (int i = 0; i < m; ++i) {
+          for (int j0 = 0; j0 < n; j0 += group_cols) {
+            const int j1 = std::min(n, j0 + group_cols);
+            dequant(static_cast<size_t>(i) * n + j0,
+                    static_cast<size_t>(j1 - j0), scale(i, j0));
           }
         }
       }
@@ -952,17 +954,32 @@ void PrepareOperandInto(const double* data, int rows, int cols, int stride,
     // One scale over contiguous values: one call (the same codes).
     QuantizeCodes(data, op.codes.size(), op.scales[0], config.operand, mode,
                   config.QMax(), op.codes.data(), ev);
+  } else {
+    // Row segments of one scale group, quantised by the SIMD kernel.
+    const int grid_cols = op.group_cols > 0 ? cols / op.group_cols : 0;
+    for (int i = 0; i < rows; ++i) {
+      for (int gj = 0; gj < grid_cols; ++gj) {
+        const int j = gj * op.group_cols;
+        QuantizeCodes(data + static_cast<size_t>(i) * stride + j, op.group_cols,
+                      op.ScaleAt(i, j), config.operand, mode, config.QMax(),
+                      op.codes.data() + static_cast<size_t>(i) * cols + j, ev);
+      }
+    }
+  }
+  // The int8 pieces, once per prepared operand (a reused operand, e.g. L in
+  // every power step, is not split again by FastIntMatMul).
+  const bool emulated = config.EmulatedInt16();
+  if (!emulated && config.QMax() > 127) {  // no int8 cube product
+    op.code_lo.clear();
+    op.code_hi.clear();
     return;
   }
-  // Row segments of one scale group, quantised by the SIMD kernel.
-  const int grid_cols = op.group_cols > 0 ? cols / op.group_cols : 0;
-  for (int i = 0; i < rows; ++i) {
-    for (int gj = 0; gj < grid_cols; ++gj) {
-      const int j = gj * op.group_cols;
-      QuantizeCodes(data + static_cast<size_t>(i) * stride + j, op.group_cols,
-                    op.ScaleAt(i, j), config.operand, mode, config.QMax(),
-                    op.codes.data() + static_cast<size_t>(i) * cols + j, ev);
-    }
+  op.code_lo.resize(op.codes.size());
+  op.code_hi.resize(emulated ? op.codes.size() : 0);
+  if (!SplitCodes(op.codes.data(), op.codes.size(), op.code_lo.data(),
+                  emulated ? op.code_hi.data() : nullptr)) {
+    op.code_lo.clear();  // FastIntMatMul then finds the code out of range
+    op.code_hi.clear();
   }
 }
 

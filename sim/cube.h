@@ -75,10 +75,18 @@ struct CubeOperand {
                                // (split operands: the hi parts)
   std::vector<double> lo;      // split operands: the lo parts, row-major
   std::vector<int32_t> codes;  // integer operands: quantised values
-  int group_rows = 0;          // integer operands: scale group shape
+  // Fast path (sim/cube_simd.h SplitCodes): the int8 pieces of codes the
+  // int8 cube multiplies, row-major; code_hi only for emulated int16. Empty
+  // when not split (the reference, or a code outside int16).
+  std::vector<int8_t> code_lo, code_hi;
+  int group_rows = 0;  // integer operands: scale group shape
   int group_cols = 0;
   std::vector<float> scales;  // (rows/group_rows) x (cols/group_cols)
 
+  bool HasPieces(bool emulated) const {
+    return !codes.empty() && code_lo.size() == codes.size() &&
+           (!emulated || code_hi.size() == codes.size());
+  }
   float ScaleAt(int i, int j) const {
     return scales[(i / group_rows) * (cols / group_cols) + j / group_cols];
   }
@@ -103,6 +111,10 @@ struct CubeConfig {
   static CubeConfig FromRecipe(const Recipe& recipe, uint64_t seed,
                                bool scalar);
   bool Integer() const { return !quant::IsFloat(operand); }
+  // int16 operands multiplied as four int8 Mmads (Int16Cube::kEmulated).
+  bool EmulatedInt16() const {
+    return operand == quant::Format::kInt16 && int16 == Int16Cube::kEmulated;
+  }
   // Largest code magnitude of an integer operand.
   int32_t QMax() const;
   // Fractal depth k0 for float operands.

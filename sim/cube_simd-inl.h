@@ -555,25 +555,6 @@ HWY_NOINLINE bool SpanExponentsT(const double* x, size_t n, int16_t* top,
 
 // ------------------------------------------------ integer accumulators
 
-HWY_NOINLINE void AccumulateShiftedT(const int32_t* HWY_RESTRICT c, size_t n,
-                                     int shift, bool assign,
-                                     int64_t* HWY_RESTRICT totals) {
-  const hn::ScalableTag<int64_t> d64;
-  const hn::Rebind<int32_t, decltype(d64)> d32;
-  const size_t lanes = hn::Lanes(d64);
-  size_t i = 0;
-  for (; i + lanes <= n; i += lanes) {
-    auto v =
-        hn::ShiftLeftSame(hn::PromoteTo(d64, hn::LoadU(d32, c + i)), shift);
-    if (!assign) v = hn::Add(v, hn::LoadU(d64, totals + i));
-    hn::StoreU(v, d64, totals + i);
-  }
-  for (; i < n; ++i) {
-    const int64_t v = int64_t{c[i]} * (int64_t{1} << shift);
-    totals[i] = assign ? v : totals[i] + v;
-  }
-}
-
 HWY_NOINLINE bool SplitCodesT(const int32_t* HWY_RESTRICT q, size_t n,
                               int8_t* HWY_RESTRICT lo,
                               int8_t* HWY_RESTRICT hi) {
@@ -610,43 +591,95 @@ HWY_NOINLINE bool SplitCodesT(const int32_t* HWY_RESTRICT q, size_t n,
   return ok;
 }
 
-template <typename T>
-HWY_INLINE bool ScaleCodesImpl(const T* HWY_RESTRICT c, size_t n, double d,
-                               double* HWY_RESTRICT out) {
+HWY_NOINLINE bool ScaleCodes32T(const int32_t* HWY_RESTRICT c, size_t n,
+                                double d, double* HWY_RESTRICT out) {
   const hn::ScalableTag<double> dd;
-  const hn::Rebind<T, decltype(dd)> di;
+  const hn::Rebind<int32_t, decltype(dd)> di;
   const size_t lanes = hn::Lanes(dd);
   const auto vd = hn::Set(dd, d);
-  const auto hi = hn::Set(di, T{1} << 29);
-  const auto lo = hn::Set(di, -(T{1} << 29));
+  const auto hi = hn::Set(di, 1 << 29);
+  const auto lo = hn::Set(di, -(1 << 29));
   auto small = hn::Lt(hn::Zero(di), hn::Set(di, 1));  // all true
   size_t i = 0;
   for (; i + lanes <= n; i += lanes) {
     const auto v = hn::LoadU(di, c + i);
     small = hn::And(small, hn::And(hn::Lt(v, hi), hn::Gt(v, lo)));
-    hn::Vec<decltype(dd)> x;
-    if constexpr (sizeof(T) == 4) {
-      x = hn::PromoteTo(dd, v);
-    } else {
-      x = hn::ConvertTo(dd, v);
-    }
-    hn::StoreU(hn::Mul(x, vd), dd, out + i);
+    hn::StoreU(hn::Mul(hn::PromoteTo(dd, v), vd), dd, out + i);
   }
   bool all_small = hn::AllTrue(di, small);
   for (; i < n; ++i) {
-    all_small = all_small && c[i] < (T{1} << 29) && c[i] > -(T{1} << 29);
+    all_small = all_small && c[i] < (1 << 29) && c[i] > -(1 << 29);
     out[i] = static_cast<double>(c[i]) * d;
   }
   return all_small;
 }
 
-HWY_NOINLINE bool ScaleCodes32T(const int32_t* c, size_t n, double d,
-                                double* out) {
-  return ScaleCodesImpl(c, n, d, out);
-}
-HWY_NOINLINE bool ScaleCodes64T(const int64_t* c, size_t n, double d,
-                                double* out) {
-  return ScaleCodesImpl(c, n, d, out);
+// The total in double: every term and partial sum is an integer below 2^49,
+// so each operation is exact (sim/cube_simd.h). With a native FMA, the
+// product rounded to odd from p = RN(T d) and its exact error
+// err = fma(T, d, -p) (representable: T d is a multiple of 2^-149, as d is
+// an fp32 value and T an integer, and |err| <= ulp(p) / 2): err = 0 means p
+// is exact; otherwise the truncation of T d to 53 bits is p, or the double
+// next to p toward zero when err points toward zero, and rounding to odd
+// sets its last bit (Boldo & Melquiond 2008). Without a native FMA, lanes
+// with |T| >= 2^29 are left to the caller.
+HWY_NOINLINE bool ScaleEmulatedCodesT(const int32_t* HWY_RESTRICT ll,
+                                      const int32_t* HWY_RESTRICT hh,
+                                      const int32_t* HWY_RESTRICT hl,
+                                      const int32_t* HWY_RESTRICT lh, size_t n,
+                                      double d, double* HWY_RESTRICT out) {
+  const hn::ScalableTag<double> dd;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const hn::RebindToSigned<decltype(dd)> ds;
+  const hn::Rebind<int32_t, decltype(dd)> di;
+  const size_t lanes = hn::Lanes(dd);
+  const auto vd = hn::Set(dd, d);
+  const auto k16 = hn::Set(dd, 65536.0);
+  const auto k8 = hn::Set(dd, 256.0);
+  const auto zero = hn::Zero(dd);
+#if !HWY_NATIVE_FMA
+  const auto limit = hn::Set(dd, 536870912.0);          // 2^29
+  auto small = hn::Lt(hn::Zero(dd), hn::Set(dd, 1.0));  // all true
+#endif
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto cross = hn::Add(hn::PromoteTo(dd, hn::LoadU(di, hl + i)),
+                               hn::PromoteTo(dd, hn::LoadU(di, lh + i)));
+    const auto total =
+        hn::Add(hn::Add(hn::PromoteTo(dd, hn::LoadU(di, ll + i)),
+                        hn::Mul(hn::PromoteTo(dd, hn::LoadU(di, hh + i)), k16)),
+                hn::Mul(cross, k8));
+    const auto p = hn::Mul(total, vd);
+#if HWY_NATIVE_FMA
+    const auto err = hn::MulAdd(total, vd, hn::Neg(p));
+    const auto inexact = hn::RebindMask(du, hn::Ne(err, zero));
+    // err and p of opposite signs: |T d| < |p|.
+    const auto toward_zero = hn::And(
+        inexact,
+        hn::RebindMask(du, hn::Lt(hn::BitCast(ds, hn::Xor(hn::BitCast(du, err),
+                                                          hn::BitCast(du, p))),
+                                  hn::Zero(ds))));
+    auto bits = hn::BitCast(du, p);
+    bits = hn::Sub(bits, hn::IfThenElseZero(toward_zero, hn::Set(du, 1)));
+    bits = hn::Or(bits, hn::IfThenElseZero(inexact, hn::Set(du, 1)));
+    hn::StoreU(hn::BitCast(dd, bits), dd, out + i);
+#else
+    small = hn::And(small, hn::Lt(hn::Abs(total), limit));
+    hn::StoreU(p, dd, out + i);
+#endif
+  }
+#if HWY_NATIVE_FMA
+  bool all_done = true;
+#else
+  bool all_done = hn::AllTrue(dd, small);
+#endif
+  (void)zero;
+  for (; i < n; ++i) {
+    const int64_t total = EmulatedTotal(ll[i], hh[i], hl[i], lh[i]);
+    all_done = all_done && total < (1 << 29) && total > -(1 << 29);
+    out[i] = static_cast<double>(total) * d;
+  }
+  return all_done;
 }
 
 // ---------------------------------------------------------- quantisation

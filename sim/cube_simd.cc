@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "quant/round.h"
 #include "quant/simd_targets.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -24,10 +25,9 @@ HWY_EXPORT(AbsMaxFiniteT);
 HWY_EXPORT(QuantizeCodesT);
 HWY_EXPORT(SpanExponentsT);
 HWY_EXPORT(SequentialMatUpdateT);
-HWY_EXPORT(AccumulateShiftedT);
 HWY_EXPORT(SplitCodesT);
 HWY_EXPORT(ScaleCodes32T);
-HWY_EXPORT(ScaleCodes64T);
+HWY_EXPORT(ScaleEmulatedCodesT);
 
 bool SpanExponentsReference(const double* x, size_t n, int16_t* top,
                             int16_t* low) {
@@ -227,42 +227,53 @@ bool SplitCodes(const int32_t* q, size_t n, int8_t* lo, int8_t* hi) {
   return HWY_DYNAMIC_DISPATCH(SplitCodesT)(q, n, lo, hi);
 }
 
-void AccumulateShiftedReference(const int32_t* c, size_t n, int shift,
-                                bool assign, int64_t* totals) {
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t v = int64_t{c[i]} * (int64_t{1} << shift);
-    totals[i] = assign ? v : totals[i] + v;
-  }
-}
-
-void AccumulateShifted(const int32_t* c, size_t n, int shift, bool assign,
-                       int64_t* totals) {
-  HWY_DYNAMIC_DISPATCH(AccumulateShiftedT)(c, n, shift, assign, totals);
-}
-
-namespace {
-template <typename T>
-bool ScaleCodesScalar(const T* c, size_t n, double d, double* out) {
+bool ScaleCodesReference(const int32_t* c, size_t n, double d, double* out) {
   bool all_small = true;
   for (size_t i = 0; i < n; ++i) {
-    all_small = all_small && c[i] < (T{1} << 29) && c[i] > -(T{1} << 29);
+    all_small = all_small && c[i] < (1 << 29) && c[i] > -(1 << 29);
     out[i] = static_cast<double>(c[i]) * d;
   }
   return all_small;
 }
-}  // namespace
 
-bool ScaleCodesReference(const int32_t* c, size_t n, double d, double* out) {
-  return ScaleCodesScalar(c, n, d, out);
+double ScaledRoundToOdd(int64_t x, float scale, bool* exact) {
+  const quant::Exact s = quant::ExactFromDouble(scale);  // <= 24-bit mantissa
+  const bool negative = (x < 0) != s.negative;
+  const uint64_t ax =
+      x < 0 ? static_cast<uint64_t>(-x) : static_cast<uint64_t>(x);
+  uint64_t m = ax * s.mantissa;
+  int e = s.exponent;
+  *exact = true;
+  if (m >> 53) {
+    const int shift = 64 - __builtin_clzll(m) - 53;
+    const bool sticky = (m & ((uint64_t{1} << shift) - 1)) != 0;
+    m = (m >> shift) | (sticky ? 1 : 0);
+    e += shift;
+    *exact = !sticky;
+  }
+  const double v = std::ldexp(static_cast<double>(m), e);
+  return negative ? -v : v;
 }
-bool ScaleCodesReference(const int64_t* c, size_t n, double d, double* out) {
-  return ScaleCodesScalar(c, n, d, out);
+
+bool ScaleEmulatedCodesReference(const int32_t* ll, const int32_t* hh,
+                                 const int32_t* hl, const int32_t* lh, size_t n,
+                                 double d, double* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t total = EmulatedTotal(ll[i], hh[i], hl[i], lh[i]);
+    bool exact;
+    out[i] = total < (1 << 29) && total > -(1 << 29)
+                 ? static_cast<double>(total) * d
+                 : ScaledRoundToOdd(total, static_cast<float>(d), &exact);
+  }
+  return true;
+}
+
+bool ScaleEmulatedCodes(const int32_t* ll, const int32_t* hh, const int32_t* hl,
+                        const int32_t* lh, size_t n, double d, double* out) {
+  return HWY_DYNAMIC_DISPATCH(ScaleEmulatedCodesT)(ll, hh, hl, lh, n, d, out);
 }
 bool ScaleCodes(const int32_t* c, size_t n, double d, double* out) {
   return HWY_DYNAMIC_DISPATCH(ScaleCodes32T)(c, n, d, out);
-}
-bool ScaleCodes(const int64_t* c, size_t n, double d, double* out) {
-  return HWY_DYNAMIC_DISPATCH(ScaleCodes64T)(c, n, d, out);
 }
 
 double MeasureInt8PeakGops(double seconds) {

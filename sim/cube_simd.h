@@ -106,20 +106,38 @@ void QuantizeCodesReference(const double* x, size_t n, float scale,
 bool SplitCodes(const int32_t* q, size_t n, int8_t* lo, int8_t* hi);
 bool SplitCodesReference(const int32_t* q, size_t n, int8_t* lo, int8_t* hi);
 
-// Integer accumulator pieces (sim/cube.cc FastIntMatMul):
-// totals[e] = (assign ? 0 : totals[e]) + c[e] 2^shift for e < n (exact:
-// the callers' sums stay far inside int64; shift < 32).
-void AccumulateShifted(const int32_t* c, size_t n, int shift, bool assign,
-                       int64_t* totals);
-void AccumulateShiftedReference(const int32_t* c, size_t n, int shift,
-                                bool assign, int64_t* totals);
 // Dequantisation of accumulator values: out[e] = double(c[e]) * d for e < n
 // (one IEEE double multiply each), and true when every |c[e]| < 2^29 (then
 // the product of c and an fp32 d is exact in double: <= 53 bits).
 bool ScaleCodes(const int32_t* c, size_t n, double d, double* out);
-bool ScaleCodes(const int64_t* c, size_t n, double d, double* out);
 bool ScaleCodesReference(const int32_t* c, size_t n, double d, double* out);
-bool ScaleCodesReference(const int64_t* c, size_t n, double d, double* out);
+// x * scale rounded to odd at 53 bits, as a double: the exact product when
+// it has at most 53 significant bits (then every mode, stochastic too,
+// rounds it like the reference), else a value whose rounding to any format
+// of <= 51 bits in a non-stochastic mode equals the exact product's
+// (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved
+// algorithms using rounding to odd", IEEE TC 57(4), 2008). Requires
+// |x| < 2^39; *exact says whether the product was exact.
+double ScaledRoundToOdd(int64_t x, float scale, bool* exact);
+
+// The emulated int16 product's dequantisation (sim/cube.cc FastIntMatMul),
+// from the int32 accumulators of its four int8 Mmads (pieces of SplitCodes):
+// total[e] = ll[e] + 2^16 hh[e] + 2^8 (hl[e] + lh[e]) (exact for any int32
+// pieces) and out[e] = ScaledRoundToOdd(total[e], d) for e < n: the exact
+// double product total * d when |total| < 2^29, as ScaleCodes. d is an fp32
+// value (a negative d gives the negated result: rounding to odd is
+// symmetric). Requires every |total| < 2^39. Returns false if some element
+// with |total| >= 2^29 was left unwritten (targets without a native FMA);
+// the caller then finishes those with ScaledRoundToOdd.
+bool ScaleEmulatedCodes(const int32_t* ll, const int32_t* hh, const int32_t* hl,
+                        const int32_t* lh, size_t n, double d, double* out);
+bool ScaleEmulatedCodesReference(const int32_t* ll, const int32_t* hh,
+                                 const int32_t* hl, const int32_t* lh, size_t n,
+                                 double d, double* out);
+// The exact total of one element (int64), for the callers' rare path.
+inline int64_t EmulatedTotal(int32_t ll, int32_t hh, int32_t hl, int32_t lh) {
+  return int64_t{ll} + int64_t{hh} * 65536 + (int64_t{hl} + lh) * 256;
+}
 
 // How many GOP/s a tight loop of the best int8 dot-product instruction
 // reaches on one core (vpdpbusd zmm if the CPU has AVX-512 VNNI, else the

@@ -483,34 +483,51 @@ TEST_CASE(
     "integer accumulator kernels equal their scalar forms on every target",
     "[sim][cube][simd]") {
   std::mt19937_64 rng(17);
-  // Accumulator values of every size, both signs, around the 2^29 bound.
+  // Accumulator values of every size, both signs, around the 2^29 bound;
+  // four piece accumulators of the emulated int16 product, of any int32
+  // size (their total is exact in double up to 2^49), some totals at the
+  // bound.
   std::vector<int32_t> c32(300);
-  std::vector<int64_t> c64(300);
+  std::vector<int32_t> pieces[4];  // ll, hh, hl, lh
+  for (auto& p : pieces) p.resize(300);
   for (size_t i = 0; i < c32.size(); ++i) {
-    const int bits = 1 + static_cast<int>(rng() % 30);  // shifts < 64
+    const int bits = 1 + static_cast<int>(rng() % 30);
     c32[i] = static_cast<int32_t>(rng() >> (64 - bits)) * (rng() & 1 ? 1 : -1);
-    c64[i] =
-        static_cast<int64_t>(rng() >> (64 - bits - 8)) * (rng() & 1 ? 1 : -1);
+    // |total| < 2^39 (ScaledRoundToOdd's domain): ll < 2^31, hh < 2^21,
+    // hl, lh < 2^28; a third of the elements that large.
+    const int most[4] = {31, 21, 28, 28};
+    for (int q = 0; q < 4; ++q) {
+      const int pb = 1 + static_cast<int>(rng() % (i % 3 == 0 ? most[q] : 14));
+      pieces[q][i] =
+          static_cast<int32_t>(rng() >> (64 - pb)) * (rng() & 1 ? 1 : -1);
+    }
   }
   c32[7] = (1 << 29) - 1;
   c32[8] = -(1 << 29) + 1;
-  c64[9] = int64_t{1} << 29;
+  // Totals 2^29 - 1, 2^29, -(2^29 - 1) and -2^29 from the pieces.
+  const int64_t edges[4] = {(int64_t{1} << 29) - 1, int64_t{1} << 29,
+                            -(int64_t{1} << 29) + 1, -(int64_t{1} << 29)};
+  for (int t = 0; t < 4; ++t) {
+    const size_t i = 20 + 10 * t;
+    pieces[1][i] = static_cast<int32_t>(edges[t] / 65536);
+    pieces[2][i] = 1000;
+    pieces[3][i] = -1000;
+    pieces[0][i] =
+        static_cast<int32_t>(edges[t] - int64_t{pieces[1][i]} * 65536);
+    REQUIRE(EmulatedTotal(pieces[0][i], pieces[1][i], pieces[2][i],
+                          pieces[3][i]) == edges[t]);
+  }
+  auto same_bits = [](const std::vector<double>& a,
+                      const std::vector<double>& b) {
+    return a.size() == b.size() &&
+           std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+  };
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     DYNAMIC_SECTION(hwy::TargetName(target)) {
       for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9},
                        size_t{64}, size_t{299}}) {
         for (size_t start : {size_t{0}, size_t{1}}) {
-          for (int shift : {0, 8, 16}) {
-            std::vector<int64_t> got(c64.begin(), c64.end()), want = got;
-            for (bool assign : {true, false}) {
-              AccumulateShifted(c32.data() + start, n, shift, assign,
-                                got.data());
-              AccumulateShiftedReference(c32.data() + start, n, shift, assign,
-                                         want.data());
-              REQUIRE(got == want);
-            }
-          }
           {
             // Codes in int16 and, at the ends, outside (the bound check).
             std::vector<int32_t> q(300);
@@ -533,7 +550,7 @@ TEST_CASE(
               }
             }
           }
-          for (double d : {0x1.5p-20, -0x1.fffffep-3, 3.0}) {
+          for (double d : {0x1.5p-20, -0x1.fffffep-3, 3.0, 0x1.234566p+5}) {
             std::vector<double> got(n), want(n);
             // Lengths that put a value >= 2^29 in or out of range.
             for (size_t len : {n, n / 2}) {
@@ -541,13 +558,26 @@ TEST_CASE(
               const bool b =
                   ScaleCodesReference(c32.data() + start, len, d, want.data());
               REQUIRE(a == b);
-              REQUIRE(got == want);
-              const bool a64 =
-                  ScaleCodes(c64.data() + start, len, d, got.data());
-              const bool b64 =
-                  ScaleCodesReference(c64.data() + start, len, d, want.data());
-              REQUIRE(a64 == b64);
-              REQUIRE(got == want);
+              REQUIRE(same_bits(got, want));
+              const int32_t* p[4];
+              for (int q = 0; q < 4; ++q) p[q] = pieces[q].data() + start;
+              const bool ae = ScaleEmulatedCodes(p[0], p[1], p[2], p[3], len, d,
+                                                 got.data());
+              const bool be = ScaleEmulatedCodesReference(
+                  p[0], p[1], p[2], p[3], len, d, want.data());
+              REQUIRE(be);
+              if (!ae) {  // no native FMA: the caller's scalar finish
+                for (size_t e = 0; e < len; ++e) {
+                  const int64_t total =
+                      EmulatedTotal(p[0][e], p[1][e], p[2][e], p[3][e]);
+                  if (total >= (1 << 29) || total <= -(1 << 29)) {
+                    bool exact;
+                    got[e] =
+                        ScaledRoundToOdd(total, static_cast<float>(d), &exact);
+                  }
+                }
+              }
+              REQUIRE(same_bits(got, want));
             }
           }
         }
