@@ -118,11 +118,15 @@ EigenPeer LoadEigenPeer(const std::string& highway_target) {
     if (s.target == wanted) spec = &s;
   }
   if (spec == nullptr) {
-    return Baseline("no Eigen module is built for Highway target " +
-                    highway_target + " (modules: " +
-                    (specs.empty() ? std::string("none on this platform")
-                                   : std::string(TRISIM_EIGEN_PEER_MODULES)) +
-                    ")");
+    // SSSE3, EMU128, SCALAR: below SSE4 nothing Eigen's float product uses is
+    // added to x86-64's SSE2, which the baseline build has.
+    std::string names;
+    for (const ModuleSpec& s : specs) {
+      names += (names.empty() ? "" : ", ") + s.target;
+    }
+    return Baseline(
+        "no Eigen module for Highway target " + highway_target + " (modules: " +
+        (names.empty() ? std::string("none on this platform") : names) + ")");
   }
   for (const std::string& feature : spec->features) {
     if (!CpuSupports(feature)) {
@@ -143,10 +147,12 @@ EigenPeer LoadEigenPeer(const std::string& highway_target) {
   }
   if (path.empty()) {
     std::string where;
-    for (const std::string& dir : dirs) where += (where.empty() ? "" : ", ") + dir;
+    for (const std::string& dir : dirs)
+      where += (where.empty() ? "" : ", ") + dir;
     return Baseline("module " + spec->file + " not found (looked in: " +
-                    (where.empty() ? std::string("nowhere: /proc/self/exe unreadable")
-                                   : where) +
+                    (where.empty()
+                         ? std::string("nowhere: /proc/self/exe unreadable")
+                         : where) +
                     ")");
   }
   // RTLD_LOCAL: the module's symbols never serve anyone else's lookups;
@@ -154,10 +160,11 @@ EigenPeer LoadEigenPeer(const std::string& highway_target) {
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    return Baseline("cannot load " + path + ": " + (why ? why : "dlopen failed"));
+    return Baseline("cannot load " + path + ": " +
+                    (why ? why : "dlopen failed"));
   }
-  const auto abi =
-      reinterpret_cast<TrisimEigenPeerAbiFn>(dlsym(handle, "trisim_eigen_peer_abi"));
+  const auto abi = reinterpret_cast<TrisimEigenPeerAbiFn>(
+      dlsym(handle, "trisim_eigen_peer_abi"));
   const auto simd = reinterpret_cast<TrisimEigenPeerSimdFn>(
       dlsym(handle, "trisim_eigen_peer_simd"));
   const auto flags = reinterpret_cast<TrisimEigenPeerFlagsFn>(
@@ -172,8 +179,8 @@ EigenPeer LoadEigenPeer(const std::string& highway_target) {
   if (abi() != TRISIM_EIGEN_PEER_ABI) {
     const int got = abi();
     dlclose(handle);
-    return Baseline(path + " has ABI " + std::to_string(got) + ", trisim needs " +
-                    std::to_string(TRISIM_EIGEN_PEER_ABI));
+    return Baseline(path + " has ABI " + std::to_string(got) +
+                    ", trisim needs " + std::to_string(TRISIM_EIGEN_PEER_ABI));
   }
   EigenPeer peer;
   peer.target = spec->target;

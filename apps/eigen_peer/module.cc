@@ -10,7 +10,8 @@
 #error "TRISIM_EIGEN_PEER_FLAGS (the module's -m flags) is set by CMake"
 #endif
 
-#define TRISIM_EIGEN_PEER_EXPORT extern "C" __attribute__((visibility("default")))
+#define TRISIM_EIGEN_PEER_EXPORT \
+  extern "C" __attribute__((visibility("default")))
 
 TRISIM_EIGEN_PEER_EXPORT int trisim_eigen_peer_abi(void) {
   return TRISIM_EIGEN_PEER_ABI;
