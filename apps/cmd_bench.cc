@@ -1,6 +1,7 @@
 // trisim bench: speed of the bit-accurate simulator, as ratios measured in
 // one run: the SIMD fast path against the scalar reference, oneDNN's int8
-// gemm, Eigen's plain float matmul and the machine's measured int8 peak.
+// gemm, Eigen's plain float matmul (built for the same SIMD target,
+// apps/eigen_peer_loader.h) and the machine's measured int8 peak.
 // Single-threaded throughout (one core: the kernels, not the thread count,
 // are compared). Timings are noisy on a shared machine; read the ratios.
 #include <stdlib.h>  // getloadavg, mkdtemp
@@ -597,8 +598,10 @@ Command SetupBenchCommand(CLI::App& root) {
   CLI::App* app = root.add_subcommand(
       "bench",
       "Speed of the bit-accurate simulator: SIMD fast path vs scalar "
-      "reference, oneDNN int8 gemm, Eigen float matmul and the measured int8 "
-      "peak (one core, ratios from one run)");
+      "reference, oneDNN int8 gemm, Eigen float matmul (built for the same "
+      "SIMD target: a module per target, beside trisim or in lib/trisim/, "
+      "or in $TRISIM_EIGEN_PEER_DIR) and the measured int8 peak (one core, "
+      "ratios from one run)");
   app->add_flag("--json", options->json, "Print JSON");
   app->add_flag("--quick", options->quick, "Shorter timing batches (noisier)");
   app->add_flag("--peers", options->peers,
@@ -608,7 +611,7 @@ Command SetupBenchCommand(CLI::App& root) {
   app->add_option("--target", options->target,
                   "Cap the SIMD target: AVX3_DL, AVX3, AVX2, SSE4, SSSE3, "
                   "EMU128 (as TRISIM_HWY_TARGETS; oneDNN is capped to the "
-                  "same ISA)");
+                  "same ISA and Eigen's module chosen for it)");
   return {app, [options] { return RunBench(*options); }};
 }
 
