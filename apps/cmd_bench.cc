@@ -1,14 +1,15 @@
 // trisim bench: speed of the bit-accurate simulator, as ratios measured in
 // one run: the SIMD fast path against the scalar reference, oneDNN's int8
-// gemm, Eigen's plain float matmul and the machine's measured int8 peak.
+// gemm, Eigen's plain float matmul (built for the same SIMD target,
+// apps/eigen_peer_loader.h) and the machine's measured int8 peak.
 // Single-threaded throughout (one core: the kernels, not the thread count,
 // are compared). Timings are noisy on a shared machine; read the ratios.
 #include <stdlib.h>  // getloadavg, mkdtemp
 #include <unistd.h>
 
-#include <Eigen/Dense>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -22,6 +23,7 @@
 #endif
 
 #include "apps/commands.h"
+#include "apps/eigen_peer_loader.h"
 #include "core/gdn.h"
 #include "core/inputs.h"
 #include "core/kernels.h"
@@ -217,25 +219,77 @@ nlohmann::ordered_json BenchFp16(double batch, int reps) {
                    0, nullptr);
       },
       batch, reps);
-  Eigen::MatrixXf ea(kN, kN), eb(kN, kN), ec(kN, kN);
-  for (int i = 0; i < kN; ++i)
+  // Eigen's plain float product of the same operands (fp16 values, exact in
+  // float), column-major, timed the same way: the build for trisim's
+  // dispatched target (a per-target module, apps/eigen_peer_loader.h) and
+  // trisim's own baseline build, both reported.
+  struct alignas(64) Block {
+    float v[kN * kN];
+  };
+  auto fa = std::make_unique<Block>(), fb = std::make_unique<Block>();
+  auto fc = std::make_unique<Block>(), fc_baseline = std::make_unique<Block>();
+  for (int i = 0; i < kN; ++i) {
     for (int k = 0; k < kN; ++k) {
-      ea(i, k) = static_cast<float>(oa.values[i * kN + k]);
-      eb(i, k) = static_cast<float>(ob.values[i * kN + k]);
+      fa->v[i + k * kN] = static_cast<float>(oa.values[i * kN + k]);
+      fb->v[i + k * kN] = static_cast<float>(ob.values[i * kN + k]);
     }
+  }
+  const EigenPeer eigen_peer = LoadEigenPeer(quant::DispatchTargetName());
+  const EigenPeer baseline_peer = BaselineEigenPeer();
+  const double eigen_baseline = SecondsPerCall(
+      [&] { baseline_peer.sgemm(kN, fa->v, fb->v, fc_baseline->v); }, batch,
+      reps);
   const double eigen =
-      SecondsPerCall([&] { ec.noalias() = ea * eb; }, batch, reps);
+      eigen_peer.module.empty()
+          ? eigen_baseline
+          : SecondsPerCall([&] { eigen_peer.sgemm(kN, fa->v, fb->v, fc->v); },
+                           batch, reps);
+  if (eigen_peer.module.empty()) *fc = *fc_baseline;
+  // Eigen is not bit-accurate, but it must compute this product: every entry
+  // within the float bound |c - ab| <= gamma_n sum_k |a_ik b_kj|, gamma_n =
+  // n u / (1 - n u), u = 2^-24 (Higham, Accuracy and Stability of Numerical
+  // Algorithms, 2nd ed., eq. 3.5), against an fp64 product (exact here: the
+  // 11-bit fp16 significands' products and their 64-term sums fit in 53).
+  auto within_float_bound = [&](const Block& c) {
+    const double u = std::ldexp(1.0, -24), gamma = kN * u / (1 - kN * u);
+    for (int i = 0; i < kN; ++i) {
+      for (int j = 0; j < kN; ++j) {
+        double exact = 0.0, magnitude = 0.0;
+        for (int k = 0; k < kN; ++k) {
+          const double p = double{fa->v[i + k * kN]} * fb->v[k + j * kN];
+          exact += p;
+          magnitude += std::fabs(p);
+        }
+        if (!(std::fabs(c.v[i + j * kN] - exact) <= gamma * magnitude))
+          return false;
+      }
+    }
+    return true;
+  };
   const double ops = 2.0 * kN * kN * kN;
   nlohmann::ordered_json j;
   j["shape"] =
       "64x64x64 fp16 operands, fp32 fractal accumulation (k0 = 16), fp32 out, "
-      "one core; Eigen: plain float, not bit-accurate";
+      "one core; Eigen: plain float, not bit-accurate, same operands";
   j["results_equal"] = out_fast == out_ref;
   j["fast_gops"] = ops / fast / 1e9;
   j["scalar_gops"] = ops / scalar / 1e9;
-  j["eigen_float_gops"] = ops / eigen / 1e9;
   j["target"] = quant::DispatchTargetName();
+  // The Eigen build for that target (or the labelled baseline).
+  j["eigen_float_gops"] = ops / eigen / 1e9;
+  j["eigen_target"] = eigen_peer.target;
+  j["eigen_flags"] = eigen_peer.flags;
+  j["eigen_simd_instruction_sets"] = eigen_peer.simd;
+  if (!eigen_peer.module.empty()) j["eigen_module"] = eigen_peer.module;
+  if (!eigen_peer.note.empty()) j["eigen_note"] = eigen_peer.note;
+  j["eigen_results_within_float_bound"] = within_float_bound(*fc);
+  // Eigen as trisim itself is built (no -m flags), for comparison.
+  j["eigen_baseline_gops"] = ops / eigen_baseline / 1e9;
+  j["eigen_baseline_simd_instruction_sets"] = baseline_peer.simd;
+  j["eigen_baseline_results_within_float_bound"] =
+      within_float_bound(*fc_baseline);
   j["fast_vs_eigen_ratio"] = eigen / fast;
+  j["fast_vs_eigen_baseline_ratio"] = eigen_baseline / fast;
   j["fast_vs_scalar_ratio"] = scalar / fast;
   return j;
 }
@@ -486,12 +540,34 @@ int RunBench(const BenchOptions& o) {
   }
   const auto& f16 = j["fp16_matmul_64"];
   std::printf(
-      "fp16 64x64x64 bit-accurate matmul (GOP/s): fast %.2f, scalar "
-      "%.2f, Eigen float %.2f\n  fast = %.2fx Eigen, %.1fx scalar\n",
-      f16["fast_gops"].get<double>(), f16["scalar_gops"].get<double>(),
-      f16["eigen_float_gops"].get<double>(),
-      f16["fast_vs_eigen_ratio"].get<double>(),
+      "fp16 64x64x64 bit-accurate matmul (GOP/s, target %s): fast %.2f, "
+      "scalar %.2f (fast = %.1fx scalar)\n",
+      f16["target"].get<std::string>().c_str(), f16["fast_gops"].get<double>(),
+      f16["scalar_gops"].get<double>(),
       f16["fast_vs_scalar_ratio"].get<double>());
+  const std::string eigen_target = f16["eigen_target"].get<std::string>();
+  std::printf(
+      "  Eigen float (not bit-accurate), %s build [%s]: %.2f (fast = %.2fx)\n",
+      eigen_target.c_str(),
+      f16["eigen_simd_instruction_sets"].get<std::string>().c_str(),
+      f16["eigen_float_gops"].get<double>(),
+      f16["fast_vs_eigen_ratio"].get<double>());
+  if (eigen_target != "baseline") {
+    std::printf(
+        "  Eigen float, baseline build [%s]: %.2f (fast = %.2fx)\n",
+        f16["eigen_baseline_simd_instruction_sets"].get<std::string>().c_str(),
+        f16["eigen_baseline_gops"].get<double>(),
+        f16["fast_vs_eigen_baseline_ratio"].get<double>());
+  }
+  if (f16.contains("eigen_note")) {
+    std::printf("  Eigen per-target module not used: %s\n",
+                f16["eigen_note"].get<std::string>().c_str());
+  }
+  if (!f16["eigen_results_within_float_bound"].get<bool>() ||
+      !f16["eigen_baseline_results_within_float_bound"].get<bool>()) {
+    std::printf(
+        "  WARNING: an Eigen result is outside the float error bound\n");
+  }
   for (const auto& [name, c] : chunks.items()) {
     std::printf("%-18s chunks/s: fast %.0f, scalar %.1f, ratio %.1fx\n",
                 name.c_str(), c["fast_chunks_per_s"].get<double>(),
@@ -522,8 +598,10 @@ Command SetupBenchCommand(CLI::App& root) {
   CLI::App* app = root.add_subcommand(
       "bench",
       "Speed of the bit-accurate simulator: SIMD fast path vs scalar "
-      "reference, oneDNN int8 gemm, Eigen float matmul and the measured int8 "
-      "peak (one core, ratios from one run)");
+      "reference, oneDNN int8 gemm, Eigen float matmul (built for the same "
+      "SIMD target: a module per target, beside trisim or in lib/trisim/, "
+      "or in $TRISIM_EIGEN_PEER_DIR) and the measured int8 peak (one core, "
+      "ratios from one run)");
   app->add_flag("--json", options->json, "Print JSON");
   app->add_flag("--quick", options->quick, "Shorter timing batches (noisier)");
   app->add_flag("--peers", options->peers,
@@ -533,7 +611,7 @@ Command SetupBenchCommand(CLI::App& root) {
   app->add_option("--target", options->target,
                   "Cap the SIMD target: AVX3_DL, AVX3, AVX2, SSE4, SSSE3, "
                   "EMU128 (as TRISIM_HWY_TARGETS; oneDNN is capped to the "
-                  "same ISA)");
+                  "same ISA and Eigen's module chosen for it)");
   return {app, [options] { return RunBench(*options); }};
 }
 
