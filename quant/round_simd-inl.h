@@ -266,7 +266,8 @@ HWY_NOINLINE bool LinCombNearestEvenT(const double* const* x,
   const auto& di = r.di;
   const size_t lanes = hn::Lanes(dd);
   using V = hn::Vec<hn::ScalableTag<double>>;
-  const V k_big = hn::Set(dd, std::ldexp(1.0, shape.emax));
+  const V k_big = hn::BitCast(  // 2^emax, built from its bits
+      dd, hn::Set(r.du, static_cast<uint64_t>(1023 + shape.emax) << 52));
   // Per lane: all-ones once any rounding needed the reference; minus the
   // number of inexact roundings (VecFromMask is -1 where true).
   auto special = hn::Zero(di);

@@ -39,12 +39,15 @@ bool LinCombRounded(const double* const* x, const double* coef, size_t terms,
   // subnormal product: |c| >= 2^(p - emin - 1022) times the least subnormal
   // 2^(emin - p) is >= 2^-1022 (round_simd-inl.h, LinCombNearestEvenT).
   const FormatInfo& f = GetFormatInfo(format);
-  const double least_coef = std::ldexp(1.0, f.mantissa_bits - f.emin - 1022);
+  // |c| >= 2^least_exp as the biased exponent field of c (c normal: the
+  // bound is far above the double subnormals); 0x7ff is inf/NaN.
+  const int64_t least_field = 1023 + f.mantissa_bits - f.emin - 1022;
   for (size_t t = 0; t < terms; ++t) {
-    if (!std::isfinite(coef[t]) ||
-        (coef[t] != 0.0 && std::fabs(coef[t]) < least_coef)) {
-      return false;
-    }
+    uint64_t bits;
+    std::memcpy(&bits, &coef[t], sizeof bits);
+    const int64_t field = static_cast<int64_t>((bits >> 52) & 0x7ff);
+    const bool zero = (bits << 1) == 0;
+    if (field == 0x7ff || (!zero && field < least_field)) return false;
   }
   return HWY_DYNAMIC_DISPATCH(LinCombNearestEven)(x, coef, terms, n, format,
                                                   out, &events->inexact);

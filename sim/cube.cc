@@ -755,9 +755,35 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
   int log2_k0 = 0;
   while ((1 << log2_k0) < k0) ++log2_k0;
   const int limit = 51 - log2_k0;
-  std::vector<float> acc(static_cast<size_t>(m) * n, 0.0f);
-  std::vector<double> chunk(k0);
-  std::vector<int16_t> col_top(n), col_low(n);
+  // Scratch reused across calls (no allocation on the hot path).
+  struct Scratch {
+    std::vector<float> acc;
+    std::vector<double> chunk;
+    std::vector<int16_t> col_top, col_low;
+    std::vector<int> b_width;
+  };
+  static thread_local Scratch scratch;
+  std::vector<float>& acc = scratch.acc;
+  acc.assign(static_cast<size_t>(m) * n, 0.0f);
+  std::vector<double>& chunk = scratch.chunk;
+  chunk.resize(k0);
+  std::vector<int16_t>& col_top = scratch.col_top;
+  std::vector<int16_t>& col_low = scratch.col_low;
+  col_top.resize(n);
+  col_low.resize(n);
+  // Span width of a segment: top exponent minus the lowest bit's exponent
+  // over its non-zero values (kNoSpan if all are zero).
+  auto width = [](int top, int low) { return top < low ? kNoSpan : top - low; };
+  // The width over a whole operand bounds every segment's (a segment's top
+  // is at most the operand's, its low at least the operand's).
+  auto operand_width = [&](const Exponents& e) {
+    int16_t top = kSpanNoTop, low = kSpanNoLow;
+    for (size_t i = 0; i < e.top.size(); ++i) {  // vectorised by -O3
+      top = std::max(top, e.top[i]);
+      low = std::min(low, e.low[i]);
+    }
+    return width(top, low);
+  };
   for (size_t p = 0; p < terms.size(); ++p) {
     const CubeTerm& t = terms[p];
     const int k_total = t.a->cols;
@@ -766,12 +792,14 @@ bool FastFloatMatMul(const std::vector<CubeTerm>& terms, double sign,
     const double* b = t.b->values.data();
     const Exponents& ea = exps[2 * p];
     const Exponents& eb = exps[2 * p + 1];
-    // Span width of a segment: top exponent minus the lowest bit's exponent
-    // over its non-zero values (kNoSpan if all are zero).
-    auto width = [](int top, int low) {
-      return top < low ? kNoSpan : top - low;
-    };
-    std::vector<int> b_width(fractals, kNoSpan);
+    const int wa_all = operand_width(ea), wb_all = operand_width(eb);
+    if (wa_all == kNoSpan || wb_all == kNoSpan || wa_all + wb_all <= limit) {
+      // Every row's every fractal sum is exact in double.
+      FractalMatUpdate(a, k_total, b, n, acc.data(), n, m, n, k_total, k0);
+      continue;
+    }
+    std::vector<int>& b_width = scratch.b_width;
+    b_width.assign(fractals, kNoSpan);
     for (int f = 0; f < fractals; ++f) {
       std::fill(col_top.begin(), col_top.end(), kSpanNoTop);
       std::fill(col_low.begin(), col_low.end(), kSpanNoLow);
