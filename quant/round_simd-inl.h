@@ -135,10 +135,10 @@ HWY_NOINLINE void RoundValuesT(const double* HWY_RESTRICT x, size_t n,
   }
 }
 
-// Nearest-even rounding of whole vectors into a float format, for the lanes
-// the general kernel would not send to the reference; Round() ORs the other
-// lanes (inf, NaN, |x| >= 2^emax, double subnormals) into *special, and
-// their returned value is meaningless. Inexact counts lanes whose result
+// Nearest-even rounding of whole vectors into a float format: Rounded() is
+// exact for the lanes the general kernel would not send to the reference;
+// Special() finds the others (inf, NaN, |x| >= 2^emax, double subnormals),
+// where Rounded() is meaningless. A rounding is inexact where the result
 // differs from the input.
 //  - kFp32: the conversion double -> fp32 -> double (cvtpd2ps, IEEE RNE with
 //    gradual underflow) is RoundToFloat's value, sign of zero included.
@@ -196,16 +196,6 @@ struct NearestEvenLanes {
           dd, hn::Or(hn::BitCast(du, hn::Sub(hn::Add(v, c), c)), sign));
     }
   }
-
-  // Rounded(v), with its special lanes ORed into *special and its inexact
-  // lanes counted into *inexact (counted for covered lanes only when the
-  // caller discards results with any special lane).
-  HWY_INLINE V Round(V v, M* special, int64_t* inexact) const {
-    *special = hn::Or(*special, Special(v));
-    const V r = Rounded(v);
-    *inexact += static_cast<int64_t>(hn::CountTrue(dd, hn::Ne(r, v)));
-    return r;
-  }
 };
 
 // Nearest-even rounding of x[0, n) into a float format (fp32 by the
@@ -220,7 +210,7 @@ HWY_NOINLINE void RoundNearestEvenT(const double* HWY_RESTRICT x, size_t n,
                                     EventCounts* events) {
   const NearestEvenLanes<kFp32> r(shape);
   const size_t lanes = hn::Lanes(r.dd);
-  int64_t inexact = 0;
+  auto minus_inexact = hn::Zero(r.di);
   size_t i = 0;
   for (; i + lanes <= n; i += lanes) {
     const auto v = hn::LoadU(r.dd, x + i);
@@ -231,10 +221,13 @@ HWY_NOINLINE void RoundNearestEvenT(const double* HWY_RESTRICT x, size_t n,
       continue;
     }
     const auto rounded = r.Rounded(v);
-    inexact += static_cast<int64_t>(hn::CountTrue(r.dd, hn::Ne(rounded, v)));
+    // Minus the count per lane (VecFromMask is -1 where true).
+    minus_inexact =
+        hn::Add(minus_inexact,
+                hn::BitCast(r.di, hn::VecFromMask(r.dd, hn::Ne(rounded, v))));
     hn::StoreU(rounded, r.dd, out + i);
   }
-  events->inexact += inexact;
+  events->inexact -= hn::GetLane(hn::SumOfLanes(r.di, minus_inexact));
   for (; i < n; ++i) {
     out[i] = RoundToFloatValue(x[i], format, rounding, 0, events);
   }
