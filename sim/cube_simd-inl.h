@@ -64,22 +64,28 @@ TRISIM_VNNI_ATTR HWY_INLINE __m512i VnniDot(__m512i acc, __m512i a_u8,
   return acc;
 }
 
-// R rows x J vectors of 16 int32 lanes: c = a b - colsum, a read in place.
+// R rows x J vectors of 16 int32 lanes: c = (a + 128) b - 128 sum_k b[k][j],
+// a read in place.
 // a: R rows of k int8 (stride lda); each quad a[4q..4q+3] is broadcast and
 // XORed with 0x80 (= a + 128 as u8) in the register, so A needs no packing
 // pass (which cost ~10% of the 64^3 call). The last, partial quad (k % 4
 // bytes) is a masked load, so no byte past a row's k is read; its missing
 // bytes become 0x80 but meet zero rows of bp.
-// bp: [kq][npad][4] int8 (B packed in k-quads). colsum: 128 sum_k b[k][j].
+// bp: [kq][npad][4] int8 (B packed in k-quads). neg_colsums:
+// -128 sum_k b[k][j].
 template <int R, int J>
 TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int8_t* a, int lda, int k,
                                            const uint8_t* bp, int npad,
-                                           const int32_t* colsum, int32_t* c,
-                                           int ldc, int n_left) {
+                                           const int32_t* neg_colsums,
+                                           int32_t* c, int ldc, int n_left) {
   const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80));
+  // The accumulators start at -colsum (a register copy), so the epilogue is
+  // stores only, no vpsubd per store.
   __m512i acc[R][J];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < J; ++v) acc[r][v] = _mm512_setzero_si512();
+  for (int v = 0; v < J; ++v) {
+    const __m512i neg_colsum = _mm512_loadu_si512(neg_colsums + 16 * v);
+    for (int r = 0; r < R; ++r) acc[r][v] = neg_colsum;
+  }
   const int kf = k / 4;
   const size_t bq_stride = static_cast<size_t>(npad) * 4;
   const uint8_t* bq = bp;
@@ -105,13 +111,12 @@ TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int8_t* a, int lda, int k,
     }
   }
   for (int v = 0; v < J; ++v) {
-    const __m512i corr = _mm512_loadu_si512(colsum + 16 * v);
     const int left = std::min(16, n_left - 16 * v);
     const __mmask16 mask =
         left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
     for (int r = 0; r < R; ++r) {
       _mm512_mask_storeu_epi32(c + static_cast<size_t>(r) * ldc + 16 * v, mask,
-                               _mm512_sub_epi32(acc[r][v], corr));
+                               acc[r][v]);
     }
   }
 }
@@ -119,25 +124,25 @@ TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int8_t* a, int lda, int k,
 template <int R>
 TRISIM_VNNI_ATTR HWY_INLINE void VnniRows(const int8_t* a, int lda, int k,
                                           const uint8_t* bp, int npad,
-                                          const int32_t* colsum, int32_t* c,
-                                          int ldc, int n) {
+                                          const int32_t* neg_colsums,
+                                          int32_t* c, int ldc, int n) {
   int jb = 0;
   for (; jb + 64 <= npad; jb += 64) {
-    VnniBlock<R, 4>(a, lda, k, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
+    VnniBlock<R, 4>(a, lda, k, bp + jb * 4, npad, neg_colsums + jb, c + jb, ldc,
                     n - jb);
   }
   switch ((npad - jb) / 16) {
     case 3:
-      VnniBlock<R, 3>(a, lda, k, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
-                      n - jb);
+      VnniBlock<R, 3>(a, lda, k, bp + jb * 4, npad, neg_colsums + jb, c + jb,
+                      ldc, n - jb);
       break;
     case 2:
-      VnniBlock<R, 2>(a, lda, k, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
-                      n - jb);
+      VnniBlock<R, 2>(a, lda, k, bp + jb * 4, npad, neg_colsums + jb, c + jb,
+                      ldc, n - jb);
       break;
     case 1:
-      VnniBlock<R, 1>(a, lda, k, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
-                      n - jb);
+      VnniBlock<R, 1>(a, lda, k, bp + jb * 4, npad, neg_colsums + jb, c + jb,
+                      ldc, n - jb);
       break;
     default:
       break;
@@ -153,14 +158,15 @@ TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
   Int8Scratch& s = Scratch();
   uint8_t* bp = s.B(static_cast<size_t>(kq) * npad * 4 + 64);
   s.colsum.resize(npad);
-  int32_t* corr = s.colsum.data();
+  int32_t* corr = s.colsum.data();  // -128 sum_k b[k][j]
   const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80));
   // Pack B into k-quads, 64 columns (four 16-lane vectors) at a time: rows
   // 4q..4q+3 interleave bytewise (unpack epi8, then epi16), which leaves
   // columns 16L + 4x.. in 128-bit lane L of vector x; a 4x4 transpose of
   // 128-bit lanes puts columns 16x..16x+15 in vector x. Rows past k and
   // columns past n are zero. The correction 128 sum_k b[k][j] comes from
-  // vpdpbusd of 0x80 bytes against the packed quads (exact: |.| <= 2^30).
+  // vpdpbusd of 0x80 bytes against the packed quads (exact: |.| <= 2^30),
+  // stored negated as the blocks' starting accumulators.
   for (int jb = 0; jb < npad; jb += 64) {
     const int left = n - jb;
     const __mmask64 mask =
@@ -199,7 +205,10 @@ TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
         cs[x] = VnniDot(cs[x], k80, v[x]);
       }
     }
-    for (int x = 0; x < nv; ++x) _mm512_storeu_si512(corr + jb + 16 * x, cs[x]);
+    for (int x = 0; x < nv; ++x) {
+      _mm512_storeu_si512(corr + jb + 16 * x,
+                          _mm512_sub_epi32(_mm512_setzero_si512(), cs[x]));
+    }
   }
   int i = 0;
   for (; i + 4 <= m; i += 4) {
