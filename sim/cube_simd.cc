@@ -301,8 +301,8 @@ const char* Int8PeakInstruction() {
   return quant::DispatchTargetName() == "AVX3_DL"
              ? "vpdpbusd zmm (AVX-512 VNNI), best of 8/12/16 independent "
                "chains"
-             : "pmaddwd (Highway ReorderWidenMulAccumulate), best of 8/12/16 "
-               "chains";
+             : "pmaddwd + paddd (Highway ReorderWidenMulAccumulate), 8 "
+               "chains of distinct operands";
 }
 
 }  // namespace trisim
