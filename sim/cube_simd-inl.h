@@ -49,63 +49,100 @@ inline Int8Scratch& Scratch() {
 #if HWY_TARGET == HWY_AVX3_DL
 #define TRISIM_VNNI_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
 
-// R rows x J vectors of 16 int32 lanes, over kq quads of k.
-// ap: (a + 128) as u8 quads, one int32 per quad, row stride kq.
-// bp: [kq][npad][4] int8. Output minus colsum (= 128 sum_k b[k][j]).
+// acc + vpdpbusd(u8 quads of a, s8 quads of b). Inline asm, not
+// _mm512_dpbusd_epi32: GCC 12 (-O3) gives the intrinsic's result a register
+// apart from its accumulator input and copies all 16 accumulators of the
+// 4 x 4 block every k-quad (two vmovdqa per vpdpbusd), which measured 0.95 us
+// for the 64^3 product against 0.65 us with this form (issue 15). The tied
+// "+v" operand keeps each accumulator in one zmm register. By value, not by
+// reference: an asm operand naming an array element keeps GCC from turning
+// the accumulator array into registers (it then loads and stores each
+// accumulator around every instruction).
+TRISIM_VNNI_ATTR HWY_INLINE __m512i VnniDot(__m512i acc, __m512i a_u8,
+                                            __m512i b_s8) {
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a_u8), "v"(b_s8));
+  return acc;
+}
+
+// R rows x J vectors of 16 int32 lanes: c = (a + 128) b - 128 sum_k b[k][j],
+// a read in place.
+// a: R rows of k int8 (stride lda); each quad a[4q..4q+3] is broadcast and
+// XORed with 0x80 (= a + 128 as u8) in the register, so A needs no packing
+// pass (which cost ~10% of the 64^3 call). The last, partial quad (k % 4
+// bytes) is a masked load, so no byte past a row's k is read; its missing
+// bytes become 0x80 but meet zero rows of bp.
+// bp: [kq][npad][4] int8 (B packed in k-quads). neg_colsums:
+// -128 sum_k b[k][j].
 template <int R, int J>
-TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int32_t* ap, int kq,
+TRISIM_VNNI_ATTR HWY_INLINE void VnniBlock(const int8_t* a, int lda, int k,
                                            const uint8_t* bp, int npad,
-                                           const int32_t* colsum, int32_t* c,
-                                           int ldc, int n_left) {
+                                           const int32_t* neg_colsums,
+                                           int32_t* c, int ldc, int n_left) {
+  const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80));
+  // The accumulators start at -colsum (a register copy), so the epilogue is
+  // stores only, no vpsubd per store.
   __m512i acc[R][J];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < J; ++v) acc[r][v] = _mm512_setzero_si512();
-  for (int q = 0; q < kq; ++q) {
+  for (int v = 0; v < J; ++v) {
+    const __m512i neg_colsum = _mm512_loadu_si512(neg_colsums + 16 * v);
+    for (int r = 0; r < R; ++r) acc[r][v] = neg_colsum;
+  }
+  const int kf = k / 4;
+  const size_t bq_stride = static_cast<size_t>(npad) * 4;
+  const uint8_t* bq = bp;
+  for (int q = 0; q < kf; ++q, bq += bq_stride) {
     __m512i bv[J];
-    for (int v = 0; v < J; ++v) {
-      bv[v] =
-          _mm512_load_si512(bp + (static_cast<size_t>(q) * npad + 16 * v) * 4);
-    }
+    for (int v = 0; v < J; ++v) bv[v] = _mm512_load_si512(bq + 64 * v);
     for (int r = 0; r < R; ++r) {
-      const __m512i av = _mm512_set1_epi32(ap[static_cast<size_t>(r) * kq + q]);
-      for (int v = 0; v < J; ++v)
-        acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, bv[v]);
+      int32_t quad;
+      std::memcpy(&quad, a + static_cast<size_t>(r) * lda + 4 * q, 4);
+      const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(quad), k80);
+      for (int v = 0; v < J; ++v) acc[r][v] = VnniDot(acc[r][v], av, bv[v]);
+    }
+  }
+  if (k % 4 != 0) {
+    const __mmask16 kmask = static_cast<__mmask16>((1u << (k % 4)) - 1);
+    __m512i bv[J];
+    for (int v = 0; v < J; ++v) bv[v] = _mm512_load_si512(bq + 64 * v);
+    for (int r = 0; r < R; ++r) {
+      const __m128i quad = _mm_maskz_loadu_epi8(
+          kmask, a + static_cast<size_t>(r) * lda + 4 * kf);
+      const __m512i av = _mm512_xor_si512(_mm512_broadcastd_epi32(quad), k80);
+      for (int v = 0; v < J; ++v) acc[r][v] = VnniDot(acc[r][v], av, bv[v]);
     }
   }
   for (int v = 0; v < J; ++v) {
-    const __m512i corr = _mm512_loadu_si512(colsum + 16 * v);
     const int left = std::min(16, n_left - 16 * v);
     const __mmask16 mask =
         left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
     for (int r = 0; r < R; ++r) {
       _mm512_mask_storeu_epi32(c + static_cast<size_t>(r) * ldc + 16 * v, mask,
-                               _mm512_sub_epi32(acc[r][v], corr));
+                               acc[r][v]);
     }
   }
 }
 
 template <int R>
-TRISIM_VNNI_ATTR HWY_INLINE void VnniRows(const int32_t* ap, int kq,
+TRISIM_VNNI_ATTR HWY_INLINE void VnniRows(const int8_t* a, int lda, int k,
                                           const uint8_t* bp, int npad,
-                                          const int32_t* colsum, int32_t* c,
-                                          int ldc, int n) {
+                                          const int32_t* neg_colsums,
+                                          int32_t* c, int ldc, int n) {
   int jb = 0;
   for (; jb + 64 <= npad; jb += 64) {
-    VnniBlock<R, 4>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
+    VnniBlock<R, 4>(a, lda, k, bp + jb * 4, npad, neg_colsums + jb, c + jb, ldc,
                     n - jb);
   }
   switch ((npad - jb) / 16) {
     case 3:
-      VnniBlock<R, 3>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
-                      n - jb);
+      VnniBlock<R, 3>(a, lda, k, bp + jb * 4, npad, neg_colsums + jb, c + jb,
+                      ldc, n - jb);
       break;
     case 2:
-      VnniBlock<R, 2>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
-                      n - jb);
+      VnniBlock<R, 2>(a, lda, k, bp + jb * 4, npad, neg_colsums + jb, c + jb,
+                      ldc, n - jb);
       break;
     case 1:
-      VnniBlock<R, 1>(ap, kq, bp + jb * 4, npad, colsum + jb, c + jb, ldc,
-                      n - jb);
+      VnniBlock<R, 1>(a, lda, k, bp + jb * 4, npad, neg_colsums + jb, c + jb,
+                      ldc, n - jb);
       break;
     default:
       break;
@@ -121,14 +158,15 @@ TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
   Int8Scratch& s = Scratch();
   uint8_t* bp = s.B(static_cast<size_t>(kq) * npad * 4 + 64);
   s.colsum.resize(npad);
-  int32_t* corr = s.colsum.data();
+  int32_t* corr = s.colsum.data();  // -128 sum_k b[k][j]
   const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80));
   // Pack B into k-quads, 64 columns (four 16-lane vectors) at a time: rows
   // 4q..4q+3 interleave bytewise (unpack epi8, then epi16), which leaves
   // columns 16L + 4x.. in 128-bit lane L of vector x; a 4x4 transpose of
   // 128-bit lanes puts columns 16x..16x+15 in vector x. Rows past k and
   // columns past n are zero. The correction 128 sum_k b[k][j] comes from
-  // vpdpbusd of 0x80 bytes against the packed quads (exact: |.| <= 2^30).
+  // vpdpbusd of 0x80 bytes against the packed quads (exact: |.| <= 2^30),
+  // stored negated as the blocks' starting accumulators.
   for (int jb = 0; jb < npad; jb += 64) {
     const int left = n - jb;
     const __mmask64 mask =
@@ -164,104 +202,170 @@ TRISIM_VNNI_ATTR HWY_NOINLINE void Int8MatMulVnni(const int8_t* a, int lda,
       uint8_t* dst = bp + (static_cast<size_t>(q) * npad + jb) * 4;
       for (int x = 0; x < nv; ++x) {
         _mm512_store_si512(dst + 64 * x, v[x]);
-        cs[x] = _mm512_dpbusd_epi32(cs[x], k80, v[x]);
+        cs[x] = VnniDot(cs[x], k80, v[x]);
       }
     }
-    for (int x = 0; x < nv; ++x) _mm512_storeu_si512(corr + jb + 16 * x, cs[x]);
-  }
-  // A as u8 (a XOR 0x80 = a + 128), rows padded to whole quads with 0x80
-  // (their B rows are zero).
-  s.a.resize(static_cast<size_t>(m) * kq);
-  const int row_bytes = kq * 4;
-  for (int i = 0; i < m; ++i) {
-    uint8_t* dst =
-        reinterpret_cast<uint8_t*>(s.a.data() + static_cast<size_t>(i) * kq);
-    const int8_t* arow = a + static_cast<size_t>(i) * lda;
-    for (int cb = 0; cb < row_bytes; cb += 64) {
-      const int in_left = k - cb, out_left = row_bytes - cb;
-      const __mmask64 in_mask =
-          in_left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << in_left) - 1);
-      const __mmask64 out_mask =
-          out_left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << out_left) - 1);
-      const __m512i x =
-          _mm512_xor_si512(_mm512_maskz_loadu_epi8(in_mask, arow + cb), k80);
-      _mm512_mask_storeu_epi8(dst + cb, out_mask, x);
+    for (int x = 0; x < nv; ++x) {
+      _mm512_storeu_si512(corr + jb + 16 * x,
+                          _mm512_sub_epi32(_mm512_setzero_si512(), cs[x]));
     }
   }
   int i = 0;
   for (; i + 4 <= m; i += 4) {
-    VnniRows<4>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad, corr,
+    VnniRows<4>(a + static_cast<size_t>(i) * lda, lda, k, bp, npad, corr,
                 c + static_cast<size_t>(i) * ldc, ldc, n);
   }
   for (; i < m; ++i) {
-    VnniRows<1>(s.a.data() + static_cast<size_t>(i) * kq, kq, bp, npad, corr,
+    VnniRows<1>(a + static_cast<size_t>(i) * lda, lda, k, bp, npad, corr,
                 c + static_cast<size_t>(i) * ldc, ldc, n);
   }
 }
 
-// The peak loop: 8 independent accumulators of vpdpbusd zmm.
+// The peak loop: `Chains` independent accumulators of vpdpbusd zmm. How
+// many chains reach the throughput depends on the core (latency x ports:
+// measured here on an AMD family 26 core, 8 chains ~785 GOP/s, 10 ~835,
+// 12 ~858, 16 ~851), so MeasureInt8PeakGops times several and keeps the
+// best.
+template <int Chains>
 TRISIM_VNNI_ATTR HWY_NOINLINE int64_t VnniPeakLoop(int64_t iters) {
-  __m512i acc[8];
-  for (int r = 0; r < 8; ++r) acc[r] = _mm512_set1_epi32(r);
+  __m512i acc[Chains];
+  for (int r = 0; r < Chains; ++r) acc[r] = _mm512_set1_epi32(r);
   __m512i x = _mm512_set1_epi32(0x01010101), y = _mm512_set1_epi32(0x02020202);
   for (int64_t t = 0; t < iters; ++t) {
-    for (int r = 0; r < 8; ++r) acc[r] = _mm512_dpbusd_epi32(acc[r], x, y);
+    for (int r = 0; r < Chains; ++r) acc[r] = VnniDot(acc[r], x, y);
     __asm__ volatile("" : "+v"(x), "+v"(y));
   }
   __m512i sum = acc[0];
-  for (int r = 1; r < 8; ++r) sum = _mm512_add_epi32(sum, acc[r]);
+  for (int r = 1; r < Chains; ++r) sum = _mm512_add_epi32(sum, acc[r]);
   return _mm512_reduce_add_epi32(sum);
 }
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
 #if HWY_TARGET != HWY_SCALAR
-// Portable: int16 pairs (k even, k odd) with the widening multiply-add,
-// lane j of a product = a[k] b[k][j] + a[k+1] b[k+1][j].
+// acc + the widening multiply-add of int16 pairs a, b (odd: Highway's second
+// accumulator, see ReorderWidenMulAccumulate).
+template <class D32, class V16>
+HWY_INLINE hn::Vec<D32> WidenMulAcc(D32 d32, V16 a, V16 b, hn::Vec<D32> acc,
+                                    hn::Vec<D32>& odd) {
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || \
+    HWY_TARGET == HWY_AVX3_DL
+  // pmaddwd into a fresh register, then the add tied to the accumulator in
+  // inline asm: with the plain sum, GCC 12 (-O3) puts each sum in a new
+  // register and copies all 8 accumulators of the block back every k-pair
+  // (standalone 4x2 block: 176 -> 197 GOP/s on AVX2, issue 15). By value:
+  // an asm operand naming an array element would keep the accumulators in
+  // memory. odd stays zero on x86 (pmaddwd sums the pair itself).
+  const auto prod =
+      hn::ReorderWidenMulAccumulate(d32, a, b, hn::Zero(d32), odd);
+  __asm__("vpaddd %1, %0, %0" : "+v"(acc.raw) : "v"(prod.raw));
+  return acc;
+#else
+  return hn::ReorderWidenMulAccumulate(d32, a, b, acc, odd);
+#endif
+}
+
+// R rows x J vectors of int32 lanes over kp k-pairs, with the widening
+// multiply-add: lane j of a product = a[2q] b[2q][j] + a[2q+1] b[2q+1][j]
+// (exact: |sum| <= 2^15 per pair, and k/2 of them fit int32 for k < 2^17).
+// ap: R rows of kp int32 = int16 pairs (stride kp); bp: [kp][npad] int32 =
+// int16 pairs. J vectors from column 0 of bp/c; n_left columns remain.
+template <int R, int J>
+HWY_INLINE void WidenBlock(const int32_t* ap, int kp, const int32_t* bp,
+                           int npad, int32_t* c, int ldc, int n_left) {
+  const hn::ScalableTag<int32_t> d32;
+  const hn::Repartition<int16_t, decltype(d32)> d16;
+  const size_t lanes = hn::Lanes(d32);
+  hn::Vec<decltype(d32)> acc[R][J], odd[R][J];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < J; ++v) acc[r][v] = odd[r][v] = hn::Zero(d32);
+  for (int q = 0; q < kp; ++q) {
+    hn::Vec<decltype(d16)> bv[J];
+    for (int v = 0; v < J; ++v) {
+      bv[v] = hn::BitCast(
+          d16, hn::Load(d32, bp + static_cast<size_t>(q) * npad + v * lanes));
+    }
+    for (int r = 0; r < R; ++r) {
+      const auto av =
+          hn::BitCast(d16, hn::Set(d32, ap[static_cast<size_t>(r) * kp + q]));
+      for (int v = 0; v < J; ++v) {
+        acc[r][v] = WidenMulAcc(d32, av, bv[v], acc[r][v], odd[r][v]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < J; ++v) {
+      const auto total = hn::RearrangeToOddPlusEven(acc[r][v], odd[r][v]);
+      int32_t* dst = c + static_cast<size_t>(r) * ldc + v * lanes;
+      const int left = n_left - static_cast<int>(v * lanes);
+      if (left >= static_cast<int>(lanes)) {
+        hn::StoreU(total, d32, dst);
+      } else {
+        HWY_ALIGN int32_t tmp[hn::MaxLanes(d32)];
+        hn::Store(total, d32, tmp);
+        for (int t = 0; t < left; ++t) dst[t] = tmp[t];
+      }
+    }
+  }
+}
+
+template <int R>
+HWY_INLINE void WidenRows(const int32_t* ap, int kp, const int32_t* bp,
+                          int npad, int32_t* c, int ldc, int n) {
+  const int lanes = static_cast<int>(hn::Lanes(hn::ScalableTag<int32_t>()));
+  int j = 0;
+  for (; j + 2 * lanes <= npad; j += 2 * lanes)
+    WidenBlock<R, 2>(ap, kp, bp + j, npad, c + j, ldc, n - j);
+  if (j < npad) WidenBlock<R, 1>(ap, kp, bp + j, npad, c + j, ldc, n - j);
+}
+
+// Portable: int16 pairs (k even, k odd) with the widening multiply-add, 4
+// rows x 2 vectors per block (11 of the 16 registers of AVX2/SSE4: 8
+// accumulators, 2 of B, 1 of A). Both operands are widened to int16 pairs
+// once per call in plain loops the compiler vectorises for the target.
 HWY_NOINLINE void Int8MatMulWiden(const int8_t* a, int lda, const int8_t* b,
                                   int ldb, int32_t* c, int ldc, int m, int n,
                                   int k) {
   const hn::ScalableTag<int32_t> d32;
-  const hn::Repartition<int16_t, decltype(d32)> d16;
   const int lanes = static_cast<int>(hn::Lanes(d32));
   const int kp = (k + 1) / 2;
   const int npad = (n + lanes - 1) / lanes * lanes;
   Int8Scratch& s = Scratch();
-  int16_t* bp =
-      reinterpret_cast<int16_t*>(s.B(static_cast<size_t>(kp) * npad * 4 + 64));
-  std::memset(bp, 0, static_cast<size_t>(kp) * npad * 4);
-  for (int kk = 0; kk < k; ++kk) {
-    const int8_t* brow = b + static_cast<size_t>(kk) * ldb;
-    int16_t* dst = bp + static_cast<size_t>(kk / 2) * npad * 2 + kk % 2;
-    for (int j = 0; j < n; ++j) dst[2 * j] = brow[j];
+  int32_t* bp =
+      reinterpret_cast<int32_t*>(s.B(static_cast<size_t>(kp) * npad * 4 + 64));
+  // B pair q, column j: low int16 b[2q][j], high b[2q+1][j] (0 past k);
+  // columns n..npad are 0.
+  for (int q = 0; q < kp; ++q) {
+    const int8_t* b0 = b + static_cast<size_t>(2 * q) * ldb;
+    const int8_t* b1 = b0 + ldb;
+    int32_t* dst = bp + static_cast<size_t>(q) * npad;
+    if (2 * q + 1 < k) {
+      for (int j = 0; j < n; ++j) {
+        dst[j] = static_cast<int32_t>(static_cast<uint16_t>(b0[j]) |
+                                      (static_cast<uint32_t>(b1[j]) << 16));
+      }
+    } else {
+      for (int j = 0; j < n; ++j)
+        dst[j] = static_cast<int32_t>(static_cast<uint16_t>(b0[j]));
+    }
+    for (int j = n; j < npad; ++j) dst[j] = 0;
   }
-  s.a.assign(static_cast<size_t>(m) * kp, 0);
+  // A row i: a[i][0..k) as int16 (little-endian pairs), 0 past k.
+  s.a.resize(static_cast<size_t>(m) * kp);
   for (int i = 0; i < m; ++i) {
     int16_t* dst =
         reinterpret_cast<int16_t*>(s.a.data() + static_cast<size_t>(i) * kp);
-    for (int kk = 0; kk < k; ++kk)
-      dst[kk] = a[static_cast<size_t>(i) * lda + kk];
+    const int8_t* arow = a + static_cast<size_t>(i) * lda;
+    for (int kk = 0; kk < k; ++kk) dst[kk] = arow[kk];
+    if (k % 2 != 0) dst[k] = 0;
   }
-  HWY_ALIGN int32_t tmp[hn::MaxLanes(d32)];
-  for (int i = 0; i < m; ++i) {
-    const int32_t* ap = s.a.data() + static_cast<size_t>(i) * kp;
-    for (int j = 0; j < npad; j += lanes) {
-      auto sum0 = hn::Zero(d32);
-      auto sum1 = hn::Zero(d32);
-      for (int q = 0; q < kp; ++q) {
-        const auto bv =
-            hn::Load(d16, bp + (static_cast<size_t>(q) * npad + j) * 2);
-        const auto av = hn::BitCast(d16, hn::Set(d32, ap[q]));
-        sum0 = hn::ReorderWidenMulAccumulate(d32, av, bv, sum0, sum1);
-      }
-      const auto total = hn::RearrangeToOddPlusEven(sum0, sum1);
-      int32_t* dst = c + static_cast<size_t>(i) * ldc + j;
-      if (j + lanes <= n) {
-        hn::StoreU(total, d32, dst);
-      } else {
-        hn::Store(total, d32, tmp);
-        for (int t = 0; t < n - j; ++t) dst[t] = tmp[t];
-      }
-    }
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    WidenRows<4>(s.a.data() + static_cast<size_t>(i) * kp, kp, bp, npad,
+                 c + static_cast<size_t>(i) * ldc, ldc, n);
+  }
+  for (; i < m; ++i) {
+    WidenRows<1>(s.a.data() + static_cast<size_t>(i) * kp, kp, bp, npad,
+                 c + static_cast<size_t>(i) * ldc, ldc, n);
   }
 }
 #endif
@@ -286,35 +390,66 @@ HWY_NOINLINE void Int8MatMulT(const int8_t* a, int lda, const int8_t* b,
 #endif
 }
 
-HWY_NOINLINE double Int8PeakGopsT(int64_t iters, int64_t* sink) {
-#if HWY_TARGET == HWY_AVX3_DL
-  static const bool vnni = __builtin_cpu_supports("avx512vnni");
-  if (vnni) {
-    *sink += VnniPeakLoop(iters);
-    return 8.0 * 64 * 2;  // ops per iteration: 8 instr x 64 MACs x 2
-  }
-#endif
 #if HWY_TARGET != HWY_SCALAR
+// The widening multiply-add's peak loop: 8 chains, each a pmaddwd (x86)
+// into its own accumulator add per iteration, the kernel's instruction pair
+// (WidenMulAcc). Each chain multiplies a distinct (x, y) pair and the y are
+// opaque every iteration: with one shared pair the compiler computes the
+// product once per iteration and times 8 adds (main's loop did, issue 15).
+// The loop-carried dependency is the 1-cycle add, so 8 chains cover it; 14
+// registers fit AVX2/SSE4's 16. Returns ops per iteration.
+HWY_NOINLINE double WidenPeakLoop(int64_t iters, int64_t* sink) {
   const hn::ScalableTag<int32_t> d32;
   const hn::Repartition<int16_t, decltype(d32)> d16;
-  auto x = hn::Set(d16, 3), y = hn::Set(d16, 5);
+  const hn::Vec<decltype(d16)> x[4] = {hn::Set(d16, 3), hn::Set(d16, 5),
+                                       hn::Set(d16, 7), hn::Set(d16, 9)};
+  hn::Vec<decltype(d16)> y0 = hn::Set(d16, 11), y1 = hn::Set(d16, 13);
   hn::Vec<decltype(d32)> acc[8], odd[8];
   for (int r = 0; r < 8; ++r) acc[r] = odd[r] = hn::Zero(d32);
   for (int64_t t = 0; t < iters; ++t) {
-    for (int r = 0; r < 8; ++r)
-      acc[r] = hn::ReorderWidenMulAccumulate(d32, x, y, acc[r], odd[r]);
-      // On the raw SIMD register (__m128i/__m256i/__m512i of every x86 target
-      // here) with "v" (any SSE/AVX/EVEX register): clang 14 rejects a Highway
-      // Vec struct as an operand and a ymm/zmm as "x".
+    for (int r = 0; r < 4; ++r) {
+      acc[r] = WidenMulAcc(d32, x[r], y0, acc[r], odd[r]);
+      acc[r + 4] = WidenMulAcc(d32, x[r], y1, acc[r + 4], odd[r + 4]);
+    }
+    // On the raw SIMD register (__m128i/__m256i/__m512i of every x86 target
+    // here) with "v" (any SSE/AVX/EVEX register): clang 14 rejects a Highway
+    // Vec struct as an operand and a ymm/zmm as "x".
 #if HWY_TARGET != HWY_EMU128  // whose raw is an array, not a register
-    __asm__ volatile("" : "+v"(x.raw), "+v"(y.raw));
+    __asm__ volatile("" : "+v"(y0.raw), "+v"(y1.raw));
 #endif
   }
   for (int r = 1; r < 8; ++r) acc[0] = hn::Add(acc[0], hn::Add(acc[r], odd[r]));
   *sink += hn::GetLane(acc[0]);
   return 8.0 * hn::Lanes(d16) * 2;
+}
+#endif
+
+// One timed run of the int8 peak loop with `chains` (8, 12 or 16)
+// independent vpdpbusd accumulators (the widening loop always runs 8);
+// returns the ops per iteration (0 on SCALAR).
+HWY_NOINLINE double Int8PeakGopsT(int64_t iters, int chains, int64_t* sink) {
+#if HWY_TARGET == HWY_AVX3_DL
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  if (vnni) {
+    // ops per iteration: chains instr x 64 MACs x 2
+    if (chains <= 8) {
+      *sink += VnniPeakLoop<8>(iters);
+      return 8.0 * 64 * 2;
+    }
+    if (chains <= 12) {
+      *sink += VnniPeakLoop<12>(iters);
+      return 12.0 * 64 * 2;
+    }
+    *sink += VnniPeakLoop<16>(iters);
+    return 16.0 * 64 * 2;
+  }
+#endif
+#if HWY_TARGET != HWY_SCALAR
+  (void)chains;  // 8 cover the widening loop's 1-cycle add (WidenPeakLoop)
+  return WidenPeakLoop(iters, sink);
 #else
   (void)iters;
+  (void)chains;
   (void)sink;
   return 0.0;
 #endif

@@ -142,7 +142,10 @@ inline int64_t EmulatedTotal(int32_t ll, int32_t hh, int32_t hl, int32_t lh) {
 // How many GOP/s a tight loop of the best int8 dot-product instruction
 // reaches on one core (vpdpbusd zmm if the CPU has AVX-512 VNNI, else the
 // widening multiply-add of the best Highway target): the int8 peak that
-// `trisim bench` reports against. 2 ops per multiply-add.
+// `trisim bench` reports against. 2 ops per multiply-add. The best of
+// loops with 8, 12 and 16 independent accumulator chains: the chains needed
+// to cover latency x issue ports differ between cores (8 fall ~9% short on
+// the AMD family 26 core measured in issue 15).
 double MeasureInt8PeakGops(double seconds);
 // Name of the instruction MeasureInt8PeakGops timed.
 const char* Int8PeakInstruction();
