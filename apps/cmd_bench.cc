@@ -298,6 +298,13 @@ nlohmann::ordered_json BenchFp16(double batch, int reps) {
   j["fast_vs_eigen_ratio"] = eigen / fast;
   j["fast_vs_eigen_baseline_ratio"] = eigen_baseline / fast;
   j["fast_vs_scalar_ratio"] = scalar / fast;
+  // The bound on the fast path: its exact fractal sums run in double lanes
+  // (sim/cube_simd.h FractalMatUpdate), Eigen's float product in float
+  // lanes, twice as many per vector.
+  const double fma_peak = MeasureFp64FmaPeakGops(batch * reps);
+  j["fp64_fma_peak_gops"] = fma_peak;
+  j["fast_percent_of_fp64_fma_peak"] = 100.0 * ops / fast / 1e9 / fma_peak;
+  j["fp64_fma_peak_vs_eigen_ratio"] = fma_peak / (ops / eigen / 1e9);
   return j;
 }
 
@@ -559,6 +566,12 @@ int RunBench(const BenchOptions& o) {
       f16["eigen_simd_instruction_sets"].get<std::string>().c_str(),
       f16["eigen_float_gops"].get<double>(),
       f16["fast_vs_eigen_ratio"].get<double>());
+  std::printf(
+      "  fp64 FMA peak (the fast path's double lanes): %.1f, fast = %.0f%% of "
+      "it; the peak itself = %.2fx Eigen float\n",
+      f16["fp64_fma_peak_gops"].get<double>(),
+      f16["fast_percent_of_fp64_fma_peak"].get<double>(),
+      f16["fp64_fma_peak_vs_eigen_ratio"].get<double>());
   if (eigen_target != "baseline") {
     std::printf(
         "  Eigen float, baseline build [%s]: %.2f (fast = %.2fx)\n",

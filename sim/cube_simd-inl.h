@@ -427,6 +427,40 @@ HWY_NOINLINE double WidenPeakLoop(int64_t iters, int64_t* sink) {
 // One timed run of the int8 peak loop with `chains` (8, 12 or 16)
 // independent vpdpbusd accumulators (the widening loop always runs 8);
 // returns the ops per iteration (0 on SCALAR).
+// The fp64 FMA peak loop: Chains independent MulAdd accumulators of full
+// double vectors, the operation the float fast path's exact fractal sums
+// run on (FractalBlock). acc = acc x + y converges to y / (1 - x) = 1e-3:
+// no overflow, no subnormal. Returns the lanes' sum (kept alive).
+template <int Chains>
+HWY_NOINLINE double Fp64FmaPeakLoop(int64_t iters) {
+  const hn::ScalableTag<double> dd;
+  hn::Vec<decltype(dd)> acc[Chains];
+  for (int r = 0; r < Chains; ++r) acc[r] = hn::Set(dd, r);
+  const auto x = hn::Set(dd, 0.999999), y = hn::Set(dd, 1e-9);
+  for (int64_t t = 0; t < iters; ++t) {
+    for (int r = 0; r < Chains; ++r) acc[r] = hn::MulAdd(acc[r], x, y);
+  }
+  auto sum = acc[0];
+  for (int r = 1; r < Chains; ++r) sum = hn::Add(sum, acc[r]);
+  return hn::GetLane(hn::SumOfLanes(dd, sum));
+}
+
+// Ops per iteration of the chosen loop (2 per lane per MulAdd); *sink keeps
+// the result alive.
+HWY_NOINLINE double Fp64FmaPeakGopsT(int64_t iters, int chains, double* sink) {
+  const double per_chain = 2.0 * hn::Lanes(hn::ScalableTag<double>());
+  if (chains <= 8) {
+    *sink += Fp64FmaPeakLoop<8>(iters);
+    return 8 * per_chain;
+  }
+  if (chains <= 12) {
+    *sink += Fp64FmaPeakLoop<12>(iters);
+    return 12 * per_chain;
+  }
+  *sink += Fp64FmaPeakLoop<16>(iters);
+  return 16 * per_chain;
+}
+
 HWY_NOINLINE double Int8PeakGopsT(int64_t iters, int chains, int64_t* sink) {
 #if HWY_TARGET == HWY_AVX3_DL
   static const bool vnni = __builtin_cpu_supports("avx512vnni");

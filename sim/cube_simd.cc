@@ -20,6 +20,7 @@ namespace trisim {
 
 HWY_EXPORT(Int8MatMulT);
 HWY_EXPORT(Int8PeakGopsT);
+HWY_EXPORT(Fp64FmaPeakGopsT);
 HWY_EXPORT(FractalMatUpdateT);
 HWY_EXPORT(AbsMaxFiniteT);
 HWY_EXPORT(QuantizeCodesT);
@@ -276,20 +277,21 @@ bool ScaleCodes(const int32_t* c, size_t n, double d, double* out) {
   return HWY_DYNAMIC_DISPATCH(ScaleCodes32T)(c, n, d, out);
 }
 
-double MeasureInt8PeakGops(double seconds) {
-  // Round robin over the chain counts (each adapts its own iteration count
-  // to ~10 ms runs), so a noisy neighbour hits all of them alike; the best
-  // run of any is the peak.
+namespace {
+// The best GOP/s of a peak loop over `seconds`, round robin over the chain
+// counts 8, 12 and 16 (each adapts its own iteration count to ~10 ms runs),
+// so a noisy neighbour hits all of them alike; the best run of any is the
+// peak. run(iters, chains) returns the ops of one iteration.
+template <typename Run>
+double BestPeakGops(double seconds, const Run& run) {
   constexpr int kChains[] = {8, 12, 16};
-  int64_t sink = 0;
   int64_t iters[3] = {1 << 16, 1 << 16, 1 << 16};
   double best = 0.0;
   const auto start = std::chrono::steady_clock::now();
   for (;;) {
     for (int c = 0; c < 3; ++c) {
       const auto t0 = std::chrono::steady_clock::now();
-      const double ops =
-          HWY_DYNAMIC_DISPATCH(Int8PeakGopsT)(iters[c], kChains[c], &sink);
+      const double ops = run(iters[c], kChains[c]);
       const double dt =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
               .count();
@@ -302,8 +304,24 @@ double MeasureInt8PeakGops(double seconds) {
       break;
     }
   }
-  if (sink == 42) best += 0.0;  // keep the loop's result alive
   return best;
+}
+}  // namespace
+
+double MeasureInt8PeakGops(double seconds) {
+  int64_t sink = 0;
+  const double best = BestPeakGops(seconds, [&](int64_t iters, int chains) {
+    return HWY_DYNAMIC_DISPATCH(Int8PeakGopsT)(iters, chains, &sink);
+  });
+  return sink == 42 ? best + 0.0 : best;  // keeps the loops' result alive
+}
+
+double MeasureFp64FmaPeakGops(double seconds) {
+  double sink = 0.0;
+  const double best = BestPeakGops(seconds, [&](int64_t iters, int chains) {
+    return HWY_DYNAMIC_DISPATCH(Fp64FmaPeakGopsT)(iters, chains, &sink);
+  });
+  return sink == 42.0 ? best + 0.0 : best;
 }
 
 const char* Int8PeakInstruction() {

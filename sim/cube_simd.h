@@ -149,5 +149,10 @@ inline int64_t EmulatedTotal(int32_t ll, int32_t hh, int32_t hl, int32_t lh) {
 double MeasureInt8PeakGops(double seconds);
 // Name of the instruction MeasureInt8PeakGops timed.
 const char* Int8PeakInstruction();
+// The same for fp64 multiply-adds on full vectors of the dispatched target
+// (Highway MulAdd: one FMA where the target has it, else a multiply and an
+// add): the bound on the float fast path, whose exact fractal sums run in
+// double lanes (FractalMatUpdate). 2 ops per lane per multiply-add.
+double MeasureFp64FmaPeakGops(double seconds);
 
 }  // namespace trisim
