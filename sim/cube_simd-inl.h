@@ -798,15 +798,16 @@ HWY_NOINLINE bool ScaleEmulatedCodesT(const int32_t* HWY_RESTRICT ll,
                                       const int32_t* HWY_RESTRICT lh, size_t n,
                                       double d, double* HWY_RESTRICT out) {
   const hn::ScalableTag<double> dd;
-  const hn::RebindToUnsigned<decltype(dd)> du;
-  const hn::RebindToSigned<decltype(dd)> ds;
   const hn::Rebind<int32_t, decltype(dd)> di;
   const size_t lanes = hn::Lanes(dd);
   const auto vd = hn::Set(dd, d);
   const auto k16 = hn::Set(dd, 65536.0);
   const auto k8 = hn::Set(dd, 256.0);
+#if HWY_NATIVE_FMA
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const hn::RebindToSigned<decltype(dd)> ds;
   const auto zero = hn::Zero(dd);
-#if !HWY_NATIVE_FMA
+#else
   const auto limit = hn::Set(dd, 536870912.0);          // 2^29
   auto small = hn::Lt(hn::Zero(dd), hn::Set(dd, 1.0));  // all true
 #endif
@@ -842,7 +843,6 @@ HWY_NOINLINE bool ScaleEmulatedCodesT(const int32_t* HWY_RESTRICT ll,
 #else
   bool all_done = hn::AllTrue(dd, small);
 #endif
-  (void)zero;
   for (; i < n; ++i) {
     const int64_t total = EmulatedTotal(ll[i], hh[i], hl[i], lh[i]);
     all_done = all_done && total < (1 << 29) && total > -(1 << 29);
