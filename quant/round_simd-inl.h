@@ -249,6 +249,11 @@ HWY_NOINLINE void RoundNearestEvenT(const double* HWY_RESTRICT x, size_t n,
 // rounded value or sum is a multiple of the format's least subnormal: no
 // double subnormal arises. What is left is |v| >= 2^emax or NaN, the lanes
 // Abs(v) < 2^emax is false for (an ordered compare is false on NaN).
+// Lanes of the widest double vector of any target: a constant expression
+// for the tail buffers (clang rejects hn::MaxLanes of a non-constexpr tag as
+// an array bound).
+constexpr size_t kMaxDoubleLanes = HWY_MAX_BYTES / sizeof(double);
+
 template <bool kFp32>
 HWY_NOINLINE bool LinCombNearestEvenT(const double* const* x,
                                       const double* coef, size_t terms,
@@ -301,11 +306,11 @@ HWY_NOINLINE bool LinCombNearestEvenT(const double* const* x,
                out + i);
   }
   if (i < n) {
-    HWY_ALIGN double pad[kLinCombMaxTerms][hn::MaxLanes(dd)] = {};
+    HWY_ALIGN double pad[kLinCombMaxTerms][kMaxDoubleLanes] = {};
     for (size_t t = 0; t < terms; ++t) {
       for (size_t j = i; j < n; ++j) pad[t][j - i] = x[t][j];
     }
-    HWY_ALIGN double tail[hn::MaxLanes(dd)];
+    HWY_ALIGN double tail[kMaxDoubleLanes];
     hn::Store(chain([&](size_t t) { return hn::Load(dd, pad[t]); }), dd, tail);
     for (size_t j = i; j < n; ++j) out[j] = tail[j - i];
   }
