@@ -530,6 +530,22 @@ bool FastIntMatMul(const std::vector<CubeTerm>& terms, double sign,
     if (bound > acc_max || bound > INT32_MAX) return false;
     groups_per_element += t.a->cols / g;
   }
+  // A dequantisation scale that overflows fp32 goes to the reference, so
+  // every target behaves as it does (the FMA round-to-odd would carry the
+  // inf through where the scalar paths stop).
+  for (const CubeTerm& t : terms) {
+    const int g = std::min(t.a->group_cols, t.b->group_rows);
+    for (int k = 0; k < t.a->cols; k += g) {
+      for (int i = 0; i < m; i += t.a->group_rows) {
+        for (int j = 0; j < n; j += t.b->group_cols) {
+          const float d =
+              quant::TruncateMantissa(t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j),
+                                      config.scale_mantissa_bits);
+          if (!std::isfinite(d)) return false;
+        }
+      }
+    }
+  }
   // Codes split into int8 pieces (lo = the code itself unless emulated),
   // by PrepareOperandInto (a reused operand is split once) or here; any
   // code outside int16 sends the call to the reference.
