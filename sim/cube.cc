@@ -53,6 +53,26 @@ double ExactSumRne32(const double* terms, int n) {
       Format::kFp32);
 }
 
+// Dequantisation of one k-group's integer total I: Round(sign * (I * d)),
+// the exact product rounded once, d the fp32 product of the operand scales
+// (TruncateMantissa'd). When the operand scales multiply past FLT_MAX, d is
+// +inf, as the kernel's own fp32 arithmetic forms it (sa * sb: an fp32
+// overflow, counted here as `overflowed`); the result is then IEEE's I * d,
+// +-inf or NaN for I = 0, which the rounder counts as a non-finite value.
+// The fast paths leave such groups to this reference (FastIntMatMul).
+double DequantRound(int64_t total, float d, bool negate,
+                    const quant::Rounder& rounder, Format format,
+                    uint64_t tensor, uint64_t index, EventCounts* events) {
+  if (std::isfinite(d)) {
+    quant::Exact value = ExactScaled(total, d);
+    if (negate) value.negative = !value.negative;
+    return rounder.Round(value, format, tensor, index, events);
+  }
+  if (events != nullptr) ++events->overflowed;
+  const double v = static_cast<double>(total) * static_cast<double>(d);
+  return rounder.Round(negate ? -v : v, format, tensor, index, events);
+}
+
 // acc + p with one fp32 rounding; both fp32 values or p an exact product.
 inline double FusedAddRne32(double acc, double p, bool p_is_fp32) {
   if (p_is_fp32 || !std::isfinite(p) || !std::isfinite(acc)) {
@@ -353,15 +373,13 @@ void IntMatMul(const std::vector<CubeTerm>& terms, double sign,
                                                   config.scale_mantissa_bits);
           if (groups_per_element == 1) {
             // sign * (I * d) with IEEE sign rules: -0 when I = 0, sign < 0.
-            quant::Exact value = ExactScaled(total, d);
-            if (sign < 0) value.negative = !value.negative;
-            result =
-                config.rounder.Round(value, out_format, tensor, index, events);
+            result = DequantRound(total, d, sign < 0, config.rounder,
+                                  out_format, tensor, index, events);
           } else {
             // Stochastic bits of partial p of element `index`: a distinct
             // counter per (element, partial).
-            const double p = config.rounder.Round(
-                ExactScaled(total, d), Format::kFp32, tensor,
+            const double p = DequantRound(
+                total, d, false, config.rounder, Format::kFp32, tensor,
                 index * groups_per_element + partials, events);
             sum = Rne32(sum + p);
             ++partials;
@@ -397,6 +415,9 @@ bool IntegerAccumulatorsForRequant(const std::vector<CubeTerm>& terms,
       (*integer)[index] = sign < 0 ? -total : total;
       (*scale)[index] = quant::TruncateMantissa(
           a.ScaleAt(i, 0) * b.ScaleAt(0, j), config.scale_mantissa_bits);
+      // An overflowed scale product (DequantRound) has no exact
+      // requantisation: the caller stores the fp32 results instead.
+      if (!std::isfinite((*scale)[index])) return false;
     }
   }
   return true;
@@ -444,8 +465,8 @@ void CubeMmad(const std::vector<CubeTerm>& terms, const double* init,
             const float d =
                 quant::TruncateMantissa(t.a->ScaleAt(i, k) * t.b->ScaleAt(k, j),
                                         config.scale_mantissa_bits);
-            const double p = config.rounder.Round(
-                ExactScaled(total, d), Format::kFp32, tensor,
+            const double p = DequantRound(
+                total, d, false, config.rounder, Format::kFp32, tensor,
                 index * groups_per_element + partials, events);
             sum = Rne32(sum + p);
             ++partials;

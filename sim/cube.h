@@ -149,7 +149,8 @@ struct CubeTerm {
 // matmul whose every element is one k-group (one int accumulator, one
 // dequant scale d), and then fills integer[i*n+j] = sign * I and
 // scale[i*n+j] = d. Accumulator events are not counted here (CubeMatMul
-// counts them).
+// counts them). False too when a scale product overflowed fp32 (d = inf:
+// no exact requantisation; the caller stores the fp32 results).
 bool IntegerAccumulatorsForRequant(const std::vector<CubeTerm>& terms,
                                    double sign, const CubeConfig& config,
                                    std::vector<int64_t>* integer,

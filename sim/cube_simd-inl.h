@@ -27,6 +27,28 @@ namespace trisim {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// fp32(v) as IEEE 754 converts (cvtpd2ps, round to nearest-even): +-inf from
+// |v| >= 2^128 - 2^104, the midpoint above FLT_MAX, which ties to the even
+// significand of 2^128. Highway 1.0.3's SCALAR and EMU128 DemoteTo saturate
+// to +-FLT_MAX there, and for +-inf ("Prevent ubsan errors",
+// hwy/ops/scalar-inl.h, emu128-inl.h); the other targets convert in
+// hardware. Every double -> fp32 conversion of the kernels below goes
+// through here, so the reference's IEEE overflow holds on every target.
+template <class DF, class VD>
+HWY_INLINE hn::Vec<DF> DemoteToFp32(DF df, VD v) {
+  const auto r = hn::DemoteTo(df, v);
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128
+  // Their RebindMask needs equal lane sizes: the mask crosses as 1.0 / 0.0.
+  const hn::Rebind<double, DF> dd;
+  const auto over_d = hn::IfThenElseZero(
+      hn::Ge(hn::Abs(v), hn::Set(dd, 0x1.ffffffp127)), hn::Set(dd, 1.0));
+  const auto over = hn::Ne(hn::DemoteTo(df, over_d), hn::Zero(df));
+  return hn::IfThenElse(over, hn::CopySign(hn::Inf(df), r), r);
+#else
+  return r;
+#endif
+}
+
 // Scratch buffers reused across calls (one set per thread).
 struct Int8Scratch {
   hwy::AlignedFreeUniquePtr<uint8_t[]> b;
@@ -515,7 +537,7 @@ HWY_INLINE void FractalBlock(const double* a, int lda, const double* b, int ldb,
     for (int r = 0; r < R; ++r) {
       for (int v = 0; v < J; ++v) {
         float* p = acc + static_cast<size_t>(r) * ldacc + v * lanes;
-        hn::StoreU(hn::Add(hn::LoadU(df, p), hn::DemoteTo(df, s[r][v])), df, p);
+        hn::StoreU(hn::Add(hn::LoadU(df, p), DemoteToFp32(df, s[r][v])), df, p);
       }
     }
   }
@@ -642,22 +664,16 @@ HWY_INLINE void SequentialBlockDouble(const double* a, const double* b, int ldb,
       const auto bv =
           hn::LoadU(dd, b + static_cast<size_t>(kk) * ldb + v * lanes);
       s[v] =
-          hn::PromoteTo(dd, hn::DemoteTo(df, hn::Add(s[v], hn::Mul(av, bv))));
+          hn::PromoteTo(dd, DemoteToFp32(df, hn::Add(s[v], hn::Mul(av, bv))));
     }
   }
   for (int v = 0; v < J; ++v)
-    hn::StoreU(hn::DemoteTo(df, s[v]), df, acc + v * lanes);
+    hn::StoreU(DemoteToFp32(df, s[v]), df, acc + v * lanes);
 }
 
 HWY_NOINLINE void SequentialMatUpdateT(const double* a, int lda,
                                        const double* b, int ldb, float* acc,
                                        int ldacc, int m, int n, int k) {
-#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128
-  // Their DemoteTo saturates to the largest finite fp32 instead of rounding
-  // to inf: the scalar form (one lane anyway).
-  SequentialMatUpdateReference(a, lda, b, ldb, acc, ldacc, m, n, k);
-  return;
-#endif
   const hn::ScalableTag<double> dd;
   const int lanes = static_cast<int>(hn::Lanes(dd));
   for (int i = 0; i < m; ++i) {
@@ -902,7 +918,7 @@ HWY_INLINE void QuantizeCodesMode(const double* HWY_RESTRICT x, size_t n,
   size_t i = 0;
   for (; i + lanes <= n; i += lanes) {
     // fp32(x) (cvtpd2ps, RNE) and the one IEEE fp32 division.
-    const auto y = hn::Div(hn::DemoteTo(df, hn::LoadU(dd, x + i)), vs);
+    const auto y = hn::Div(DemoteToFp32(df, hn::LoadU(dd, x + i)), vs);
     if (HWY_UNLIKELY(!hn::AllTrue(df, hn::Lt(hn::Abs(y), limit)))) {
       QuantizeCodesReference(x + i, lanes, scale, format, kMode, qmax,
                              codes + i, events);

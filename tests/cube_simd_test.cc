@@ -629,4 +629,69 @@ TEST_CASE(
   hwy::SetSupportedTargetsForTest(0);
 }
 
+// Review of issue 15's fast paths: a fractal sum beyond FLT_MAX. The
+// reference rounds it to inf (IEEE overflow of RNE32); Highway's SCALAR and
+// EMU128 DemoteTo(double -> float) saturates to +-FLT_MAX instead (hwy
+// scalar-inl.h / emu128-inl.h "Prevent ubsan errors"), which
+// SequentialMatUpdateT avoids but FractalBlock (sim/cube_simd-inl.h) does
+// not. Seen end to end: `mch` under bf16 with rounding toward-zero on
+// uniform:1 x 300 inputs, step "matmul Y = L^16": SCALAR target 0x1.fep+127
+// where --scalar gives inf.
+TEST_CASE(
+    "fractal kernel rounds an overflowing fractal sum to inf on every "
+    "target",
+    "[sim][cube][simd]") {
+  const int m = 3, n = 5, k = 4, fractal = 4;
+  std::vector<double> a(static_cast<size_t>(m) * k, 0x1p100),
+      b(static_cast<size_t>(k) * n, 0x1p100);
+  b[1] = -0x1p100;  // column 1: -inf
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      std::vector<float> got(static_cast<size_t>(m) * n, 0.0f),
+          want(got.size(), 0.0f);
+      FractalMatUpdate(a.data(), k, b.data(), n, got.data(), n, m, n, k,
+                       fractal);
+      FractalMatUpdateReference(a.data(), k, b.data(), n, want.data(), n, m, n,
+                                k, fractal);
+      CHECK(std::isinf(want[0]));
+      for (size_t e = 0; e < got.size(); ++e) {
+        INFO("element " << e << " got " << got[e] << " want " << want[e]);
+        CHECK(std::memcmp(&got[e], &want[e], sizeof(float)) == 0);
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+// The same DemoteTo saturation in QuantizeCodesT (sim/cube_simd-inl.h:
+// fp32(x) by DemoteTo): on SCALAR/EMU128 an inf operand value becomes
+// FLT_MAX, whose quotient by a large scale (1e36) passes the |y| < 2^22
+// check, so the lane is quantised as a finite value: the codes agree
+// (saturated either way) but the events do not (inexact instead of
+// nonfinite_in).
+TEST_CASE("operand quantisation of inf with a large scale on every target",
+          "[sim][cube][simd]") {
+  const std::vector<double> x = {HUGE_VAL, -HUGE_VAL, 1.0,  2.0,
+                                 3e38,     -3e38,     1e39, 5.0};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    DYNAMIC_SECTION(hwy::TargetName(target)) {
+      std::vector<int32_t> got(x.size()), want(x.size());
+      quant::EventCounts eg, ew;
+      QuantizeCodes(x.data(), x.size(), 1e36f, quant::Format::kInt8,
+                    quant::RoundingMode::kNearestEven, 127, got.data(), &eg);
+      QuantizeCodesReference(x.data(), x.size(), 1e36f, quant::Format::kInt8,
+                             quant::RoundingMode::kNearestEven, 127,
+                             want.data(), &ew);
+      CHECK(got == want);
+      INFO("nonfinite_in " << eg.nonfinite_in << " vs " << ew.nonfinite_in
+                           << ", inexact " << eg.inexact << " vs "
+                           << ew.inexact);
+      CHECK(eg == ew);
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
 }  // namespace trisim
