@@ -695,3 +695,189 @@ TEST_CASE("operand quantisation of inf with a large scale on every target",
 }
 
 }  // namespace trisim
+
+namespace trisim {
+namespace {
+
+// Review2 of 854142b (DemoteToFp32): the kernels' double -> fp32
+// conversions at their edges, on every target, against the scalar
+// references: +-inf, the IEEE RNE overflow threshold 2^128 - 2^104 (inf)
+// and the double just below it (FLT_MAX), FLT_MAX, +-0, double and fp32
+// subnormals, the fp32 underflow ties, and NaN payloads and signs in the
+// accumulator.
+double FromBits(uint64_t bits) {
+  double v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+float FloatFromBits(uint32_t bits) {
+  float v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+TEST_CASE("fractal kernel converts edge sums as IEEE on every target",
+          "[sim][cube][simd]") {
+  const double threshold = 0x1.ffffffp127;
+  const double flt_max = std::numeric_limits<float>::max();
+  // Finite products (a = +-1, k = 1: each fractal sum is b exactly).
+  std::vector<double> b = {threshold,
+                           std::nextafter(threshold, 0.0),
+                           flt_max,
+                           std::nextafter(flt_max, HUGE_VAL),
+                           0x1p128,
+                           1e300,
+                           0.0,
+                           -0.0,
+                           std::numeric_limits<double>::denorm_min(),
+                           0x1p-149,
+                           0x1.8p-149,
+                           0x1p-150,
+                           0x1.0000000000001p-150,
+                           1.0,
+                           3.0000001};
+  const size_t count = b.size();
+  for (size_t e = 0; e < count; ++e) b.push_back(-b[e]);
+  const int n = static_cast<int>(b.size());
+  const std::vector<float> inits = {0.0f,
+                                    -0.0f,
+                                    std::numeric_limits<float>::max(),
+                                    -HUGE_VALF,
+                                    FloatFromBits(0x7fc01234),
+                                    FloatFromBits(0xffc00001)};
+  for (const double a : {1.0, -1.0}) {
+    for (const float init : inits) {
+      for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+        hwy::SetSupportedTargetsForTest(target);
+        DYNAMIC_SECTION(hwy::TargetName(target)
+                        << " a " << a << " init " << init) {
+          std::vector<float> got(n, init), want(n, init);
+          FractalMatUpdate(&a, 1, b.data(), n, got.data(), n, 1, n, 1, 4);
+          FractalMatUpdateReference(&a, 1, b.data(), n, want.data(), n, 1, n, 1,
+                                    4);
+          for (int e = 0; e < n; ++e) {
+            INFO("b " << b[e] << " got " << got[e] << " want " << want[e]);
+            CHECK(std::memcmp(&got[e], &want[e], sizeof(float)) == 0);
+          }
+        }
+      }
+      hwy::SetSupportedTargetsForTest(0);
+    }
+  }
+}
+
+TEST_CASE("sequential kernel rounds overflow and edges as IEEE on every target",
+          "[sim][cube][simd]") {
+  const float fmax = std::numeric_limits<float>::max();
+  // (accumulator, b) pairs with fp32 operands (the kernel's precondition);
+  // a = +-1 so a b is b. The RNE overflow threshold is FLT_MAX + 2^103 =
+  // 2^128 - 2^103 (the midpoint between FLT_MAX = 2^128 - 2^104 and 2^128):
+  // FLT_MAX + 2^103 is inf, FLT_MAX + (2^103 - 2^79) rounds to FLT_MAX.
+  const std::vector<std::pair<float, float>> pairs = {
+      {fmax, 0x1p104f},
+      {fmax, 0x1p103f},
+      {fmax, 0x1.fffffep102f},
+      {fmax, 0x1.fffffep103f},
+      {fmax, 0x1.000002p104f},
+      {fmax, fmax},
+      {-fmax, -0x1p104f},
+      {-fmax, -0x1p103f},
+      {-fmax, -0x1.fffffep102f},
+      {HUGE_VALF, -fmax},
+      {-HUGE_VALF, 1.0f},
+      {FloatFromBits(0x7fc01234), 1.0f},
+      {FloatFromBits(0xffc00001), -2.0f},
+      {-0.0f, -0.0f},
+      {0.0f, -0.0f},
+      {-0.0f, 0.0f},
+      {0x1p-149f, 0x1p-149f},
+      {0x1p-149f, -0x1p-149f},
+      {-0x1p-126f, 0x1.fffffcp-127f},
+      {1.0f, 0x1p-24f},
+      {1.0f, 0x1.000002p-24f},
+  };
+  // Columns repeat the pairs so every lane position and the remainder see
+  // each.
+  std::vector<float> init;
+  std::vector<double> b;
+  for (int rep = 0; rep < 3; ++rep) {
+    for (const auto& p : pairs) {
+      init.push_back(p.first);
+      b.push_back(p.second);
+    }
+    init.push_back(1.0f);  // shift the lane alignment
+    b.push_back(2.0);
+  }
+  const int n = static_cast<int>(b.size());
+  for (const double a : {1.0, -1.0}) {
+    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+      hwy::SetSupportedTargetsForTest(target);
+      DYNAMIC_SECTION(hwy::TargetName(target) << " a " << a) {
+        std::vector<float> got = init, want = init;
+        SequentialMatUpdate(&a, 1, b.data(), n, got.data(), n, 1, n, 1);
+        SequentialMatUpdateReference(&a, 1, b.data(), n, want.data(), n, 1, n,
+                                     1);
+        for (int e = 0; e < n; ++e) {
+          INFO("acc " << init[e] << " b " << b[e] << " got " << got[e]
+                      << " want " << want[e]);
+          CHECK(std::memcmp(&got[e], &want[e], sizeof(float)) == 0);
+        }
+      }
+    }
+    hwy::SetSupportedTargetsForTest(0);
+  }
+  // The reference itself: the threshold sum is inf, the one below FLT_MAX.
+  float acc[2] = {fmax, fmax};
+  const double one = 1.0, edge[2] = {0x1p103, 0x1.fffffep102};
+  SequentialMatUpdateReference(&one, 1, edge, 2, acc, 2, 1, 2, 1);
+  CHECK(acc[0] == HUGE_VALF);
+  CHECK(acc[1] == fmax);
+}
+
+TEST_CASE("operand quantisation of edge values on every target",
+          "[sim][cube][simd]") {
+  const double threshold = 0x1.ffffffp127;
+  std::vector<double> x = {FromBits(0x7ff8000000000123),
+                           FromBits(0xfff8000000000456),
+                           HUGE_VAL,
+                           threshold,
+                           std::nextafter(threshold, 0.0),
+                           std::numeric_limits<float>::max(),
+                           1e300,
+                           0.0,
+                           -0.0,
+                           std::numeric_limits<double>::denorm_min(),
+                           0x1p-150,
+                           1.0,
+                           126.5,
+                           127.5,
+                           -3e38};
+  const size_t count = x.size();
+  for (size_t e = 0; e < count; ++e) x.push_back(-x[e]);
+  for (const float scale : {1e36f, 1.0f, 0x1p-100f, 3e38f}) {
+    for (const auto mode : {quant::RoundingMode::kNearestEven,
+                            quant::RoundingMode::kTowardZero}) {
+      for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+        hwy::SetSupportedTargetsForTest(target);
+        DYNAMIC_SECTION(hwy::TargetName(target)
+                        << " scale " << scale << " mode "
+                        << static_cast<int>(mode)) {
+          std::vector<int32_t> got(x.size()), want(x.size());
+          quant::EventCounts eg, ew;
+          QuantizeCodes(x.data(), x.size(), scale, quant::Format::kInt8, mode,
+                        127, got.data(), &eg);
+          QuantizeCodesReference(x.data(), x.size(), scale,
+                                 quant::Format::kInt8, mode, 127, want.data(),
+                                 &ew);
+          CHECK(got == want);
+          CHECK(eg == ew);
+        }
+      }
+      hwy::SetSupportedTargetsForTest(0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace trisim
