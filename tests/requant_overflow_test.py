@@ -12,8 +12,9 @@ non-finite d fall back to the fp32 values (IntegerAccumulatorsForRequant)
 but left a finite d with a non-finite d / s on the requant path.
 
 mch under int8 storage on uniform:2 inputs (C = 16) reaches such a step
-(`Y = L^8`: every accumulator 0, d = 34.3 x ...): found by review2.
-Also int16-emu / int16-acc64 with int16 storage on uniform:100.
+(an all-zero accumulator group with d >= 4): found by review2. So does mch
+with int8 storage on the default gdn input at C = 64, and int16-emu /
+int16-acc64 with int16 storage on uniform:100 (C = 16).
 
 Checked: exit 0/1/3 (never an abort), and the JSON identical with --scalar
 and the default (SIMD) path.
@@ -29,16 +30,17 @@ from checks import check, finish  # noqa: E402 (tests/checks.py)
 
 TRISIM = sys.argv[1]
 CASES = [
-    # (base recipe, storage, input)
-    ("int8", "int8", "uniform:2"),
-    ("int16-emu", "int16", "uniform:100"),
-    ("int16-acc64", "int16", "uniform:100"),
+    # (base recipe, storage, input, chunk)
+    ("int8", "int8", "uniform:2", "16"),
+    ("int8", "int8", "gdn", "64"),  # the default input
+    ("int16-emu", "int16", "uniform:100", "16"),
+    ("int16-acc64", "int16", "uniform:100", "16"),
 ]
 
 
-def run(recipe, source, extra):
+def run(recipe, source, chunk, extra):
     args = ["error", "--json", "--method", "mch", "--precision", recipe,
-            "--input", source, "--chunk", "16", "--samples", "1",
+            "--input", source, "--chunk", chunk, "--samples", "1",
             "--threads", "1", *extra]
     p = subprocess.run([TRISIM, *args], capture_output=True, text=True,
                        timeout=600)
@@ -46,11 +48,11 @@ def run(recipe, source, extra):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    for base, storage, source in CASES:
+    for base, storage, source, chunk in CASES:
         recipe = os.path.join(tmp, f"{base}-{storage}.toml")
         with open(recipe, "w") as f:
             f.write(f'base = "{base}"\nstorage = "{storage}"\n')
-        outcomes = {name: run(recipe, source, extra)
+        outcomes = {name: run(recipe, source, chunk, extra)
                     for name, extra in [("--scalar", ["--scalar"]),
                                         ("default", [])]}
         for name, (code, out, err) in outcomes.items():
