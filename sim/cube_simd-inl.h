@@ -28,11 +28,11 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // fp32(v) as IEEE 754 converts (cvtpd2ps, round to nearest-even): +-inf from
-// |v| >= 2^128 - 2^104, the midpoint above FLT_MAX, which ties to the even
-// significand of 2^128. Highway 1.0.3's SCALAR and EMU128 DemoteTo saturate
-// to +-FLT_MAX there, and for +-inf ("Prevent ubsan errors",
-// hwy/ops/scalar-inl.h, emu128-inl.h); the other targets convert in
-// hardware. Every double -> fp32 conversion of the kernels below goes
+// |v| >= 2^128 - 2^103, the midpoint between FLT_MAX = 2^128 - 2^104 and
+// 2^128, which ties to the even significand of 2^128. Highway 1.0.3's
+// SCALAR and EMU128 DemoteTo saturate to +-FLT_MAX there, and for +-inf
+// ("Prevent ubsan errors", hwy/ops/scalar-inl.h, emu128-inl.h); the other
+// targets convert in hardware. Every double -> fp32 conversion of the kernels below goes
 // through here, so the reference's IEEE overflow holds on every target.
 template <class DF, class VD>
 HWY_INLINE hn::Vec<DF> DemoteToFp32(DF df, VD v) {

@@ -288,11 +288,15 @@ void Executor::StoreInteger(const View& out, const RowMat& values,
               ? quant::StochasticBits(seed, tensor + 7, e)
               : 0;
       int64_t q;
-      if (integer != nullptr) {
-        // FIXPIPE requantisation: q = Round(I * fp32(d / s)), the exact
-        // product rounded once, saturated (quant::RequantizeFloatScale's
-        // semantics, here for any accumulator width).
-        const float m = (*dequant)[e] / s;
+      // FIXPIPE requantisation: q = Round(I * fp32(d / s)), the exact
+      // product rounded once, saturated (quant::RequantizeFloatScale's
+      // semantics, here for any accumulator width). The multiplier m can
+      // overflow fp32 only where the group's amax is tiny against d: an
+      // all-zero group (amax 0: s = 2^-126, quant/scale.h) or results that
+      // underflowed fp32; such an element takes the vector-unit formula
+      // below, which gives the exact 0 of a zero result.
+      const float m = integer != nullptr ? (*dequant)[e] / s : 0.0f;
+      if (integer != nullptr && std::isfinite(m)) {
         q = quant::RoundToInt(ExactScaled((*integer)[e], m), storage, rounding,
                               random, &stats->events);
       } else {

@@ -701,7 +701,7 @@ namespace {
 
 // Review2 of 854142b (DemoteToFp32): the kernels' double -> fp32
 // conversions at their edges, on every target, against the scalar
-// references: +-inf, the IEEE RNE overflow threshold 2^128 - 2^104 (inf)
+// references: +-inf, the IEEE RNE overflow threshold 2^128 - 2^103 (inf)
 // and the double just below it (FLT_MAX), FLT_MAX, +-0, double and fp32
 // subnormals, the fp32 underflow ties, and NaN payloads and signs in the
 // accumulator.
