@@ -916,6 +916,63 @@ TEST_CASE("cube reference: zero signs and the int8 -128 bound", "[sim][cube]") {
   }
 }
 
+// Operand scales whose fp32 product overflows: d = RNE32(sa * sb) = inf, as
+// the kernel's own fp32 arithmetic forms it. Every element is IEEE's
+// sign * I * d (+-inf; NaN where I = 0), one `overflowed` event per k-group
+// of each element, and the fast path (which leaves such groups to the
+// reference) gives the same bits and events. Before issue 15's review the
+// reference aborted here (ExactFromDouble of inf).
+TEST_CASE("cube reference: a scale product beyond FLT_MAX gives IEEE I * d",
+          "[sim][cube]") {
+  const float big = std::ldexp(1.0f, 70);  // big * big = 2^140 > FLT_MAX
+  // a: row 0 all 1, row 1 all 0; b: column 0 all 2, column 1 all -3, so
+  // I = [[32, -48], [0, 0]] over k = 32.
+  std::vector<int32_t> a_codes(64, 0), b_codes(64);
+  for (int k = 0; k < 32; ++k) {
+    a_codes[k] = 1;
+    b_codes[2 * k] = 2;
+    b_codes[2 * k + 1] = -3;
+  }
+  const std::vector<int64_t> total = {32, -48, 0, 0};
+  for (const IntSetup& s :
+       {IntSetup{Format::kInt8, Int16Cube::kEmulated, Format::kInt32, 0},
+        IntSetup{Format::kInt16, Int16Cube::kEmulated, Format::kInt48, 0},
+        IntSetup{Format::kInt8, Int16Cube::kEmulated, Format::kInt32, 16}}) {
+    // Block 16: two k-groups per element (partials inf + inf = inf; NaN
+    // where I = 0), so two events per element.
+    const int groups = s.block ? 2 : 1;
+    // Tensor: one scale per operand; block: a 1 x 16 and b 16 x 1 groups,
+    // four scales each.
+    const std::vector<float> scales(s.block ? 4 : 1, big);
+    const CubeOperand a = IntOperand(2, 32, a_codes, s.block ? 1 : 2,
+                                     s.block ? 16 : 32, scales);
+    const CubeOperand b = IntOperand(32, 2, b_codes, s.block ? 16 : 32,
+                                     s.block ? 1 : 2, scales);
+    for (const double sign : {1.0, -1.0}) {
+      for (const bool scalar : {true, false}) {
+        INFO(Describe(s) << " sign " << sign << (scalar ? " scalar" : " fast"));
+        CubeConfig config = MakeConfig(s, quant::IntOverflow::kWrap);
+        config.scalar = scalar;
+        std::vector<double> got(4, 1.0);
+        quant::EventCounts events;
+        CubeMatMul({{&a, &b}}, sign, config, Format::kFp32, got.data(), 2, 0,
+                   &events);
+        for (size_t e = 0; e < 4; ++e) {
+          const double want = sign * (static_cast<double>(total[e]) * HUGE_VAL);
+          INFO("element " << e << " got " << got[e] << " want " << want);
+          if (std::isnan(want)) {
+            CHECK(std::isnan(got[e]));
+          } else {
+            CHECK(got[e] == want);
+          }
+        }
+        CHECK(events.overflowed == 4 * groups);
+      }
+    }
+  }
+}
+
+
 TEST_CASE(
     "cube reference: integer quantisation with a block larger than the view",
     "[sim][cube]") {
