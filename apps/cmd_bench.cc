@@ -36,6 +36,7 @@
 #include "quant/simd_targets.h"
 #include "sim/cube.h"
 #include "sim/cube_simd.h"
+#include "sim/evaluate.h"
 #include "sim/executor.h"
 #include "sim/gdn_layer.h"
 #include "sim/recipe.h"
@@ -83,6 +84,7 @@ struct BenchOptions {
   bool json = false;
   bool quick = false;
   bool peers = false;  // run bench/numpy_peer.py beside trisim
+  bool scaling = false;  // time `trisim error` at 1 thread and every core
   std::string target;  // cap on the Highway target (quant/simd_targets.h)
 };
 
@@ -412,6 +414,59 @@ nlohmann::ordered_json BenchLayer(const std::string& method,
   return j;
 }
 
+// Thread scaling of `trisim error` (issue 15's figure): int8 neumann on gdn
+// inputs, C = 64, `samples` samples at 1 thread and at every core (at most
+// 8, as --threads), `rounds` interleaved rounds, the best time of each. The
+// two reports must agree: results are the same for any thread count
+// (sim/evaluate.cc), so a difference is reported, not a speed-up.
+nlohmann::ordered_json BenchScaling(int64_t samples, int rounds) {
+  EvaluationConfig config;
+  config.method = "neumann";
+  config.precision = "int8";
+  config.samples = samples;
+  int cores = 1;
+#ifdef _OPENMP
+  cores = std::clamp(omp_get_num_procs(), 1, 8);
+#endif
+  const int counts[2] = {1, cores};
+  double best[2] = {HUGE_VAL, HUGE_VAL};
+  EvaluationReport reports[2];
+  for (int r = 0; r < rounds; ++r) {
+    for (int t = 0; t < 2; ++t) {
+      config.threads = counts[t];
+      const auto start = std::chrono::steady_clock::now();
+      reports[t] = Evaluate(config);
+      best[t] = std::min(
+          best[t], std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count());
+    }
+  }
+  auto summary = [](const EvaluationReport& e) {
+    std::vector<double> v;
+    for (const ErrorStats* m : {&e.t, &e.w, &e.u, &e.o, &e.state}) {
+      v.push_back(m->frob_rel().Percentile(0.5));
+      v.push_back(m->frob_rel().Max());
+      v.push_back(m->max_abs().Max());
+      v.push_back(static_cast<double>(m->nonfinite()));
+    }
+    return v;
+  };
+  nlohmann::ordered_json j;
+  j["what"] = "trisim error --method neumann --precision int8 --input gdn "
+              "--chunk 64 --samples " +
+              std::to_string(samples) + ", best of " +
+              std::to_string(rounds) + " interleaved rounds";
+  j["target"] = quant::DispatchTargetName();
+  j["samples"] = samples;
+  j["threads"] = cores;
+  j["one_thread_s"] = best[0];
+  j["all_threads_s"] = best[1];
+  j["speedup"] = best[0] / best[1];
+  j["reports_equal"] = summary(reports[0]) == summary(reports[1]);
+  return j;
+}
+
 double LoadAverage() {
   double load[1] = {0.0};
   return getloadavg(load, 1) == 1 ? load[0] : -1.0;
@@ -518,6 +573,10 @@ int RunBench(const BenchOptions& o) {
                          "int16_emu_neumann_f64codes_chunks_per_s", "f64codes");
     }
   }
+  if (o.scaling) {
+    j["error_thread_scaling"] =
+        BenchScaling(o.quick ? 500 : 2000, o.quick ? 1 : 3);
+  }
   j["load_average_1min_after"] = LoadAverage();
   if (o.json) {
     std::cout << j.dump(2) << '\n';
@@ -608,6 +667,18 @@ int RunBench(const BenchOptions& o) {
           c["simulated_layer_only_chunks_per_s"].get<double>());
     }
   }
+  if (j.contains("error_thread_scaling")) {
+    const auto& sc = j["error_thread_scaling"];
+    std::printf(
+        "trisim error, int8 neumann, %lld samples: 1 thread %.2f s, %d "
+        "threads %.2f s (%.2fx)%s\n",
+        static_cast<long long>(sc["samples"].get<int64_t>()),
+        sc["one_thread_s"].get<double>(), sc["threads"].get<int>(),
+        sc["all_threads_s"].get<double>(), sc["speedup"].get<double>(),
+        sc["reports_equal"].get<bool>()
+            ? ""
+            : "  WARNING: the reports differ between thread counts");
+  }
   return 0;
 }
 
@@ -628,6 +699,11 @@ Command SetupBenchCommand(CLI::App& root) {
                 "Also run the numpy fake-quant peer (bench/numpy_peer.py, "
                 "/usr/bin/python3) on the same 512 chunks and report its "
                 "chunks/s beside trisim's");
+  app->add_flag("--scaling", options->scaling,
+                "Also time `trisim error` (int8 neumann, gdn, C = 64, 2000 "
+                "samples; 500 with --quick) at 1 thread and at every core, "
+                "best of 3 interleaved rounds, and check both give the same "
+                "report");
   app->add_option("--target", options->target,
                   "Cap the SIMD target: AVX3_DL, AVX3, AVX2, SSE4, SSSE3, "
                   "EMU128 (as TRISIM_HWY_TARGETS; oneDNN is capped to the "
