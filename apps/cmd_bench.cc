@@ -83,9 +83,9 @@ std::vector<int32_t> VpmaddubswModel(const std::vector<int8_t>& a,
 struct BenchOptions {
   bool json = false;
   bool quick = false;
-  bool peers = false;  // run bench/numpy_peer.py beside trisim
+  bool peers = false;    // run bench/numpy_peer.py beside trisim
   bool scaling = false;  // time `trisim error` at 1 thread and every core
-  std::string target;  // cap on the Highway target (quant/simd_targets.h)
+  std::string target;    // cap on the Highway target (quant/simd_targets.h)
 };
 
 // Seconds per call: the best of `reps` timed batches, each of enough calls
@@ -436,10 +436,9 @@ nlohmann::ordered_json BenchScaling(int64_t samples, int rounds) {
       config.threads = counts[t];
       const auto start = std::chrono::steady_clock::now();
       reports[t] = Evaluate(config);
-      best[t] = std::min(
-          best[t], std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count());
+      best[t] = std::min(best[t], std::chrono::duration<double>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count());
     }
   }
   auto summary = [](const EvaluationReport& e) {
@@ -453,10 +452,11 @@ nlohmann::ordered_json BenchScaling(int64_t samples, int rounds) {
     return v;
   };
   nlohmann::ordered_json j;
-  j["what"] = "trisim error --method neumann --precision int8 --input gdn "
-              "--chunk 64 --samples " +
-              std::to_string(samples) + ", best of " +
-              std::to_string(rounds) + " interleaved rounds";
+  j["what"] =
+      "trisim error --method neumann --precision int8 --input gdn "
+      "--chunk 64 --samples " +
+      std::to_string(samples) + ", best of " + std::to_string(rounds) +
+      " interleaved rounds";
   j["target"] = quant::DispatchTargetName();
   j["samples"] = samples;
   j["threads"] = cores;

@@ -61,9 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       int chunk;
       const char* input;
     };
-    for (const Run& run : {Run{"mxr", 64, "uniform:0.5"},
-                           Run{"fla", 32, "uniform:0.5"},
-                           Run{"mxr", 64, "uniform:100"}}) {
+    for (const Run& run :
+         {Run{"mxr", 64, "uniform:0.5"}, Run{"fla", 32, "uniform:0.5"},
+          Run{"mxr", 64, "uniform:100"}}) {
       EvaluationConfig config;
       config.method = run.method;
       config.chunk = run.chunk;

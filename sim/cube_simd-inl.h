@@ -32,8 +32,9 @@ namespace hn = hwy::HWY_NAMESPACE;
 // 2^128, which ties to the even significand of 2^128. Highway 1.0.3's
 // SCALAR and EMU128 DemoteTo saturate to +-FLT_MAX there, and for +-inf
 // ("Prevent ubsan errors", hwy/ops/scalar-inl.h, emu128-inl.h); the other
-// targets convert in hardware. Every double -> fp32 conversion of the kernels below goes
-// through here, so the reference's IEEE overflow holds on every target.
+// targets convert in hardware. Every double -> fp32 conversion of the kernels
+// below goes through here, so the reference's IEEE overflow holds on every
+// target.
 template <class DF, class VD>
 HWY_INLINE hn::Vec<DF> DemoteToFp32(DF df, VD v) {
   const auto r = hn::DemoteTo(df, v);

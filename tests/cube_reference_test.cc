@@ -944,10 +944,10 @@ TEST_CASE("cube reference: a scale product beyond FLT_MAX gives IEEE I * d",
     // Tensor: one scale per operand; block: a 1 x 16 and b 16 x 1 groups,
     // four scales each.
     const std::vector<float> scales(s.block ? 4 : 1, big);
-    const CubeOperand a = IntOperand(2, 32, a_codes, s.block ? 1 : 2,
-                                     s.block ? 16 : 32, scales);
-    const CubeOperand b = IntOperand(32, 2, b_codes, s.block ? 16 : 32,
-                                     s.block ? 1 : 2, scales);
+    const CubeOperand a =
+        IntOperand(2, 32, a_codes, s.block ? 1 : 2, s.block ? 16 : 32, scales);
+    const CubeOperand b =
+        IntOperand(32, 2, b_codes, s.block ? 16 : 32, s.block ? 1 : 2, scales);
     for (const double sign : {1.0, -1.0}) {
       for (const bool scalar : {true, false}) {
         INFO(Describe(s) << " sign " << sign << (scalar ? " scalar" : " fast"));
@@ -971,7 +971,6 @@ TEST_CASE("cube reference: a scale product beyond FLT_MAX gives IEEE I * d",
     }
   }
 }
-
 
 TEST_CASE(
     "cube reference: integer quantisation with a block larger than the view",
