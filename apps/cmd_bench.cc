@@ -31,6 +31,7 @@
 #include "core/metrics.h"
 #include "core/npy.h"
 #include "core/status.h"
+#include "core/threads.h"
 #include "hwy/highway.h"
 #include "hwy/targets.h"
 #include "quant/simd_targets.h"
@@ -415,8 +416,9 @@ nlohmann::ordered_json BenchLayer(const std::string& method,
 }
 
 // Thread scaling of `trisim error` (issue 15's figure): int8 neumann on gdn
-// inputs, C = 64, `samples` samples at 1 thread and at every core (at most
-// 8, as --threads), `rounds` interleaved rounds, the best time of each. The
+// inputs, C = 64, `samples` samples at 1 thread and at every core this
+// process may use (`--threads 0`: core/threads.h AvailableCores), `rounds`
+// interleaved rounds, the best time of each. The
 // two reports must agree: results are the same for any thread count
 // (sim/evaluate.cc), so a difference is reported, not a speed-up.
 nlohmann::ordered_json BenchScaling(int64_t samples, int rounds) {
@@ -424,10 +426,7 @@ nlohmann::ordered_json BenchScaling(int64_t samples, int rounds) {
   config.method = "neumann";
   config.precision = "int8";
   config.samples = samples;
-  int cores = 1;
-#ifdef _OPENMP
-  cores = std::clamp(omp_get_num_procs(), 1, 8);
-#endif
+  const int cores = AvailableCores();
   const int counts[2] = {1, cores};
   double best[2] = {HUGE_VAL, HUGE_VAL};
   EvaluationReport reports[2];

@@ -58,8 +58,10 @@ double ExactSumRne32(const double* terms, int n) {
 // (TruncateMantissa'd). When the operand scales multiply past FLT_MAX, d is
 // +inf, as the kernel's own fp32 arithmetic forms it (sa * sb: an fp32
 // overflow, counted here as `overflowed`); the result is then IEEE's I * d,
-// +-inf or NaN for I = 0, which the rounder counts as a non-finite value.
-// The fast paths leave such groups to this reference (FastIntMatMul).
+// +-inf or NaN for I = 0, which the rounder counts as a non-finite value
+// (the rule of quant::DequantizeToFloat, here with the executor's rounder
+// and its stochastic-rounding streams). The fast paths leave such groups to
+// this reference (FastIntMatMul).
 double DequantRound(int64_t total, float d, bool negate,
                     const quant::Rounder& rounder, Format format,
                     uint64_t tensor, uint64_t index, EventCounts* events) {

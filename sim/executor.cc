@@ -290,11 +290,12 @@ void Executor::StoreInteger(const View& out, const RowMat& values,
       int64_t q;
       // FIXPIPE requantisation: q = Round(I * fp32(d / s)), the exact
       // product rounded once, saturated (quant::RequantizeFloatScale's
-      // semantics, here for any accumulator width). The multiplier m can
-      // overflow fp32 only where the group's amax is tiny against d: an
-      // all-zero group (amax 0: s = 2^-126, quant/scale.h) or results that
-      // underflowed fp32; such an element takes the vector-unit formula
-      // below, which gives the exact 0 of a zero result.
+      // semantics, here for any accumulator width). The multiplier m
+      // overflows fp32 only in an all-zero group: otherwise s >= |I d| / qmax
+      // (amax, or the 2^-126 floor above it), so m <= qmax / |I|; with amax
+      // 0, s = 2^-126 (quant/scale.h) and m = inf once d > ~4, where every
+      // I d rounding to 0 means I = 0. Such an element takes the vector-unit
+      // formula below, which gives that exact 0.
       const float m = integer != nullptr ? (*dequant)[e] / s : 0.0f;
       if (integer != nullptr && std::isfinite(m)) {
         q = quant::RoundToInt(ExactScaled((*integer)[e], m), storage, rounding,
